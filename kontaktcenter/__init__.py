@@ -1,0 +1,83 @@
+"""Kontaktcenter: one case queue for a Swedish municipality's contact center."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from kontaktcenter.config import Config
+
+_TOP = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder=str(_TOP / "templates"),
+        static_folder=str(_TOP / "static"),
+        instance_path=os.environ.get("KONTAKTCENTER_INSTANCE_PATH") or str(_TOP / "instance"),
+    )
+    app.config.from_object(config)
+    app.config.from_prefixed_env("KONTAKTCENTER")
+    app.config.update(overrides or {})
+    _configure_embedded_defaults(app)
+
+    from kontaktcenter import auth, cli, errors, jobs, templating
+    from kontaktcenter.extensions import csrf, db, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_TOP / "migrations"), render_as_batch=True, compare_type=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    for module in (auth, jobs, cli, errors, templating):
+        module.init_app(app)
+
+    from kontaktcenter.admin.views import bp as admin_bp
+    from kontaktcenter.api import bp as api_bp
+    from kontaktcenter.calls.views import bp as calls_bp
+    from kontaktcenter.cases.views import bp as cases_bp
+    from kontaktcenter.directory.views import bp as directory_bp
+    from kontaktcenter.inbox.views import bp as inbox_bp
+    from kontaktcenter.overview.views import bp as overview_bp
+    from kontaktcenter.queue.views import bp as queue_bp
+
+    for bp in (
+        queue_bp, calls_bp, cases_bp, inbox_bp, directory_bp, overview_bp, admin_bp, api_bp
+    ):
+        app.register_blueprint(bp)
+    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
+    return app
+
+
+def _configure_embedded_defaults(app: Flask) -> None:
+    """Fill in what an unconfigured single-machine install needs; refuse weak production setups."""
+    embedded = not app.config.get("SQLALCHEMY_DATABASE_URI")
+    if embedded:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        db_path = Path(app.instance_path) / "kontaktcenter.db"
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{db_path}"
+    if not app.config.get("SECRET_KEY"):
+        if not embedded:
+            raise RuntimeError(
+                "SECRET_KEY must be set in production (DATABASE_URL is set). "
+                "Generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
+    elif not embedded and not app.testing and len(app.config["SECRET_KEY"]) < 32:
+        raise RuntimeError("SECRET_KEY is too short for production: use at least 32 characters.")
+
+
+def _instance_secret(instance: Path) -> str:
+    """The embedded install keeps a random secret in its instance folder (never in the repo)."""
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key

@@ -1,0 +1,8 @@
+from flask import Blueprint
+
+bp = Blueprint("calls", __name__, url_prefix="/samtal")
+
+
+@bp.get("/")
+def new():
+    return "todo"

@@ -1,0 +1,52 @@
+"""Configuration from the environment, the way Procfile platforms set it.
+
+``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY`` and ``SMTP_URL`` are read by name; every other
+setting can be overridden with a ``KONTAKTCENTER_`` prefixed variable (``KONTAKTCENTER_QUEUE_PAGE_SIZE=100``).
+With none of them set the app runs embedded: SQLite in the instance folder, jobs in-process.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def normalise_database_url(url: str) -> str:
+    """Platforms write ``postgres://``; SQLAlchemy wants a dialect+driver name."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI: str | None = (
+        normalise_database_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+    SMTP_URL: str | None = os.environ.get("SMTP_URL") or None
+
+    # Agents keep the queue open all day: a CSRF token lives as long as the session.
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Production (a configured database) runs behind TLS: cookies only over HTTPS.
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = bool(os.environ.get("DATABASE_URL"))
+
+    TIMEZONE = "Europe/Stockholm"
+    QUEUE_PAGE_SIZE = 50
+    API_PAGE_SIZE = 50
+    JOB_QUEUE = "kontaktcenter"
+    # "rq" with REDIS_URL, else "thread" (in-process); tests use "eager" (run at enqueue time).
+    JOBS_MODE: str | None = None
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    WTF_CSRF_ENABLED = True
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
+    JOBS_MODE = "eager"

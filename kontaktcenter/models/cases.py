@@ -1,0 +1,156 @@
+"""Cases (ärenden), their append-only activity timeline, and the per-year reference counter."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kontaktcenter.extensions import UTCDateTime, db, utcnow
+from kontaktcenter.models.enums import (
+    ActivityKind,
+    CaseStatus,
+    Channel,
+    Outcome,
+    str_enum,
+)
+from kontaktcenter.models.organisation import CaseType, Department
+from kontaktcenter.models.people import Contact, User
+
+_OPEN = sa.text("status <> 'closed'")
+
+
+class Case(db.Model):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(sa.String(20), unique=True)
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus), default=CaseStatus.NEW)
+    outcome: Mapped[Outcome | None] = mapped_column(str_enum(Outcome))
+    case_type_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_types.id"))
+    # None: the case is with the contact center (first line). Set: routed to that department.
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    assignee_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    resolution: Mapped[str | None] = mapped_column(sa.Text)
+    referred_to: Mapped[str | None] = mapped_column(sa.String(200))
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    first_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The nearest promise made for this case; the queue and the inbox sort by it.
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    callback_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    # Optimistic locking: a second writer on a stale copy gets a conflict, not a silent overwrite.
+    version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+    case_type: Mapped[CaseType | None] = relationship()
+    department: Mapped[Department | None] = relationship()
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    contact: Mapped[Contact | None] = relationship()
+    activities: Mapped[list[Activity]] = relationship(
+        back_populates="case", order_by="Activity.id", cascade="save-update, merge"
+    )
+
+    __table_args__ = (
+        # The unified queue: open cases, most urgent first (keyset on due_at, received_at, id).
+        sa.Index(
+            "ix_cases_queue",
+            "due_at",
+            "received_at",
+            "id",
+            postgresql_where=_OPEN,
+            sqlite_where=_OPEN,
+        ),
+        # The department inbox and "mine" use the same order within a department / assignee.
+        sa.Index(
+            "ix_cases_department_queue",
+            "department_id",
+            "due_at",
+            "received_at",
+            "id",
+            postgresql_where=_OPEN,
+            sqlite_where=_OPEN,
+        ),
+        sa.Index(
+            "ix_cases_assignee_queue",
+            "assignee_id",
+            "due_at",
+            "received_at",
+            "id",
+            postgresql_where=_OPEN,
+            sqlite_where=_OPEN,
+        ),
+        # The API lists cases by arrival.
+        sa.Index("ix_cases_received", "received_at", "id"),
+    )
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != CaseStatus.CLOSED
+
+    @property
+    def callback_pending(self) -> bool:
+        return self.callback_due_at is not None and self.callback_done_at is None
+
+    def __repr__(self) -> str:
+        return f"<Case {self.reference}>"
+
+
+class Activity(db.Model):
+    """One entry of a case's timeline. Append-only: never updated or deleted."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    kind: Mapped[ActivityKind] = mapped_column(str_enum(ActivityKind, 30))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    text: Mapped[str | None] = mapped_column(sa.Text)
+    data: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="activities")
+    actor: Mapped[User | None] = relationship(lazy="joined")
+
+
+@sa.event.listens_for(Activity, "before_update")
+@sa.event.listens_for(Activity, "before_delete")
+def _activities_are_append_only(mapper: Any, connection: Any, target: Activity) -> None:
+    raise RuntimeError("The case timeline is append-only")
+
+
+class CaseSequence(db.Model):
+    """Last reference number handed out per year. Incremented with a row lock: no duplicates."""
+
+    __tablename__ = "case_sequences"
+
+    year: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    last_value: Mapped[int] = mapped_column(default=0)
+
+
+class AuditEvent(db.Model):
+    """Who looked at or exported personal data (GDPR art. 5.2 accountability)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(sa.String(40))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("contacts.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+    __table_args__ = (sa.Index("ix_audit_events_user_created", "user_id", "created_at"),)

@@ -1,0 +1,161 @@
+"""Domain enumerations, stored by value. Swedish labels live beside them for the UI."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+
+def str_enum(enum_cls: type[StrEnum], length: int = 20) -> sa.Enum:
+    """A portable enum column storing the value (not the name), without a native DB type."""
+    return sa.Enum(
+        enum_cls,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        validate_strings=True,
+    )
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    HANDLER = "handler"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.AGENT: "Kommunvägledare",
+    Role.HANDLER: "Handläggare",
+    Role.MANAGER: "Chef",
+    Role.ADMIN: "Administratör",
+}
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    VISIT = "visit"
+    WEB = "web"
+
+    @property
+    def label(self) -> str:
+        return {"phone": "Telefon", "email": "E-post", "visit": "Besök", "web": "E-tjänst"}[self.value]
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"  # nobody has picked it up
+    OPEN = "open"  # someone is working on it
+    WAITING = "waiting"  # waiting on the citizen
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "new": "Ny",
+            "open": "Pågående",
+            "waiting": "Väntar på medborgaren",
+            "closed": "Avslutad",
+        }[self.value]
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.WAITING)
+
+
+class Outcome(StrEnum):
+    """How the first line dealt with the contact. The reports (lösningsgrad) depend on it."""
+
+    ANSWERED = "answered"  # löst i första kontakten
+    HANDED_OFF = "handed_off"  # kopplad till direktnummer
+    ROUTED = "routed"  # skickad till förvaltning
+    CALLBACK = "callback"  # återuppringning bokad
+    REFERRED = "referred"  # hänvisad till annan myndighet
+
+    @property
+    def label(self) -> str:
+        return {
+            "answered": "Besvarat direkt",
+            "handed_off": "Kopplat till direktnummer",
+            "routed": "Skickat till förvaltning",
+            "callback": "Återuppringning bokad",
+            "referred": "Hänvisat till annan myndighet",
+        }[self.value]
+
+
+class ContactKind(StrEnum):
+    CITIZEN = "citizen"
+    BUSINESS = "business"
+
+    @property
+    def label(self) -> str:
+        return {"citizen": "Privatperson", "business": "Företag"}[self.value]
+
+
+class TransferKind(StrEnum):
+    WARM = "warm"  # agent stays on the line and introduces the caller
+    COLD = "cold"  # blind transfer
+
+    @property
+    def label(self) -> str:
+        return {"warm": "Medlyssning (varm koppling)", "cold": "Direkt koppling"}[self.value]
+
+
+class CallbackResult(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    LEFT_MESSAGE = "left_message"
+
+    @property
+    def label(self) -> str:
+        return {
+            "reached": "Nådde personen",
+            "no_answer": "Inget svar",
+            "left_message": "Lämnade meddelande",
+        }[self.value]
+
+
+class ActivityKind(StrEnum):
+    CALL_LOGGED = "call_logged"
+    CREATED = "created"
+    NOTE = "note"
+    ANSWERED = "answered"
+    HANDED_OFF = "handed_off"
+    ROUTED = "routed"
+    RETURNED = "returned"  # sent back to the contact center
+    REFERRED = "referred"
+    CALLBACK_BOOKED = "callback_booked"
+    CALLBACK_ATTEMPT = "callback_attempt"
+    CALLBACK_DONE = "callback_done"
+    ASSIGNED = "assigned"
+    STATUS_CHANGED = "status_changed"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+    @property
+    def label(self) -> str:
+        return ACTIVITY_LABELS[self]
+
+
+ACTIVITY_LABELS = {
+    ActivityKind.CALL_LOGGED: "Samtal registrerat",
+    ActivityKind.CREATED: "Ärende skapat",
+    ActivityKind.NOTE: "Intern anteckning",
+    ActivityKind.ANSWERED: "Besvarat direkt",
+    ActivityKind.HANDED_OFF: "Kopplat till direktnummer",
+    ActivityKind.ROUTED: "Skickat till förvaltning",
+    ActivityKind.RETURNED: "Skickat tillbaka till kontaktcenter",
+    ActivityKind.REFERRED: "Hänvisat till annan myndighet",
+    ActivityKind.CALLBACK_BOOKED: "Återuppringning bokad",
+    ActivityKind.CALLBACK_ATTEMPT: "Försök att ringa upp",
+    ActivityKind.CALLBACK_DONE: "Återuppringning klar",
+    ActivityKind.ASSIGNED: "Tilldelat",
+    ActivityKind.STATUS_CHANGED: "Status ändrad",
+    ActivityKind.CLOSED: "Avslutat",
+    ActivityKind.REOPENED: "Återöppnat",
+}

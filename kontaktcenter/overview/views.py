@@ -1,0 +1,8 @@
+from flask import Blueprint
+
+bp = Blueprint("overview", __name__, url_prefix="/oversikt")
+
+
+@bp.get("/")
+def index():
+    return "todo"

@@ -1,0 +1,1 @@
+"""Use-cases. Services validate, change, commit once, then enqueue jobs."""

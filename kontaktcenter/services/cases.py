@@ -1,0 +1,156 @@
+"""Creating cases: a logged call, an API intake, a visit. Actions on cases: case_actions.py."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from kontaktcenter.extensions import db, utcnow
+from kontaktcenter.models import (
+    Activity,
+    ActivityKind,
+    Case,
+    CaseStatus,
+    CaseType,
+    Channel,
+    Outcome,
+    TransferKind,
+    User,
+)
+from kontaktcenter.services import goals
+from kontaktcenter.services.contacts import ContactData, resolve_contact
+from kontaktcenter.services.errors import ValidationError
+from kontaktcenter.services.references import next_reference
+
+SUMMARY_MAX = 4000
+# Outcomes that hand the case to the case type's department.
+DEPARTMENT_OUTCOMES = {Outcome.HANDED_OFF, Outcome.ROUTED, Outcome.CALLBACK}
+# Outcomes that complete the first line's part at once.
+CLOSING_OUTCOMES = {Outcome.ANSWERED, Outcome.HANDED_OFF, Outcome.REFERRED}
+
+
+@dataclass
+class NewCase:
+    channel: Channel
+    summary: str
+    case_type: CaseType | None = None
+    outcome: Outcome | None = None
+    contact: ContactData | None = None
+    contact_id: int | None = None
+    received_at: datetime | None = None
+    transfer: TransferKind | None = None  # handed_off: warm or cold
+    handed_to: str | None = None  # handed_off: who took the call
+    referred_to: str | None = None  # referred: the other authority
+    callback_note: str | None = None  # callback: preferred time, what to call about
+    note: str | None = None  # internal note
+
+
+def add_activity(
+    case: Case, kind: ActivityKind, by: User | None, text: str | None = None, **data: Any
+) -> Activity:
+    activity = Activity(case=case, kind=kind, actor=by, text=text or None, data=data)
+    db.session.add(activity)
+    return activity
+
+
+def validate_summary(summary: str | None) -> str:
+    summary = (summary or "").strip()
+    if not summary:
+        raise ValidationError("Skriv en kort sammanfattning av ärendet.", "summary")
+    if len(summary) > SUMMARY_MAX:
+        raise ValidationError(f"Sammanfattningen får vara högst {SUMMARY_MAX} tecken.", "summary")
+    return summary
+
+
+def _validate(data: NewCase, now: datetime) -> None:
+    data.summary = validate_summary(data.summary)
+    if data.case_type is not None and not data.case_type.active:
+        raise ValidationError("Ärendetypen används inte längre.", "case_type")
+    if data.outcome in DEPARTMENT_OUTCOMES and data.case_type is None:
+        raise ValidationError("Välj ärendetyp: den avgör vilken förvaltning som tar över.", "case_type")
+    if data.outcome == Outcome.HANDED_OFF and data.case_type and not data.case_type.direct_number:
+        raise ValidationError("Ärendetypen har inget direktnummer att koppla till.", "case_type")
+    if data.outcome == Outcome.REFERRED and not (data.referred_to or "").strip():
+        raise ValidationError("Ange vilken myndighet du hänvisade till.", "referred_to")
+    if data.outcome is None and data.channel in (Channel.PHONE, Channel.VISIT):
+        raise ValidationError("Välj hur kontakten avslutades.", "outcome")
+    if data.received_at is not None:
+        if data.received_at.tzinfo is None:
+            raise ValidationError("Mottagningstiden måste ha en tidszon.", "received_at")
+        if data.received_at > now + timedelta(minutes=5):
+            raise ValidationError("Mottagningstiden kan inte ligga i framtiden.", "received_at")
+
+
+def create_case(data: NewCase, *, by: User) -> Case:
+    """Register a contact as a case with its outcome, in one transaction."""
+    now = utcnow()
+    _validate(data, now)
+    received = data.received_at or now
+    contact = resolve_contact(data.contact, data.contact_id)
+    case = Case(
+        reference=next_reference(now),
+        channel=data.channel,
+        status=CaseStatus.NEW,
+        case_type=data.case_type,
+        summary=data.summary,
+        contact=contact,
+        created_by=by,
+        received_at=received,
+        created_at=now,
+        due_at=goals.initial_due(received, data.channel, data.case_type),
+    )
+    if data.channel in (Channel.PHONE, Channel.VISIT):
+        # The citizen spoke to us: that is the first response.
+        case.first_response_at = received
+    db.session.add(case)
+    kind = ActivityKind.CALL_LOGGED if data.channel == Channel.PHONE else ActivityKind.CREATED
+    add_activity(case, kind, by, channel=data.channel.value)
+    if data.note and data.note.strip():
+        add_activity(case, ActivityKind.NOTE, by, data.note.strip())
+    if data.outcome is not None:
+        _apply_outcome(case, data, by, now)
+    db.session.commit()
+    return case
+
+
+def _apply_outcome(case: Case, data: NewCase, by: User, now: datetime) -> None:
+    case.outcome = data.outcome
+    case_type = data.case_type
+    if data.outcome in DEPARTMENT_OUTCOMES:
+        assert case_type is not None
+        case.department = case_type.department
+    if data.outcome == Outcome.ANSWERED:
+        add_activity(case, ActivityKind.ANSWERED, by)
+    elif data.outcome == Outcome.HANDED_OFF:
+        assert case_type is not None
+        add_activity(
+            case,
+            ActivityKind.HANDED_OFF,
+            by,
+            number=case_type.direct_number,
+            to=(data.handed_to or "").strip() or case_type.direct_number_answered_by,
+            transfer=(data.transfer or TransferKind.WARM).value,
+            department=case_type.department.name,
+        )
+    elif data.outcome == Outcome.ROUTED:
+        add_activity(case, ActivityKind.ROUTED, by, department=case.department.name)  # type: ignore[union-attr]
+    elif data.outcome == Outcome.CALLBACK:
+        case.callback_due_at = goals.callback_due(now, case_type)
+        case.due_at = min(case.due_at, case.callback_due_at)
+        add_activity(
+            case,
+            ActivityKind.CALLBACK_BOOKED,
+            by,
+            data.callback_note,
+            due_at=case.callback_due_at.isoformat(),
+            department=case.department.name,  # type: ignore[union-attr]
+        )
+    elif data.outcome == Outcome.REFERRED:
+        case.referred_to = (data.referred_to or "").strip()
+        add_activity(case, ActivityKind.REFERRED, by, authority=case.referred_to)
+    if data.outcome in CLOSING_OUTCOMES:
+        case.status = CaseStatus.CLOSED
+        case.closed_at = now
+        case.resolution = case.summary
+        add_activity(case, ActivityKind.CLOSED, by)

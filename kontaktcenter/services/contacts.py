@@ -1,0 +1,176 @@
+"""Contacts: phone normalisation, personnummer and organisation number validation, lookup."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import phonenumbers
+import sqlalchemy as sa
+from stdnum.exceptions import ValidationError as StdnumError
+from stdnum.se import orgnr
+from stdnum.se import personnummer as pnr
+
+from kontaktcenter.extensions import db
+from kontaktcenter.models import Case, Contact, ContactKind
+from kontaktcenter.models.enums import OPEN_STATUSES
+from kontaktcenter.services.errors import NotFound, ValidationError
+
+
+def normalise_phone(raw: str | None) -> str | None:
+    """``070-123 45 67``, ``+46 70 123 45 67`` and ``0046701234567`` all become ``+46701234567``."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        number = phonenumbers.parse(raw, "SE")
+    except phonenumbers.NumberParseException:
+        raise ValidationError("Telefonnumret kunde inte tolkas.", "phone") from None
+    if not phonenumbers.is_possible_number(number):
+        raise ValidationError("Telefonnumret har fel antal siffror.", "phone")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def looks_like_phone(text: str) -> bool:
+    digits = sum(ch.isdigit() for ch in text)
+    return digits >= 5 and digits >= len(text.replace(" ", "")) - 3
+
+
+def format_phone(e164: str | None) -> str:
+    """Swedish national format for display: ``070-123 45 67``."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, "SE")
+    except phonenumbers.NumberParseException:
+        return e164
+    fmt = (
+        phonenumbers.PhoneNumberFormat.NATIONAL
+        if number.country_code == 46
+        else phonenumbers.PhoneNumberFormat.INTERNATIONAL
+    )
+    return phonenumbers.format_number(number, fmt)
+
+
+def normalise_personnummer(raw: str | None) -> str | None:
+    """Validated personnummer (or samordningsnummer) as ``YYYYMMDD-NNNN``."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        compact = pnr.validate(raw.strip())
+        born = pnr.get_birth_date(compact)
+    except StdnumError:
+        raise ValidationError("Personnumret är inte giltigt.", "personnummer") from None
+    digits = compact.replace("-", "").replace("+", "")
+    # A samordningsnummer adds 60 to the day; keep the number's own digits, with the century.
+    return f"{born.year // 100:02d}{digits[-10:-4]}-{digits[-4:]}"
+
+
+def normalise_organisation_number(raw: str | None) -> str | None:
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return orgnr.format(orgnr.validate(raw.strip()))
+    except StdnumError:
+        raise ValidationError("Organisationsnumret är inte giltigt.", "organisation_number") from None
+
+
+@dataclass
+class ContactData:
+    name: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    kind: ContactKind = ContactKind.CITIZEN
+    organisation_number: str | None = None
+    personnummer: str | None = None
+
+    def is_empty(self) -> bool:
+        return not any((self.name, self.phone, self.email, self.organisation_number, self.personnummer))
+
+
+def _clean(value: str | None) -> str | None:
+    value = (value or "").strip()
+    return value or None
+
+
+def resolve_contact(data: ContactData | None, contact_id: int | None = None) -> Contact | None:
+    """The contact a new case belongs to: the one picked, an existing match, or a new one.
+
+    Matching by normalised phone, then e-mail, avoids a duplicate contact for every call. Blank
+    fields of an existing contact are filled in; values already stored are never overwritten.
+    Does not commit.
+    """
+    if contact_id is not None:
+        contact = db.session.get(Contact, contact_id)
+        if contact is None:
+            raise NotFound("Kontakten finns inte.", "contact")
+    else:
+        contact = None
+    if data is None or data.is_empty():
+        return contact
+    name = _clean(data.name)
+    phone = _clean(data.phone)
+    phone_e164 = normalise_phone(phone)
+    email = (_clean(data.email) or "").lower() or None
+    if email is not None and ("@" not in email or len(email) > 254):
+        raise ValidationError("E-postadressen är inte giltig.", "email")
+    personnummer = normalise_personnummer(data.personnummer)
+    org = normalise_organisation_number(data.organisation_number)
+    if name is not None and len(name) > 200:
+        raise ValidationError("Namnet är för långt (högst 200 tecken).", "name")
+
+    if contact is None and phone_e164:
+        contact = db.session.scalars(
+            sa.select(Contact).where(Contact.phone_e164 == phone_e164).order_by(Contact.id).limit(1)
+        ).first()
+    if contact is None and email:
+        contact = db.session.scalars(
+            sa.select(Contact).where(Contact.email == email).order_by(Contact.id).limit(1)
+        ).first()
+    if contact is None:
+        contact = Contact(kind=data.kind)
+        db.session.add(contact)
+    if contact.name is None and name:
+        contact.name, contact.name_lower = name, name.lower()
+    if contact.phone_e164 is None and phone_e164:
+        contact.phone, contact.phone_e164 = phone, phone_e164
+    if contact.email is None and email:
+        contact.email = email
+    if contact.personnummer is None and personnummer:
+        contact.personnummer = personnummer
+    if contact.organisation_number is None and org:
+        contact.organisation_number = org
+        contact.kind = ContactKind.BUSINESS
+    return contact
+
+
+def search_contacts(query: str, limit: int = 10) -> list[Contact]:
+    """Find callers by phone number (any format), e-mail or the start of the name."""
+    query = query.strip()
+    if not query:
+        return []
+    if looks_like_phone(query):
+        try:
+            e164 = normalise_phone(query)
+        except ValidationError:
+            return []
+        condition = Contact.phone_e164 == e164
+    elif "@" in query:
+        condition = Contact.email == query.lower()
+    else:
+        escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        condition = Contact.name_lower.like(escaped + "%", escape="\\")
+    return list(
+        db.session.scalars(sa.select(Contact).where(condition).order_by(Contact.name_lower).limit(limit))
+    )
+
+
+def open_cases_for(contact_ids: list[int], visible_clause: sa.ColumnElement[bool]) -> list[Case]:
+    if not contact_ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Case)
+            .where(Case.contact_id.in_(contact_ids), Case.status.in_(OPEN_STATUSES), visible_clause)
+            .order_by(Case.received_at.desc())
+            .limit(20)
+        )
+    )

@@ -1,0 +1,37 @@
+"""Case references ``KC-YYYY-NNNNNN``: sequential per year, unique under concurrent creation.
+
+The counter row is incremented with ``UPDATE … RETURNING`` inside the creating transaction: the
+row lock serialises concurrent creators, and a rolled-back case gives its number back, so the
+series has no gaps and no duplicates (the unique index on cases.reference is the last guard).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kontaktcenter.extensions import db
+from kontaktcenter.models import CaseSequence
+
+TZ = ZoneInfo("Europe/Stockholm")
+
+
+def next_reference(at: datetime) -> str:
+    year = at.astimezone(TZ).year
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    db.session.execute(
+        insert(CaseSequence).values(year=year, last_value=0).on_conflict_do_nothing(
+            index_elements=["year"]
+        )
+    )
+    value = db.session.execute(
+        sa.update(CaseSequence)
+        .where(CaseSequence.year == year)
+        .values(last_value=CaseSequence.last_value + 1)
+        .returning(CaseSequence.last_value)
+    ).scalar_one()
+    return f"KC-{year}-{value:06d}"
