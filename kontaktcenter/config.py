@@ -1,7 +1,8 @@
 """Configuration from the environment, the way Procfile platforms set it.
 
 ``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY`` and ``SMTP_URL`` are read by name; every other
-setting can be overridden with a ``KONTAKTCENTER_`` prefixed variable (``KONTAKTCENTER_QUEUE_PAGE_SIZE=100``).
+setting can be overridden with a ``KONTAKTCENTER_`` prefixed variable
+(``KONTAKTCENTER_QUEUE_PAGE_SIZE=100``).
 With none of them set the app runs embedded: SQLite in the instance folder, jobs in-process.
 """
 
@@ -20,7 +21,9 @@ def normalise_database_url(url: str) -> str:
 
 class Config:
     SQLALCHEMY_DATABASE_URI: str | None = (
-        normalise_database_url(os.environ["DATABASE_URL"]) if os.environ.get("DATABASE_URL") else None
+        normalise_database_url(os.environ["DATABASE_URL"])
+        if os.environ.get("DATABASE_URL")
+        else None
     )
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None

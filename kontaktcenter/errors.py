@@ -10,7 +10,10 @@ MESSAGES = {
     400: ("Felaktig begäran", "Begäran kunde inte tolkas."),
     401: ("Inloggning krävs", "Du behöver logga in."),
     403: ("Åtkomst nekad", "Du har inte behörighet till den här sidan."),
-    404: ("Sidan finns inte", "Sidan eller ärendet finns inte, eller så har du inte tillgång till det."),
+    404: (
+        "Sidan finns inte",
+        "Sidan eller ärendet finns inte, eller så har du inte tillgång till det.",
+    ),
     405: ("Metoden stöds inte", "Det går inte att göra så här på den här adressen."),
     409: ("Konflikt", "Någon annan har ändrat uppgifterna samtidigt. Ladda om och försök igen."),
     413: ("För stort", "Det du skickade är för stort."),
@@ -52,7 +55,10 @@ def init_app(app: Flask) -> None:
                 "error.html",
                 status=400,
                 title="Formuläret har gått ut",
-                message="Sidan var för gammal eller saknade säkerhetstoken. Ladda om sidan och försök igen.",
+                message=(
+                    "Sidan var för gammal eller saknade säkerhetstoken. "
+                    "Ladda om sidan och försök igen."
+                ),
             ),
             400,
         )

@@ -42,7 +42,12 @@ def format_relative(dt: datetime | None) -> str:
     return f"om {amount}" if seconds >= 0 else f"{amount} sedan"
 
 
+def from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.filters["fromiso"] = from_iso
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["relative"] = format_relative
     app.jinja_env.globals["now"] = utcnow

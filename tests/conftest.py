@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -37,7 +37,9 @@ def postgres_url(name: str) -> str:
     engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
-            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name})
+            exists = conn.scalar(
+                sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}
+            )
             if exists:
                 conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
@@ -110,7 +112,11 @@ def db_session(app: Flask) -> Iterator[Session]:
         outer = connection.begin()
         original = db.session
         db.session = db._make_scoped_session(
-            {"class_": _ConnectionBoundSession, "bind": connection, "join_transaction_mode": "create_savepoint"}
+            {
+                "class_": _ConnectionBoundSession,
+                "bind": connection,
+                "join_transaction_mode": "create_savepoint",
+            }
         )
         try:
             yield db.session
@@ -132,8 +138,25 @@ def committed_db(app: Flask) -> Iterator[None]:
                 conn.execute(table.delete())
 
 
+class RequestIsolatingClient(FlaskClient):
+    """Each request starts as it would in production, although the test holds an app context
+    (which Flask reuses for the request): no ``g`` left over (Flask-Login caches the user there),
+    and no stale ORM state afterwards."""
+
+    def open(self, *args, **kwargs):  # type: ignore[override]
+        if has_app_context():
+            for name in list(vars(g)):
+                delattr(g, name)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            if has_app_context():
+                db.session.expire_all()
+
+
 @pytest.fixture
 def client(app: Flask, db_session: Session) -> FlaskClient:
+    app.test_client_class = RequestIsolatingClient
     return app.test_client()
 
 

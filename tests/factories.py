@@ -33,7 +33,9 @@ class Org:
     admin: User
 
 
-def make_user(role: Role, departments: list[Department] | None = None, name: str | None = None) -> User:
+def make_user(
+    role: Role, departments: list[Department] | None = None, name: str | None = None
+) -> User:
     n = next(_seq)
     user = User(
         email=f"{role.value}{n}@kommun.example",
@@ -48,17 +50,25 @@ def make_user(role: Role, departments: list[Department] | None = None, name: str
 
 
 def make_department(name: str, slug: str) -> Department:
-    dept = Department(name=name, slug=slug, contact_email=f"{slug}@kommun.example",
-                      phone_hours="Mån–fre 9–12")
+    dept = Department(
+        name=name, slug=slug, contact_email=f"{slug}@kommun.example", phone_hours="Mån–fre 9–12"
+    )
     db.session.add(dept)
     return dept
 
 
-def make_case_type(dept: Department, name: str, slug: str, number: str | None = "08-123 456 78") -> CaseType:
+def make_case_type(
+    dept: Department, name: str, slug: str, number: str | None = "08-123 456 78"
+) -> CaseType:
     ct = CaseType(
-        department=dept, name=name, slug=slug, direct_number=number,
-        direct_number_answered_by=f"{name}shandläggare", direct_number_hours="Mån–tor 10–12",
-        guidance=f"Fråga efter fastighetsbeteckning. ({name})", callback_promise_hours=24,
+        department=dept,
+        name=name,
+        slug=slug,
+        direct_number=number,
+        direct_number_answered_by=f"{name}shandläggare",
+        direct_number_hours="Mån–tor 10–12",
+        guidance=f"Fråga efter fastighetsbeteckning. ({name})",
+        callback_promise_hours=24,
     )
     db.session.add(ct)
     return ct
@@ -72,7 +82,11 @@ def make_org() -> Org:
     miljotillsyn = make_case_type(miljo, "Miljötillsyn", "miljotillsyn", "08-555 000 11")
     db.session.commit()
     return Org(
-        bygg=bygg, miljo=miljo, bygglov=bygglov, strandskydd=strandskydd, miljotillsyn=miljotillsyn,
+        bygg=bygg,
+        miljo=miljo,
+        bygglov=bygglov,
+        strandskydd=strandskydd,
+        miljotillsyn=miljotillsyn,
         agent=make_user(Role.AGENT, name="Agnes Agent"),
         handler_bygg=make_user(Role.HANDLER, [bygg], name="Hugo Bygg"),
         handler_miljo=make_user(Role.HANDLER, [miljo], name="Hanna Miljö"),
@@ -93,8 +107,14 @@ def make_case(
     if channel in (Channel.EMAIL, Channel.WEB) and outcome is Outcome.ROUTED and case_type is None:
         outcome = None
     return create_case(
-        NewCase(channel=channel, summary=summary, case_type=case_type, outcome=outcome,
-                contact=contact or ContactData(name="Sven Svensson", phone="070-123 45 67"), **kwargs),
+        NewCase(
+            channel=channel,
+            summary=summary,
+            case_type=case_type,
+            outcome=outcome,
+            contact=contact or ContactData(name="Sven Svensson", phone="070-123 45 67"),
+            **kwargs,
+        ),
         by=by,
     )
 

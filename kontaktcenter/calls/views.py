@@ -1,8 +1,123 @@
-from flask import Blueprint
+"""Log a call: one screen built for a live call."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from kontaktcenter.auth import role_required
+from kontaktcenter.calls.forms import LogCallForm
+from kontaktcenter.extensions import db
+from kontaktcenter.forms import choices
+from kontaktcenter.models import Case, CaseType, Channel, Contact, Outcome, Role, TransferKind
+from kontaktcenter.services import access, contacts
+from kontaktcenter.services.cases import NewCase, create_case
+from kontaktcenter.services.contacts import ContactData
+from kontaktcenter.services.errors import DomainError
 
 bp = Blueprint("calls", __name__, url_prefix="/samtal")
 
 
-@bp.get("/")
+def _case_types() -> list[CaseType]:
+    return list(
+        db.session.scalars(
+            sa.select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.name)
+        )
+    )
+
+
+def _form(case_types: list[CaseType]) -> LogCallForm:
+    form = LogCallForm()
+    form.case_type.choices = choices(
+        [("", "– Välj ärendetyp –")] + [(t.slug, f"{t.name} ({t.department.name})") for t in case_types]
+    )
+    return form
+
+
+@bp.route("/ny", methods=["GET", "POST"])
+@role_required(Role.AGENT)
 def new():
-    return "todo"
+    case_types = _case_types()
+    form = _form(case_types)
+    query = request.args.get("q", "").strip()
+    picked: Contact | None = None
+    if request.method == "GET" and request.args.get("contact_id", "").isdigit():
+        picked = db.session.get(Contact, int(request.args["contact_id"]))
+        if picked is not None:
+            form.contact_id.data = str(picked.id)
+    elif form.contact_id.data and form.contact_id.data.isdigit():
+        picked = db.session.get(Contact, int(form.contact_id.data))
+    if request.method == "GET" and request.args.get("case_type"):
+        form.case_type.data = request.args["case_type"]
+
+    status = 200
+    if form.validate_on_submit():
+        by_slug = {t.slug: t for t in case_types}
+        try:
+            case = create_case(
+                NewCase(
+                    channel=Channel.PHONE,
+                    summary=form.summary.data,
+                    case_type=by_slug.get(form.case_type.data or ""),
+                    outcome=Outcome(form.outcome.data),
+                    contact=ContactData(
+                        name=form.name.data,
+                        phone=form.phone.data,
+                        email=form.email.data,
+                        organisation_number=form.organisation_number.data,
+                        personnummer=form.personnummer.data,
+                    ),
+                    contact_id=picked.id if picked else None,
+                    transfer=TransferKind(form.transfer.data) if form.transfer.data else None,
+                    handed_to=form.handed_to.data,
+                    referred_to=form.referred_to.data,
+                    callback_note=form.callback_note.data,
+                    note=form.note.data,
+                ),
+                by=current_user,
+            )
+        except DomainError as error:
+            target = getattr(form, error.field or "", None) if error.field else None
+            (target.errors if target is not None else form.summary.errors).append(error.message)  # type: ignore[union-attr]
+            status = error.status
+        else:
+            flash(_confirmation(case), "success")
+            return redirect(url_for("calls.new", last=case.id))
+    elif form.is_submitted():
+        status = 422
+
+    matches = contacts.search_contacts(query) if query else []
+    shown = [picked] if picked else matches
+    open_cases = contacts.open_cases_for([c.id for c in shown], access.visible_clause(current_user))
+    selected_type = next((t for t in case_types if t.slug == form.case_type.data), None)
+    last = _last_case(request.args.get("last", ""))
+    return (
+        render_template(
+            "calls/new.html",
+            form=form,
+            query=query,
+            matches=matches,
+            picked=picked,
+            open_cases=open_cases,
+            case_types=case_types,
+            selected_type=selected_type,
+            last=last,
+        ),
+        status,
+    )
+
+
+def _last_case(value: str) -> Case | None:
+    """The case just saved, linked from the confirmation (only if the agent may see it)."""
+    case = db.session.get(Case, int(value)) if value.isdigit() else None
+    return case if case is not None and access.can_view(current_user, case) else None
+
+
+def _confirmation(case: Case) -> str:
+    text = f"Samtalet är registrerat som {case.reference}."
+    if case.outcome == Outcome.HANDED_OFF and case.case_type:
+        text += f" Kopplat till {case.case_type.direct_number}."
+    elif case.outcome in (Outcome.ROUTED, Outcome.CALLBACK) and case.department:
+        text += f" Skickat till {case.department.name}."
+    return text

@@ -1,8 +1,252 @@
-from flask import Blueprint
+"""The case view and the actions on a case. Every action is one POST with one small form."""
+
+from __future__ import annotations
+
+from kontaktcenter.forms import choices
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from kontaktcenter.cases import forms
+from kontaktcenter.extensions import db
+from kontaktcenter.models import CallbackResult, Case, CaseType, Department, TransferKind, User
+from kontaktcenter.services import access, audit, case_actions
+from kontaktcenter.services.errors import Conflict, DomainError
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
 
 
-@bp.get("/")
-def index():
-    return "todo"
+@dataclass(frozen=True)
+class Action:
+    permission: str
+    form: type[forms.ActionForm]
+    run: Callable[[Case, forms.ActionForm, int | None], object]
+    done: str
+
+
+def _user(form_value: str) -> User | None:
+    return db.session.get(User, int(form_value)) if form_value and form_value.isdigit() else None
+
+
+def _local(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=ZoneInfo(current_app.config["TIMEZONE"]))
+
+
+ACTIONS: dict[str, Action] = {
+    "note": Action(
+        "note",
+        forms.NoteForm,
+        lambda c, f, v: case_actions.add_note(c, current_user, f.text.data, v),
+        "Anteckningen är sparad.",
+    ),
+    "assign": Action(
+        "assign",
+        forms.AssignForm,
+        lambda c, f, v: case_actions.assign(c, current_user, _user(f.assignee.data), v),
+        "Ärendet är tilldelat.",
+    ),
+    "take": Action(
+        "take",
+        forms.SimpleForm,
+        lambda c, f, v: case_actions.assign(c, current_user, current_user, v),
+        "Du har tagit ärendet.",
+    ),
+    "route": Action(
+        "route",
+        forms.RouteForm,
+        lambda c, f, v: case_actions.route(
+            c, current_user, db.session.get(Department, int(f.department.data)), f.note.data, v
+        ),
+        "Ärendet är skickat till förvaltningen.",
+    ),
+    "hand_off": Action(
+        "hand_off",
+        forms.HandOffForm,
+        lambda c, f, v: case_actions.hand_off(
+            c,
+            current_user,
+            db.session.scalars(sa.select(CaseType).where(CaseType.slug == f.case_type.data)).one(),
+            TransferKind(f.transfer.data),
+            f.to.data,
+            f.note.data,
+            v,
+        ),
+        "Samtalet är kopplat och ärendet avslutat.",
+    ),
+    "refer": Action(
+        "refer",
+        forms.ReferForm,
+        lambda c, f, v: case_actions.refer(c, current_user, f.authority.data, f.note.data, v),
+        "Hänvisningen är registrerad.",
+    ),
+    "book_callback": Action(
+        "book_callback",
+        forms.CallbackForm,
+        lambda c, f, v: case_actions.book_callback(
+            c, current_user, _local(f.due_at.data), f.note.data, v
+        ),
+        "Återuppringningen är bokad.",
+    ),
+    "callback_attempt": Action(
+        "callback_attempt",
+        forms.CallbackAttemptForm,
+        lambda c, f, v: case_actions.record_callback_attempt(
+            c, current_user, CallbackResult(f.result.data), f.note.data, v
+        ),
+        "Försöket är registrerat.",
+    ),
+    "return": Action(
+        "return",
+        forms.ReturnForm,
+        lambda c, f, v: case_actions.return_to_contact_center(c, current_user, f.note.data, v),
+        "Ärendet är skickat tillbaka till kontaktcenter.",
+    ),
+    "wait": Action(
+        "wait",
+        forms.WaitForm,
+        lambda c, f, v: case_actions.set_waiting(c, current_user, True, f.note.data, v),
+        "Ärendet väntar på medborgaren.",
+    ),
+    "resume": Action(
+        "resume",
+        forms.SimpleForm,
+        lambda c, f, v: case_actions.set_waiting(c, current_user, False, None, v),
+        "Ärendet är återupptaget.",
+    ),
+    "close": Action(
+        "close",
+        forms.CloseForm,
+        lambda c, f, v: case_actions.close(c, current_user, f.resolution.data, v),
+        "Ärendet är avslutat.",
+    ),
+    "reopen": Action(
+        "reopen",
+        forms.ReopenForm,
+        lambda c, f, v: case_actions.reopen(c, current_user, f.note.data, v),
+        "Ärendet är återöppnat.",
+    ),
+}
+
+
+def _visible_case(case_id: int) -> Case:
+    try:
+        return access.get_visible_case(current_user, case_id=case_id)
+    except DomainError:
+        abort(404)
+
+
+def _build_forms(
+    case: Case, posted: str | None = None, posted_form: forms.ActionForm | None = None
+) -> dict[str, forms.ActionForm]:
+    allowed = access.allowed_actions(current_user, case)
+    built: dict[str, forms.ActionForm] = {}
+    for name, action in ACTIONS.items():
+        if action.permission not in allowed:
+            continue
+        form = (
+            posted_form
+            if name == posted and posted_form is not None
+            else action.form(formdata=None)
+        )
+        form.version.data = str(case.version)
+        _fill_choices(form, case)
+        built[name] = form
+    return built
+
+
+def _fill_choices(form: forms.ActionForm, case: Case) -> None:
+    if isinstance(form, forms.AssignForm):
+        form.assignee.choices = choices(
+            [("", "– Ingen –")]
+            + [(str(u.id), f"{u.name} ({u.role.label})") for u in case_actions.assignable_users(case)]
+        )
+    elif isinstance(form, forms.RouteForm):
+        departments = db.session.scalars(
+            sa.select(Department).where(Department.active.is_(True)).order_by(Department.name)
+        )
+        form.department.choices = choices([("", "– Välj –")] + [(str(d.id), d.name) for d in departments])
+    elif isinstance(form, forms.HandOffForm):
+        types = db.session.scalars(
+            sa.select(CaseType)
+            .where(CaseType.active.is_(True), CaseType.direct_number.is_not(None))
+            .order_by(CaseType.name)
+        )
+        form.case_type.choices = choices(
+            [("", "– Välj –")] + [(t.slug, f"{t.name}: {t.direct_number}") for t in types]
+        )
+
+
+def _render(
+    case: Case,
+    case_forms: dict[str, forms.ActionForm],
+    status: int = 200,
+    open_action: str | None = None,
+    revealed: bool = False,
+):
+    return render_template(
+        "cases/show.html",
+        case=case,
+        forms=case_forms,
+        open_action=open_action,
+        revealed=revealed,
+    ), status
+
+
+@bp.get("/<int:case_id>")
+def show(case_id: int):
+    case = _visible_case(case_id)
+    audit.record(current_user, "view_case", case)
+    return _render(case, _build_forms(case))
+
+
+@bp.post("/<int:case_id>/personnummer")
+def reveal_personnummer(case_id: int):
+    """Show the full personnummer on purpose, and log that it was shown."""
+    case = _visible_case(case_id)
+    if case.contact is None or not case.contact.personnummer:
+        abort(404)
+    audit.record(current_user, "reveal_personnummer", case)
+    return _render(case, _build_forms(case), revealed=True)
+
+
+@bp.post("/<int:case_id>/<action>")
+def act(case_id: int, action: str):
+    spec = ACTIONS.get(action)
+    if spec is None:
+        abort(404)
+    case = _visible_case(case_id)
+    if spec.permission not in access.allowed_actions(current_user, case):
+        abort(403)
+    form = spec.form()
+    _fill_choices(form, case)
+    status = 422
+    if form.validate_on_submit():
+        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        try:
+            spec.run(case, form, version)
+        except DomainError as error:
+            status = error.status
+            if isinstance(error, Conflict):
+                db.session.expire_all()
+                case = _visible_case(case_id)
+                flash(error.message, "warning")
+            else:
+                field = getattr(form, error.field, None) if error.field else None
+                if field is not None and hasattr(field, "errors"):
+                    field.errors = list(field.errors) + [error.message]
+                else:
+                    flash(error.message, "error")
+        else:
+            flash(spec.done, "success")
+            if access.can_view(current_user, case):
+                return redirect(url_for("cases.show", case_id=case.id))
+            return redirect(url_for("auth.home"))
+    return _render(case, _build_forms(case, action, form), status, open_action=action)

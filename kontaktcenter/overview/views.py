@@ -1,8 +1,16 @@
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+from kontaktcenter.auth import role_required
+from kontaktcenter.models import Role
+from kontaktcenter.services.overview import department_load
 
 bp = Blueprint("overview", __name__, url_prefix="/oversikt")
 
 
 @bp.get("/")
+@role_required(Role.MANAGER)
 def index():
-    return "todo"
+    rows = department_load()
+    return render_template("overview/index.html", rows=rows)

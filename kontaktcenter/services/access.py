@@ -17,12 +17,33 @@ NOT_FOUND = "Ärendet finns inte, eller så har du inte tillgång till det."
 # What each role may do with a case it can see.
 ACTIONS: dict[Role, frozenset[str]] = {
     Role.AGENT: frozenset(
-        {"note", "assign", "take", "route", "hand_off", "refer", "book_callback",
-         "callback_attempt", "close", "reopen", "wait", "resume"}
+        {
+            "note",
+            "assign",
+            "take",
+            "route",
+            "hand_off",
+            "refer",
+            "book_callback",
+            "callback_attempt",
+            "close",
+            "reopen",
+            "wait",
+            "resume",
+        }
     ),
     Role.HANDLER: frozenset(
-        {"note", "assign", "take", "book_callback", "callback_attempt", "close", "return",
-         "wait", "resume"}
+        {
+            "note",
+            "assign",
+            "take",
+            "book_callback",
+            "callback_attempt",
+            "close",
+            "return",
+            "wait",
+            "resume",
+        }
     ),
     Role.MANAGER: frozenset({"note", "assign", "reopen"}),
 }
@@ -50,11 +71,15 @@ def can_view(user: User, case: Case) -> bool:
     )
 
 
-def get_visible_case(user: User, *, case_id: int | None = None, reference: str | None = None) -> Case:
+def get_visible_case(
+    user: User, *, case_id: int | None = None, reference: str | None = None
+) -> Case:
     if case_id is not None:
         case = db.session.get(Case, case_id)
     elif reference is not None:
-        case = db.session.scalars(sa.select(Case).where(Case.reference == reference.upper())).first()
+        case = db.session.scalars(
+            sa.select(Case).where(Case.reference == reference.upper())
+        ).first()
     else:
         case = None
     if case is None or not can_view(user, case):

@@ -48,7 +48,9 @@ def _acting(case: Case, by: User, action: str, expected_version: int | None) -> 
         raise
 
 
-def _text(value: str | None, field: str, required: bool = False, label: str = "Texten") -> str | None:
+def _text(
+    value: str | None, field: str, required: bool = False, label: str = "Texten"
+) -> str | None:
     value = (value or "").strip()
     if required and not value:
         raise ValidationError(f"{label} får inte vara tom.", field)
@@ -74,13 +76,16 @@ def assignable_users(case: Case) -> list[User]:
         query = query.where(
             sa.or_(
                 User.role == Role.AGENT,
-                User.departments.any(Department.id == case.department_id) & (User.role == Role.HANDLER),
+                User.departments.any(Department.id == case.department_id)
+                & (User.role == Role.HANDLER),
             )
         )
     return list(db.session.scalars(query))
 
 
-def assign(case: Case, by: User, assignee: User | None, expected_version: int | None = None) -> Case:
+def assign(
+    case: Case, by: User, assignee: User | None, expected_version: int | None = None
+) -> Case:
     if assignee is not None and assignee.id != by.id:
         if assignee not in assignable_users(case):
             raise ValidationError("Personen kan inte ta det här ärendet.", "assignee")
@@ -91,9 +96,7 @@ def assign(case: Case, by: User, assignee: User | None, expected_version: int | 
         case.assignee = assignee
         if assignee is not None and case.status == CaseStatus.NEW:
             case.status = CaseStatus.OPEN
-        add_activity(
-            case, ActivityKind.ASSIGNED, by, assignee=assignee.name if assignee else None
-        )
+        add_activity(case, ActivityKind.ASSIGNED, by, assignee=assignee.name if assignee else None)
     return case
 
 
@@ -134,7 +137,9 @@ def take_next(by: User) -> Case | None:
         )
         if claimed.rowcount == 1:
             case = db.session.scalars(
-                sa.select(Case).where(Case.id == candidate).execution_options(populate_existing=True)
+                sa.select(Case)
+                .where(Case.id == candidate)
+                .execution_options(populate_existing=True)
             ).one()
             add_activity(case, ActivityKind.ASSIGNED, by, assignee=by.name, via="take_next")
             db.session.commit()
@@ -196,8 +201,13 @@ def hand_off(
     return case
 
 
-def refer(case: Case, by: User, authority: str, note: str | None = None,
-          expected_version: int | None = None) -> Case:
+def refer(
+    case: Case,
+    by: User,
+    authority: str,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Case:
     name = _text(authority, "authority", required=True, label="Myndighetens namn")
     body = _text(note, "note", label="Anteckningen")
     with _acting(case, by, "refer", expected_version):
@@ -254,28 +264,40 @@ def record_callback_attempt(
     return case
 
 
-def return_to_contact_center(case: Case, by: User, note: str,
-                             expected_version: int | None = None) -> Case:
+def return_to_contact_center(
+    case: Case, by: User, note: str, expected_version: int | None = None
+) -> Case:
     body = _text(note, "note", required=True, label="Meddelandet till kontaktcenter")
     with _acting(case, by, "return", expected_version):
         department = case.department
         case.department = None
         case.assignee = None
         case.status = CaseStatus.NEW
-        add_activity(case, ActivityKind.RETURNED, by, body,
-                     department=department.name if department else None)
+        add_activity(
+            case,
+            ActivityKind.RETURNED,
+            by,
+            body,
+            department=department.name if department else None,
+        )
     return case
 
 
-def set_waiting(case: Case, by: User, waiting: bool, note: str | None = None,
-                expected_version: int | None = None) -> Case:
+def set_waiting(
+    case: Case,
+    by: User,
+    waiting: bool,
+    note: str | None = None,
+    expected_version: int | None = None,
+) -> Case:
     body = _text(note, "note", label="Anteckningen")
     with _acting(case, by, "wait" if waiting else "resume", expected_version):
         old = case.status
         case.status = CaseStatus.WAITING if waiting else CaseStatus.OPEN
         if old != case.status:
-            add_activity(case, ActivityKind.STATUS_CHANGED, by, body,
-                         old=old.value, new=case.status.value)
+            add_activity(
+                case, ActivityKind.STATUS_CHANGED, by, body, old=old.value, new=case.status.value
+            )
     return case
 
 

@@ -68,7 +68,9 @@ def _validate(data: NewCase, now: datetime) -> None:
     if data.case_type is not None and not data.case_type.active:
         raise ValidationError("Ärendetypen används inte längre.", "case_type")
     if data.outcome in DEPARTMENT_OUTCOMES and data.case_type is None:
-        raise ValidationError("Välj ärendetyp: den avgör vilken förvaltning som tar över.", "case_type")
+        raise ValidationError(
+            "Välj ärendetyp: den avgör vilken förvaltning som tar över.", "case_type"
+        )
     if data.outcome == Outcome.HANDED_OFF and data.case_type and not data.case_type.direct_number:
         raise ValidationError("Ärendetypen har inget direktnummer att koppla till.", "case_type")
     if data.outcome == Outcome.REFERRED and not (data.referred_to or "").strip():

@@ -70,7 +70,9 @@ def normalise_organisation_number(raw: str | None) -> str | None:
     try:
         return orgnr.format(orgnr.validate(raw.strip()))
     except StdnumError:
-        raise ValidationError("Organisationsnumret är inte giltigt.", "organisation_number") from None
+        raise ValidationError(
+            "Organisationsnumret är inte giltigt.", "organisation_number"
+        ) from None
 
 
 @dataclass
@@ -83,7 +85,9 @@ class ContactData:
     personnummer: str | None = None
 
     def is_empty(self) -> bool:
-        return not any((self.name, self.phone, self.email, self.organisation_number, self.personnummer))
+        return not any(
+            (self.name, self.phone, self.email, self.organisation_number, self.personnummer)
+        )
 
 
 def _clean(value: str | None) -> str | None:
@@ -159,7 +163,9 @@ def search_contacts(query: str, limit: int = 10) -> list[Contact]:
         escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         condition = Contact.name_lower.like(escaped + "%", escape="\\")
     return list(
-        db.session.scalars(sa.select(Contact).where(condition).order_by(Contact.name_lower).limit(limit))
+        db.session.scalars(
+            sa.select(Contact).where(condition).order_by(Contact.name_lower).limit(limit)
+        )
     )
 
 

@@ -94,7 +94,10 @@ def _conditions(user: User, filters: QueueFilters) -> list[sa.ColumnElement[bool
 
 
 def queue_page(
-    user: User, filters: QueueFilters, cursor: str | None = None, limit: int = 50,
+    user: User,
+    filters: QueueFilters,
+    cursor: str | None = None,
+    limit: int = 50,
     with_counts: bool = True,
 ) -> QueuePage:
     conds = _conditions(user, filters)
@@ -129,7 +132,9 @@ def queue_page(
     if len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
-        next_cursor = encode_cursor([last.due_at.isoformat(), last.received_at.isoformat(), last.id])
+        next_cursor = encode_cursor(
+            [last.due_at.isoformat(), last.received_at.isoformat(), last.id]
+        )
     total = 0
     counts: dict[str, int] = {}
     if with_counts:

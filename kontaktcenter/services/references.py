@@ -24,9 +24,9 @@ def next_reference(at: datetime) -> str:
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
-        insert(CaseSequence).values(year=year, last_value=0).on_conflict_do_nothing(
-            index_elements=["year"]
-        )
+        insert(CaseSequence)
+        .values(year=year, last_value=0)
+        .on_conflict_do_nothing(index_elements=["year"])
     )
     value = db.session.execute(
         sa.update(CaseSequence)

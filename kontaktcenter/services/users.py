@@ -90,8 +90,12 @@ def _hash_token(secret: str) -> str:
 def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
     """Returns the token row and the secret, which is shown once and never stored."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    token = ApiToken(user=user, name=(name or "API").strip()[:120], token_hash=_hash_token(secret),
-                     prefix=secret[:10])
+    token = ApiToken(
+        user=user,
+        name=(name or "API").strip()[:120],
+        token_hash=_hash_token(secret),
+        prefix=secret[:10],
+    )
     db.session.add(token)
     db.session.commit()
     return token, secret
