@@ -31,7 +31,9 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     from kontaktcenter.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(_TOP / "migrations"), render_as_batch=True, compare_type=True)
+    migrate.init_app(
+        app, db, directory=str(_TOP / "migrations"), render_as_batch=True, compare_type=True
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     for module in (auth, jobs, cli, errors, templating):
@@ -46,9 +48,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     from kontaktcenter.overview.views import bp as overview_bp
     from kontaktcenter.queue.views import bp as queue_bp
 
-    for bp in (
-        queue_bp, calls_bp, cases_bp, inbox_bp, directory_bp, overview_bp, admin_bp, api_bp
-    ):
+    for bp in (queue_bp, calls_bp, cases_bp, inbox_bp, directory_bp, overview_bp, admin_bp, api_bp):
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
     return app

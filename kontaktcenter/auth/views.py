@@ -15,7 +15,10 @@ bp = Blueprint("auth", __name__)
 
 
 class LoginForm(FlaskForm):
-    email = EmailField("E-postadress", validators=[DataRequired("Fyll i e-postadress."), Email("Ange en giltig e-postadress.")])
+    email = EmailField(
+        "E-postadress",
+        validators=[DataRequired("Fyll i e-postadress."), Email("Ange en giltig e-postadress.")],
+    )
     password = PasswordField("Lösenord", validators=[DataRequired("Fyll i lösenord.")])
     remember = BooleanField("Kom ihåg mig på den här datorn")
 

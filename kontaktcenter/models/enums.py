@@ -46,7 +46,9 @@ class Channel(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"phone": "Telefon", "email": "E-post", "visit": "Besök", "web": "E-tjänst"}[self.value]
+        return {"phone": "Telefon", "email": "E-post", "visit": "Besök", "web": "E-tjänst"}[
+            self.value
+        ]
 
 
 class CaseStatus(StrEnum):

@@ -13,7 +13,9 @@ user_departments = sa.Table(
     "user_departments",
     db.metadata,
     sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
-    sa.Column("department_id", sa.ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "department_id", sa.ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True
+    ),
     sa.Index("ix_user_departments_department_id", "department_id"),
 )
 
