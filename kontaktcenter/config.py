@@ -44,6 +44,10 @@ class Config:
     JOB_QUEUE = "kontaktcenter"
     # "rq" with REDIS_URL, else "thread" (in-process); tests use "eager" (run at enqueue time).
     JOBS_MODE: str | None = None
+    SCHEDULER_ENABLED = True  # in-process periodic jobs when there is no Redis
+    MAIL_FROM = "kontaktcenter@localhost"
+    OUTBOX_DIR: str | None = None  # default: instance/outbox
+    ALERT_EMAIL: str | None = None  # goal alerts for first-line cases without an assignee
 
 
 class TestConfig(Config):
@@ -53,3 +57,4 @@ class TestConfig(Config):
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
     JOBS_MODE = "eager"
+    SCHEDULER_ENABLED = False

@@ -31,6 +31,9 @@ def init_app(app: Flask) -> None:
         raise RuntimeError("JOBS_MODE=rq needs REDIS_URL")
     app.config["JOBS_MODE"] = mode
     app.extensions["kontaktcenter.jobs"] = {"mode": mode}
+    from kontaktcenter.jobs import periodic
+
+    periodic.init_app(app)
 
 
 def redis_connection(app: Flask | None = None):

@@ -12,6 +12,14 @@ from kontaktcenter.models.enums import (
     Role,
     TransferKind,
 )
+from kontaktcenter.models.goals import (
+    CalendarException,
+    CaseGoal,
+    GoalState,
+    GoalTarget,
+    OpeningWindow,
+    ServiceGoal,
+)
 from kontaktcenter.models.organisation import CaseType, Department, user_departments
 from kontaktcenter.models.people import ApiToken, Contact, User
 
@@ -21,7 +29,13 @@ __all__ = [
     "ActivityKind",
     "ApiToken",
     "AuditEvent",
+    "CalendarException",
     "CallbackResult",
+    "CaseGoal",
+    "GoalState",
+    "GoalTarget",
+    "OpeningWindow",
+    "ServiceGoal",
     "Case",
     "CaseSequence",
     "CaseStatus",

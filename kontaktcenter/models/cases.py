@@ -16,6 +16,7 @@ from kontaktcenter.models.enums import (
     Outcome,
     str_enum,
 )
+from kontaktcenter.models.goals import CaseGoal
 from kontaktcenter.models.organisation import CaseType, Department
 from kontaktcenter.models.people import Contact, User
 
@@ -47,6 +48,8 @@ class Case(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The nearest promise made for this case; the queue and the inbox sort by it.
     due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # When the nearest goal enters its last 20 %: the queue marks the case "snart försenat".
+    at_risk_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     callback_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     callback_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
@@ -61,6 +64,9 @@ class Case(db.Model):
     contact: Mapped[Contact | None] = relationship()
     activities: Mapped[list[Activity]] = relationship(
         back_populates="case", order_by="Activity.id", cascade="save-update, merge"
+    )
+    goals: Mapped[list[CaseGoal]] = relationship(
+        back_populates="case", order_by="CaseGoal.id", cascade="save-update, merge"
     )
 
     __table_args__ = (

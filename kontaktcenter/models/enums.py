@@ -138,6 +138,7 @@ class ActivityKind(StrEnum):
     STATUS_CHANGED = "status_changed"
     CLOSED = "closed"
     REOPENED = "reopened"
+    CLASSIFIED = "classified"  # case type set or changed
 
     @property
     def label(self) -> str:
@@ -160,4 +161,5 @@ ACTIVITY_LABELS = {
     ActivityKind.STATUS_CHANGED: "Status ändrad",
     ActivityKind.CLOSED: "Avslutat",
     ActivityKind.REOPENED: "Återöppnat",
+    ActivityKind.CLASSIFIED: "Ärendetyp ändrad",
 }

@@ -30,6 +30,7 @@ ACTIONS: dict[Role, frozenset[str]] = {
             "reopen",
             "wait",
             "resume",
+            "classify",
         }
     ),
     Role.HANDLER: frozenset(

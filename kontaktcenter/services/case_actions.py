@@ -97,6 +97,7 @@ def assign(
         if assignee is not None and case.status == CaseStatus.NEW:
             case.status = CaseStatus.OPEN
         add_activity(case, ActivityKind.ASSIGNED, by, assignee=assignee.name if assignee else None)
+        _department_acted(case, by)
     return case
 
 
@@ -142,10 +143,33 @@ def take_next(by: User) -> Case | None:
                 .execution_options(populate_existing=True)
             ).one()
             add_activity(case, ActivityKind.ASSIGNED, by, assignee=by.name, via="take_next")
+            _department_acted(case, by)
             db.session.commit()
             return case
         db.session.rollback()
     return None
+
+
+def _department_acted(case: Case, by: User) -> None:
+    """A handler of the department picked the case up: the second-line goal is met."""
+    if case.department_id is not None and case.department_id in by.department_ids:
+        goals.on_department_acted(case, utcnow())
+
+
+def classify(
+    case: Case, by: User, case_type: CaseType, expected_version: int | None = None
+) -> Case:
+    """Set or change the case type; its service goals are recomputed from the new rules."""
+    if not case_type.active:
+        raise ValidationError("Ärendetypen används inte längre.", "case_type")
+    with _acting(case, by, "classify", expected_version):
+        old = case.case_type
+        case.case_type = case_type
+        add_activity(
+            case, ActivityKind.CLASSIFIED, by, old=old.name if old else None, new=case_type.name
+        )
+        goals.on_classified(case, utcnow())
+    return case
 
 
 def route(
@@ -164,9 +188,8 @@ def route(
         case.assignee = None
         case.status = CaseStatus.NEW
         case.outcome = Outcome.ROUTED
-        due = goals.callback_due(now, case.case_type)
-        case.due_at = min(due, case.callback_due_at) if case.callback_pending else due  # type: ignore[type-var]
         add_activity(case, ActivityKind.ROUTED, by, body, department=department.name)
+        goals.on_routed(case, now)
     return case
 
 
@@ -230,9 +253,8 @@ def book_callback(
     if due_at is not None and due_at < now - timedelta(minutes=1):
         raise ValidationError("Tiden för återuppringning har redan passerat.", "due_at")
     with _acting(case, by, "book_callback", expected_version):
-        case.callback_due_at = due_at or goals.callback_due(now, case.case_type)
+        case.callback_due_at = goals.on_callback_booked(case, now, due_at)
         case.callback_done_at = None
-        case.due_at = min(case.due_at, case.callback_due_at)
         if case.department_id is None and by.role == Role.AGENT:
             case.outcome = Outcome.CALLBACK
         add_activity(
@@ -256,11 +278,13 @@ def record_callback_attempt(
             case.assignee = by
         if case.status == CaseStatus.NEW:
             case.status = CaseStatus.OPEN
+        _department_acted(case, by)
         if result == CallbackResult.REACHED:
             case.callback_done_at = now
             if case.first_response_at is None:
                 case.first_response_at = now
             add_activity(case, ActivityKind.CALLBACK_DONE, by)
+            goals.on_callback_done(case, now)
     return case
 
 
@@ -269,6 +293,7 @@ def return_to_contact_center(
 ) -> Case:
     body = _text(note, "note", required=True, label="Meddelandet till kontaktcenter")
     with _acting(case, by, "return", expected_version):
+        _department_acted(case, by)
         department = case.department
         case.department = None
         case.assignee = None
@@ -298,6 +323,7 @@ def set_waiting(
             add_activity(
                 case, ActivityKind.STATUS_CHANGED, by, body, old=old.value, new=case.status.value
             )
+            goals.refresh(case, utcnow())  # the pause is read back from the status history
     return case
 
 
@@ -317,6 +343,7 @@ def _close(case: Case, by: User, now: datetime, resolution: str) -> None:
     case.closed_at = now
     case.resolution = resolution
     add_activity(case, ActivityKind.CLOSED, by, resolution)
+    goals.on_closed(case, now)
 
 
 def reopen(case: Case, by: User, note: str, expected_version: int | None = None) -> Case:
@@ -326,6 +353,6 @@ def reopen(case: Case, by: User, note: str, expected_version: int | None = None)
     with _acting(case, by, "reopen", expected_version):
         case.status = CaseStatus.OPEN
         case.closed_at = None
-        case.due_at = goals.callback_due(utcnow(), case.case_type)
         add_activity(case, ActivityKind.REOPENED, by, body)
+        goals.on_reopened(case, utcnow())
     return case

@@ -49,7 +49,9 @@ class NewCase:
 def add_activity(
     case: Case, kind: ActivityKind, by: User | None, text: str | None = None, **data: Any
 ) -> Activity:
-    activity = Activity(case=case, kind=kind, actor=by, text=text or None, data=data)
+    activity = Activity(
+        case=case, kind=kind, actor=by, text=text or None, data=data, created_at=utcnow()
+    )
     db.session.add(activity)
     return activity
 
@@ -100,7 +102,7 @@ def create_case(data: NewCase, *, by: User) -> Case:
         created_by=by,
         received_at=received,
         created_at=now,
-        due_at=goals.initial_due(received, data.channel, data.case_type),
+        due_at=received,  # replaced by the service goals below
     )
     if data.channel in (Channel.PHONE, Channel.VISIT):
         # The citizen spoke to us: that is the first response.
@@ -110,13 +112,17 @@ def create_case(data: NewCase, *, by: User) -> Case:
     add_activity(case, kind, by, channel=data.channel.value)
     if data.note and data.note.strip():
         add_activity(case, ActivityKind.NOTE, by, data.note.strip())
+    goals.on_created(case, now)
     if data.outcome is not None:
-        _apply_outcome(case, data, by, now)
+        _apply_outcome(case, data, by, now, received)
     db.session.commit()
     return case
 
 
-def _apply_outcome(case: Case, data: NewCase, by: User, now: datetime) -> None:
+def _apply_outcome(
+    case: Case, data: NewCase, by: User, now: datetime, contact_time: datetime
+) -> None:
+    """The outcome happened during the contact: its goals count from the contact's time."""
     case.outcome = data.outcome
     case_type = data.case_type
     if data.outcome in DEPARTMENT_OUTCOMES:
@@ -137,9 +143,9 @@ def _apply_outcome(case: Case, data: NewCase, by: User, now: datetime) -> None:
         )
     elif data.outcome == Outcome.ROUTED:
         add_activity(case, ActivityKind.ROUTED, by, department=case.department.name)  # type: ignore[union-attr]
+        goals.on_routed(case, contact_time)
     elif data.outcome == Outcome.CALLBACK:
-        case.callback_due_at = goals.callback_due(now, case_type)
-        case.due_at = min(case.due_at, case.callback_due_at)
+        case.callback_due_at = goals.on_callback_booked(case, contact_time)
         add_activity(
             case,
             ActivityKind.CALLBACK_BOOKED,
@@ -156,3 +162,4 @@ def _apply_outcome(case: Case, data: NewCase, by: User, now: datetime) -> None:
         case.closed_at = now
         case.resolution = case.summary
         add_activity(case, ActivityKind.CLOSED, by)
+        goals.on_closed(case, max(now, contact_time))

@@ -1,0 +1,95 @@
+"""The periodic sweep: record goals that became at risk or breached, once each, and alert.
+
+Runs every minute (RQ cron in production, a thread in the embedded default). Safe to run from
+several processes at once: each record is a conditional UPDATE that only one of them wins, and
+the alert jobs are enqueued only by the winner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from kontaktcenter import jobs
+from kontaktcenter.extensions import db, utcnow
+from kontaktcenter.models import Case, CaseGoal, CaseStatus
+
+PAUSED_OR_DONE = (CaseStatus.WAITING, CaseStatus.CLOSED)
+
+
+@dataclass
+class SweepResult:
+    at_risk: list[int] = field(default_factory=list)
+    breached: list[int] = field(default_factory=list)
+
+
+def _record(
+    column: sa.orm.InstrumentedAttribute,
+    when: sa.orm.InstrumentedAttribute,
+    now: datetime,
+    batch: int,
+) -> list[int]:
+    candidates = db.session.scalars(
+        sa.select(CaseGoal.id)
+        .join(Case, Case.id == CaseGoal.case_id)
+        .where(
+            CaseGoal.met_at.is_(None),
+            CaseGoal.cancelled_at.is_(None),
+            column.is_(None),
+            when <= now,
+            Case.status.not_in(PAUSED_OR_DONE),
+        )
+        .order_by(when)
+        .limit(batch)
+    ).all()
+    won = []
+    for goal_id in candidates:
+        result = db.session.execute(
+            sa.update(CaseGoal)
+            .where(CaseGoal.id == goal_id, column.is_(None))
+            .values({column.key: now})
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount == 1:
+            won.append(goal_id)
+    return won
+
+
+def sweep(now: datetime | None = None, batch: int = 1000) -> SweepResult:
+    from kontaktcenter.jobs.alerts import send_goal_alert
+
+    now = now or utcnow()
+    result = SweepResult()
+    result.breached = _record(CaseGoal.breached_at, CaseGoal.due_at, now, batch)
+    # A goal already breached is not also "at risk"; mark those flagged without an alert.
+    result.at_risk = [
+        goal_id
+        for goal_id in _record(CaseGoal.at_risk_flagged_at, CaseGoal.at_risk_at, now, batch)
+        if goal_id not in result.breached
+    ]
+    db.session.commit()
+    for goal_id in result.breached:
+        jobs.enqueue(send_goal_alert, goal_id, "breached")
+    for goal_id in result.at_risk:
+        jobs.enqueue(send_goal_alert, goal_id, "at_risk")
+    return result
+
+
+def recent_breaches(limit: int = 50) -> list[CaseGoal]:
+    """Breached goals of open cases, newest first (the managers' list)."""
+    return list(
+        db.session.scalars(
+            sa.select(CaseGoal)
+            .join(Case, Case.id == CaseGoal.case_id)
+            .where(
+                CaseGoal.breached_at.is_not(None),
+                CaseGoal.met_at.is_(None),
+                CaseGoal.cancelled_at.is_(None),
+                Case.status != CaseStatus.CLOSED,
+            )
+            .order_by(CaseGoal.breached_at.desc())
+            .limit(limit)
+        )
+    )

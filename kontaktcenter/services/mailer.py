@@ -1,0 +1,66 @@
+"""Outgoing e-mail: SMTP when SMTP_URL is set, else .eml files in the instance outbox.
+
+``smtp://user:pass@host:587`` uses STARTTLS when the server offers it; ``smtps://`` is implicit TLS.
+The embedded default writes each message to ``instance/outbox/`` where admins can read it.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+
+
+def sender_address() -> str:
+    return current_app.config.get("MAIL_FROM") or "kontaktcenter@localhost"
+
+
+def build(to: list[str], subject: str, body: str, **headers: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender_address()
+    message["To"] = ", ".join(to)
+    message["Subject"] = subject
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=sender_address().rsplit("@", 1)[-1])
+    message["Auto-Submitted"] = headers.pop("auto_submitted", "auto-generated")
+    for name, value in headers.items():
+        message[name.replace("_", "-")] = value
+    message.set_content(body)
+    return message
+
+
+def outbox_dir() -> Path:
+    path = Path(current_app.config.get("OUTBOX_DIR") or Path(current_app.instance_path) / "outbox")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def send(message: EmailMessage) -> None:
+    """Deliver or raise (the job's retry takes over). Never half-sends silently."""
+    url = current_app.config.get("SMTP_URL")
+    if not url:
+        name = message["Message-ID"].strip("<>").replace("@", "_").replace("/", "_")
+        (outbox_dir() / f"{name}.eml").write_bytes(message.as_bytes())
+        return
+    parts = urlsplit(url)
+    host, port = parts.hostname or "localhost", parts.port
+    context = ssl.create_default_context()
+    if parts.scheme == "smtps":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(host, port or 465, context=context, timeout=30)
+    elif parts.scheme == "smtp":
+        client = smtplib.SMTP(host, port or 587, timeout=30)
+    else:
+        raise ValueError(f"SMTP_URL must start with smtp:// or smtps://, not {parts.scheme}://")
+    with client:
+        client.ehlo()
+        if parts.scheme == "smtp" and client.has_extn("starttls"):
+            client.starttls(context=context)
+            client.ehlo()
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+        client.send_message(message)
