@@ -33,8 +33,9 @@ def send_goal_alert(goal_id: int, kind: str) -> None:
     if recipients:
         due = format_datetime(goal.due_at, with_weekday=True)
         verb = "förföll" if kind == "breached" else "förfaller"
+        type_name = case.case_type.name if case.case_type else "ingen ärendetyp"
         body = (
-            f"Ärende {case.reference} ({case.case_type.name if case.case_type else 'ingen ärendetyp'})"
+            f"Ärende {case.reference} ({type_name})"
             f"\n\nMålet ”{goal.target.label}” {verb} {due}.\n\n"
             f"Sammanfattning: {case.summary}\n\n"
             f"Hos: {case.department.name if case.department else 'Kontaktcenter'}\n"
