@@ -46,8 +46,20 @@ def from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def upcoming_closures() -> list:
+    from kontaktcenter.services.goals import upcoming_closures as closures
+
+    return closures(local(utcnow()).date())  # type: ignore[union-attr]
+
+
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["upcoming_closures"] = upcoming_closures
     app.jinja_env.filters["fromiso"] = from_iso
     app.jinja_env.filters["dt"] = format_datetime
     app.jinja_env.filters["relative"] = format_relative
     app.jinja_env.globals["now"] = utcnow
+    from kontaktcenter.models.goals import UNIT_LABELS
+
+    app.jinja_env.globals["unit_labels"] = {
+        unit.value: label for unit, label in UNIT_LABELS.items()
+    }

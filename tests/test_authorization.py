@@ -32,6 +32,7 @@ ALLOWED = {
         "reopen",
         "wait",
         "resume",
+        "classify",
     },
     "handler_bygg": {
         "note",

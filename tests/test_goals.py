@@ -217,3 +217,28 @@ def test_waiting_cases_are_not_swept(promises):
     )
     case_actions.set_waiting(case, promises.agent, True)
     assert sweep(local(2026, 11, 23, 12, 0)).breached == []
+
+
+def test_agents_see_closures_and_managers_see_breaches(client, promises, login):
+    from kontaktcenter.extensions import utcnow
+    from kontaktcenter.templating import local as to_local
+
+    soon = to_local(utcnow()).date() + timedelta(days=3)
+    while soon.weekday() >= 5:
+        soon += timedelta(days=1)
+    db.session.add(CalendarException(day=soon, windows=[], reason="Kompetensdag"))
+    case = make_case(
+        promises.agent,
+        promises.bygglov,
+        outcome=Outcome.ROUTED,
+        received_at=local(2026, 11, 2, 9, 0),
+    )
+    db.session.commit()
+    sweep(local(2026, 11, 23, 12, 0) + timedelta(days=30))
+    login(promises.agent)
+    assert "Stängt – Kompetensdag" in client.get("/ko/").get_data(as_text=True)
+    login(promises.manager)
+    html = client.get("/oversikt/").get_data(as_text=True)
+    assert case.reference in html and "Passerade servicemål" in html
+    html = client.get(f"/arenden/{case.id}").get_data(as_text=True)
+    assert "Servicemål" in html and "Försenat" in html

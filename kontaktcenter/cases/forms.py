@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from kontaktcenter.forms import choices
-
 from flask_wtf import FlaskForm
 from wtforms import (
     DateTimeLocalField,
@@ -15,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
+from kontaktcenter.forms import choices
 from kontaktcenter.models import CallbackResult, TransferKind
 
 
@@ -51,6 +50,10 @@ class HandOffForm(ActionForm):
     )
     to = StringField("Kopplat till (namn eller funktion)", validators=[Optional(), Length(max=120)])
     note = TextAreaField("Anteckning", validators=[Optional(), Length(max=4000)])
+
+
+class ClassifyForm(ActionForm):
+    case_type = SelectField("Ärendetyp", coerce=str, validators=[DataRequired("Välj ärendetyp.")])
 
 
 class ReferForm(ActionForm):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from kontaktcenter.forms import choices
-
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,9 +12,10 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 
 from kontaktcenter.cases import forms
-from kontaktcenter.extensions import db
+from kontaktcenter.extensions import db, utcnow
+from kontaktcenter.forms import choices
 from kontaktcenter.models import CallbackResult, Case, CaseType, Department, TransferKind, User
-from kontaktcenter.services import access, audit, case_actions
+from kontaktcenter.services import access, audit, case_actions, goals
 from kontaktcenter.services.errors import Conflict, DomainError
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
@@ -32,6 +31,10 @@ class Action:
 
 def _user(form_value: str) -> User | None:
     return db.session.get(User, int(form_value)) if form_value and form_value.isdigit() else None
+
+
+def _case_type(slug: str) -> CaseType:
+    return db.session.scalars(sa.select(CaseType).where(CaseType.slug == slug)).one()
 
 
 def _local(value: datetime | None) -> datetime | None:
@@ -80,6 +83,12 @@ ACTIONS: dict[str, Action] = {
             v,
         ),
         "Samtalet är kopplat och ärendet avslutat.",
+    ),
+    "classify": Action(
+        "classify",
+        forms.ClassifyForm,
+        lambda c, f, v: case_actions.classify(c, current_user, _case_type(f.case_type.data), v),
+        "Ärendetypen är ändrad och servicemålen omräknade.",
     ),
     "refer": Action(
         "refer",
@@ -166,13 +175,25 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
     if isinstance(form, forms.AssignForm):
         form.assignee.choices = choices(
             [("", "– Ingen –")]
-            + [(str(u.id), f"{u.name} ({u.role.label})") for u in case_actions.assignable_users(case)]
+            + [
+                (str(u.id), f"{u.name} ({u.role.label})")
+                for u in case_actions.assignable_users(case)
+            ]
         )
     elif isinstance(form, forms.RouteForm):
         departments = db.session.scalars(
             sa.select(Department).where(Department.active.is_(True)).order_by(Department.name)
         )
-        form.department.choices = choices([("", "– Välj –")] + [(str(d.id), d.name) for d in departments])
+        form.department.choices = choices(
+            [("", "– Välj –")] + [(str(d.id), d.name) for d in departments]
+        )
+    elif isinstance(form, forms.ClassifyForm):
+        types = db.session.scalars(
+            sa.select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.name)
+        )
+        form.case_type.choices = choices(
+            [("", "– Välj –")] + [(t.slug, f"{t.name} ({t.department.name})") for t in types]
+        )
     elif isinstance(form, forms.HandOffForm):
         types = db.session.scalars(
             sa.select(CaseType)
@@ -191,9 +212,12 @@ def _render(
     open_action: str | None = None,
     revealed: bool = False,
 ):
+    now = utcnow()
+    case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
     return render_template(
         "cases/show.html",
         case=case,
+        case_goals=case_goals,
         forms=case_forms,
         open_action=open_action,
         revealed=revealed,

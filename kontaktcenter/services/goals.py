@@ -10,7 +10,7 @@ onto the case goal, so editing a goal later does not rewrite history.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import g, has_app_context
@@ -341,3 +341,20 @@ def state(case: Case, goal: CaseGoal, now: datetime) -> GoalState:
 def visible_goals(case: Case) -> list[CaseGoal]:
     """The goals worth showing: running or met ones (superseded ones stay in the database)."""
     return [goal for goal in case.goals if goal.cancelled_at is None]
+
+
+def upcoming_closures(today: date, days: int = 14) -> list[tuple[date, str]]:
+    """Weekdays the center is closed or has other hours soon, for the agents' notice."""
+    cal = load_calendar()
+    shortened = {day: exc for day, exc in cal.exceptions.items() if not exc.closed}
+    notices = []
+    for day, reason in cal.days(today, today + timedelta(days=days)):
+        if day.weekday() >= 5 and day not in shortened:
+            continue
+        if reason is not None:
+            notices.append((day, f"Stängt – {reason}"))
+        elif day in shortened:
+            hours = ", ".join(f"{w.start:%H:%M}–{w.end:%H:%M}" for w in cal.windows_on(day))
+            reason_text = f" – {shortened[day].reason}" if shortened[day].reason else ""
+            notices.append((day, f"Öppet {hours}{reason_text}"))
+    return notices
