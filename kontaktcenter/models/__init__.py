@@ -20,10 +20,32 @@ from kontaktcenter.models.goals import (
     OpeningWindow,
     ServiceGoal,
 )
+from kontaktcenter.models.mail import (
+    Blob,
+    Direction,
+    MailAttachment,
+    Mailbox,
+    MailKind,
+    MailMessage,
+    MailStatus,
+    MailTemplate,
+    RoutingRule,
+    RuleKind,
+)
 from kontaktcenter.models.organisation import CaseType, Department, user_departments
 from kontaktcenter.models.people import ApiToken, Contact, User
 
 __all__ = [
+    "Blob",
+    "Direction",
+    "MailAttachment",
+    "Mailbox",
+    "MailKind",
+    "MailMessage",
+    "MailStatus",
+    "MailTemplate",
+    "RoutingRule",
+    "RuleKind",
     "OPEN_STATUSES",
     "Activity",
     "ActivityKind",

@@ -17,6 +17,7 @@ from kontaktcenter.models.enums import (
     str_enum,
 )
 from kontaktcenter.models.goals import CaseGoal
+from kontaktcenter.models.mail import MailMessage
 from kontaktcenter.models.organisation import CaseType, Department
 from kontaktcenter.models.people import Contact, User
 
@@ -40,6 +41,8 @@ class Case(db.Model):
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     resolution: Mapped[str | None] = mapped_column(sa.Text)
     referred_to: Mapped[str | None] = mapped_column(sa.String(200))
+    # A case opened from mail that cited another case's reference without being its party.
+    linked_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
 
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -58,12 +61,16 @@ class Case(db.Model):
     __mapper_args__ = {"version_id_col": version}
 
     case_type: Mapped[CaseType | None] = relationship()
+    linked_case: Mapped[Case | None] = relationship(remote_side="Case.id")
     department: Mapped[Department | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
     contact: Mapped[Contact | None] = relationship()
     activities: Mapped[list[Activity]] = relationship(
         back_populates="case", order_by="Activity.id", cascade="save-update, merge"
+    )
+    messages: Mapped[list[MailMessage]] = relationship(
+        back_populates="case", order_by="MailMessage.id", lazy="select"
     )
     goals: Mapped[list[CaseGoal]] = relationship(
         back_populates="case", order_by="CaseGoal.id", cascade="save-update, merge"

@@ -139,6 +139,11 @@ class ActivityKind(StrEnum):
     CLOSED = "closed"
     REOPENED = "reopened"
     CLASSIFIED = "classified"  # case type set or changed
+    EMAIL_RECEIVED = "email_received"
+    EMAIL_QUEUED = "email_queued"  # an answer written, waiting for delivery
+    EMAIL_SENT = "email_sent"
+    ACKNOWLEDGED = "acknowledged"  # automatic receipt sent
+    DELIVERY_FAILED = "delivery_failed"
 
     @property
     def label(self) -> str:
@@ -162,4 +167,9 @@ ACTIVITY_LABELS = {
     ActivityKind.CLOSED: "Avslutat",
     ActivityKind.REOPENED: "Återöppnat",
     ActivityKind.CLASSIFIED: "Ärendetyp ändrad",
+    ActivityKind.EMAIL_RECEIVED: "E-post mottagen",
+    ActivityKind.EMAIL_QUEUED: "Svar skrivet",
+    ActivityKind.EMAIL_SENT: "Svar skickat",
+    ActivityKind.ACKNOWLEDGED: "Mottagningskvitto skickat",
+    ActivityKind.DELIVERY_FAILED: "E-post kunde inte levereras",
 }

@@ -31,6 +31,7 @@ ACTIONS: dict[Role, frozenset[str]] = {
             "wait",
             "resume",
             "classify",
+            "reply",
         }
     ),
     Role.HANDLER: frozenset(
@@ -44,6 +45,7 @@ ACTIONS: dict[Role, frozenset[str]] = {
             "return",
             "wait",
             "resume",
+            "reply",
         }
     ),
     Role.MANAGER: frozenset({"note", "assign", "reopen"}),

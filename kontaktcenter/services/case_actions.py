@@ -31,7 +31,7 @@ TEXT_MAX = 4000
 
 
 @contextmanager
-def _acting(case: Case, by: User, action: str, expected_version: int | None) -> Iterator[None]:
+def acting(case: Case, by: User, action: str, expected_version: int | None) -> Iterator[None]:
     access.ensure(by, action, case)
     if expected_version is not None and expected_version != case.version:
         raise Conflict(STALE_MESSAGE)
@@ -61,7 +61,7 @@ def _text(
 
 def add_note(case: Case, by: User, text: str, expected_version: int | None = None) -> Case:
     body = _text(text, "text", required=True, label="Anteckningen")
-    with _acting(case, by, "note", expected_version):
+    with acting(case, by, "note", expected_version):
         add_activity(case, ActivityKind.NOTE, by, body)
         case.updated_at = utcnow()  # bumps the version: others see that something happened
     return case
@@ -92,7 +92,7 @@ def assign(
     elif assignee is not None and not access.can_view(assignee, case):
         raise ValidationError("Du kan inte ta det här ärendet.", "assignee")
     action = "take" if assignee is not None and assignee.id == by.id else "assign"
-    with _acting(case, by, action, expected_version):
+    with acting(case, by, action, expected_version):
         case.assignee = assignee
         if assignee is not None and case.status == CaseStatus.NEW:
             case.status = CaseStatus.OPEN
@@ -162,7 +162,7 @@ def classify(
     """Set or change the case type; its service goals are recomputed from the new rules."""
     if not case_type.active:
         raise ValidationError("Ärendetypen används inte längre.", "case_type")
-    with _acting(case, by, "classify", expected_version):
+    with acting(case, by, "classify", expected_version):
         old = case.case_type
         case.case_type = case_type
         add_activity(
@@ -182,7 +182,7 @@ def route(
     if not department.active:
         raise ValidationError("Förvaltningen är inte aktiv.", "department")
     body = _text(note, "note", label="Meddelandet")
-    with _acting(case, by, "route", expected_version):
+    with acting(case, by, "route", expected_version):
         now = utcnow()
         case.department = department
         case.assignee = None
@@ -205,7 +205,7 @@ def hand_off(
     if not case_type.direct_number:
         raise ValidationError("Ärendetypen har inget direktnummer att koppla till.", "case_type")
     body = _text(note, "note", label="Anteckningen")
-    with _acting(case, by, "hand_off", expected_version):
+    with acting(case, by, "hand_off", expected_version):
         now = utcnow()
         case.case_type = case_type
         case.department = case_type.department
@@ -233,7 +233,7 @@ def refer(
 ) -> Case:
     name = _text(authority, "authority", required=True, label="Myndighetens namn")
     body = _text(note, "note", label="Anteckningen")
-    with _acting(case, by, "refer", expected_version):
+    with acting(case, by, "refer", expected_version):
         case.outcome = Outcome.REFERRED
         case.referred_to = name
         add_activity(case, ActivityKind.REFERRED, by, body, authority=name)
@@ -252,7 +252,7 @@ def book_callback(
     now = utcnow()
     if due_at is not None and due_at < now - timedelta(minutes=1):
         raise ValidationError("Tiden för återuppringning har redan passerat.", "due_at")
-    with _acting(case, by, "book_callback", expected_version):
+    with acting(case, by, "book_callback", expected_version):
         case.callback_due_at = goals.on_callback_booked(case, now, due_at)
         case.callback_done_at = None
         if case.department_id is None and by.role == Role.AGENT:
@@ -271,7 +271,7 @@ def record_callback_attempt(
     expected_version: int | None = None,
 ) -> Case:
     body = _text(note, "note", label="Anteckningen")
-    with _acting(case, by, "callback_attempt", expected_version):
+    with acting(case, by, "callback_attempt", expected_version):
         now = utcnow()
         add_activity(case, ActivityKind.CALLBACK_ATTEMPT, by, body, result=result.value)
         if case.assignee is None:
@@ -292,7 +292,7 @@ def return_to_contact_center(
     case: Case, by: User, note: str, expected_version: int | None = None
 ) -> Case:
     body = _text(note, "note", required=True, label="Meddelandet till kontaktcenter")
-    with _acting(case, by, "return", expected_version):
+    with acting(case, by, "return", expected_version):
         _department_acted(case, by)
         department = case.department
         case.department = None
@@ -316,7 +316,7 @@ def set_waiting(
     expected_version: int | None = None,
 ) -> Case:
     body = _text(note, "note", label="Anteckningen")
-    with _acting(case, by, "wait" if waiting else "resume", expected_version):
+    with acting(case, by, "wait" if waiting else "resume", expected_version):
         old = case.status
         case.status = CaseStatus.WAITING if waiting else CaseStatus.OPEN
         if old != case.status:
@@ -331,7 +331,7 @@ def close(case: Case, by: User, resolution: str, expected_version: int | None = 
     text = validate_summary(resolution) if resolution and resolution.strip() else None
     if text is None:
         raise ValidationError("Skriv hur ärendet löstes.", "resolution")
-    with _acting(case, by, "close", expected_version):
+    with acting(case, by, "close", expected_version):
         if case.outcome is None and case.department_id is None:
             case.outcome = Outcome.ANSWERED
         _close(case, by, utcnow(), text)
@@ -350,7 +350,7 @@ def reopen(case: Case, by: User, note: str, expected_version: int | None = None)
     body = _text(note, "note", required=True, label="Anledningen")
     if case.is_open:
         raise ValidationError("Ärendet är redan öppet.")
-    with _acting(case, by, "reopen", expected_version):
+    with acting(case, by, "reopen", expected_version):
         case.status = CaseStatus.OPEN
         case.closed_at = None
         add_activity(case, ActivityKind.REOPENED, by, body)

@@ -86,8 +86,16 @@ def _validate(data: NewCase, now: datetime) -> None:
             raise ValidationError("Mottagningstiden kan inte ligga i framtiden.", "received_at")
 
 
-def create_case(data: NewCase, *, by: User) -> Case:
+def create_case(data: NewCase, *, by: User | None) -> Case:
     """Register a contact as a case with its outcome, in one transaction."""
+    case = build_case(data, by=by)
+    db.session.commit()
+    return case
+
+
+def build_case(data: NewCase, *, by: User | None) -> Case:
+    """Everything create_case does except the commit: for callers that add more to the same
+    transaction (e-mail intake stores the message together with its case)."""
     now = utcnow()
     _validate(data, now)
     received = data.received_at or now
@@ -115,12 +123,11 @@ def create_case(data: NewCase, *, by: User) -> Case:
     goals.on_created(case, now)
     if data.outcome is not None:
         _apply_outcome(case, data, by, now, received)
-    db.session.commit()
     return case
 
 
 def _apply_outcome(
-    case: Case, data: NewCase, by: User, now: datetime, contact_time: datetime
+    case: Case, data: NewCase, by: User | None, now: datetime, contact_time: datetime
 ) -> None:
     """The outcome happened during the contact: its goals count from the contact's time."""
     case.outcome = data.outcome

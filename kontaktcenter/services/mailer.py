@@ -41,11 +41,16 @@ def outbox_dir() -> Path:
 
 
 def send(message: EmailMessage) -> None:
-    """Deliver or raise (the job's retry takes over). Never half-sends silently."""
+    recipients = [a.strip() for a in str(message["To"]).split(",") if a.strip()]
+    send_raw(sender_address(), recipients, message.as_bytes(), message["Message-ID"])
+
+
+def send_raw(sender: str, recipients: list[str], raw: bytes, message_id: str | None) -> None:
+    """Deliver exactly these bytes, or raise (the job's retry takes over)."""
     url = current_app.config.get("SMTP_URL")
     if not url:
-        name = message["Message-ID"].strip("<>").replace("@", "_").replace("/", "_")
-        (outbox_dir() / f"{name}.eml").write_bytes(message.as_bytes())
+        name = (message_id or "message").strip("<>").replace("@", "_").replace("/", "_")
+        (outbox_dir() / f"{name}.eml").write_bytes(raw)
         return
     parts = urlsplit(url)
     host, port = parts.hostname or "localhost", parts.port
@@ -63,4 +68,4 @@ def send(message: EmailMessage) -> None:
             client.ehlo()
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
-        client.send_message(message)
+        client.sendmail(sender, recipients, raw)

@@ -1,0 +1,363 @@
+"""E-mail intake: one ingestion service behind all three doors (IMAP polling, import-mail,
+the inbound HTTP endpoint).
+
+Every message is kept byte for byte and either becomes a case, joins the case it belongs to, or is
+recorded as rejected with a reason. A reply joins through In-Reply-To/References (a Message-ID we
+sent or received) or through ``[KC-YYYY-NNNNNN]`` in the subject, but the subject is trusted only
+from the case's own party; anyone else gets a new case linked to the cited one. The same
+Message-ID never files twice: the unique index decides, also between concurrent workers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from kontaktcenter import jobs
+from kontaktcenter.extensions import db, utcnow
+from kontaktcenter.mail.parsing import ParsedMessage, parse_message
+from kontaktcenter.models import (
+    ActivityKind,
+    Case,
+    CaseStatus,
+    CaseType,
+    Channel,
+    Direction,
+    MailAttachment,
+    Mailbox,
+    MailKind,
+    MailMessage,
+    MailStatus,
+    RoutingRule,
+    RuleKind,
+)
+from kontaktcenter.services import goals, mail_store
+from kontaktcenter.services.cases import NewCase, add_activity, build_case
+from kontaktcenter.services.contacts import ContactData
+
+SUMMARY_MAX = 300
+
+
+@dataclass
+class IngestResult:
+    result: str  # created | joined | duplicate | rejected
+    reference: str | None = None
+    reason: str | None = None
+    message_pk: int | None = None
+
+
+def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
+    """File one raw message. Commits; never raises for bad input."""
+    parsed = parse_message(raw)
+    if parsed.message_id:
+        existing = _existing(parsed.message_id)
+        if existing is not None:
+            return existing
+    try:
+        result, case, message = _file(parsed, mailbox_id)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()  # another worker filed the same Message-ID first
+        existing = _existing(parsed.message_id) if parsed.message_id else None
+        if existing is None:
+            raise
+        return existing
+    if result.result == "created" and case is not None and _may_acknowledge(parsed, message):
+        from kontaktcenter.jobs.mail import send_acknowledgement
+
+        jobs.enqueue(send_acknowledgement, case.id, message.id)
+    return result
+
+
+def reprocess(message_pk: int) -> IngestResult:
+    """Parse a kept message again (after a parser fix) and file it; the old record is replaced."""
+    message = db.session.get(MailMessage, message_pk)
+    if message is None or message.direction != Direction.INBOUND or message.case_id is not None:
+        return IngestResult("rejected", reason="Meddelandet kan inte behandlas igen.")
+    raw = mail_store.load(message.raw_sha256)
+    mailbox_id = message.mailbox_id
+    db.session.delete(message)
+    db.session.flush()
+    return ingest(raw, mailbox_id=mailbox_id)
+
+
+def _existing(message_id: str) -> IngestResult | None:
+    row = db.session.execute(
+        sa.select(MailMessage.id, Case.reference)
+        .outerjoin(Case, Case.id == MailMessage.case_id)
+        .where(MailMessage.message_id == message_id)
+    ).first()
+    if row is None:
+        return None
+    return IngestResult("duplicate", row.reference, "Meddelandet är redan mottaget.", row.id)
+
+
+def _file(
+    parsed: ParsedMessage, mailbox_id: int | None
+) -> tuple[IngestResult, Case | None, MailMessage]:
+    now = utcnow()
+    message = _message_row(parsed, mailbox_id, now)
+    db.session.add(message)
+    if parsed.parse_error:
+        message.status = MailStatus.UNREADABLE
+        message.reason = f"Kunde inte läsas: {parsed.parse_error}"
+        db.session.flush()
+        return IngestResult("rejected", reason=message.reason, message_pk=message.id), None, message
+    if parsed.is_bounce:
+        return _file_bounce(parsed, message, now)
+    if parsed.from_addr and parsed.from_addr in own_addresses():
+        return _reject(message, "Avsändaren är en av våra egna adresser (slinga).")
+    case = _thread(parsed)
+    if case is not None:
+        _join(case, parsed, message, now)
+        return IngestResult("joined", case.reference, message_pk=message.id), case, message
+    if parsed.is_auto_reply or parsed.is_mailing_list:
+        reasons = ", ".join(parsed.auto_reply_reasons) or "massutskick"
+        message.kind = MailKind.AUTO_REPLY if parsed.is_auto_reply else MailKind.MESSAGE
+        return _reject(
+            message, f"Automatiskt meddelande som inte hör till något ärende ({reasons})."
+        )
+    case = _new_case(parsed, message, now)
+    return IngestResult("created", case.reference, message_pk=message.id), case, message
+
+
+def _message_row(parsed: ParsedMessage, mailbox_id: int | None, now: datetime) -> MailMessage:
+    max_bytes = current_app.config.get("MAIL_MAX_BYTES", 25 * 1024 * 1024)
+    message = MailMessage(
+        direction=Direction.INBOUND,
+        kind=MailKind.AUTO_REPLY if parsed.is_auto_reply else MailKind.MESSAGE,
+        status=MailStatus.RECEIVED,
+        mailbox_id=mailbox_id,
+        message_id=parsed.message_id[:998] if parsed.message_id else None,
+        in_reply_to=" ".join(parsed.in_reply_to) or None,
+        references=" ".join(parsed.references) or None,
+        from_addr=(parsed.from_addr or "")[:254] or None,
+        from_name=(parsed.from_name or "")[:200] or None,
+        to_addrs=parsed.to_addrs,
+        cc_addrs=parsed.cc_addrs,
+        subject=parsed.subject,
+        received_at=min(parsed.received_at, now) if parsed.received_at else now,
+        created_at=now,
+        raw_sha256=mail_store.store(parsed.raw),
+        size=len(parsed.raw),
+        text_body=parsed.text,
+        html_body=parsed.html,
+        is_auto_reply=parsed.is_auto_reply,
+        is_bounce=parsed.is_bounce,
+        oversize=len(parsed.raw) > max_bytes,
+        flags={
+            "auto_reply_reasons": parsed.auto_reply_reasons,
+            "defects": parsed.defects[:20],
+            "mailing_list": parsed.is_mailing_list,
+            "personnummer": parsed.contains_personnummer,
+        },
+    )
+    if not message.oversize:
+        for attachment in parsed.attachments:
+            message.attachments.append(
+                MailAttachment(
+                    filename=attachment.filename[:255],
+                    content_type=attachment.content_type[:255],
+                    size=len(attachment.payload),
+                    blob_sha256=mail_store.store(attachment.payload),
+                    inline=attachment.inline,
+                    content_id=(attachment.content_id or "")[:255] or None,
+                )
+            )
+    else:
+        message.flags["oversize_note"] = "Bilagorna är inte uppackade: meddelandet är för stort."
+    return message
+
+
+def _reject(message: MailMessage, reason: str) -> tuple[IngestResult, None, MailMessage]:
+    message.status = MailStatus.REJECTED
+    message.reason = reason
+    db.session.flush()
+    return IngestResult("rejected", reason=reason, message_pk=message.id), None, message
+
+
+def _file_bounce(
+    parsed: ParsedMessage, message: MailMessage, now: datetime
+) -> tuple[IngestResult, Case | None, MailMessage]:
+    """A delivery failure joins the case of the message that bounced, visibly."""
+    message.kind = MailKind.BOUNCE
+    ids = [i for i in [parsed.bounce.original_message_id if parsed.bounce else None] if i]
+    ids += parsed.in_reply_to + parsed.references
+    original = None
+    if ids:
+        original = db.session.scalars(
+            sa.select(MailMessage)
+            .where(MailMessage.message_id.in_(ids), MailMessage.direction == Direction.OUTBOUND)
+            .limit(1)
+        ).first()
+    if original is None or original.case is None:
+        return _reject(
+            message, "Studsmeddelande som inte gäller något av våra skickade meddelanden."
+        )
+    case = original.case
+    original.status = MailStatus.FAILED
+    detail = parsed.bounce.diagnostic or parsed.bounce.status if parsed.bounce else None
+    original.reason = f"Studsade: {detail}" if detail else "Studsade"
+    message.case = case
+    add_activity(
+        case,
+        ActivityKind.DELIVERY_FAILED,
+        None,
+        original.reason,
+        recipient=original.recipient,
+        subject=original.subject,
+    )
+    db.session.flush()
+    return IngestResult("joined", case.reference, message_pk=message.id), case, message
+
+
+def _thread(parsed: ParsedMessage) -> Case | None:
+    ids = list(dict.fromkeys(parsed.in_reply_to + parsed.references))
+    if ids:
+        case_id = db.session.scalar(
+            sa.select(MailMessage.case_id)
+            .where(MailMessage.message_id.in_(ids[-200:]), MailMessage.case_id.is_not(None))
+            .order_by(MailMessage.id)
+            .limit(1)
+        )
+        if case_id is not None:
+            return db.session.get(Case, case_id)
+    for reference in parsed.case_references:
+        case = db.session.scalars(sa.select(Case).where(Case.reference == reference)).first()
+        if case is not None and parsed.from_addr and is_party(case, parsed.from_addr):
+            return case
+    return None
+
+
+def is_party(case: Case, address: str) -> bool:
+    """The case's contact, or someone who already wrote to or was written to on the case."""
+    address = address.lower()
+    if case.contact is not None and case.contact.email == address:
+        return True
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(MailMessage)
+            .where(
+                MailMessage.case_id == case.id,
+                sa.or_(MailMessage.from_addr == address, MailMessage.recipient == address),
+            )
+        )
+        > 0
+    )
+
+
+def _join(case: Case, parsed: ParsedMessage, message: MailMessage, now: datetime) -> None:
+    message.case = case
+    add_activity(
+        case,
+        ActivityKind.EMAIL_RECEIVED,
+        None,
+        parsed.subject,
+        sender=parsed.from_addr,
+        auto_reply=parsed.is_auto_reply,
+    )
+    if parsed.is_auto_reply:
+        return  # an out-of-office does not reopen or resume anything
+    if case.status == CaseStatus.WAITING:  # the citizen answered: the clock runs again
+        old = case.status
+        case.status = CaseStatus.OPEN
+        add_activity(
+            case,
+            ActivityKind.STATUS_CHANGED,
+            None,
+            "Svar från medborgaren",
+            old=old.value,
+            new=case.status.value,
+        )
+        goals.refresh(case, now)
+    elif case.status == CaseStatus.CLOSED:
+        case.status = CaseStatus.OPEN
+        case.closed_at = None
+        add_activity(case, ActivityKind.REOPENED, None, "Nytt e-postmeddelande i ärendet")
+        goals.on_reopened(case, now)
+    case.updated_at = now
+
+
+def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime) -> Case:
+    summary = (parsed.subject or parsed.text.strip().split("\n", 1)[0] or "(inget ämne)").strip()
+    contact_email = parsed.response_address or parsed.from_addr
+    if contact_email and ("@" not in contact_email or len(contact_email) > 254):
+        contact_email = None
+    case = build_case(
+        NewCase(
+            channel=Channel.EMAIL,
+            summary=summary[:SUMMARY_MAX],
+            case_type=route(parsed),
+            contact=ContactData(
+                name=(parsed.from_name or "")[:200] or None
+                if contact_email == parsed.from_addr
+                else None,
+                email=contact_email,
+            ),
+            received_at=message.received_at,
+        ),
+        by=None,
+    )
+    linked = [r for r in parsed.case_references if r != case.reference]
+    if linked:
+        case.linked_case = db.session.scalars(
+            sa.select(Case).where(Case.reference == linked[0])
+        ).first()
+    message.case = case
+    add_activity(case, ActivityKind.EMAIL_RECEIVED, None, parsed.subject, sender=parsed.from_addr)
+    db.session.flush()
+    return case
+
+
+def route(parsed: ParsedMessage) -> CaseType | None:
+    """The first matching routing rule's case type, in the order admins set; else none."""
+    rules = db.session.scalars(
+        sa.select(RoutingRule)
+        .join(RoutingRule.case_type)
+        .where(RoutingRule.active.is_(True), CaseType.active.is_(True))
+        .order_by(RoutingRule.position, RoutingRule.id)
+    ).all()
+    recipients = {a.lower() for a in parsed.to_addrs + parsed.cc_addrs}
+    domain = (parsed.from_addr or "").rsplit("@", 1)[-1]
+    subject = parsed.subject.lower()
+    for rule in rules:
+        pattern = rule.pattern.strip().lower()
+        if (
+            (rule.kind == RuleKind.RECIPIENT and pattern in recipients)
+            or (
+                rule.kind == RuleKind.SENDER_DOMAIN
+                and (domain == pattern or domain.endswith("." + pattern))
+            )
+            or (rule.kind == RuleKind.SUBJECT and pattern and pattern in subject)
+        ):
+            return rule.case_type
+    return None
+
+
+def own_addresses() -> set[str]:
+    addresses = set(db.session.scalars(sa.select(Mailbox.address)))
+    addresses.add(current_app.config.get("MAIL_FROM") or "")
+    return {a.lower() for a in addresses if a}
+
+
+def _may_acknowledge(parsed: ParsedMessage, message: MailMessage) -> bool:
+    """Loop protection: never to machines, lists, no-reply or our own addresses; rate-limited."""
+    address = parsed.response_address
+    if not parsed.may_acknowledge or address is None or address in own_addresses():
+        return False
+    limit = current_app.config.get("ACK_LIMIT_PER_HOUR", 3)
+    recent = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(MailMessage)
+        .where(
+            MailMessage.recipient == address,
+            MailMessage.kind == MailKind.ACKNOWLEDGEMENT,
+            MailMessage.created_at > utcnow() - timedelta(hours=1),
+        )
+    )
+    return recent < limit
