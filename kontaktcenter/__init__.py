@@ -27,7 +27,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     app.config.update(overrides or {})
     _configure_embedded_defaults(app)
 
-    from kontaktcenter import auth, cli, errors, jobs, templating
+    from kontaktcenter import auth, cli, errors, jobs, mail_cli, security, templating
     from kontaktcenter.extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -36,7 +36,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     )
     login_manager.init_app(app)
     csrf.init_app(app)
-    for module in (auth, jobs, cli, errors, templating):
+    for module in (auth, jobs, cli, mail_cli, errors, security, templating):
         module.init_app(app)
 
     from kontaktcenter.admin.views import bp as admin_bp

@@ -33,6 +33,7 @@ ALLOWED = {
         "wait",
         "resume",
         "classify",
+        "reply",
     },
     "handler_bygg": {
         "note",
@@ -44,6 +45,7 @@ ALLOWED = {
         "return",
         "wait",
         "resume",
+        "reply",
     },
     "manager": {"note", "assign", "reopen"},
     "admin": set(ACTIONS),

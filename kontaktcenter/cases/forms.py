@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import MultipleFileField
 from wtforms import (
     DateTimeLocalField,
     HiddenField,
@@ -107,3 +108,10 @@ class ReopenForm(ActionForm):
 
 class SimpleForm(ActionForm):
     """Take / resume: nothing but CSRF and the version."""
+
+
+class ReplyForm(ActionForm):
+    body = TextAreaField(
+        "Svar till medborgaren", validators=[DataRequired("Skriv ett svar."), Length(max=20000)]
+    )
+    attachments = MultipleFileField("Bilagor (högst 10 MB styck)")

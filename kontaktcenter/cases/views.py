@@ -8,14 +8,24 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from kontaktcenter.cases import forms
 from kontaktcenter.extensions import db, utcnow
 from kontaktcenter.forms import choices
+from kontaktcenter.mail.text import safe_filename
 from kontaktcenter.models import CallbackResult, Case, CaseType, Department, TransferKind, User
-from kontaktcenter.services import access, audit, case_actions, goals
+from kontaktcenter.services import access, audit, case_actions, goals, outbound
 from kontaktcenter.services.errors import Conflict, DomainError
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
@@ -31,6 +41,20 @@ class Action:
 
 def _user(form_value: str) -> User | None:
     return db.session.get(User, int(form_value)) if form_value and form_value.isdigit() else None
+
+
+def _uploads() -> list[outbound.OutgoingFile]:
+    files = []
+    for upload in request.files.getlist("attachments"):
+        if upload and upload.filename:
+            files.append(
+                outbound.OutgoingFile(
+                    safe_filename(upload.filename),
+                    upload.mimetype or "application/octet-stream",
+                    upload.read(),
+                )
+            )
+    return files
 
 
 def _case_type(slug: str) -> CaseType:
@@ -89,6 +113,12 @@ ACTIONS: dict[str, Action] = {
         forms.ClassifyForm,
         lambda c, f, v: case_actions.classify(c, current_user, _case_type(f.case_type.data), v),
         "Ärendetypen är ändrad och servicemålen omräknade.",
+    ),
+    "reply": Action(
+        "reply",
+        forms.ReplyForm,
+        lambda c, f, v: outbound.reply(c, current_user, f.body.data, _uploads(), v),
+        "Svaret är skickat.",
     ),
     "refer": Action(
         "refer",
@@ -214,9 +244,26 @@ def _render(
 ):
     now = utcnow()
     case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
+    from kontaktcenter.cases.messages import answer_templates, message_views
+
+    templates = answer_templates()
+    reply_form = case_forms.get("reply")
+    chosen = request.args.get("mall", "")
+    if reply_form is not None and not reply_form.body.data and chosen.isdigit():
+        template = next((t for t in templates if t.id == int(chosen)), None)
+        if template is not None:
+            reply_form.body.data = outbound.render_template_text(
+                template.body,
+                referens=case.reference,
+                namn=case.contact.name if case.contact and case.contact.name else "",
+                servicelöfte=outbound.promise_text(case),
+                ämne=case.summary,
+            )
     return render_template(
         "cases/show.html",
         case=case,
+        messages=message_views(case),
+        answer_templates=templates,
         case_goals=case_goals,
         forms=case_forms,
         open_action=open_action,
@@ -274,3 +321,6 @@ def act(case_id: int, action: str):
                 return redirect(url_for("cases.show", case_id=case.id))
             return redirect(url_for("auth.home"))
     return _render(case, _build_forms(case, action, form), status, open_action=action)
+
+
+from kontaktcenter.cases import messages as _messages  # noqa: E402,F401 - registers routes

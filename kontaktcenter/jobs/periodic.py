@@ -28,7 +28,14 @@ def sweep_service_goals() -> None:
     sweep()
 
 
-PERIODIC: list[tuple[Callable[[], None], int]] = [(sweep_service_goals, 60)]
+@app_job
+def poll_mailboxes() -> None:
+    from kontaktcenter.services.imap_poll import poll_all
+
+    poll_all()
+
+
+PERIODIC: list[tuple[Callable[[], None], int]] = [(sweep_service_goals, 60), (poll_mailboxes, 60)]
 
 _started = False
 _lock = threading.Lock()

@@ -103,7 +103,8 @@ class MailMessage(db.Model):
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # reached us
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    raw_sha256: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"))
+    # Also the duplicate check for messages without a Message-ID (a re-fetch after a crash).
+    raw_sha256: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"), index=True)
     size: Mapped[int]
     text_body: Mapped[str] = mapped_column(sa.Text, default="")
     html_body: Mapped[str | None] = mapped_column(sa.Text)  # sanitised before it was stored
@@ -167,6 +168,9 @@ class RoutingRule(db.Model):
     kind: Mapped[RuleKind] = mapped_column(str_enum(RuleKind))
     pattern: Mapped[str] = mapped_column(sa.String(200))
     case_type_id: Mapped[int] = mapped_column(sa.ForeignKey("case_types.id"))
+    # A function mailbox (bygglov@) goes straight to its department's inbox; a word in the
+    # subject may only classify the case and leave it with the contact center.
+    to_department: Mapped[bool] = mapped_column(default=True)
     active: Mapped[bool] = mapped_column(default=True)
 
     case_type: Mapped[CaseType] = relationship()

@@ -10,6 +10,7 @@ Message-ID never files twice: the unique index decides, also between concurrent 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -53,10 +54,9 @@ class IngestResult:
 def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
     """File one raw message. Commits; never raises for bad input."""
     parsed = parse_message(raw)
-    if parsed.message_id:
-        existing = _existing(parsed.message_id)
-        if existing is not None:
-            return existing
+    existing = _existing(parsed.message_id) if parsed.message_id else _same_bytes(raw)
+    if existing is not None:
+        return existing
     try:
         result, case, message = _file(parsed, mailbox_id)
         db.session.commit()
@@ -83,6 +83,21 @@ def reprocess(message_pk: int) -> IngestResult:
     db.session.delete(message)
     db.session.flush()
     return ingest(raw, mailbox_id=mailbox_id)
+
+
+def _same_bytes(raw: bytes) -> IngestResult | None:
+    """Without a Message-ID, identical bytes mean the same delivery (e.g. fetched again after a
+    crash between filing and marking it on the server)."""
+    digest = hashlib.sha256(raw).hexdigest()
+    row = db.session.execute(
+        sa.select(MailMessage.id, Case.reference)
+        .outerjoin(Case, Case.id == MailMessage.case_id)
+        .where(MailMessage.raw_sha256 == digest, MailMessage.direction == Direction.INBOUND)
+        .limit(1)
+    ).first()
+    if row is None:
+        return None
+    return IngestResult("duplicate", row.reference, "Meddelandet är redan mottaget.", row.id)
 
 
 def _existing(message_id: str) -> IngestResult | None:
@@ -285,6 +300,7 @@ def _join(case: Case, parsed: ParsedMessage, message: MailMessage, now: datetime
 
 def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime) -> Case:
     summary = (parsed.subject or parsed.text.strip().split("\n", 1)[0] or "(inget ämne)").strip()
+    rule = route(parsed)
     contact_email = parsed.response_address or parsed.from_addr
     if contact_email and ("@" not in contact_email or len(contact_email) > 254):
         contact_email = None
@@ -292,7 +308,7 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime) -> Cas
         NewCase(
             channel=Channel.EMAIL,
             summary=summary[:SUMMARY_MAX],
-            case_type=route(parsed),
+            case_type=rule.case_type if rule else None,
             contact=ContactData(
                 name=(parsed.from_name or "")[:200] or None
                 if contact_email == parsed.from_addr
@@ -310,12 +326,22 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime) -> Cas
         ).first()
     message.case = case
     add_activity(case, ActivityKind.EMAIL_RECEIVED, None, parsed.subject, sender=parsed.from_addr)
+    if rule is not None and rule.to_department:
+        case.department = rule.case_type.department
+        add_activity(
+            case,
+            ActivityKind.ROUTED,
+            None,
+            f"Regel: {rule.kind.label} {rule.pattern}",
+            department=case.department.name,
+        )
+        goals.on_routed(case, message.received_at or now)
     db.session.flush()
     return case
 
 
-def route(parsed: ParsedMessage) -> CaseType | None:
-    """The first matching routing rule's case type, in the order admins set; else none."""
+def route(parsed: ParsedMessage) -> RoutingRule | None:
+    """The first matching routing rule, in the order admins set; else none."""
     rules = db.session.scalars(
         sa.select(RoutingRule)
         .join(RoutingRule.case_type)
@@ -335,7 +361,7 @@ def route(parsed: ParsedMessage) -> CaseType | None:
             )
             or (rule.kind == RuleKind.SUBJECT and pattern and pattern in subject)
         ):
-            return rule.case_type
+            return rule
     return None
 
 

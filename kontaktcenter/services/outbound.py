@@ -114,6 +114,7 @@ def compose(
         size=len(raw),
         text_body=body,
     )
+    db.session.add(message)
     for file in files or []:
         message.attachments.append(
             MailAttachment(

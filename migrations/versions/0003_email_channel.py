@@ -58,6 +58,7 @@ def upgrade():
     sa.Column('kind', sa.Enum('recipient', 'sender_domain', 'subject', name='rulekind', native_enum=False, length=20), nullable=False),
     sa.Column('pattern', sa.String(length=200), nullable=False),
     sa.Column('case_type_id', sa.Integer(), nullable=False),
+    sa.Column('to_department', sa.Boolean(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['case_type_id'], ['case_types.id'], name=op.f('fk_routing_rules_case_type_id_case_types')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_routing_rules'))
@@ -101,6 +102,7 @@ def upgrade():
     )
     with op.batch_alter_table('mail_messages', schema=None) as batch_op:
         batch_op.create_index('ix_mail_messages_case', ['case_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_mail_messages_raw_sha256'), ['raw_sha256'], unique=False)
         batch_op.create_index('ix_mail_messages_recipient', ['recipient', 'created_at'], unique=False)
         batch_op.create_index('ix_mail_messages_status', ['status', 'created_at'], unique=False)
 
@@ -140,6 +142,7 @@ def downgrade():
     with op.batch_alter_table('mail_messages', schema=None) as batch_op:
         batch_op.drop_index('ix_mail_messages_status')
         batch_op.drop_index('ix_mail_messages_recipient')
+        batch_op.drop_index(batch_op.f('ix_mail_messages_raw_sha256'))
         batch_op.drop_index('ix_mail_messages_case')
 
     op.drop_table('mail_messages')

@@ -1,0 +1,118 @@
+"""E-mail on the case view: messages, attachments, the original bytes, and the reply form."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import Response, abort, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from kontaktcenter.cases.views import bp
+from kontaktcenter.extensions import db
+from kontaktcenter.mail.sanitize import split_quoted
+from kontaktcenter.mail.text import safe_filename
+from kontaktcenter.models import Case, MailAttachment, MailMessage, MailTemplate
+from kontaktcenter.services import access, audit, mail_store
+
+_CID = re.compile(r'src="cid:([^"]+)"')
+
+
+@dataclass
+class MessageView:
+    message: MailMessage
+    new_text: str
+    quoted_text: str
+    html: Markup | None
+
+
+def message_views(case: Case) -> list[MessageView]:
+    messages = db.session.scalars(
+        sa.select(MailMessage)
+        .where(MailMessage.case_id == case.id)
+        .order_by(MailMessage.id)
+        .options(sa.orm.selectinload(MailMessage.attachments))
+    ).all()
+    views = []
+    for message in messages:
+        new, quoted = split_quoted(message.text_body or "")
+        views.append(MessageView(message, new, quoted, _html(case, message)))
+    return views
+
+
+def _html(case: Case, message: MailMessage) -> Markup | None:
+    """The stored (already sanitised) HTML, with cid: images pointed at our attachments."""
+    if not message.html_body:
+        return None
+    by_cid = {a.content_id.strip("<>"): a for a in message.attachments if a.content_id}
+
+    def replace(match: re.Match[str]) -> str:
+        attachment = by_cid.get(match.group(1).strip("<>"))
+        if attachment is None:
+            return 'src=""'
+        url = url_for("cases.attachment", case_id=case.id, attachment_id=attachment.id, inline=1)
+        return f'src="{url}"'
+
+    return Markup(_CID.sub(replace, message.html_body))  # noqa: S704 - sanitised at intake
+
+
+def answer_templates() -> list[MailTemplate]:
+    return list(
+        db.session.scalars(
+            sa.select(MailTemplate)
+            .where(MailTemplate.active.is_(True), MailTemplate.key.like("answer-%"))
+            .order_by(MailTemplate.name)
+        )
+    )
+
+
+def _visible(case_id: int) -> Case:
+    case = db.session.get(Case, case_id)
+    if case is None or not access.can_view(current_user, case):
+        abort(404)
+    return case
+
+
+@bp.get("/<int:case_id>/bilagor/<int:attachment_id>")
+def attachment(case_id: int, attachment_id: int):
+    case = _visible(case_id)
+    item = db.session.get(MailAttachment, attachment_id)
+    if item is None or item.message.case_id != case.id:
+        abort(404)
+    audit.record(current_user, "download_attachment", case, attachment=item.id)
+    inline_image = item.content_type in ("image/png", "image/gif", "image/jpeg", "image/webp")
+    disposition = "inline" if inline_image else "attachment"
+    return _download(
+        mail_store.load(item.blob_sha256),
+        item.filename,
+        item.content_type if inline_image else "application/octet-stream",
+        disposition,
+    )
+
+
+@bp.get("/<int:case_id>/meddelanden/<int:message_pk>/original")
+def original(case_id: int, message_pk: int):
+    """The message exactly as received or sent (for release of allmänna handlingar)."""
+    case = _visible(case_id)
+    message = db.session.get(MailMessage, message_pk)
+    if message is None or message.case_id != case.id:
+        abort(404)
+    audit.record(current_user, "download_original", case, message=message.id)
+    name = f"{case.reference}-{message.id}.eml"
+    return _download(mail_store.load(message.raw_sha256), name, "message/rfc822", "attachment")
+
+
+def _download(data: bytes, filename: str, content_type: str, disposition: str) -> Response:
+    from urllib.parse import quote
+
+    safe = safe_filename(filename)
+    ascii_name = safe.encode("ascii", "replace").decode().replace("?", "_").replace('"', "_")
+    response = Response(data, content_type=content_type)
+    response.headers["Content-Disposition"] = (
+        f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(safe)}"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

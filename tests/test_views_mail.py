@@ -1,0 +1,101 @@
+"""E-mail on the case view: reading messages safely, attachments, replying."""
+
+import io
+
+import sqlalchemy as sa
+
+from kontaktcenter.extensions import db
+from kontaktcenter.models import Case, MailKind, MailMessage, MailStatus, RoutingRule, RuleKind
+from kontaktcenter.services import mail_store
+from kontaktcenter.services.mail_intake import ingest
+from tests.factories import post
+from tests.mailutil import SWEDISH, make_mail
+
+
+def _case(reference: str) -> Case:
+    return db.session.scalars(sa.select(Case).where(Case.reference == reference)).one()
+
+
+def test_hostile_html_is_shown_sanitised(client, org, login, app, tmp_path):
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    raw = (SWEDISH / "40_html_script_onerror_javascript_tracking_pixel.eml").read_bytes()
+    case = _case(ingest(raw).reference)
+    login(org.agent)
+    html = client.get(f"/arenden/{case.id}").get_data(as_text=True)
+    assert "Klagomål på snöröjningen" in html
+    lowered = html.lower()
+    assert "onerror" not in lowered and "javascript:" not in lowered
+    assert "<script>alert" not in lowered
+    app.config["OUTBOX_DIR"] = None
+
+
+def test_attachments_download_with_safe_headers_and_only_for_the_case(
+    client, org, login, app, tmp_path
+):
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    db.session.add(
+        RoutingRule(position=1, kind=RuleKind.SUBJECT, pattern="bygglov", case_type=org.bygglov)
+    )
+    db.session.commit()
+    raw = (SWEDISH / "50_attachments_rfc2231_swedish_filenames.eml").read_bytes()
+    case = _case(ingest(raw).reference)
+    attachment = case.messages[0].attachments[0]
+    login(org.handler_bygg)
+    response = client.get(f"/arenden/{case.id}/bilagor/{attachment.id}")
+    assert response.status_code == 200
+    assert response.data == mail_store.load(attachment.blob_sha256)
+    assert "attachment;" in response.headers["Content-Disposition"]
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    original = client.get(f"/arenden/{case.id}/meddelanden/{case.messages[0].id}/original")
+    assert original.data == raw
+    login(org.handler_miljo)
+    assert client.get(f"/arenden/{case.id}/bilagor/{attachment.id}").status_code == 404
+    app.config["OUTBOX_DIR"] = None
+
+
+def test_reply_from_case_view_is_sent_and_sets_first_response(client, org, login, app, tmp_path):
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    case = _case(ingest(make_mail(subject="Fråga om parkering")).reference)
+    assert case.first_response_at is None
+    login(org.agent)
+    response = post(
+        client,
+        f"/arenden/{case.id}/reply",
+        {
+            "version": case.version,
+            "body": "Hej! Du kan ansöka om parkeringstillstånd på webben.",
+            "attachments": (io.BytesIO(b"%PDF-1.4 test"), "Blankett åäö.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    reply = db.session.scalars(
+        sa.select(MailMessage).where(
+            MailMessage.case_id == case.id, MailMessage.kind == MailKind.REPLY
+        )
+    ).one()
+    assert reply.status == MailStatus.SENT and reply.recipient == "anna@example.se"
+    assert reply.attachments[0].filename == "Blankett åäö.pdf"
+    assert case.first_response_at is not None
+    sent = mail_store.load(reply.raw_sha256).decode()
+    assert f"[{case.reference}]" in reply.subject and "In-Reply-To:" in sent
+    html = client.get(f"/arenden/{case.id}").get_data(as_text=True)
+    assert "Du kan ansöka om parkeringstillstånd" in html and "Skickat" in html
+    app.config["OUTBOX_DIR"] = None
+
+
+def test_reply_validation(client, org, login, app, tmp_path):
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    case = _case(ingest(make_mail()).reference)
+    login(org.agent)
+    response = post(client, f"/arenden/{case.id}/reply", {"version": case.version, "body": ""})
+    assert response.status_code == 422 and "Skriv ett svar." in response.get_data(as_text=True)
+    app.config["OUTBOX_DIR"] = None
+
+
+def test_pages_carry_a_strict_content_security_policy(client, org, login):
+    login(org.agent)
+    response = client.get("/ko/")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "img-src 'self' data:" in csp
+    assert response.headers["X-Frame-Options"] == "DENY"
