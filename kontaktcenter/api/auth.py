@@ -1,0 +1,67 @@
+"""Bearer-token authentication for every API request, and JSON for every domain error.
+
+The blueprint is exempt from the login redirect and from CSRF (see kontaktcenter/auth and
+create_app), so this module is the only gate: no token, no data. A session cookie is never
+accepted and never set. The token acts as its user, with that user's role and departments.
+"""
+
+from __future__ import annotations
+
+from flask import Response, g, request
+from flask.typing import ResponseReturnValue
+
+from kontaktcenter.api import bp
+from kontaktcenter.errors import api_error
+from kontaktcenter.models import User
+from kontaktcenter.services import users
+from kontaktcenter.services.errors import DomainError
+
+# Endpoints anyone may call: the API description.
+PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+REALM = 'Bearer realm="kontaktcenter"'
+MAX_TOKEN_LENGTH = 200
+
+
+def api_user() -> User:
+    """The user the request's token belongs to (set by `authenticate`)."""
+    user: User = g.api_user
+    return user
+
+
+def _unauthorized(message: str, invalid: bool) -> ResponseReturnValue:
+    response, status = api_error(401, message, "unauthorized")
+    challenge = REALM + (', error="invalid_token"' if invalid else "")
+    response.headers["WWW-Authenticate"] = challenge
+    return response, status
+
+
+@bp.before_request
+def authenticate() -> ResponseReturnValue | None:
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    header = request.headers.get("Authorization", "").strip()
+    if not header:
+        return _unauthorized("Ange en API-nyckel: Authorization: Bearer <nyckel>.", False)
+    scheme, _, secret = header.partition(" ")
+    secret = secret.strip()
+    user = None
+    if scheme.lower() == "bearer" and secret and len(secret) <= MAX_TOKEN_LENGTH:
+        user = users.user_for_token(secret)
+    if user is None:
+        return _unauthorized("API-nyckeln är ogiltig eller återkallad.", True)
+    g.api_user = user
+    g._login_user = user  # flask_login.current_user works too; no session is created
+    return None
+
+
+@bp.after_request
+def no_store(response: Response) -> Response:
+    """Case data is personal data: no shared or browser caches."""
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+@bp.errorhandler(DomainError)
+def domain_error(error: DomainError) -> ResponseReturnValue:
+    extra = {"field": error.field} if error.field else {}
+    return api_error(error.status, error.message, error.code, **extra)

@@ -1,0 +1,184 @@
+"""Cases through the API: register one, read one, list them, add a note, close one.
+
+Views only translate: JSON in, one service call, JSON out. Permissions and row-level access are
+the services' (access.py): a case outside the token user's reach is a 404, never a 403.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app, url_for
+from flask.typing import ResponseReturnValue
+
+from kontaktcenter.api import bp, queries
+from kontaktcenter.api.auth import api_user
+from kontaktcenter.api.parsing import Fields, Query, json_object
+from kontaktcenter.api.serializers import case_json
+from kontaktcenter.extensions import db
+from kontaktcenter.models import (
+    Case,
+    CaseStatus,
+    CaseType,
+    Channel,
+    ContactKind,
+    Outcome,
+    Role,
+    TransferKind,
+)
+from kontaktcenter.services import access, audit, case_actions
+from kontaktcenter.services.case_actions import TEXT_MAX
+from kontaktcenter.services.cases import SUMMARY_MAX, NewCase, create_case
+from kontaktcenter.services.contacts import ContactData
+from kontaktcenter.services.errors import DomainError, Forbidden, NotFound, ValidationError
+
+# Who may register cases: the first line (and admins), as on the log-a-call screen.
+CREATOR_ROLES = (Role.AGENT, Role.ADMIN)
+REFERENCE = re.compile(r"KC-\d{4}-\d{1,12}", re.IGNORECASE)
+MAX_LIMIT = 200
+LIST_PARAMETERS = {
+    "channel",
+    "status",
+    "department",
+    "case_type",
+    "received_from",
+    "received_to",
+    "limit",
+    "cursor",
+}
+# Lengths as on the log-a-call form (and the columns behind them).
+LIMITS = {
+    "name": 200,
+    "phone": 40,
+    "email": 254,
+    "organisation_number": 20,
+    "personnummer": 20,
+    "case_type": 60,
+    "handed_to": 120,
+    "referred_to": 200,
+    "callback_note": 500,
+}
+CONTACT_FIELDS = {"name", "phone", "email", "organisation_number", "personnummer"}
+
+
+def _visible(reference: str) -> Case:
+    if not REFERENCE.fullmatch(reference):
+        raise NotFound(access.NOT_FOUND)
+    return access.get_visible_case(api_user(), reference=reference)
+
+
+def _case_type(slug: str | None) -> CaseType | None:
+    if slug is None:
+        return None
+    case_type = db.session.scalars(sa.select(CaseType).where(CaseType.slug == slug)).first()
+    if case_type is None:
+        raise ValidationError("Ärendetypen finns inte.", "case_type")
+    return case_type
+
+
+def _contact(fields: Fields | None) -> ContactData | None:
+    if fields is None:
+        return None
+    texts = {name: fields.text(name, LIMITS[name]) for name in sorted(CONTACT_FIELDS)}
+    kind = fields.enum("kind", ContactKind) or ContactKind.CITIZEN
+    fields.finish()
+    return ContactData(kind=kind, **texts)
+
+
+def new_case_from_json(body: dict[str, Any]) -> NewCase:
+    fields = Fields(body)
+    channel = fields.enum("channel", Channel, required=True)
+    assert channel is not None
+    data = NewCase(
+        channel=channel,
+        summary=fields.text("summary", SUMMARY_MAX) or "",
+        case_type=_case_type(fields.text("case_type", LIMITS["case_type"])),
+        outcome=fields.enum("outcome", Outcome),
+        contact=_contact(fields.object("contact")),
+        received_at=fields.datetime("received_at"),
+        transfer=fields.enum("transfer", TransferKind),
+        handed_to=fields.text("handed_to", LIMITS["handed_to"]),
+        referred_to=fields.text("referred_to", LIMITS["referred_to"]),
+        callback_note=fields.text("callback_note", LIMITS["callback_note"]),
+        note=fields.text("note", TEXT_MAX),
+    )
+    fields.finish()
+    return data
+
+
+@bp.post("/cases")
+def create() -> ResponseReturnValue:
+    user = api_user()
+    if user.role not in CREATOR_ROLES:
+        raise Forbidden("Din roll får inte registrera ärenden.")
+    data = new_case_from_json(json_object())
+    try:
+        case = create_case(data, by=user)
+    except DomainError as error:
+        if error.field in CONTACT_FIELDS:  # the contact service names its fields bare
+            error.field = f"contact.{error.field}"
+        raise
+    location = url_for("api.get_case", reference=case.reference)
+    return case_json(case, timeline=True), 201, {"Location": location}
+
+
+@bp.get("/cases/<reference>")
+def get_case(reference: str) -> ResponseReturnValue:
+    user = api_user()
+    case = _visible(reference)
+    body = case_json(case, timeline=True)
+    audit.record(user, "view_case", case, via="api")  # commits: serialise first
+    return body
+
+
+@bp.get("/cases")
+def list_cases() -> ResponseReturnValue:
+    user = api_user()
+    query = Query(LIST_PARAMETERS)
+    filters = queries.CaseFilters(
+        channel=query.enum("channel", Channel),
+        status=query.enum("status", CaseStatus),
+        department=query.slug("department"),
+        case_type=query.slug("case_type"),
+        received_from=query.datetime("received_from"),
+        received_to=query.datetime("received_to"),
+    )
+    start, end = filters.received_from, filters.received_to
+    if start is not None and end is not None and end <= start:
+        raise ValidationError("received_to måste vara senare än received_from.", "received_to")
+    default = min(int(current_app.config["API_PAGE_SIZE"]), MAX_LIMIT)
+    limit = query.integer("limit", default, 1, MAX_LIMIT)
+    page = queries.case_page(user, filters, query.text("cursor", 200, queries.BAD_CURSOR), limit)
+    body = {"items": [case_json(c, timeline=False) for c in page.items], "next": page.next_cursor}
+    if page.items:
+        references = [c.reference for c in page.items]
+        audit.record(user, "list_cases", None, via="api", references=references)
+    return body
+
+
+@bp.post("/cases/<reference>/notes")
+def add_note(reference: str) -> ResponseReturnValue:
+    user = api_user()
+    case = _visible(reference)
+    access.ensure(user, "note", case)
+    fields = Fields(json_object())
+    text = fields.text("text", TEXT_MAX, required=True)
+    version = fields.integer("version", minimum=1)
+    fields.finish()
+    case_actions.add_note(case, user, text or "", version)
+    return case_json(case, timeline=True), 201
+
+
+@bp.post("/cases/<reference>/close")
+def close(reference: str) -> ResponseReturnValue:
+    user = api_user()
+    case = _visible(reference)
+    access.ensure(user, "close", case)
+    fields = Fields(json_object())
+    resolution = fields.text("resolution", SUMMARY_MAX, required=True)
+    version = fields.integer("version", minimum=1)
+    fields.finish()
+    case_actions.close(case, user, resolution or "", version)
+    return case_json(case, timeline=True)

@@ -1,0 +1,270 @@
+"""GET /api/v1/openapi.json: the API's OpenAPI 3.1 description, written by hand.
+
+It is the contract with telephony platforms and e-services. tests/test_api_openapi.py checks that
+every route is described (and nothing else), and validates real responses against the schemas.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from typing import Any
+
+from flask.typing import ResponseReturnValue
+
+from kontaktcenter.api import bp
+from kontaktcenter.api.cases import MAX_LIMIT
+from kontaktcenter.api.schemas import (
+    REFERENCE_PATTERN,
+    SCHEMAS,
+    SLUG_PATTERN,
+    Schema,
+    enum,
+    ref,
+)
+from kontaktcenter.models import CaseStatus, Channel
+
+DESCRIPTION = """\
+Kontaktcenter's integration API for telephony platforms, e-services and mail gateways.
+
+**Authentication.** Every request except this document needs `Authorization: Bearer <token>`.
+A token acts as its user, with that user's role and departments: a handler's token sees only
+the cases of the handler's departments. Another department's case is reported as missing (404).
+
+**Errors** are always `{"error": {"code", "message", "field"?}}`; `message` is Swedish and safe
+to show a user, `field` names the field or parameter at fault (`contact.phone`, `cursor`).
+Request bodies are JSON objects; unknown fields and unknown query parameters are rejected (422).
+
+**Times** are ISO 8601 with offset, returned in UTC (`+00:00`).
+
+**Paging.** `GET /cases` returns `{"items", "next"}`, newest received first; pass `next` as
+`cursor` to get the following page, until `next` is null. Cursors are opaque.
+"""
+
+TIME_PARAMETER = (
+    "ISO 8601 date (`2024-05-01`: the start of that day in Europe/Stockholm) or date-time "
+    "(with offset; without one it is Europe/Stockholm local time). Encode `+` as `%2B`."
+)
+
+
+def _error(description: str, headers: dict[str, Any] | None = None) -> Schema:
+    response: Schema = {
+        "description": description,
+        "content": {"application/json": {"schema": ref("Error")}},
+    }
+    if headers:
+        response["headers"] = headers
+    return response
+
+
+RESPONSES: dict[str, Schema] = {
+    "BadRequest": _error("The body is not JSON, or not a JSON object."),
+    "Unauthorized": _error(
+        "No token, or an unknown or revoked token, or the token's user is inactive.",
+        {
+            "WWW-Authenticate": {
+                "description": 'Bearer realm="kontaktcenter"',
+                "schema": {"type": "string"},
+            }
+        },
+    ),
+    "Forbidden": _error("The token's role may not do this."),
+    "NotFound": _error("No such case, or not visible to the token's user."),
+    "Conflict": _error("The case changed since `version`: reload it and try again."),
+    "UnsupportedMediaType": _error("The body must be sent as application/json."),
+    "Invalid": _error("A field or parameter is missing, of the wrong type or not allowed."),
+}
+
+
+def _std(*names: str) -> dict[str, Schema]:
+    codes = {
+        "BadRequest": "400",
+        "Unauthorized": "401",
+        "Forbidden": "403",
+        "NotFound": "404",
+        "Conflict": "409",
+        "UnsupportedMediaType": "415",
+        "Invalid": "422",
+    }
+    return {codes[name]: {"$ref": f"#/components/responses/{name}"} for name in names}
+
+
+def _json(schema: Schema, description: str, **extra: Any) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}} | extra
+
+
+def _body(name: str) -> Schema:
+    return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
+
+
+def _query(name: str, schema: Schema, description: str) -> Schema:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+SLUG: Schema = {"type": "string", "pattern": SLUG_PATTERN}
+INCLUDE_INACTIVE = _query(
+    "include_inactive",
+    {"type": "string", "enum": ["0", "1", "false", "true"], "default": "0"},
+    "Include inactive entries too.",
+)
+REFERENCE = {
+    "name": "reference",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": REFERENCE_PATTERN},
+    "description": "The case reference, e.g. KC-2024-000123 (case-insensitive).",
+}
+LIST_PARAMETERS = [
+    _query("channel", enum(Channel), "Only this channel."),
+    _query("status", enum(CaseStatus), "Only this status (default: all, closed too)."),
+    _query("department", SLUG, "Only cases with this department (slug)."),
+    _query("case_type", SLUG, "Only cases of this case type (slug)."),
+    _query("received_from", {"type": "string"}, "Received at or after. " + TIME_PARAMETER),
+    _query(
+        "received_to",
+        {"type": "string"},
+        "Received before (exclusive: `received_from=2024-05-01&received_to=2024-05-02` is "
+        "1 May). " + TIME_PARAMETER,
+    ),
+    _query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT},
+        "Page size; default: the server's API_PAGE_SIZE (50).",
+    ),
+    _query("cursor", {"type": "string"}, "`next` of the previous page."),
+]
+
+CASE_WRITE_ERRORS = _std(
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "Conflict",
+    "UnsupportedMediaType",
+    "Invalid",
+)
+
+PATHS: dict[str, Schema] = {
+    "/cases": {
+        "get": {
+            "operationId": "listCases",
+            "summary": "List visible cases, newest received first",
+            "description": "Items leave out the timeline: GET the case for it.",
+            "parameters": LIST_PARAMETERS,
+            "responses": {"200": _json(ref("CaseList"), "A page of cases.")}
+            | _std("Unauthorized", "Invalid"),
+        },
+        "post": {
+            "operationId": "createCase",
+            "summary": "Register a contact as a case, with its outcome",
+            "description": "Roles agent and admin only.",
+            "requestBody": _body("NewCase"),
+            "responses": {
+                "201": _json(
+                    ref("Case"),
+                    "The case was registered.",
+                    headers={
+                        "Location": {
+                            "description": "The case's URL.",
+                            "schema": {"type": "string"},
+                        }
+                    },
+                )
+            }
+            | _std("BadRequest", "Unauthorized", "Forbidden", "UnsupportedMediaType", "Invalid"),
+        },
+    },
+    "/cases/{reference}": {
+        "parameters": [REFERENCE],
+        "get": {
+            "operationId": "getCase",
+            "summary": "A case with its timeline",
+            "responses": {"200": _json(ref("Case"), "The case.")}
+            | _std("Unauthorized", "NotFound"),
+        },
+    },
+    "/cases/{reference}/notes": {
+        "parameters": [REFERENCE],
+        "post": {
+            "operationId": "addNote",
+            "summary": "Add an internal note to the case's timeline",
+            "requestBody": _body("NewNote"),
+            "responses": {"201": _json(ref("Case"), "The case, with the note last.")}
+            | CASE_WRITE_ERRORS,
+        },
+    },
+    "/cases/{reference}/close": {
+        "parameters": [REFERENCE],
+        "post": {
+            "operationId": "closeCase",
+            "summary": "Close the case with a resolution",
+            "description": "Roles agent, handler (own departments) and admin.",
+            "requestBody": _body("CloseCase"),
+            "responses": {"200": _json(ref("Case"), "The closed case.")} | CASE_WRITE_ERRORS,
+        },
+    },
+    "/case-types": {
+        "get": {
+            "operationId": "listCaseTypes",
+            "summary": "Case types with their departments and direct numbers",
+            "parameters": [INCLUDE_INACTIVE],
+            "responses": {"200": _json(ref("CaseTypeList"), "All case types, by name.")}
+            | _std("Unauthorized", "Invalid"),
+        },
+    },
+    "/departments": {
+        "get": {
+            "operationId": "listDepartments",
+            "summary": "Departments (förvaltningar)",
+            "parameters": [INCLUDE_INACTIVE],
+            "responses": {"200": _json(ref("DepartmentList"), "All departments, by name.")}
+            | _std("Unauthorized", "Invalid"),
+        },
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "getOpenApi",
+            "summary": "This document",
+            "security": [],
+            "responses": {"200": _json({"type": "object"}, "The OpenAPI 3.1 document.")},
+        },
+    },
+}
+
+
+@cache
+def _document() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Kontaktcenter API", "version": "1.0.0", "description": DESCRIPTION},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearerAuth": []}],
+        "paths": PATHS,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (kc_…), created by an administrator.",
+                }
+            },
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+        },
+    }
+
+
+def document() -> dict[str, Any]:
+    """A fresh copy: callers may change it without touching the served one."""
+    return copy.deepcopy(_document())
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return _document()

@@ -1,0 +1,242 @@
+"""JSON Schemas (OpenAPI 3.1 = JSON Schema 2020-12) of what the API reads and writes.
+
+Written by hand beside serializers.py and parsing.py; enum values come from the model enums so
+the description cannot fall behind them. tests/test_api_openapi.py validates real responses.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from kontaktcenter.models import ActivityKind, CaseStatus, Channel, ContactKind, Outcome
+from kontaktcenter.models.enums import TransferKind
+from kontaktcenter.services.case_actions import TEXT_MAX
+from kontaktcenter.services.cases import SUMMARY_MAX
+
+Schema = dict[str, Any]
+
+STRING: Schema = {"type": "string"}
+TIME: Schema = {"type": "string", "format": "date-time"}
+SLUG_PATTERN = "^[a-z0-9][a-z0-9_-]{0,59}$"
+VERSION: Schema = {
+    "type": "integer",
+    "minimum": 1,
+    "maximum": 2**31 - 1,
+    "description": "The case's `version` you acted on: 409 if someone changed it since.",
+}
+REFERENCE_PATTERN = "^[Kk][Cc]-[0-9]{4}-[0-9]{1,12}$"
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def values(enum_cls: type[StrEnum]) -> list[str]:
+    return [member.value for member in enum_cls]
+
+
+def enum(enum_cls: type[StrEnum], description: str | None = None) -> Schema:
+    schema: Schema = {"type": "string", "enum": values(enum_cls)}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+def null_or(schema: Schema) -> Schema:
+    """The schema, or JSON null."""
+    if "$ref" in schema:
+        return {"oneOf": [schema, {"type": "null"}]}
+    result = dict(schema)
+    result["type"] = [schema["type"], "null"]
+    if "enum" in schema:
+        result["enum"] = [*schema["enum"], None]
+    return result
+
+
+def strict(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
+    """An object with exactly these properties (all present unless `required` says otherwise)."""
+    return {
+        "type": "object",
+        "properties": properties,
+        "required": list(properties) if required is None else required,
+        "additionalProperties": False,
+    }
+
+
+def text(max_length: int, description: str | None = None) -> Schema:
+    schema: Schema = {"type": "string", "maxLength": max_length}
+    if description:
+        schema["description"] = description
+    return schema
+
+
+CASE_PROPERTIES: dict[str, Schema] = {
+    "reference": {"type": "string", "examples": ["KC-2024-000123"]},
+    "channel": enum(Channel),
+    "status": enum(CaseStatus),
+    "outcome": null_or(enum(Outcome, "How the first line dealt with the contact.")),
+    "case_type": null_or(ref("SlugName")),
+    "department": null_or(
+        ref("SlugName") | {"description": "null: the case is with the contact center."}
+    ),
+    "assignee": null_or(ref("Assignee")),
+    "contact": null_or(ref("Contact")),
+    "summary": STRING,
+    "resolution": null_or(STRING),
+    "referred_to": null_or(STRING),
+    "received_at": TIME,
+    "created_at": TIME,
+    "updated_at": TIME,
+    "first_response_at": null_or(TIME),
+    "due_at": TIME | {"description": "The nearest promise made for the case."},
+    "callback_due_at": null_or(TIME),
+    "callback_done_at": null_or(TIME),
+    "closed_at": null_or(TIME),
+    "version": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "Send it back as `version` to act only on this version (else 409).",
+    },
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": strict(
+        {
+            "error": strict(
+                {
+                    "code": {
+                        "type": "string",
+                        "description": (
+                            "bad_request, unauthorized, forbidden, not_found, conflict, "
+                            "unsupported_media_type, invalid, method_not_allowed"
+                        ),
+                    },
+                    "message": {"type": "string", "description": "Safe to show a user."},
+                    "field": {
+                        "type": "string",
+                        "description": "The field or parameter at fault, e.g. `contact.phone`.",
+                    },
+                },
+                required=["code", "message"],
+            )
+        }
+    ),
+    "SlugName": strict({"slug": STRING, "name": STRING}),
+    "Person": strict({"name": STRING}),
+    "Assignee": strict({"name": STRING, "email": STRING}),
+    "Contact": strict(
+        {
+            "kind": enum(ContactKind),
+            "name": null_or(STRING),
+            "phone": null_or(STRING | {"description": "As entered."}),
+            "phone_e164": null_or(STRING | {"examples": ["+46701234567"]}),
+            "email": null_or(STRING),
+            "organisation_number": null_or(STRING),
+            "personnummer": null_or(
+                {
+                    "type": "string",
+                    "pattern": "^[0-9]{8}-\\*{4}$",
+                    "description": "Masked: birth date only (YYYYMMDD-****).",
+                }
+            ),
+        }
+    ),
+    "TimelineEntry": strict(
+        {
+            "kind": enum(ActivityKind),
+            "label": {"type": "string", "description": "The kind in Swedish, for display."},
+            "at": TIME,
+            "by": null_or(ref("Person")),
+            "text": null_or(STRING),
+            "data": {"type": "object", "description": "Details; keys depend on the kind."},
+        }
+    ),
+    "CaseSummary": strict(CASE_PROPERTIES)
+    | {"description": "A case as listed: without its timeline."},
+    "Case": strict(CASE_PROPERTIES | {"timeline": {"type": "array", "items": ref("TimelineEntry")}})
+    | {"description": "A case with its timeline, oldest entry first."},
+    "CaseList": strict(
+        {
+            "items": {"type": "array", "items": ref("CaseSummary")},
+            "next": null_or(STRING | {"description": "Pass as `cursor` for the next page."}),
+        }
+    ),
+    "Department": strict(
+        {
+            "slug": STRING,
+            "name": STRING,
+            "contact_email": null_or(STRING),
+            "phone_hours": null_or(STRING),
+            "active": {"type": "boolean"},
+        }
+    ),
+    "DepartmentList": strict(
+        {"items": {"type": "array", "items": ref("Department")}, "next": {"type": "null"}}
+    ),
+    "CaseType": strict(
+        {
+            "slug": STRING,
+            "name": STRING,
+            "department": ref("SlugName"),
+            "direct_number": null_or(STRING),
+            "direct_number_answered_by": null_or(STRING),
+            "direct_number_hours": null_or(STRING),
+            "guidance": null_or(STRING),
+            "callback_promise_hours": {"type": "integer"},
+            "active": {"type": "boolean"},
+        }
+    ),
+    "CaseTypeList": strict(
+        {"items": {"type": "array", "items": ref("CaseType")}, "next": {"type": "null"}}
+    ),
+    "NewContact": strict(
+        {
+            "name": text(200),
+            "phone": text(40, "Any Swedish or international format."),
+            "email": text(254),
+            "organisation_number": text(20, "Makes the contact a business."),
+            "personnummer": text(20, "Validated; stored, but only ever returned masked."),
+            "kind": enum(ContactKind) | {"default": "citizen"},
+        },
+        required=[],
+    )
+    | {"description": "An existing contact with the same phone number or e-mail is reused."},
+    "NewCase": strict(
+        {
+            "channel": enum(Channel),
+            "summary": text(SUMMARY_MAX) | {"minLength": 1},
+            "case_type": text(60, "A case type slug (GET /case-types).")
+            | {"pattern": SLUG_PATTERN},
+            "outcome": enum(
+                Outcome,
+                "Required for phone and visit. handed_off, routed and callback send the case "
+                "to the case type's department (case_type required); answered, handed_off and "
+                "referred close it at once.",
+            ),
+            "contact": ref("NewContact"),
+            "received_at": TIME
+            | {"description": "When the contact came in; with offset. Default: now."},
+            "transfer": enum(TransferKind, "handed_off: warm (default) or cold."),
+            "handed_to": text(120, "handed_off: who took the call."),
+            "referred_to": text(200, "referred (required): the other authority."),
+            "callback_note": text(500, "callback: preferred time, what to call about."),
+            "note": text(TEXT_MAX, "An internal note on the timeline."),
+        },
+        required=["channel", "summary"],
+    ),
+    "NewNote": strict(
+        {
+            "text": text(TEXT_MAX) | {"minLength": 1},
+            "version": VERSION,
+        },
+        required=["text"],
+    ),
+    "CloseCase": strict(
+        {
+            "resolution": text(SUMMARY_MAX) | {"minLength": 1},
+            "version": VERSION,
+        },
+        required=["resolution"],
+    ),
+}

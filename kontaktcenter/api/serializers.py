@@ -1,0 +1,101 @@
+"""Cases, timeline entries and the catalog as JSON. The shapes are the contract documented in
+openapi.py: change both together (tests/test_api_openapi.py checks every response)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from kontaktcenter.models import Activity, Case, CaseType, Contact, Department, User
+
+JSON = dict[str, Any]
+
+
+def iso(value: datetime | None) -> str | None:
+    """Aware UTC datetimes as ISO 8601 with offset (``…+00:00``)."""
+    return value.isoformat() if value is not None else None
+
+
+def slug_name(obj: Department | CaseType | None) -> JSON | None:
+    return {"slug": obj.slug, "name": obj.name} if obj is not None else None
+
+
+def contact_json(contact: Contact | None) -> JSON | None:
+    if contact is None:
+        return None
+    return {
+        "kind": contact.kind.value,
+        "name": contact.name,
+        "phone": contact.phone,
+        "phone_e164": contact.phone_e164,
+        "email": contact.email,
+        "organisation_number": contact.organisation_number,
+        # Never the full number through the API: it is shown on purpose, and logged, in the UI.
+        "personnummer": contact.personnummer_masked,
+    }
+
+
+def activity_json(activity: Activity) -> JSON:
+    actor: User | None = activity.actor
+    return {
+        "kind": activity.kind.value,
+        "label": activity.kind.label,
+        "at": iso(activity.created_at),
+        "by": {"name": actor.name} if actor is not None else None,
+        "text": activity.text,
+        "data": dict(activity.data or {}),
+    }
+
+
+def case_json(case: Case, *, timeline: bool) -> JSON:
+    """A case; list items (`timeline=False`) leave the timeline out."""
+    assignee = case.assignee
+    body: JSON = {
+        "reference": case.reference,
+        "channel": case.channel.value,
+        "status": case.status.value,
+        "outcome": case.outcome.value if case.outcome is not None else None,
+        "case_type": slug_name(case.case_type),
+        "department": slug_name(case.department),
+        "assignee": {"name": assignee.name, "email": assignee.email} if assignee else None,
+        "contact": contact_json(case.contact),
+        "summary": case.summary,
+        "resolution": case.resolution,
+        "referred_to": case.referred_to,
+        "received_at": iso(case.received_at),
+        "created_at": iso(case.created_at),
+        "updated_at": iso(case.updated_at),
+        "first_response_at": iso(case.first_response_at),
+        "due_at": iso(case.due_at),
+        "callback_due_at": iso(case.callback_due_at),
+        "callback_done_at": iso(case.callback_done_at),
+        "closed_at": iso(case.closed_at),
+        "version": case.version,
+    }
+    if timeline:
+        body["timeline"] = [activity_json(a) for a in case.activities]
+    return body
+
+
+def department_json(department: Department) -> JSON:
+    return {
+        "slug": department.slug,
+        "name": department.name,
+        "contact_email": department.contact_email,
+        "phone_hours": department.phone_hours,
+        "active": department.active,
+    }
+
+
+def case_type_json(case_type: CaseType) -> JSON:
+    return {
+        "slug": case_type.slug,
+        "name": case_type.name,
+        "department": slug_name(case_type.department),
+        "direct_number": case_type.direct_number,
+        "direct_number_answered_by": case_type.direct_number_answered_by,
+        "direct_number_hours": case_type.direct_number_hours,
+        "guidance": case_type.guidance,
+        "callback_promise_hours": case_type.callback_promise_hours,
+        "active": case_type.active,
+    }
