@@ -33,6 +33,8 @@ def format_relative(dt: datetime | None) -> str:
         return ""
     seconds = (dt - utcnow()).total_seconds()
     minutes = abs(seconds) // 60
+    if minutes < 1:
+        return "nu"
     if minutes < 60:
         amount = f"{int(minutes)} min"
     elif minutes < 48 * 60:

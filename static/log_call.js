@@ -9,7 +9,7 @@
     if (!template) { return; }
     var heading = document.createElement('h2');
     heading.id = 'ct-h';
-    heading.textContent = 'Ärendetyp';
+    heading.textContent = 'Direktnummer och vägledning';
     panel.replaceChildren(heading, template.content.cloneNode(true));
   }
   if (select && panel) { select.addEventListener('change', show); }

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from kontaktcenter.models import CaseStatus, Outcome
+from tests.api_client import Api, api_as, error_of
 from tests.factories import make_case
-from tests.test_api_openapi import Api, api_as, error_of
 
 
 @pytest.fixture

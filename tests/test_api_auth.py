@@ -8,8 +8,8 @@ import sqlalchemy as sa
 from kontaktcenter.extensions import db
 from kontaktcenter.models import ApiToken
 from kontaktcenter.services import users
+from tests.api_client import DOC, Api, api_as, error_of, token_for
 from tests.factories import make_case
-from tests.test_api_openapi import DOC, Api, api_as, error_of, token_for
 
 PROTECTED = sorted(
     (method.upper(), path.replace("{reference}", "KC-2024-000001"))

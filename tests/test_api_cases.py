@@ -13,8 +13,8 @@ from kontaktcenter.extensions import db
 from kontaktcenter.models import AuditEvent, Channel, Outcome
 from kontaktcenter.services.contacts import ContactData
 from kontaktcenter.services.queue import encode_cursor
+from tests.api_client import Api, api_as, error_of
 from tests.factories import make_case
-from tests.test_api_openapi import Api, api_as, error_of
 
 T0 = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kontaktcenter.extensions import db
-from tests.test_api_openapi import api_as, error_of
+from tests.api_client import api_as, error_of
 
 
 def test_case_types_with_their_departments_and_direct_numbers(client, org):

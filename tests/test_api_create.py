@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from kontaktcenter.extensions import db
 from kontaktcenter.models import Case
-from tests.test_api_openapi import Api, api_as, error_of
+from tests.api_client import Api, api_as, error_of
 
 
 @pytest.fixture

@@ -88,6 +88,8 @@ def new():
         status = 422
 
     matches = contacts.search_contacts(query) if query else []
+    if query and not matches and not form.is_submitted() and contacts.looks_like_phone(query):
+        form.phone.data = query  # a new caller: the number searched for is theirs
     shown = [picked] if picked else matches
     open_cases = contacts.open_cases_for([c.id for c in shown], access.visible_clause(current_user))
     selected_type = next((t for t in case_types if t.slug == form.case_type.data), None)

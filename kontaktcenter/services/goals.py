@@ -232,8 +232,10 @@ def refresh(case: Case, now: datetime) -> None:
     if running:
         nearest = min(running, key=lambda goal: goal.due_at)
         case.due_at, case.at_risk_at = nearest.due_at, nearest.at_risk_at
-    elif case.due_at is None:
-        case.due_at = case.received_at + timedelta(hours=DEFAULT_PROMISE_HOURS)
+    elif case.is_open:
+        # No goal configured: the default promise, 24 hours on working days from arrival.
+        case.due_at = cal.add(case.received_at, DEFAULT_PROMISE_HOURS * 60, Unit.WORKING_DAY_HOURS)
+        case.at_risk_at = None
 
 
 def on_created(case: Case, now: datetime) -> None:
