@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-from kontaktcenter.forms import choices
-
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
+from kontaktcenter.forms import choices
 from kontaktcenter.models import Outcome, TransferKind
 
 

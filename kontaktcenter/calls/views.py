@@ -29,9 +29,8 @@ def _case_types() -> list[CaseType]:
 
 def _form(case_types: list[CaseType]) -> LogCallForm:
     form = LogCallForm()
-    form.case_type.choices = choices(
-        [("", "– Välj ärendetyp –")] + [(t.slug, f"{t.name} ({t.department.name})") for t in case_types]
-    )
+    labels = [(t.slug, f"{t.name} ({t.department.name})") for t in case_types]
+    form.case_type.choices = choices([("", "– Välj ärendetyp –"), *labels])
     return form
 
 
