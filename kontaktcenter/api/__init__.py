@@ -8,4 +8,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # The modules register their routes and hooks on bp: imported after it exists.
-from kontaktcenter.api import auth, cases, catalog, openapi  # noqa: E402, F401
+from kontaktcenter.api import auth, calendar, cases, catalog, mail, openapi  # noqa: E402, F401

@@ -209,6 +209,56 @@ PATHS: dict[str, Schema] = {
             "responses": {"200": _json(ref("Case"), "The closed case.")} | CASE_WRITE_ERRORS,
         },
     },
+    "/cases/{reference}/replies": {
+        "parameters": [REFERENCE],
+        "post": {
+            "operationId": "replyToCase",
+            "summary": "Answer the citizen by e-mail",
+            "description": "Queued and delivered in the background; the first answer sets the "
+            "case's first response. Threads in the citizen's mail program (our Message-ID, "
+            "In-Reply-To, the reference in the subject). Roles agent, handler (own "
+            "departments) and admin; the contact needs an e-mail address (else 422).",
+            "requestBody": _body("NewReply"),
+            "responses": {"201": _json(ref("Case"), "The case, with the reply in `messages`.")}
+            | CASE_WRITE_ERRORS,
+        },
+    },
+    "/inbound/email": {
+        "post": {
+            "operationId": "receiveEmail",
+            "summary": "Hand in one raw e-mail (mail gateways)",
+            "description": "The body is the message exactly as received. It becomes a case, "
+            "joins the case it belongs to, is recognised as a duplicate (same Message-ID), or "
+            "is kept but rejected with a reason (auto-replies to nothing, bounces of unknown "
+            "mail, unreadable messages). Do not retry a 2xx. Roles agent and admin.",
+            "requestBody": {
+                "required": True,
+                "content": {"message/rfc822": {"schema": {"type": "string"}}},
+            },
+            "responses": {
+                "201": _json(ref("InboundResult"), "A new case was created."),
+                "200": _json(ref("InboundResult"), "Joined, duplicate or rejected (kept)."),
+            }
+            | _std("BadRequest", "Unauthorized", "Forbidden", "UnsupportedMediaType"),
+        },
+    },
+    "/calendar/working-days": {
+        "get": {
+            "operationId": "listWorkingDays",
+            "summary": "Working days in a date range, and why the other days are not",
+            "description": "Swedish public holidays (Lag 1989:253), midsommarafton, julafton "
+            "and nyårsafton, weekends, and the organisation's closure and shortened days. At "
+            "most 366 days.",
+            "parameters": [
+                _query("from", {"type": "string", "format": "date"}, "First day (inclusive).")
+                | {"required": True},
+                _query("to", {"type": "string", "format": "date"}, "Last day (inclusive).")
+                | {"required": True},
+            ],
+            "responses": {"200": _json(ref("WorkingDayList"), "One item per day.")}
+            | _std("Unauthorized", "Invalid"),
+        },
+    },
     "/case-types": {
         "get": {
             "operationId": "listCaseTypes",

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from kontaktcenter.extensions import db
 from kontaktcenter.models import Case, CaseStatus, CaseType, Channel, Department, User
@@ -96,6 +96,8 @@ def case_page(user: User, filters: CaseFilters, cursor: str | None, limit: int) 
             joinedload(Case.department),
             joinedload(Case.assignee),
             joinedload(Case.contact),
+            selectinload(Case.goals),  # goals are part of every case in the API
+            selectinload(Case.activities),  # their pauses come from the timeline
         )
         .order_by(Case.received_at.desc(), Case.id.desc())
         .limit(limit + 1)

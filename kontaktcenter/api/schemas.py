@@ -9,7 +9,17 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from kontaktcenter.models import ActivityKind, CaseStatus, Channel, ContactKind, Outcome
+from kontaktcenter.models import (
+    ActivityKind,
+    CaseStatus,
+    Channel,
+    ContactKind,
+    GoalState,
+    GoalTarget,
+    MailKind,
+    MailStatus,
+    Outcome,
+)
 from kontaktcenter.models.enums import TransferKind
 from kontaktcenter.services.case_actions import TEXT_MAX
 from kontaktcenter.services.cases import SUMMARY_MAX
@@ -98,9 +108,91 @@ CASE_PROPERTIES: dict[str, Schema] = {
         "minimum": 1,
         "description": "Send it back as `version` to act only on this version (else 409).",
     },
+    "goals": {"type": "array", "items": ref("Goal")},
 }
 
 SCHEMAS: dict[str, Schema] = {
+    "Goal": strict(
+        {
+            "target": enum(GoalTarget),
+            "due_at": TIME,
+            "met_at": null_or(TIME),
+            "state": enum(GoalState),
+            "business_minutes": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Time used in the goal's business clock (opening hours for "
+                "working-day goals), pauses excluded; so far, or until met.",
+            },
+            "calendar_minutes": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Real time used, pauses excluded.",
+            },
+            "breached_at": null_or(TIME | {"description": "When the sweep recorded the breach."}),
+            "definition": strict(
+                {
+                    "amount": {"type": "integer"},
+                    "unit": {
+                        "type": "string",
+                        "enum": [
+                            "working_days",
+                            "working_day_hours",
+                            "opening_hours",
+                            "calendar_hours",
+                        ],
+                    },
+                }
+            ),
+        }
+    ),
+    "Message": strict(
+        {
+            "id": {"type": "integer"},
+            "direction": {"type": "string", "enum": ["inbound", "outbound"]},
+            "kind": enum(MailKind),
+            "status": enum(MailStatus),
+            "message_id": null_or(STRING),
+            "from": null_or(STRING),
+            "to": {"type": "array", "items": STRING},
+            "subject": STRING,
+            "received_at": null_or(TIME),
+            "created_at": TIME,
+            "sent_at": null_or(TIME),
+            "text": STRING,
+            "reason": null_or(STRING | {"description": "Why a delivery failed."}),
+            "attachments": {
+                "type": "array",
+                "items": strict(
+                    {"filename": STRING, "content_type": STRING, "size": {"type": "integer"}}
+                ),
+            },
+        }
+    ),
+    "NewReply": strict(
+        {"body": text(20000) | {"minLength": 1}, "version": VERSION}, required=["body"]
+    ),
+    "InboundResult": strict(
+        {
+            "reference": null_or(STRING),
+            "result": {"type": "string", "enum": ["created", "joined", "duplicate", "rejected"]},
+            "reason": null_or(STRING),
+        }
+    ),
+    "WorkingDay": strict(
+        {
+            "date": {"type": "string", "format": "date"},
+            "working_day": {"type": "boolean"},
+            "reason": null_or(STRING | {"description": "Why it is not a working day (Swedish)."}),
+            "opening_hours": {
+                "type": "array",
+                "items": {"type": "string", "examples": ["08:00-17:00"]},
+            },
+        }
+    ),
+    "WorkingDayList": strict(
+        {"items": {"type": "array", "items": ref("WorkingDay")}, "next": {"type": "null"}}
+    ),
     "Error": strict(
         {
             "error": strict(
@@ -154,7 +246,13 @@ SCHEMAS: dict[str, Schema] = {
     ),
     "CaseSummary": strict(CASE_PROPERTIES)
     | {"description": "A case as listed: without its timeline."},
-    "Case": strict(CASE_PROPERTIES | {"timeline": {"type": "array", "items": ref("TimelineEntry")}})
+    "Case": strict(
+        CASE_PROPERTIES
+        | {
+            "timeline": {"type": "array", "items": ref("TimelineEntry")},
+            "messages": {"type": "array", "items": ref("Message")},
+        }
+    )
     | {"description": "A case with its timeline, oldest entry first."},
     "CaseList": strict(
         {

@@ -6,7 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kontaktcenter.models import Activity, Case, CaseType, Contact, Department, User
+from kontaktcenter.extensions import utcnow
+from kontaktcenter.models import (
+    Activity,
+    Case,
+    CaseGoal,
+    CaseType,
+    Contact,
+    Department,
+    MailMessage,
+    User,
+)
+from kontaktcenter.services import goals
 
 JSON = dict[str, Any]
 
@@ -72,9 +83,55 @@ def case_json(case: Case, *, timeline: bool) -> JSON:
         "closed_at": iso(case.closed_at),
         "version": case.version,
     }
+    now = utcnow()
+    body["goals"] = [goal_json(case, goal, now) for goal in goals.visible_goals(case)]
     if timeline:
         body["timeline"] = [activity_json(a) for a in case.activities]
+        body["messages"] = [message_json(m) for m in case.messages]
     return body
+
+
+def goal_json(case: Case, goal: CaseGoal, now: datetime) -> JSON:
+    """A service goal; durations so far for a running goal, final ones for a met goal."""
+    if goal.met_at is not None and goal.business_minutes is not None:
+        business, calendar = goal.business_minutes, goal.calendar_minutes
+    else:
+        business, calendar = goals.durations(case, goal, now)
+    return {
+        "target": goal.target.value,
+        "due_at": iso(goal.due_at),
+        "met_at": iso(goal.met_at),
+        "state": goals.state(case, goal, now).value,
+        "business_minutes": business,
+        "calendar_minutes": calendar,
+        "breached_at": iso(goal.breached_at),
+        "definition": {
+            "amount": goal.definition.get("amount"),
+            "unit": goal.definition.get("unit"),
+        },
+    }
+
+
+def message_json(message: MailMessage) -> JSON:
+    return {
+        "id": message.id,
+        "direction": message.direction.value,
+        "kind": message.kind.value,
+        "status": message.status.value,
+        "message_id": message.message_id,
+        "from": message.from_addr,
+        "to": list(message.to_addrs or []),
+        "subject": message.subject,
+        "received_at": iso(message.received_at),
+        "created_at": iso(message.created_at),
+        "sent_at": iso(message.sent_at),
+        "text": message.text_body,
+        "reason": message.reason,
+        "attachments": [
+            {"filename": a.filename, "content_type": a.content_type, "size": a.size}
+            for a in message.attachments
+        ],
+    }
 
 
 def department_json(department: Department) -> JSON:

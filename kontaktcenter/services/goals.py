@@ -33,6 +33,7 @@ from kontaktcenter.models import (
 
 DEFAULT_PROMISE_HOURS = 24
 DEFAULT_AT_RISK_PERCENT = 20
+DEFAULT_FIRST_RESPONSE_DAYS = 2
 
 
 def load_calendar() -> BusinessCalendar:
@@ -87,6 +88,14 @@ def find_definition(
             "amount": best.amount,
             "unit": best.unit.value,
             "at_risk_percent": best.at_risk_percent,
+        }
+    if target == GoalTarget.FIRST_RESPONSE:
+        # Built in until an admin configures it: the national norm, answer within 2 working days.
+        return {
+            "goal_id": None,
+            "amount": DEFAULT_FIRST_RESPONSE_DAYS,
+            "unit": Unit.WORKING_DAYS.value,
+            "at_risk_percent": DEFAULT_AT_RISK_PERCENT,
         }
     if target == GoalTarget.CALLBACK:
         hours = case_type.callback_promise_hours if case_type else DEFAULT_PROMISE_HOURS
