@@ -109,3 +109,10 @@ def test_post_without_csrf_is_refused(client, org, login):
     assert response.status_code == 400
     assert "säkerhetstoken" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0
+
+
+def test_nul_characters_are_refused_not_a_500(client, org, login):
+    login(org.agent)
+    response = _log(client, summary="Hej\x00då")
+    assert response.status_code == 400
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 0

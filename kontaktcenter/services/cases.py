@@ -77,6 +77,14 @@ def _validate(data: NewCase, now: datetime) -> None:
         raise ValidationError("Ärendetypen har inget direktnummer att koppla till.", "case_type")
     if data.outcome == Outcome.REFERRED and not (data.referred_to or "").strip():
         raise ValidationError("Ange vilken myndighet du hänvisade till.", "referred_to")
+    for field, value, limit in (
+        ("referred_to", data.referred_to, 200),
+        ("handed_to", data.handed_to, 120),
+        ("callback_note", data.callback_note, 500),
+        ("note", data.note, SUMMARY_MAX),
+    ):
+        if value is not None and len(value.strip()) > limit:
+            raise ValidationError(f"Texten får vara högst {limit} tecken.", field)
     if data.outcome is None and data.channel in (Channel.PHONE, Channel.VISIT):
         raise ValidationError("Välj hur kontakten avslutades.", "outcome")
     if data.received_at is not None:

@@ -20,6 +20,8 @@ def normalise_phone(raw: str | None) -> str | None:
     """``070-123 45 67``, ``+46 70 123 45 67`` and ``0046701234567`` all become ``+46701234567``."""
     if raw is None or not raw.strip():
         return None
+    if len(raw) > 40:
+        raise ValidationError("Telefonnumret är för långt.", "phone")
     try:
         number = phonenumbers.parse(raw, "SE")
     except phonenumbers.NumberParseException:
