@@ -601,3 +601,19 @@ def test_a_failing_stage_does_not_lose_the_other_fields(monkeypatch):
     assert pm.parse_error is None
     assert any("MIME-delarna" in d for d in pm.defects)
     assert any("klassningen" in d for d in pm.defects)
+
+
+def test_header_bombs_stay_fast():
+    import time
+
+    parts = b"".join(
+        b"--X\nContent-Disposition: attachment; " + b"a=b; " * 1000 + b"filename=f.txt\n\nx\n"
+        for _ in range(300)
+    )
+    to = b"To: " + b", ".join(b"User %d <u%d@example.com>" % (i, i) for i in range(2000))
+    raw = to + b"\nContent-Type: multipart/mixed; boundary=X\n\n" + parts + b"--X--\n"
+    start = time.perf_counter()
+    pm = parse_message(raw)
+    assert time.perf_counter() - start < 5
+    assert len(pm.to_addrs) == 2000
+    assert [a.filename for a in pm.attachments] == ["f.txt"] * 300

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from html.parser import HTMLParser
 
 import pytest
@@ -394,3 +395,23 @@ def test_sanitize_html_fuzz(fragments):
     assert audit.bad == []
     assert sanitize_html(clean) == clean  # idempotent: already-clean HTML stays as it is
     html_to_text(clean)
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        "<!--" * 100_000,  # quadratic in CPython's html.parser
+        "<![" * 100_000,
+        "</" * 100_000,
+        "<div>" * 100_000 + "<script>alert(1)</script>",  # quadratic nesting in html5ever
+        "&" * 400_000,  # quadratic character references in html5ever
+        "<a " * 100_000,
+    ],
+)
+def test_pathological_html_is_handled_in_linear_time(hostile: str):
+    start = time.perf_counter()
+    clean = sanitize_html(hostile)
+    text = html_to_text(hostile)
+    assert time.perf_counter() - start < 3
+    assert "<script" not in clean and "<div><div>" not in clean
+    assert isinstance(text, str)

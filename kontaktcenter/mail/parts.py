@@ -122,7 +122,9 @@ def iter_parts(msg: Message, descend_messages: bool = False):
 
 def defects(msg: Message) -> list[str]:
     out: dict[str, None] = {}
-    for part, _parent, depth in iter_parts(msg, descend_messages=True):
+    for count, (part, _parent, depth) in enumerate(iter_parts(msg, descend_messages=True), 1):
+        if count >= MAX_PARTS:
+            out.setdefault(f"fler än {MAX_PARTS} MIME-delar; resten har inte lästs", None)
         if depth >= MAX_DEPTH:
             out.setdefault(f"MIME-strukturen är djupare än {MAX_DEPTH} nivåer", None)
         for defect in getattr(part, "defects", ()) or ():

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
+from html import escape, unescape
 
 import nh3
 
@@ -126,6 +126,8 @@ def sanitize_html(html: str, *, allow_remote_images: bool = False) -> str:
     if cleaner is None:
         cleaner = _CLEANERS[allow_remote_images] = _cleaner(allow_remote_images)
     html = html.replace("\x00", "")
+    if _too_complex(html):
+        return _escaped_text_html(html)
     try:
         cleaned = cleaner.clean(html)
     except Exception:  # noqa: BLE001 - never fall back to the unsanitised input
@@ -135,76 +137,105 @@ def sanitize_html(html: str, *, allow_remote_images: bool = False) -> str:
 
 
 # --- HTML -> text ---------------------------------------------------------------------------
+# The stdlib html.parser is quadratic on inputs such as "<!--" * 100_000 (minutes of CPU for a
+# 400 kB mail), so text extraction also goes through nh3 (html5ever), whose output is
+# normalised HTML that a few linear regexes can turn into text.
 
 _BLOCK = {
     "address", "article", "aside", "blockquote", "center", "dd", "div", "dl", "dt",
-    "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6",
-    "header", "hr", "li", "main", "nav", "ol", "p", "pre", "section", "table", "tr", "ul",
+    "figcaption", "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "main",
+    "nav", "ol", "p", "section", "table", "tr", "ul",
 }  # fmt: skip
-_SKIP = {"script", "style", "head", "title", "template", "noscript", "svg", "math", "xmp"}
+_TEXT_CLEANER = nh3.Cleaner(
+    tags=_BLOCK | {"br", "hr", "li", "td", "th", "pre"},
+    clean_content_tags=_CLEAN_CONTENT,
+    attributes={},
+    strip_comments=True,
+    link_rel=None,
+)
+_TEXT_TAG = re.compile(r"<(/?)([a-z0-9]+)>")
+_PRE_BLOCK = re.compile(r"(<pre>.*?</pre>)", re.DOTALL)
+_ANY_TAG = re.compile(r"<[^<>]*>")
 _WS = re.compile(r"[ \t\n\r\f\v\u200b]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
+# html5ever is quadratic in the depth of truly nested elements ("<div>" * 100_000 takes about
+# a minute) and in the number of "&" character references within one text node ("&" * 800_000:
+# ten seconds). Both are estimated with linear scans first; absurd HTML gets plain text.
+MAX_HTML_DEPTH = 1000
+MAX_HTML_AMPERSANDS = 100_000
+_TAG_TOKEN = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9]*)")
+_NO_NESTING = {
+    "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param",
+    "source", "track", "wbr", "p", "li", "dt", "dd", "tr", "td", "th", "option", "optgroup",
+    "tbody", "thead", "tfoot", "colgroup", "rb", "rt", "rp",
+}  # fmt: skip
 
-class _TextExtractor(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.skip = 0
-        self.pre = 0
 
-    def handle_starttag(self, tag, attrs):
-        if tag in _SKIP:
-            self.skip += 1
-        elif tag == "br":
-            self.out.append("\n")
-        elif tag == "li":
-            self.out.append("\n- ")
-        elif tag in ("td", "th"):
-            if self.out and not self.out[-1].endswith(("\n", " ")):
-                self.out.append(" ")
-        elif tag in _BLOCK:
-            self.out.append("\n")
-        if tag == "pre":
-            self.pre += 1
+def _too_complex(html: str) -> bool:
+    if html.count("&") > MAX_HTML_AMPERSANDS:
+        return True
+    depth = 0
+    for m in _TAG_TOKEN.finditer(html):
+        if m.group(2).lower() in _NO_NESTING:
+            continue
+        if m.group(1):
+            depth = max(0, depth - 1)
+        else:
+            depth += 1
+            if depth > MAX_HTML_DEPTH:
+                return True
+    return False
 
-    def handle_startendtag(self, tag, attrs):
-        if tag in ("br", "hr"):
-            self.out.append("\n")
 
-    def handle_endtag(self, tag):
-        if tag in _SKIP:
-            self.skip = max(0, self.skip - 1)
-        elif tag in _BLOCK and tag != "li":
-            self.out.append("\n")
-        if tag == "pre":
-            self.pre = max(0, self.pre - 1)
+def _crude_text(html: str) -> str:
+    """Tag-stripped text for HTML too broken or too complex to parse (linear time)."""
+    return unescape(_WS.sub(" ", _ANY_TAG.sub(" ", html))).strip()
 
-    def handle_data(self, data):
-        if self.skip:
-            return
-        if not self.pre:
-            data = _WS.sub(" ", data)
-            if not self.out or self.out[-1].endswith(("\n", " ")):
-                data = data.lstrip(" ")
-        if data:
-            self.out.append(data)
+
+def _escaped_text_html(html: str) -> str:
+    return f"<div>{escape(_crude_text(html))}</div>"
+
+
+def _tag_as_text(m: re.Match) -> str:
+    closing, name = m.group(1), m.group(2)
+    if name in ("br", "hr"):
+        return "\n"
+    if name == "li":
+        return "" if closing else "\n- "
+    if name in ("td", "th"):
+        return "" if closing else " "
+    return "\n" if name in _BLOCK else ""
+
+
+def _render_text(cleaned: str) -> str:
+    out = []
+    for chunk in _PRE_BLOCK.split(cleaned):
+        if chunk.startswith("<pre>") and chunk.endswith("</pre>"):
+            body = _TEXT_TAG.sub(lambda m: "\n" if m.group(2) in ("br", "hr") else "", chunk[5:-6])
+            out.append("\n" + unescape(body) + "\n")
+        else:
+            chunk = _TEXT_TAG.sub(_tag_as_text, _WS.sub(" ", chunk))
+            chunk = re.sub(r" {2,}", " ", chunk)
+            out.append(unescape(re.sub(r"\n +", "\n", chunk)))
+    return "".join(out)
 
 
 def html_to_text(html: str) -> str:
     """Readable plain text from HTML (for search, previews and HTML-only mail)."""
     if not isinstance(html, str) or not html:
         return ""
-    parser = _TextExtractor()
-    try:
-        parser.feed(html)
-        parser.close()
-        text = "".join(parser.out)
-    except Exception:  # noqa: BLE001 - fall back to crude tag stripping
-        text = _WS.sub(" ", re.sub(r"<[^>]*>", " ", html))
+    html = html.replace("\x00", "")
+    text = None
+    if not _too_complex(html):
+        try:
+            text = _render_text(_TEXT_CLEANER.clean(html))
+        except Exception:  # noqa: BLE001
+            text = None
+    if text is None:
+        text = _crude_text(html)
     lines = [line.rstrip(" \t\u00a0") for line in text.replace("\r", "").split("\n")]
-    text = "\n".join(lines).replace("\x00", "")
-    return _BLANK_LINES.sub("\n\n", text).strip()
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 # --- quoted replies -------------------------------------------------------------------------
