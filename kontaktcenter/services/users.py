@@ -73,12 +73,15 @@ def update_user(
 ) -> User:
     if by is not None and by.id == user.id and (not active or role != Role.ADMIN):
         raise ValidationError("Du kan inte ta bort din egen administratörsbehörighet.", "role")
+    # Validate everything before changing anything: no half-applied edit in the session.
+    departments = _departments_for(role, departments)
+    new_hash = generate_password_hash(validate_password(password)) if password else None
     user.name = (name or "").strip() or user.email
     user.role = role
-    user.departments = _departments_for(role, departments)
+    user.departments = departments
     user.active = active
-    if password:
-        user.password_hash = generate_password_hash(validate_password(password))
+    if new_hash:
+        user.password_hash = new_hash
     db.session.commit()
     return user
 
