@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from kontaktcenter.business_calendar import Unit
 from kontaktcenter.extensions import db
 from kontaktcenter.models import (
+    CallbackResult,
     CalendarException,
     CaseGoal,
     Channel,
@@ -242,3 +243,23 @@ def test_agents_see_closures_and_managers_see_breaches(client, promises, login):
     assert case.reference in html and "Passerade servicemål" in html
     html = client.get(f"/arenden/{case.id}").get_data(as_text=True)
     assert "Servicemål" in html and "Försenat" in html
+
+
+def test_an_open_case_with_every_promise_kept_is_not_late_and_sorts_last(client, promises, login):
+    from kontaktcenter.services.goals import NO_PROMISE
+
+    kept = make_case(
+        promises.agent,
+        promises.strandskydd,
+        outcome=Outcome.CALLBACK,
+        received_at=local(2026, 11, 2, 9, 0),
+    )
+    case_actions.record_callback_attempt(kept, promises.handler_bygg, CallbackResult.REACHED)
+    assert kept.status.value == "open" and kept.due_at == NO_PROMISE and not kept.has_promise
+    waiting = make_case(promises.agent, None, outcome=None, channel=Channel.EMAIL)
+    login(promises.agent)
+    html = client.get("/ko/").get_data(as_text=True)
+    assert html.index(waiting.reference) < html.index(kept.reference)
+    assert "Inget löfte kvar" in html
+    page = client.get(f"/arenden/{kept.id}").get_data(as_text=True)
+    assert "alla servicemål uppfyllda" in page  # the callback was late, but nothing is running

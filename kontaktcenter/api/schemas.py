@@ -99,7 +99,9 @@ CASE_PROPERTIES: dict[str, Schema] = {
     "created_at": TIME,
     "updated_at": TIME,
     "first_response_at": null_or(TIME),
-    "due_at": TIME | {"description": "The nearest promise made for the case."},
+    "due_at": null_or(
+        TIME | {"description": "The nearest running promise; null when none is running."}
+    ),
     "callback_due_at": null_or(TIME),
     "callback_done_at": null_or(TIME),
     "closed_at": null_or(TIME),

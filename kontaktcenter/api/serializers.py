@@ -77,7 +77,7 @@ def case_json(case: Case, *, timeline: bool) -> JSON:
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),
         "first_response_at": iso(case.first_response_at),
-        "due_at": iso(case.due_at),
+        "due_at": iso(case.due_at) if case.has_promise else None,
         "callback_due_at": iso(case.callback_due_at),
         "callback_done_at": iso(case.callback_done_at),
         "closed_at": iso(case.closed_at),

@@ -114,6 +114,11 @@ class Case(db.Model):
         return self.status != CaseStatus.CLOSED
 
     @property
+    def has_promise(self) -> bool:
+        """False when no service goal is running (due_at is then the far-future sentinel)."""
+        return self.due_at.year < 9999
+
+    @property
     def callback_pending(self) -> bool:
         return self.callback_due_at is not None and self.callback_done_at is None
 

@@ -10,7 +10,7 @@ onto the case goal, so editing a goal later does not rewrite history.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import g, has_app_context
@@ -34,6 +34,8 @@ from kontaktcenter.models import (
 DEFAULT_PROMISE_HOURS = 24
 DEFAULT_AT_RISK_PERCENT = 20
 DEFAULT_FIRST_RESPONSE_DAYS = 2
+# Case.due_at when no goal is running: never due, sorts after every promise.
+NO_PROMISE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def load_calendar() -> BusinessCalendar:
@@ -140,16 +142,15 @@ def pause_intervals(case: Case) -> list[tuple[datetime, datetime | None]]:
     return intervals
 
 
-def _add_with_pauses(
+def _extend_by_pauses(
     cal: BusinessCalendar,
     started: datetime,
-    minutes: int,
+    result: datetime,
     clock: Unit,
     pauses: list[tuple[datetime, datetime | None]],
     now: datetime,
 ) -> datetime:
-    """The instant `minutes` of the clock have run since `started`, not counting the pauses."""
-    result = cal.add(started, minutes, clock)
+    """Move `result` later by the clock time of every pause that began before it."""
     for begin, end in pauses:  # in time order
         if begin >= result or (end is not None and end <= started):
             continue
@@ -166,15 +167,19 @@ def _compute(
     pauses: list[tuple[datetime, datetime | None]],
     now: datetime,
 ) -> tuple[datetime, datetime]:
-    """(due_at, at_risk_at): the goal's length measured in its clock, extended by pauses."""
+    """(due_at, at_risk_at): the goal's end in its unit, extended by the pauses; at risk when
+    `at_risk_percent` of the goal's length (measured in its clock) is left."""
     unit = Unit(definition["unit"])
     clock = _clock(unit)
     amount = definition["amount"] if unit == Unit.WORKING_DAYS else definition["amount"] * 60
-    total = cal.elapsed(started, cal.add(started, amount, unit), clock)
+    base = cal.add(started, amount, unit)
+    total = cal.elapsed(started, base, clock)
     left = total * definition.get("at_risk_percent", DEFAULT_AT_RISK_PERCENT) // 100
-    due = _add_with_pauses(cal, started, total, clock, pauses, now)
-    at_risk = _add_with_pauses(cal, started, total - left, clock, pauses, now)
-    return due, at_risk
+    due = _extend_by_pauses(cal, started, base, clock, pauses, now)
+    at_risk = _extend_by_pauses(
+        cal, started, cal.add(started, total - left, clock), clock, pauses, now
+    )
+    return due, min(at_risk, due)
 
 
 # --- lifecycle ---------------------------------------------------------------------------
@@ -241,10 +246,9 @@ def refresh(case: Case, now: datetime) -> None:
     if running:
         nearest = min(running, key=lambda goal: goal.due_at)
         case.due_at, case.at_risk_at = nearest.due_at, nearest.at_risk_at
-    elif case.is_open:
-        # No goal configured: the default promise, 24 hours on working days from arrival.
-        case.due_at = cal.add(case.received_at, DEFAULT_PROMISE_HOURS * 60, Unit.WORKING_DAY_HOURS)
-        case.at_risk_at = None
+    else:
+        # Every promise is kept (or none applies): nothing is late, the case sorts last.
+        case.due_at, case.at_risk_at = NO_PROMISE, None
 
 
 def on_created(case: Case, now: datetime) -> None:
