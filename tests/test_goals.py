@@ -9,8 +9,8 @@ import sqlalchemy as sa
 from kontaktcenter.business_calendar import Unit
 from kontaktcenter.extensions import db
 from kontaktcenter.models import (
-    CallbackResult,
     CalendarException,
+    CallbackResult,
     CaseGoal,
     Channel,
     GoalState,
