@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_login import current_user
 
 from kontaktcenter.auth import role_required
 from kontaktcenter.models import Role
-from kontaktcenter.queue.views import filter_choices, filters_from_args
+from kontaktcenter.queue.views import filter_choices, filters_from_args, render_queue
 from kontaktcenter.services import case_actions
-from kontaktcenter.services.errors import DomainError
-from kontaktcenter.services.queue import queue_page
 
 bp = Blueprint("inbox", __name__, url_prefix="/inkorg")
 
@@ -24,21 +22,10 @@ def index():
     filters.department_ids = mine
     if filters.department_id not in mine:
         filters.department_id = None
-    try:
-        page = queue_page(
-            current_user,
-            filters,
-            request.args.get("cursor") or None,
-            limit=current_app.config["QUEUE_PAGE_SIZE"],
-        )
-    except DomainError as error:
-        flash(error.message, "error")
-        return redirect(url_for("inbox.index"))
-    return render_template(
+    return render_queue(
         "inbox/index.html",
-        page=page,
-        args=request.args,
-        **filter_choices(set(mine) if current_user.role == Role.HANDLER else None),
+        filters,
+        filter_choices(set(mine) if current_user.role == Role.HANDLER else None),
     )
 
 

@@ -58,10 +58,8 @@ def filter_choices(department_ids: set[int] | None = None) -> dict:
     }
 
 
-@bp.get("/")
-@role_required(Role.AGENT, Role.MANAGER)
-def index():
-    filters = filters_from_args(request.args, current_user)
+def render_queue(template: str, filters: QueueFilters, choices: dict):
+    """One page of a case list (the queue or an inbox); a bad cursor starts over at page 1."""
     try:
         page = queue_page(
             current_user,
@@ -71,8 +69,16 @@ def index():
         )
     except DomainError as error:
         flash(error.message, "error")
-        return redirect(url_for("queue.index"))
-    return render_template("queue/index.html", page=page, args=request.args, **filter_choices())
+        return redirect(url_for(request.endpoint or "auth.home"))
+    return render_template(template, page=page, args=request.args, **choices)
+
+
+@bp.get("/")
+@role_required(Role.AGENT, Role.MANAGER)
+def index():
+    return render_queue(
+        "queue/index.html", filters_from_args(request.args, current_user), filter_choices()
+    )
 
 
 @bp.post("/ta-nasta")
