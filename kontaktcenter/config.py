@@ -29,6 +29,8 @@ class Config:
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
     SMTP_URL: str | None = os.environ.get("SMTP_URL") or None
+    # Refuse a plain smtp:// relay that does not offer STARTTLS even without a password.
+    SMTP_REQUIRE_TLS = False
 
     # Agents keep the queue open all day: a CSRF token lives as long as the session.
     WTF_CSRF_TIME_LIMIT = None

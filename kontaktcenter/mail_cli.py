@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -18,9 +19,7 @@ def import_mail_command(paths: tuple[Path, ...]) -> None:
 
     summary = ImportSummary()
     total = count_sources(list(paths))
-    with click.progressbar(
-        length=total, label="Importerar", file=click.get_text_stream("stderr"), show_pos=True
-    ) as bar:
+    with click.progressbar(length=total, label="Importerar", file=sys.stderr, show_pos=True) as bar:
         for source in iter_sources(list(paths), summary):
             try:
                 result = ingest(source.raw)

@@ -1,5 +1,9 @@
-"""Fetching mailboxes over IMAP. A message is marked seen (or moved) on the server only after
-its case is committed, so a crash at any moment loses nothing; a re-fetch is a duplicate."""
+"""Fetching mailboxes over IMAP. A message is marked (or moved) on the server only after its
+case is committed, so a crash at any moment loses nothing; a re-fetch is a duplicate.
+
+Messages are found by our own keyword ``$Kontaktcenter`` rather than by \\Seen where the server
+allows keywords: someone reading the mailbox in a mail program must not keep a message from
+becoming a case. They are flagged \\Seen as well, for the people who look at the mailbox."""
 
 from __future__ import annotations
 
@@ -8,7 +12,6 @@ import imaplib
 import ipaddress
 import logging
 import os
-import re
 import ssl
 
 import sqlalchemy as sa
@@ -19,6 +22,7 @@ from kontaktcenter.services.mail_intake import ingest
 
 log = logging.getLogger(__name__)
 BATCH = 200
+KEYWORD = "$Kontaktcenter"
 
 
 class MailboxError(Exception):
@@ -45,9 +49,19 @@ def connect(mailbox: Mailbox) -> imaplib.IMAP4:
         if mailbox.imap_security == "none" and not _is_loopback(mailbox.imap_host):
             raise MailboxError("Okrypterad IMAP är bara tillåten mot den egna datorn.")
         client = imaplib.IMAP4(mailbox.imap_host, mailbox.imap_port, timeout=60)
+    try:
         if mailbox.imap_security == "starttls":
             client.starttls(ssl_context=context)
-    client.login(mailbox.imap_user, password)
+        # AUTHENTICATE PLAIN sends UTF-8, so a password with å, ä or ö works (LOGIN is ASCII).
+        credentials = f"\0{mailbox.imap_user}\0{password}".encode()
+        client.authenticate("PLAIN", lambda _challenge: credentials)
+        # Servers list some capabilities (MOVE, UIDPLUS) only after login.
+        caps = _check(client.capability(), "capability")[-1]
+        client.capabilities = tuple(caps.decode().upper().split())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            client.shutdown()
+        raise
     return client
 
 
@@ -60,20 +74,28 @@ def _check(response: tuple[str, list], what: str) -> list:
 
 def poll(mailbox: Mailbox) -> dict[str, int]:
     """Fetch unseen messages, file each, then mark it on the server. Returns counts."""
-    counts = {"created": 0, "joined": 0, "duplicate": 0, "rejected": 0}
+    counts = {"created": 0, "joined": 0, "duplicate": 0, "rejected": 0, "failed": 0}
     mailbox_id = mailbox.id
     client = connect(mailbox)
     try:
         _check(client.select(_quote(mailbox.folder)), "select")
-        uids = _check(client.uid("search", None, "UNSEEN"), "search")[0].split()[:BATCH]
+        keyword = _keywords_allowed(client)
+        criteria = f"UNKEYWORD {KEYWORD} NOT DELETED" if keyword else "UNSEEN NOT DELETED"
+        uids = _check(client.uid("search", None, criteria), "search")[0].split()[:BATCH]
         for uid in uids:
             data = _check(client.uid("fetch", uid, "(BODY.PEEK[])"), "fetch")
             raw = next((part[1] for part in data if isinstance(part, tuple)), None)
             if raw is None:
                 continue
-            result = ingest(raw, mailbox_id=mailbox_id)  # committed before we touch the server
+            try:
+                result = ingest(raw, mailbox_id=mailbox_id)  # committed before we mark it
+            except Exception:  # noqa: BLE001 - left unmarked: retried next poll, others go on
+                db.session.rollback()
+                log.exception("Could not file message %s from %s", uid, mailbox_id)
+                counts["failed"] += 1
+                continue
             counts[result.result] += 1
-            _mark_done(client, uid, db.session.get(Mailbox, mailbox_id))
+            _mark_done(client, uid, db.session.get(Mailbox, mailbox_id), keyword)
     finally:
         with contextlib.suppress(Exception):  # the connection may already be gone
             client.logout()
@@ -84,20 +106,29 @@ def _quote(folder: str) -> str:
     return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _mark_done(client: imaplib.IMAP4, uid: bytes, mailbox: Mailbox | None) -> None:
+def _keywords_allowed(client: imaplib.IMAP4) -> bool:
+    """Whether the selected folder accepts keywords of our own (PERMANENTFLAGS has \\*)."""
+    flags = b" ".join(v for v in client.untagged_responses.get("PERMANENTFLAGS", []) if v)
+    return b"\\*" in flags
+
+
+def _mark_done(client: imaplib.IMAP4, uid: bytes, mailbox: Mailbox | None, keyword: bool) -> None:
+    """Move the message to the processed folder, or else flag it. If the move fails it stays
+    unflagged in the folder: the next poll files it as a duplicate and tries the move again."""
     if mailbox is not None and mailbox.processed_folder:
         target = _quote(mailbox.processed_folder)
-        capabilities = " ".join(
-            c.decode() if isinstance(c, bytes) else c for c in client.capabilities
-        )
-        if re.search(r"\bMOVE\b", capabilities):
+        if "MOVE" in client.capabilities:
             _check(client.uid("move", uid, target), "move")
             return
         _check(client.uid("copy", uid, target), "copy")
         _check(client.uid("store", uid, "+FLAGS", "(\\Deleted)"), "store")
-        client.expunge()
+        if "UIDPLUS" in client.capabilities:
+            _check(client.uid("expunge", uid), "expunge")  # only this message
+        else:
+            client.expunge()
         return
-    _check(client.uid("store", uid, "+FLAGS", "(\\Seen)"), "store")
+    flags = f"(\\Seen {KEYWORD})" if keyword else "(\\Seen)"
+    _check(client.uid("store", uid, "+FLAGS", flags), "store")
 
 
 def poll_all() -> list[tuple[str, str]]:
@@ -106,12 +137,12 @@ def poll_all() -> list[tuple[str, str]]:
         address, mailbox_id = mailbox.address, mailbox.id
         try:
             counts = poll(mailbox)
-        except (OSError, imaplib.IMAP4.error, MailboxError) as error:
+        except Exception as error:  # noqa: BLE001 - one broken mailbox must not stop the others
             db.session.rollback()
             outcome = f"fel: {error}"
             log.warning("Polling %s failed: %s", address, error)
         else:
-            outcome = ", ".join(f"{k} {v}" for k, v in counts.items())
+            outcome = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "failed" or v)
         mailbox = db.session.get(Mailbox, mailbox_id)
         mailbox.last_polled_at = utcnow()
         mailbox.last_error = outcome if outcome.startswith("fel") else None

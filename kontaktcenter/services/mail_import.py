@@ -38,9 +38,9 @@ def iter_sources(paths: list[Path], summary: ImportSummary) -> Iterator[Source]:
         if not path.exists():
             summary.failed.append((str(path), "finns inte"))
         elif _is_maildir(path):
-            box = mailbox.Maildir(path, factory=None, create=False)
-            for key in sorted(box.keys()):
-                with box.get_file(key) as handle:
+            maildir = mailbox.Maildir(path, factory=None, create=False)
+            for key in sorted(maildir.keys()):
+                with maildir.get_file(key) as handle:
                     yield Source(f"{path}/{key}", handle.read())
         elif path.is_dir():
             yield from iter_sources(
@@ -53,9 +53,12 @@ def iter_sources(paths: list[Path], summary: ImportSummary) -> Iterator[Source]:
                 summary.failed.append((str(path), str(error)))
         else:
             box = mailbox.mbox(path, factory=None, create=False)
-            for index, key in enumerate(box.keys()):
-                with box.get_file(key) as handle:
-                    yield Source(f"{path}#{index + 1}", handle.read())
+            try:
+                for index, key in enumerate(box.keys()):
+                    with box.get_file(key) as handle:
+                        yield Source(f"{path}#{index + 1}", handle.read())
+            finally:
+                box.close()
 
 
 def count_sources(paths: list[Path]) -> int:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
@@ -21,7 +22,7 @@ def sender_address() -> str:
 
 
 def build(to: list[str], subject: str, body: str, **headers: str) -> EmailMessage:
-    message = EmailMessage()
+    message = EmailMessage(policy=policy.SMTP)  # CRLF line endings, as SMTP requires
     message["From"] = sender_address()
     message["To"] = ", ".join(to)
     message["Subject"] = subject
@@ -66,6 +67,10 @@ def send_raw(sender: str, recipients: list[str], raw: bytes, message_id: str | N
         if parts.scheme == "smtp" and client.has_extn("starttls"):
             client.starttls(context=context)
             client.ehlo()
+        elif parts.username or current_app.config.get("SMTP_REQUIRE_TLS"):
+            raise smtplib.SMTPNotSupportedError(
+                "The SMTP server does not offer STARTTLS: not sending without encryption."
+            )
         if parts.username:
             client.login(unquote(parts.username), unquote(parts.password or ""))
         client.sendmail(sender, recipients, raw)
