@@ -1,6 +1,7 @@
 """E-mail on the case view: reading messages safely, attachments, replying."""
 
 import io
+from email.message import EmailMessage
 
 import sqlalchemy as sa
 
@@ -99,3 +100,27 @@ def test_pages_carry_a_strict_content_security_policy(client, org, login):
     csp = response.headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "img-src 'self' data:" in csp
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+def test_remote_images_load_only_on_purpose_in_a_sandboxed_page(client, org, login, app, tmp_path):
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    html = (
+        '<p>Se bild</p><img src="https://tracker.example/pixel.gif">'
+        '<img src="x" onerror="alert(1)"><script>alert(2)</script>'
+    )
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.se", "k@kommun.example", "Bild"
+    message["Message-ID"] = "<img1@example.se>"
+    message.set_content("Se bild")
+    message.add_alternative(html, subtype="html")
+    case = _case(ingest(message.as_bytes()).reference)
+    login(org.agent)
+    page = client.get(f"/arenden/{case.id}").get_data(as_text=True)
+    assert "tracker.example" not in page and "Öppna med externa bilder" in page
+    mid = case.messages[0].id
+    opened = client.get(f"/arenden/{case.id}/meddelanden/{mid}/med-bilder")
+    body = opened.get_data(as_text=True)
+    assert "https://tracker.example/pixel.gif" in body
+    assert "onerror" not in body and "<script" not in body
+    assert "sandbox" in opened.headers["Content-Security-Policy"]
+    app.config["OUTBOX_DIR"] = None

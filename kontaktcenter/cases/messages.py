@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from email import policy
+from email.parser import BytesParser
 
 import sqlalchemy as sa
 from flask import Response, abort, url_for
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from kontaktcenter.cases.views import bp
 from kontaktcenter.extensions import db
-from kontaktcenter.mail.sanitize import split_quoted
+from kontaktcenter.mail.sanitize import sanitize_html, split_quoted
 from kontaktcenter.mail.text import safe_filename
 from kontaktcenter.models import Case, MailAttachment, MailMessage, MailTemplate
 from kontaktcenter.services import access, audit, mail_store
@@ -116,3 +118,35 @@ def _download(data: bytes, filename: str, content_type: str, disposition: str) -
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response
+
+
+@bp.get("/<int:case_id>/meddelanden/<int:message_pk>/med-bilder")
+def with_remote_images(case_id: int, message_pk: int):
+    """The formatted message with its remote images, on purpose (a click): still sanitised, in a
+    page of its own where only images may load and nothing can run."""
+    case = _visible(case_id)
+    message = db.session.get(MailMessage, message_pk)
+    if message is None or message.case_id != case.id or not message.html_body:
+        abort(404)
+    html = _original_html(mail_store.load(message.raw_sha256))
+    body = sanitize_html(html, allow_remote_images=True) if html else message.html_body
+    page = (
+        '<!doctype html><html lang="sv"><head><meta charset="utf-8">'
+        f"<title>{escape(message.subject or case.reference)}</title></head>"
+        f"<body>{body}</body></html>"
+    )
+    response = Response(page, content_type="text/html; charset=utf-8")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; sandbox"
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _original_html(raw: bytes) -> str | None:
+    try:
+        parsed = BytesParser(policy=policy.default).parsebytes(raw)
+        part = parsed.get_body(preferencelist=("html",))
+        return part.get_content() if part is not None else None
+    except Exception:  # noqa: BLE001 - any odd message falls back to the stored version
+        return None
