@@ -207,3 +207,23 @@ def test_unreadable_message_is_kept_with_reason(db_session, outbox):
     message = db.session.get(MailMessage, result.message_pk)
     assert result.result == "rejected" and message.status == MailStatus.UNREADABLE
     assert message.direction == Direction.INBOUND and message.reason.startswith("Kunde inte läsas")
+
+
+def test_oversize_message_is_kept_and_flagged_not_dropped(db_session, outbox, app):
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"], message["To"], message["Subject"] = "a@example.se", "k@kommun.example", "Stor"
+    message["Message-ID"] = "<big@example.se>"
+    message.set_content("Ritningar bifogade.")
+    message.add_attachment(b"\x00" * 200_000, maintype="application", subtype="pdf",
+                           filename="ritning.pdf")
+    raw = message.as_bytes()
+    app.config["MAIL_MAX_BYTES"] = 100_000
+    try:
+        result = ingest(raw)
+    finally:
+        app.config.pop("MAIL_MAX_BYTES")
+    stored = db.session.get(MailMessage, result.message_pk)
+    assert result.result == "created" and stored.oversize and stored.attachments == []
+    assert mail_store.load(stored.raw_sha256) == raw
