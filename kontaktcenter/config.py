@@ -50,6 +50,9 @@ class Config:
     MAIL_FROM = "kontaktcenter@localhost"
     OUTBOX_DIR: str | None = None  # default: instance/outbox
     ALERT_EMAIL: str | None = None  # goal alerts for first-line cases without an assignee
+    MAIL_MAX_BYTES = 25 * 1024 * 1024  # larger messages are kept whole, flagged, not unpacked
+    INBOUND_MAX_BYTES = 100 * 1024 * 1024  # the HTTP inbound door refuses more
+    ACK_LIMIT_PER_HOUR = 3  # acknowledgements per sender address and hour (loop protection)
 
 
 class TestConfig(Config):

@@ -219,11 +219,11 @@ def test_oversize_message_is_kept_and_flagged_not_dropped(db_session, outbox, ap
     message.add_attachment(b"\x00" * 200_000, maintype="application", subtype="pdf",
                            filename="ritning.pdf")
     raw = message.as_bytes()
-    app.config["MAIL_MAX_BYTES"] = 100_000
+    default, app.config["MAIL_MAX_BYTES"] = app.config["MAIL_MAX_BYTES"], 100_000
     try:
         result = ingest(raw)
     finally:
-        app.config.pop("MAIL_MAX_BYTES")
+        app.config["MAIL_MAX_BYTES"] = default
     stored = db.session.get(MailMessage, result.message_pk)
     assert result.result == "created" and stored.oversize and stored.attachments == []
     assert mail_store.load(stored.raw_sha256) == raw
