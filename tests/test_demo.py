@@ -9,24 +9,32 @@ import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
 from kontaktcenter import extensions
+from kontaktcenter.business_calendar import Unit
 from kontaktcenter.extensions import db, utcnow
 from kontaktcenter.models import (
     Activity,
     ActivityKind,
+    CalendarException,
     Case,
     CaseStatus,
     CaseType,
     Channel,
     Contact,
     Department,
+    GoalTarget,
+    MailKind,
+    MailMessage,
+    MailTemplate,
     Outcome,
     Role,
+    RoutingRule,
+    ServiceGoal,
     User,
 )
-from kontaktcenter.services import case_actions, demo, users
+from kontaktcenter.services import case_actions, demo, mail_settings, settings, users
 from kontaktcenter.services import cases as case_service
 from kontaktcenter.services.contacts import normalise_phone
-from kontaktcenter.services.demo_data import CASE_TYPES, DEMO_PASSWORD, USERS
+from kontaktcenter.services.demo_data import CASE_TYPES, DEMO_MAILS, DEMO_PASSWORD, USERS
 
 DEPARTMENTS = {
     "Miljöförvaltningen",
@@ -59,6 +67,14 @@ def fast_hashing(monkeypatch):
     """Nine demo users with scrypt take seconds; the tests check logins, not hash strength."""
     cheap = functools.partial(generate_password_hash, method="pbkdf2:sha256:1000")
     monkeypatch.setattr(users, "generate_password_hash", cheap)
+
+
+@pytest.fixture(autouse=True)
+def outbox(app, tmp_path):
+    """The demo e-mails get acknowledgements: written here, not to the instance folder."""
+    app.config["OUTBOX_DIR"] = str(tmp_path / "outbox")
+    yield tmp_path / "outbox"
+    app.config["OUTBOX_DIR"] = None
 
 
 @pytest.fixture
@@ -258,3 +274,80 @@ def test_seed_demo_with_real_commits(app, committed_db):
     db.session.remove()
     assert _count(Case) == 30
     assert synchronous() == before
+
+
+def test_seed_demo_configures_hours_goals_templates_and_routing(seed):
+    seed("--cases", "40")
+    texts, configured = settings.weekly_hours()
+    assert configured and [texts[wd] for wd in range(7)] == ["08:00-17:00"] * 5 + ["", ""]
+    active = {
+        (g.target, g.channel, g.case_type.slug if g.case_type else None): (g.amount, g.unit)
+        for g in db.session.scalars(sa.select(ServiceGoal).where(ServiceGoal.active.is_(True)))
+    }
+    assert active == {
+        (GoalTarget.FIRST_RESPONSE, Channel.EMAIL, None): (2, Unit.WORKING_DAYS),
+        (GoalTarget.CALLBACK, None, None): (24, Unit.WORKING_DAY_HOURS),
+        (GoalTarget.RESOLUTION, None, None): (10, Unit.WORKING_DAYS),
+        (GoalTarget.RESOLUTION, None, "bygglov"): (20, Unit.WORKING_DAYS),
+        (GoalTarget.RESOLUTION, None, "felanmalan-gata-park"): (5, Unit.WORKING_DAYS),
+        (GoalTarget.SECOND_LINE, None, None): (16, Unit.OPENING_HOURS),
+    }
+    # A closure or shortened day in the coming weeks, which agents see in the queue.
+    special = db.session.scalars(sa.select(CalendarException)).one()
+    today = settings.today()
+    assert today + timedelta(days=7) <= special.day <= today + timedelta(days=42)
+    assert special.windows in ([], ["08:00-12:00"]) and special.reason
+    keys = set(db.session.scalars(sa.select(MailTemplate.key)))
+    assert "acknowledgement" in keys and len([k for k in keys if k.startswith("answer-")]) >= 2
+    rules = [(r.kind.value, r.pattern, r.to_department) for r in mail_settings.list_rules()]
+    assert rules == [("recipient", "bygglov@exempelby.se", True), ("subject", "felanmälan", False)]
+    # Demo cases were created after the goals: they carry them.
+    cases = db.session.scalars(sa.select(Case)).all()
+    assert all(any(g.target == GoalTarget.RESOLUTION for g in c.goals) for c in cases)
+
+
+def test_seed_demo_files_real_e_mails_through_the_intake(seed, outbox):
+    seed("--cases", "40")
+    assert _count(Case) == 40
+    messages = db.session.scalars(
+        sa.select(MailMessage).where(MailMessage.message_id.like("<demo-%"))
+    ).all()
+    by_key = {m.message_id.split("@")[0].removeprefix("<demo-"): m for m in messages}
+    first = by_key["sophamtning"]
+    assert first.case is not None and first.case.channel == Channel.EMAIL
+    assert first.case.status == CaseStatus.NEW and first.case.department_id is None
+    assert by_key["sophamtning-svar"].case_id == first.case_id  # the reply joined its case
+    html = by_key["gatubelysning"]
+    assert html.html_body and "Storgatan" in html.html_body
+    assert html.case.case_type.slug == "felanmalan-gata-park" and html.case.department_id is None
+    routed = by_key["komplettering"]
+    assert [a.filename for a in routed.attachments] == ["situationsplan.pdf"]
+    assert routed.case.department.name == "Stadsbyggnadskontoret"
+    assert by_key["franvaro"].case_id is None and by_key["franvaro"].status.value == "rejected"
+    # The e-mail cases are the newest, waiting in the queue with their goals and a receipt.
+    newest = db.session.scalars(sa.select(Case).order_by(Case.received_at.desc())).first()
+    assert newest.channel == Channel.EMAIL and newest.messages
+    first_response = next(g for g in first.case.goals if g.target == GoalTarget.FIRST_RESPONSE)
+    assert first_response.definition["amount"] == 2
+    acks = db.session.scalars(
+        sa.select(MailMessage).where(MailMessage.kind == MailKind.ACKNOWLEDGEMENT)
+    ).all()
+    assert len(acks) == 4 and "Exempelby kommun" in acks[0].text_body
+    assert len(list(outbox.glob("*.eml"))) == 4
+    # A second run files nothing and adds no configuration.
+    models = (Case, MailMessage, ServiceGoal, CalendarException, MailTemplate, RoutingRule)
+    counts = [_count(m) for m in models]
+    output = seed("--cases", "40")
+    assert "40 demo cases were already there" in output
+    assert [_count(m) for m in models] == counts
+
+
+def test_seed_demo_sends_no_mail_over_smtp(seed, app, outbox):
+    app.config["SMTP_URL"] = "smtp://mail.exempelby.example:587"
+    try:
+        seed("--cases", "40")
+    finally:
+        app.config["SMTP_URL"] = None
+    assert _count(MailMessage, MailMessage.message_id.like("<demo-%")) == len(DEMO_MAILS)
+    assert _count(MailMessage, MailMessage.kind == MailKind.ACKNOWLEDGEMENT) == 0
+    assert app.config.get("ACK_LIMIT_PER_HOUR", 3) == 3

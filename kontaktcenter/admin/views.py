@@ -33,7 +33,7 @@ from kontaktcenter.auth import role_required
 from kontaktcenter.extensions import db
 from kontaktcenter.forms import choices
 from kontaktcenter.models import ApiToken, CaseType, Department, Role, User
-from kontaktcenter.services import admin, users
+from kontaktcenter.services import admin, mail_settings, settings, users
 from kontaktcenter.services.admin import CaseTypeData, DepartmentData
 from kontaktcenter.services.errors import DomainError
 
@@ -66,7 +66,12 @@ def _render(template: str, status: int = 200, **context: Any):
 @bp.get("/")
 @role_required(Role.ADMIN)
 def index():
-    return render_template("admin/index.html", counts=admin.counts())
+    return render_template(
+        "admin/index.html",
+        counts=admin.counts(),
+        settings_counts=settings.counts(),
+        mail_counts=mail_settings.counts(),
+    )
 
 
 # --- users -------------------------------------------------------------------------------------
@@ -346,3 +351,7 @@ def case_type_edit(case_type_id: int):
             return redirect(url_for("admin.case_types_list"))
     status = 422 if form.is_submitted() else 200
     return _render("admin/case_type_form.html", status, form=form, case_type=case_type)
+
+
+# Opening hours, service goals and e-mail settings live in their own modules on the same blueprint.
+from kontaktcenter.admin import mail_views, settings_views  # noqa: E402, F401

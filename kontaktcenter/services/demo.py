@@ -8,8 +8,12 @@ clock makes that the moment each step happened in the past (a call four weeks ag
 closed four weeks ago). A fixed random seed makes the cases the same on every run: the same
 callers, questions and outcomes, at the same places relative to the day the seed runs.
 
-Idempotent: departments, case types and users are matched by slug and e-mail and only the
-missing ones are created; cases are only added when no demo agent has registered any.
+The configuration (:mod:`services.demo_config`: opening hours, service goals, templates,
+routing) comes first, so the cases carry their goals; the newest cases are e-mails filed through
+the real intake.
+
+Idempotent: departments, case types, users and configuration are matched and only the missing
+ones are created; cases are only added when no demo agent (or demo e-mail) has made any.
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ from kontaktcenter.models import (
     TransferKind,
     User,
 )
-from kontaktcenter.services import admin, case_actions, demo_clock, users
+from kontaktcenter.services import admin, case_actions, demo_clock, demo_config, users
 from kontaktcenter.services import cases as case_service
 from kontaktcenter.services.admin import CaseTypeData, DepartmentData
 from kontaktcenter.services.contacts import ContactData
@@ -57,6 +61,7 @@ from kontaktcenter.services.demo_data import (
 SEED = 2024
 DAYS = 28
 WAITING_EMAILS = 3
+MAIL_MIN_CASES = 20  # smaller seeds (tests) get simulated cases only
 CHANNELS = {Channel.PHONE: 78, Channel.EMAIL: 14, Channel.WEB: 5, Channel.VISIT: 3}
 # How the first line ends a call (DOMAIN.md §5: lösningsgrad around 40–65 %).
 OUTCOMES = {
@@ -101,6 +106,7 @@ def seed_demo(case_count: int = 300, now: datetime | None = None) -> SeedResult:
     departments = _ensure_departments(result)
     case_types = _ensure_case_types(departments, result)
     staff = _ensure_users(departments, result)
+    demo_config.configure(now)  # before the cases: they get their service goals when created
     result.existing_cases = (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -108,10 +114,13 @@ def seed_demo(case_count: int = 300, now: datetime | None = None) -> SeedResult:
             .where(Case.created_by_id.in_([u.id for u in staff.values() if u.role == Role.AGENT]))
         )
         or 0
-    )
+    ) + demo_config.existing_mail_cases()
     if result.existing_cases == 0 and case_count > 0:
+        mails = demo_config.MAIL_CASES if case_count >= MAIL_MIN_CASES else 0
         with demo_clock.without_fsync():
-            result.cases = _Builder(now, case_types, staff).build(case_count)
+            result.cases = _Builder(now, case_types, staff).build(case_count - mails)
+            if mails:  # the newest cases: received after every simulated one
+                result.cases += demo_config.ingest_mails(now)
     return result
 
 
