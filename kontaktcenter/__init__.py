@@ -28,9 +28,13 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     _configure_embedded_defaults(app)
 
     from kontaktcenter import auth, cli, errors, jobs, mail_cli, security, templating
-    from kontaktcenter.extensions import csrf, db, login_manager, migrate
+    from kontaktcenter.extensions import configure_sqlite, csrf, db, login_manager, migrate
 
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            if engine.dialect.name == "sqlite":
+                configure_sqlite(engine, immediate=app.config["SQLITE_BEGIN_IMMEDIATE"])
     migrate.init_app(
         app, db, directory=str(_TOP / "migrations"), render_as_batch=True, compare_type=True
     )

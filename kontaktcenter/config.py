@@ -40,6 +40,7 @@ class Config:
     # Production (a configured database) runs behind TLS: cookies only over HTTPS.
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = bool(os.environ.get("DATABASE_URL"))
 
+    SQLITE_BEGIN_IMMEDIATE = True  # embedded default: writers queue instead of failing
     TIMEZONE = "Europe/Stockholm"
     QUEUE_PAGE_SIZE = 50
     API_PAGE_SIZE = 50
@@ -63,3 +64,4 @@ class TestConfig(Config):
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
     JOBS_MODE = "eager"
     SCHEDULER_ENABLED = False
+    SQLITE_BEGIN_IMMEDIATE = False

@@ -79,7 +79,14 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
     cursor.close()
 
 
-@sa.event.listens_for(sa.engine.Engine, "begin")
-def _sqlite_begin(conn: sa.engine.Connection) -> None:
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN")
+def configure_sqlite(engine: sa.engine.Engine, immediate: bool) -> None:
+    """Let SQLAlchemy emit BEGIN itself (so SAVEPOINTs work). With `immediate`, every transaction
+    takes the write lock up front: a web request and a background job thread then wait for each
+    other (busy_timeout) instead of one failing with "database is locked" when both read and
+    then write. The embedded default uses it; the test suite does not, because its threads hold
+    read transactions open."""
+    statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.engine.Connection) -> None:
+        conn.exec_driver_sql(statement)

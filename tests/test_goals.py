@@ -263,3 +263,46 @@ def test_an_open_case_with_every_promise_kept_is_not_late_and_sorts_last(client,
     assert "Inget löfte kvar" in html
     page = client.get(f"/arenden/{kept.id}").get_data(as_text=True)
     assert "alla servicemål uppfyllda" in page  # the callback was late, but nothing is running
+
+
+def test_a_new_closure_day_moves_the_due_times_of_open_cases(promises):
+    from kontaktcenter.services import settings
+
+    case = make_case(
+        promises.agent,
+        None,
+        outcome=None,
+        channel=Channel.EMAIL,
+        received_at=local(2026, 11, 20, 9, 0),
+    )  # Friday: due Tuesday closing
+    assert case.due_at == local(2026, 11, 24, 17, 0)
+    monday = local(2026, 11, 23, 0, 0).date()
+    settings.add_exception(
+        settings.DayExceptionData(
+            day=monday + timedelta(days=1), closed=True, reason="Personaldag"
+        ),
+        today=monday,
+    )
+    db.session.expire_all()
+    assert case.due_at == local(2026, 11, 25, 17, 0)  # the closed Tuesday no longer counts
+
+
+def test_the_case_types_own_callback_promise_beats_a_general_callback_goal(promises):
+    db.session.add(ServiceGoal(target=GoalTarget.CALLBACK, amount=8, unit=Unit.OPENING_HOURS))
+    promises.bygglov.callback_promise_hours = 48
+    db.session.commit()
+    definition = goals.find_definition(GoalTarget.CALLBACK, Channel.PHONE, promises.bygglov)
+    assert definition["amount"] == 48 and definition["unit"] == "working_day_hours"
+    general = goals.find_definition(GoalTarget.CALLBACK, Channel.PHONE, None)
+    assert general["amount"] == 8 and general["unit"] == "opening_hours"
+    db.session.add(
+        ServiceGoal(
+            target=GoalTarget.CALLBACK,
+            case_type=promises.bygglov,
+            amount=4,
+            unit=Unit.OPENING_HOURS,
+        )
+    )
+    db.session.commit()
+    specific = goals.find_definition(GoalTarget.CALLBACK, Channel.PHONE, promises.bygglov)
+    assert specific["amount"] == 4

@@ -216,8 +216,9 @@ def test_oversize_message_is_kept_and_flagged_not_dropped(db_session, outbox, ap
     message["From"], message["To"], message["Subject"] = "a@example.se", "k@kommun.example", "Stor"
     message["Message-ID"] = "<big@example.se>"
     message.set_content("Ritningar bifogade.")
-    message.add_attachment(b"\x00" * 200_000, maintype="application", subtype="pdf",
-                           filename="ritning.pdf")
+    message.add_attachment(
+        b"\x00" * 200_000, maintype="application", subtype="pdf", filename="ritning.pdf"
+    )
     raw = message.as_bytes()
     default, app.config["MAIL_MAX_BYTES"] = app.config["MAIL_MAX_BYTES"], 100_000
     try:

@@ -80,11 +80,21 @@ def find_definition(
             ),
         )
     ).all()
-    if candidates:
-        best = max(
-            candidates,
-            key=lambda s: (s.case_type_id is not None, s.channel is not None, -s.id),
-        )
+    best = (
+        max(candidates, key=lambda s: (s.case_type_id is not None, s.channel is not None, -s.id))
+        if candidates
+        else None
+    )
+    general = best is None or best.case_type_id is None
+    if target == GoalTarget.CALLBACK and case_type is not None and general:
+        # The case type's own callback promise is more specific than a general goal.
+        return {
+            "goal_id": None,
+            "amount": case_type.callback_promise_hours,
+            "unit": Unit.WORKING_DAY_HOURS.value,
+            "at_risk_percent": best.at_risk_percent if best else DEFAULT_AT_RISK_PERCENT,
+        }
+    if best is not None:
         return {
             "goal_id": best.id,
             "amount": best.amount,
@@ -100,7 +110,7 @@ def find_definition(
             "at_risk_percent": DEFAULT_AT_RISK_PERCENT,
         }
     if target == GoalTarget.CALLBACK:
-        hours = case_type.callback_promise_hours if case_type else DEFAULT_PROMISE_HOURS
+        hours = DEFAULT_PROMISE_HOURS
         return {
             "goal_id": None,
             "amount": hours,

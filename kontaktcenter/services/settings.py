@@ -20,6 +20,7 @@ from datetime import date, time, timedelta
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from kontaktcenter import jobs
 from kontaktcenter.business_calendar import BusinessCalendar, DayException, Unit, Window
 from kontaktcenter.business_calendar import swedish_holidays as holidays_of
 from kontaktcenter.extensions import db, utcnow
@@ -62,6 +63,13 @@ class GoalData:
     case_type: CaseType | None = None  # None: every case type
     at_risk_percent: int | None = goals.DEFAULT_AT_RISK_PERCENT
     active: bool = True
+
+
+def _refresh_open_cases() -> None:
+    """Open cases were given due times under the old calendar: recompute them (a job)."""
+    from kontaktcenter.jobs.goals import refresh_open_cases
+
+    jobs.enqueue(refresh_open_cases)
 
 
 def today() -> date:
@@ -166,6 +174,7 @@ def save_opening_hours(texts: Mapping[int, str | None]) -> None:
         )
     db.session.commit()
     goals.forget_calendar()
+    _refresh_open_cases()
 
 
 # --- closure and shortened days ----------------------------------------------------------------
@@ -222,6 +231,7 @@ def add_exception(data: DayExceptionData, today: date) -> CalendarException:
         db.session.rollback()
         raise ValidationError(_taken(day), "day") from None
     goals.forget_calendar()
+    _refresh_open_cases()
     return row
 
 
@@ -233,6 +243,7 @@ def delete_exception(row: CalendarException, today: date) -> None:
     db.session.delete(row)
     db.session.commit()
     goals.forget_calendar()
+    _refresh_open_cases()
 
 
 def _taken(day: date) -> str:

@@ -1,0 +1,50 @@
+"""Recompute the due times of open cases after the calendar changed (opening hours, closure
+days). Idempotent and batched; a case someone edits meanwhile is simply skipped, since every
+action on a case recomputes its goals anyway."""
+
+from __future__ import annotations
+
+import logging
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.exc import StaleDataError
+
+from kontaktcenter.extensions import db, utcnow
+from kontaktcenter.jobs import app_job
+from kontaktcenter.models import Case, CaseStatus
+from kontaktcenter.services import goals
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+@app_job
+def refresh_open_cases() -> int:
+    goals.forget_calendar()
+    last_id, changed = 0, 0
+    while True:
+        ids = db.session.scalars(
+            sa.select(Case.id)
+            .where(Case.status != CaseStatus.CLOSED, Case.id > last_id)
+            .order_by(Case.id)
+            .limit(BATCH)
+        ).all()
+        if not ids:
+            return changed
+        now = utcnow()
+        cases = db.session.scalars(
+            sa.select(Case)
+            .where(Case.id.in_(ids))
+            .options(selectinload(Case.goals), selectinload(Case.activities))
+        ).all()
+        for case in cases:
+            before = case.due_at
+            goals.refresh(case, now)
+            changed += case.due_at != before
+        try:
+            db.session.commit()
+        except StaleDataError:
+            db.session.rollback()
+            log.info("A case changed during the refresh; its own action recomputed it.")
+        last_id = ids[-1]
