@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 from kontaktcenter.config import Config
 
@@ -25,6 +26,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     app.config.from_object(config)
     app.config.from_prefixed_env("KONTAKTCENTER")
     app.config.update(overrides or {})
+    app.url_map.converters["id"] = IdConverter
     _configure_embedded_defaults(app)
 
     from kontaktcenter import auth, cli, errors, jobs, mail_cli, security, templating
@@ -56,6 +58,13 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
         app.register_blueprint(bp)
     csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
     return app
+
+
+class IdConverter(IntegerConverter):
+    """``<id:case_id>``: a database id; anything larger than the column can hold is a 404."""
+
+    def __init__(self, url_map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+        super().__init__(url_map, min=1, max=2**31 - 1)
 
 
 def _configure_embedded_defaults(app: Flask) -> None:

@@ -42,6 +42,7 @@ class Config:
 
     SQLITE_BEGIN_IMMEDIATE = True  # embedded default: writers queue instead of failing
     TIMEZONE = "Europe/Stockholm"
+    MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # above the inbound mail limit; more is a 413
     QUEUE_PAGE_SIZE = 50
     API_PAGE_SIZE = 50
     JOB_QUEUE = "kontaktcenter"

@@ -10,3 +10,14 @@ from wtforms.fields.choices import SelectChoice
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+ID_MAX = 2**31 - 1  # the database's integer primary keys
+
+
+def parse_id(value: str | None) -> int | None:
+    """A database id from a query string or form, or None: never an error, never an overflow."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= ID_MAX else None

@@ -45,12 +45,24 @@ def test_organisation_number():
 
 
 def test_resolve_contact_matches_and_never_overwrites(db_session):
-    first = resolve_contact(ContactData(name="Anna", phone="070-111 22 33"))
+    first = resolve_contact(ContactData(name="Anna", phone="070-111 22 33", verified=True))
     db_session.commit()
-    again = resolve_contact(ContactData(name="Annika", phone="+46701112233", email="A@Example.se"))
+    again = resolve_contact(
+        ContactData(name="Annika", phone="+46701112233", email="A@Example.se", verified=True)
+    )
     db_session.commit()
     assert again.id == first.id and again.name == "Anna" and again.email == "a@example.se"
     assert search_contacts("0701112233")[0].id == first.id
     assert search_contacts("ann")[0].id == first.id
     assert search_contacts("a@example.se")[0].id == first.id
     assert search_contacts("100%_") == []
+
+
+def test_unverified_input_never_adds_to_someone_elses_contact(db_session):
+    victim = resolve_contact(ContactData(name="Vera", phone="070-222 33 44", verified=True))
+    db_session.commit()
+    other = resolve_contact(ContactData(phone="070-222 33 44", email="attacker@evil.example"))
+    db_session.commit()
+    assert other.id != victim.id and victim.email is None
+    same = resolve_contact(ContactData(name="Vera V", phone="+46702223344"))
+    assert same.id == victim.id and victim.name == "Vera"  # all given agrees: reused, unchanged

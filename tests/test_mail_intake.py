@@ -228,3 +228,50 @@ def test_oversize_message_is_kept_and_flagged_not_dropped(db_session, outbox, ap
     stored = db.session.get(MailMessage, result.message_pk)
     assert result.result == "created" and stored.oversize and stored.attachments == []
     assert mail_store.load(stored.raw_sha256) == raw
+
+
+def test_only_the_recipient_address_may_route_to_a_department(db_session, org, outbox):
+    db.session.add(
+        RoutingRule(
+            position=1,
+            kind=RuleKind.SUBJECT,
+            pattern="buller",
+            case_type=org.miljotillsyn,
+            to_department=True,
+        )
+    )
+    db.session.commit()
+    reference = ingest(make_mail(subject="Buller, skicka direkt till miljö")).reference
+    case = db.session.scalars(sa.select(Case).where(Case.reference == reference)).one()
+    assert case.case_type == org.miljotillsyn and case.department is None  # classified only
+
+
+@pytest.mark.parametrize(
+    "date", ["Mon, 1 Jan 1900 10:00:00 +0000", "Sun, 1 Jan 1950 10:00:00 +0000"]
+)
+def test_an_unbelievable_old_date_counts_from_arrival(db_session, outbox, date):
+    raw = make_mail().replace(b"Date: ", b"X-Old-Date: ", 1)
+    raw = raw.replace(b"From: ", f"Date: {date}\nFrom: ".encode(), 1)
+    result = ingest(raw)
+    assert result.result == "created"
+    message = db.session.get(MailMessage, result.message_pk)
+    assert message.received_at.year >= 2026
+
+
+def test_an_overlong_message_id_is_still_deduplicated(db_session, outbox):
+    long_id = "<" + "x" * 1200 + "@example.se>"
+    first = ingest(make_mail(message_id=long_id))
+    again = ingest(make_mail(message_id=long_id, subject="Samma id igen"))
+    assert first.result == "created" and again.result == "duplicate"
+
+
+def test_a_message_that_fails_to_file_is_kept_as_unreadable(db_session, outbox, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("kontaktcenter.services.mail_intake._thread", broken)
+    raw = make_mail(message_id="<boom@example.se>")
+    result = ingest(raw)
+    stored = db.session.get(MailMessage, result.message_pk)
+    assert result.result == "rejected" and stored.status == MailStatus.UNREADABLE
+    assert mail_store.load(stored.raw_sha256) == raw and "RuntimeError" in stored.reason

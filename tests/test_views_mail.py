@@ -35,7 +35,12 @@ def test_attachments_download_with_safe_headers_and_only_for_the_case(
 ):
     app.config["OUTBOX_DIR"] = str(tmp_path)
     db.session.add(
-        RoutingRule(position=1, kind=RuleKind.SUBJECT, pattern="bygglov", case_type=org.bygglov)
+        RoutingRule(
+            position=1,
+            kind=RuleKind.RECIPIENT,
+            pattern="kontaktcenter@exempelkommun.example",
+            case_type=org.bygglov,
+        )
     )
     db.session.commit()
     raw = (SWEDISH / "50_attachments_rfc2231_swedish_filenames.eml").read_bytes()
@@ -123,4 +128,22 @@ def test_remote_images_load_only_on_purpose_in_a_sandboxed_page(client, org, log
     assert "https://tracker.example/pixel.gif" in body
     assert "onerror" not in body and "<script" not in body
     assert "sandbox" in opened.headers["Content-Security-Policy"]
+    app.config["OUTBOX_DIR"] = None
+
+
+def test_reply_on_a_case_with_a_multiline_summary_and_crlf_subject(
+    client, org, login, app, tmp_path
+):
+    from kontaktcenter.services import outbound
+
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    raw = make_mail(subject="=?utf-8?q?Fr=C3=A5ga=0D=0ABcc:_evil@example.net?=")
+    case = _case(ingest(raw).reference)
+    case.summary = "Fråga om altan.\nVill ha svar via mejl."
+    db.session.commit()
+    reply = outbound.reply(case, org.agent, "Svar")
+    sent = mail_store.load(reply.raw_sha256)
+    assert reply.status == MailStatus.SENT
+    assert not any(line.lower().startswith(b"bcc:") for line in sent.split(b"\r\n"))
+    assert "\n" not in reply.subject and "\r" not in reply.subject
     app.config["OUTBOX_DIR"] = None

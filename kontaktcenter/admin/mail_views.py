@@ -13,6 +13,7 @@ from kontaktcenter.admin.settings_views import case_type_choices
 from kontaktcenter.admin.views import _initial, _render, _show_error, bp
 from kontaktcenter.auth import role_required
 from kontaktcenter.extensions import db
+from kontaktcenter.forms import parse_id
 from kontaktcenter.models import CaseType, Mailbox, MailTemplate, Role, RoutingRule, RuleKind
 from kontaktcenter.services import audit, mail_settings, mail_store, outbox
 from kontaktcenter.services.errors import DomainError
@@ -46,7 +47,7 @@ def _mailbox_form(mailbox: Mailbox | None) -> MailboxForm:
 
 
 @bp.route("/brevlador/ny", methods=["GET", "POST"], endpoint="mailbox_new")
-@bp.route("/brevlador/<int:mailbox_id>", methods=["GET", "POST"])
+@bp.route("/brevlador/<id:mailbox_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def mailbox_edit(mailbox_id: int | None = None):
     mailbox = db.get_or_404(Mailbox, mailbox_id) if mailbox_id is not None else None
@@ -113,7 +114,7 @@ def _rule_form(rule: RoutingRule | None) -> RoutingRuleForm:
 
 
 @bp.route("/sorteringsregler/ny", methods=["GET", "POST"], endpoint="rule_new")
-@bp.route("/sorteringsregler/<int:rule_id>", methods=["GET", "POST"])
+@bp.route("/sorteringsregler/<id:rule_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def rule_edit(rule_id: int | None = None):
     rule = db.get_or_404(RoutingRule, rule_id) if rule_id is not None else None
@@ -123,9 +124,7 @@ def rule_edit(rule_id: int | None = None):
         data = RuleData(
             kind=RuleKind(form.kind.data),
             pattern=form.pattern.data or "",
-            case_type=db.session.get(CaseType, int(case_type_id))
-            if case_type_id.isdigit()
-            else None,
+            case_type=db.session.get(CaseType, cid) if (cid := parse_id(case_type_id)) else None,
             to_department=form.to_department.data,
             active=form.active.data,
         )
@@ -140,7 +139,7 @@ def rule_edit(rule_id: int | None = None):
     return _render("admin/mail/rule_form.html", status, form=form, rule=rule)
 
 
-@bp.post("/sorteringsregler/<int:rule_id>/flytta")
+@bp.post("/sorteringsregler/<id:rule_id>/flytta")
 @role_required(Role.ADMIN)
 def rule_move(rule_id: int):
     rule = db.get_or_404(RoutingRule, rule_id)
@@ -152,7 +151,7 @@ def rule_move(rule_id: int):
     return redirect(url_for("admin.rules_list"))
 
 
-@bp.post("/sorteringsregler/<int:rule_id>/ta-bort")
+@bp.post("/sorteringsregler/<id:rule_id>/ta-bort")
 @role_required(Role.ADMIN)
 def rule_delete(rule_id: int):
     rule = db.get_or_404(RoutingRule, rule_id)
@@ -216,7 +215,7 @@ def acknowledgement_edit():
 
 
 @bp.route("/mallar/ny", methods=["GET", "POST"], endpoint="template_new")
-@bp.route("/mallar/<int:template_id>", methods=["GET", "POST"])
+@bp.route("/mallar/<id:template_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def template_edit(template_id: int | None = None):
     template = db.get_or_404(MailTemplate, template_id) if template_id is not None else None
@@ -246,12 +245,12 @@ def unfiled_list():
     page = request.args.get("sida", "1")
     return render_template(
         "admin/mail/unfiled.html",
-        page=mail_settings.unfiled_page(int(page) if page.isdigit() else 1),
+        page=mail_settings.unfiled_page(min(parse_id(page) or 1, 100_000)),
         reprocess_form=ConfirmForm(formdata=None),
     )
 
 
-@bp.get("/ej-kopplade/<int:message_pk>/original")
+@bp.get("/ej-kopplade/<id:message_pk>/original")
 @role_required(Role.ADMIN)
 def unfiled_original(message_pk: int):
     """The message exactly as received (it is an allmän handling even when it was not filed)."""
@@ -266,7 +265,7 @@ def unfiled_original(message_pk: int):
     return response
 
 
-@bp.post("/ej-kopplade/<int:message_pk>/behandla-igen")
+@bp.post("/ej-kopplade/<id:message_pk>/behandla-igen")
 @role_required(Role.ADMIN)
 def unfiled_reprocess(message_pk: int):
     message = mail_settings.get_unfiled(message_pk)

@@ -12,7 +12,7 @@ from kontaktcenter.admin.views import _initial, _render, _show_error, bp
 from kontaktcenter.auth import role_required
 from kontaktcenter.business_calendar import Unit
 from kontaktcenter.extensions import db
-from kontaktcenter.forms import choices
+from kontaktcenter.forms import choices, parse_id
 from kontaktcenter.models import CalendarException, CaseType, Channel, GoalTarget, Role, ServiceGoal
 from kontaktcenter.services import settings
 from kontaktcenter.services.errors import DomainError
@@ -87,7 +87,7 @@ def exceptions():
     return _exceptions_page(form, 422 if form.is_submitted() else 200)
 
 
-@bp.post("/avvikande-dagar/<int:exception_id>/ta-bort")
+@bp.post("/avvikande-dagar/<id:exception_id>/ta-bort")
 @role_required(Role.ADMIN)
 def exception_delete(exception_id: int):
     row = db.get_or_404(CalendarException, exception_id)
@@ -135,7 +135,7 @@ def _goal_data(form: ServiceGoalForm) -> GoalData:
     return GoalData(
         target=GoalTarget(form.target.data),
         channel=Channel(form.channel.data) if form.channel.data else None,
-        case_type=db.session.get(CaseType, int(case_type_id)) if case_type_id.isdigit() else None,
+        case_type=db.session.get(CaseType, cid) if (cid := parse_id(case_type_id)) else None,
         amount=form.amount.data,
         unit=Unit(form.unit.data),
         at_risk_percent=form.at_risk_percent.data,
@@ -160,7 +160,7 @@ def goal_new():
     return _render("admin/settings/goal_form.html", status, form=form, goal=None)
 
 
-@bp.route("/servicemal/<int:goal_id>", methods=["GET", "POST"])
+@bp.route("/servicemal/<id:goal_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def goal_edit(goal_id: int):
     goal = db.get_or_404(ServiceGoal, goal_id)

@@ -31,7 +31,7 @@ from kontaktcenter.admin.forms import (
 )
 from kontaktcenter.auth import role_required
 from kontaktcenter.extensions import db
-from kontaktcenter.forms import choices
+from kontaktcenter.forms import choices, parse_id
 from kontaktcenter.models import ApiToken, CaseType, Department, Role, User
 from kontaktcenter.services import admin, mail_settings, settings, users
 from kontaktcenter.services.admin import CaseTypeData, DepartmentData
@@ -146,7 +146,7 @@ def _user_edit_form(user: User, submitted: bool = True) -> UserEditForm:
     return form
 
 
-@bp.route("/anvandare/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/anvandare/<id:user_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def user_edit(user_id: int):
     user = db.get_or_404(User, user_id)
@@ -172,7 +172,7 @@ def user_edit(user_id: int):
     return _user_page(user, form, TokenForm(formdata=None), status)
 
 
-@bp.post("/anvandare/<int:user_id>/nycklar")
+@bp.post("/anvandare/<id:user_id>/nycklar")
 @role_required(Role.ADMIN)
 def token_create(user_id: int):
     user = db.get_or_404(User, user_id)
@@ -189,7 +189,7 @@ def token_create(user_id: int):
     return response
 
 
-@bp.post("/anvandare/<int:user_id>/nycklar/<int:token_id>/aterkalla")
+@bp.post("/anvandare/<id:user_id>/nycklar/<id:token_id>/aterkalla")
 @role_required(Role.ADMIN)
 def token_revoke(user_id: int, token_id: int):
     token = db.get_or_404(ApiToken, token_id)
@@ -237,7 +237,7 @@ def department_new():
     return _render("admin/department_form.html", status, form=form, department=None)
 
 
-@bp.route("/forvaltningar/<int:department_id>", methods=["GET", "POST"])
+@bp.route("/forvaltningar/<id:department_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def department_edit(department_id: int):
     department = db.get_or_404(Department, department_id)
@@ -302,9 +302,7 @@ def _case_type_data(form: CaseTypeForm) -> CaseTypeData:
     return CaseTypeData(
         name=form.name.data or "",
         slug=form.slug.data or "",
-        department=db.session.get(Department, int(department_id))
-        if department_id.isdigit()
-        else None,
+        department=db.session.get(Department, did) if (did := parse_id(department_id)) else None,
         direct_number=form.direct_number.data,
         direct_number_answered_by=form.direct_number_answered_by.data,
         direct_number_hours=form.direct_number_hours.data,
@@ -336,7 +334,7 @@ def case_type_new():
     return _render("admin/case_type_form.html", status, form=form, case_type=None)
 
 
-@bp.route("/arendetyper/<int:case_type_id>", methods=["GET", "POST"])
+@bp.route("/arendetyper/<id:case_type_id>", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def case_type_edit(case_type_id: int):
     case_type = db.get_or_404(CaseType, case_type_id)

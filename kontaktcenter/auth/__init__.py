@@ -10,6 +10,7 @@ from flask import Flask, abort, redirect, request, url_for
 from flask_login import current_user
 
 from kontaktcenter.extensions import db, login_manager
+from kontaktcenter.forms import parse_id
 from kontaktcenter.models import Role, User
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -53,7 +54,7 @@ def init_app(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = db.session.get(User, uid) if (uid := parse_id(user_id)) else None
         return user if user is not None and user.active else None
 
     @app.before_request

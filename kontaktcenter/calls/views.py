@@ -9,7 +9,7 @@ from flask_login import current_user
 from kontaktcenter.auth import role_required
 from kontaktcenter.calls.forms import LogCallForm
 from kontaktcenter.extensions import db
-from kontaktcenter.forms import choices
+from kontaktcenter.forms import choices, parse_id
 from kontaktcenter.models import Case, CaseType, Channel, Contact, Outcome, Role, TransferKind
 from kontaktcenter.services import access, contacts
 from kontaktcenter.services.cases import NewCase, create_case
@@ -41,12 +41,12 @@ def new():
     form = _form(case_types)
     query = request.args.get("q", "").strip()
     picked: Contact | None = None
-    if request.method == "GET" and request.args.get("contact_id", "").isdigit():
-        picked = db.session.get(Contact, int(request.args["contact_id"]))
+    if request.method == "GET" and parse_id(request.args.get("contact_id")):
+        picked = db.session.get(Contact, parse_id(request.args.get("contact_id")))
         if picked is not None:
             form.contact_id.data = str(picked.id)
-    elif form.contact_id.data and form.contact_id.data.isdigit():
-        picked = db.session.get(Contact, int(form.contact_id.data))
+    elif parse_id(form.contact_id.data):
+        picked = db.session.get(Contact, parse_id(form.contact_id.data))
     if request.method == "GET" and request.args.get("case_type"):
         form.case_type.data = request.args["case_type"]
 
@@ -66,6 +66,7 @@ def new():
                         email=form.email.data,
                         organisation_number=form.organisation_number.data,
                         personnummer=form.personnummer.data,
+                        verified=True,  # the agent is talking to the caller
                     ),
                     contact_id=picked.id if picked else None,
                     transfer=TransferKind(form.transfer.data) if form.transfer.data else None,
@@ -111,7 +112,7 @@ def new():
 
 def _last_case(value: str) -> Case | None:
     """The case just saved, linked from the confirmation (only if the agent may see it)."""
-    case = db.session.get(Case, int(value)) if value.isdigit() else None
+    case = db.session.get(Case, case_id) if (case_id := parse_id(value)) else None
     return case if case is not None and access.can_view(current_user, case) else None
 
 

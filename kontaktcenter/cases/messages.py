@@ -77,7 +77,7 @@ def _visible(case_id: int) -> Case:
     return case
 
 
-@bp.get("/<int:case_id>/bilagor/<int:attachment_id>")
+@bp.get("/<id:case_id>/bilagor/<id:attachment_id>")
 def attachment(case_id: int, attachment_id: int):
     case = _visible(case_id)
     item = db.session.get(MailAttachment, attachment_id)
@@ -94,7 +94,7 @@ def attachment(case_id: int, attachment_id: int):
     )
 
 
-@bp.get("/<int:case_id>/meddelanden/<int:message_pk>/original")
+@bp.get("/<id:case_id>/meddelanden/<id:message_pk>/original")
 def original(case_id: int, message_pk: int):
     """The message exactly as received or sent (for release of allmänna handlingar)."""
     case = _visible(case_id)
@@ -120,7 +120,7 @@ def _download(data: bytes, filename: str, content_type: str, disposition: str) -
     return response
 
 
-@bp.get("/<int:case_id>/meddelanden/<int:message_pk>/med-bilder")
+@bp.get("/<id:case_id>/meddelanden/<id:message_pk>/med-bilder")
 def with_remote_images(case_id: int, message_pk: int):
     """The formatted message with its remote images, on purpose (a click): still sanitised, in a
     page of its own where only images may load and nothing can run."""

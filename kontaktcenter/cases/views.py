@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from kontaktcenter.cases import forms
 from kontaktcenter.extensions import db, utcnow
-from kontaktcenter.forms import choices
+from kontaktcenter.forms import choices, parse_id
 from kontaktcenter.mail.text import safe_filename
 from kontaktcenter.models import CallbackResult, Case, CaseType, Department, TransferKind, User
 from kontaktcenter.services import access, audit, case_actions, goals, outbound
@@ -40,7 +40,8 @@ class Action:
 
 
 def _user(form_value: str) -> User | None:
-    return db.session.get(User, int(form_value)) if form_value and form_value.isdigit() else None
+    user_id = parse_id(form_value)
+    return db.session.get(User, user_id) if user_id else None
 
 
 def _uploads() -> list[outbound.OutgoingFile]:
@@ -249,7 +250,7 @@ def _render(
     templates = answer_templates()
     reply_form = case_forms.get("reply")
     chosen = request.args.get("mall", "")
-    if reply_form is not None and not reply_form.body.data and chosen.isdigit():
+    if reply_form is not None and not reply_form.body.data and parse_id(chosen):
         template = next((t for t in templates if t.id == int(chosen)), None)
         if template is not None:
             reply_form.body.data = outbound.render_template_text(
@@ -271,14 +272,14 @@ def _render(
     ), status
 
 
-@bp.get("/<int:case_id>")
+@bp.get("/<id:case_id>")
 def show(case_id: int):
     case = _visible_case(case_id)
     audit.record(current_user, "view_case", case)
     return _render(case, _build_forms(case))
 
 
-@bp.post("/<int:case_id>/personnummer")
+@bp.post("/<id:case_id>/personnummer")
 def reveal_personnummer(case_id: int):
     """Show the full personnummer on purpose, and log that it was shown."""
     case = _visible_case(case_id)
@@ -288,7 +289,7 @@ def reveal_personnummer(case_id: int):
     return _render(case, _build_forms(case), revealed=True)
 
 
-@bp.post("/<int:case_id>/<action>")
+@bp.post("/<id:case_id>/<action>")
 def act(case_id: int, action: str):
     spec = ACTIONS.get(action)
     if spec is None:
@@ -300,7 +301,7 @@ def act(case_id: int, action: str):
     _fill_choices(form, case)
     status = 422
     if form.validate_on_submit():
-        version = int(form.version.data) if (form.version.data or "").isdigit() else None
+        version = parse_id(form.version.data)
         try:
             spec.run(case, form, version)
         except DomainError as error:

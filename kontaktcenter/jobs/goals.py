@@ -41,10 +41,13 @@ def refresh_open_cases() -> int:
         for case in cases:
             before = case.due_at
             goals.refresh(case, now)
+            try:
+                db.session.commit()  # per case: one edited meanwhile costs only itself
+            except StaleDataError:
+                db.session.rollback()
+                log.info(
+                    "Case %s changed during the refresh; its own action recomputed it.", case.id
+                )
+                continue
             changed += case.due_at != before
-        try:
-            db.session.commit()
-        except StaleDataError:
-            db.session.rollback()
-            log.info("A case changed during the refresh; its own action recomputed it.")
         last_id = ids[-1]

@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from kontaktcenter.auth import role_required
 from kontaktcenter.extensions import db
+from kontaktcenter.forms import parse_id
 from kontaktcenter.models import CaseStatus, CaseType, Channel, Department, Role, User
 from kontaktcenter.services import case_actions
 from kontaktcenter.services.errors import DomainError
@@ -17,7 +18,7 @@ bp = Blueprint("queue", __name__, url_prefix="/ko")
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return parse_id(value)
 
 
 def filters_from_args(args, user: User) -> QueueFilters:

@@ -92,6 +92,8 @@ def _validate(data: NewCase, now: datetime) -> None:
             raise ValidationError("Mottagningstiden måste ha en tidszon.", "received_at")
         if data.received_at > now + timedelta(minutes=5):
             raise ValidationError("Mottagningstiden kan inte ligga i framtiden.", "received_at")
+        if data.received_at < now - timedelta(days=5 * 366):
+            raise ValidationError("Mottagningstiden ligger för långt tillbaka.", "received_at")
 
 
 def create_case(data: NewCase, *, by: User | None) -> Case:

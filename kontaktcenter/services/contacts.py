@@ -85,6 +85,10 @@ class ContactData:
     kind: ContactKind = ContactKind.CITIZEN
     organisation_number: str | None = None
     personnummer: str | None = None
+    # True only when a person identified the caller (an agent on the phone). Unverified input
+    # (the API, e-mail) may reuse a contact only if every identifier it gives agrees, and never
+    # adds anything to it: else anyone could attach their e-mail to someone else's contact.
+    verified: bool = False
 
     def is_empty(self) -> bool:
         return not any(
@@ -123,17 +127,13 @@ def resolve_contact(data: ContactData | None, contact_id: int | None = None) -> 
     if name is not None and len(name) > 200:
         raise ValidationError("Namnet är för långt (högst 200 tecken).", "name")
 
-    if contact is None and phone_e164:
-        contact = db.session.scalars(
-            sa.select(Contact).where(Contact.phone_e164 == phone_e164).order_by(Contact.id).limit(1)
-        ).first()
-    if contact is None and email:
-        contact = db.session.scalars(
-            sa.select(Contact).where(Contact.email == email).order_by(Contact.id).limit(1)
-        ).first()
+    if contact is None:
+        contact = _match(phone_e164, email, personnummer, org, verified=data.verified)
     if contact is None:
         contact = Contact(kind=data.kind)
         db.session.add(contact)
+    elif not data.verified and contact_id is None:
+        return contact  # matched on everything given: nothing new to add
     if contact.name is None and name:
         contact.name, contact.name_lower = name, name.lower()
     if contact.phone_e164 is None and phone_e164:
@@ -146,6 +146,37 @@ def resolve_contact(data: ContactData | None, contact_id: int | None = None) -> 
         contact.organisation_number = org
         contact.kind = ContactKind.BUSINESS
     return contact
+
+
+def _match(
+    phone_e164: str | None,
+    email: str | None,
+    personnummer: str | None,
+    org: str | None,
+    *,
+    verified: bool,
+) -> Contact | None:
+    """The existing contact for these identifiers. Verified input matches on phone, then e-mail;
+    unverified input only where every identifier given is the same as the one stored."""
+    for column, value in ((Contact.phone_e164, phone_e164), (Contact.email, email)):
+        if value is None:
+            continue
+        candidate = db.session.scalars(
+            sa.select(Contact).where(column == value).order_by(Contact.id).limit(1)
+        ).first()
+        if candidate is None:
+            continue
+        if verified:
+            return candidate
+        given = {
+            "phone_e164": phone_e164,
+            "email": email,
+            "personnummer": personnummer,
+            "organisation_number": org,
+        }
+        if all(getattr(candidate, key) == value for key, value in given.items() if value):
+            return candidate
+    return None
 
 
 def search_contacts(query: str, limit: int = 10) -> list[Contact]:

@@ -11,6 +11,7 @@ Message-ID never files twice: the unique index decides, also between concurrent 
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -41,6 +42,11 @@ from kontaktcenter.services.cases import NewCase, add_activity, build_case
 from kontaktcenter.services.contacts import ContactData
 
 SUMMARY_MAX = 300
+MESSAGE_ID_MAX = 998
+# A received time further back than this is not believed (forged or broken headers); the
+# message counts as received when it reached us. Archives imported later keep their dates.
+OLDEST_BELIEVABLE = timedelta(days=5 * 366)
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -52,8 +58,11 @@ class IngestResult:
 
 
 def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
-    """File one raw message. Commits; never raises for bad input."""
+    """File one raw message. Commits; never raises for bad input: a message that cannot be
+    filed is kept as unreadable with the reason, so a poller can mark it and go on."""
     parsed = parse_message(raw)
+    if parsed.message_id:
+        parsed.message_id = parsed.message_id[:MESSAGE_ID_MAX]  # one form everywhere
     existing = _existing(parsed.message_id) if parsed.message_id else _same_bytes(raw)
     if existing is not None:
         return existing
@@ -63,14 +72,39 @@ def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
     except IntegrityError:
         db.session.rollback()  # another worker filed the same Message-ID first
         existing = _existing(parsed.message_id) if parsed.message_id else None
-        if existing is None:
-            raise
-        return existing
+        if existing is not None:
+            return existing
+        return _keep_unfiled(parsed, mailbox_id, "Kunde inte sparas (dubblettkontroll).")
+    except Exception as error:  # noqa: BLE001 - kept and reported, never lost or retried forever
+        db.session.rollback()
+        log.exception("Could not file a message; kept as unreadable")
+        return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
     if result.result == "created" and case is not None and _may_acknowledge(parsed, message):
         from kontaktcenter.jobs.mail import send_acknowledgement
 
         jobs.enqueue(send_acknowledgement, case.id, message.id)
     return result
+
+
+def _keep_unfiled(parsed: ParsedMessage, mailbox_id: int | None, reason: str) -> IngestResult:
+    """Store the raw bytes alone (no Message-ID: it may be what failed) for an admin to see."""
+    now = utcnow()
+    message = MailMessage(
+        direction=Direction.INBOUND,
+        kind=MailKind.MESSAGE,
+        status=MailStatus.UNREADABLE,
+        mailbox_id=mailbox_id,
+        from_addr=(parsed.from_addr or "")[:254] or None,
+        subject=parsed.subject[:1000],
+        received_at=now,
+        created_at=now,
+        raw_sha256=mail_store.store(parsed.raw),
+        size=len(parsed.raw),
+        reason=reason,
+    )
+    db.session.add(message)
+    db.session.commit()
+    return IngestResult("rejected", reason=reason, message_pk=message.id)
 
 
 def reprocess(message_pk: int) -> IngestResult:
@@ -147,7 +181,7 @@ def _message_row(parsed: ParsedMessage, mailbox_id: int | None, now: datetime) -
         kind=MailKind.AUTO_REPLY if parsed.is_auto_reply else MailKind.MESSAGE,
         status=MailStatus.RECEIVED,
         mailbox_id=mailbox_id,
-        message_id=parsed.message_id[:998] if parsed.message_id else None,
+        message_id=parsed.message_id,
         in_reply_to=" ".join(parsed.in_reply_to) or None,
         references=" ".join(parsed.references) or None,
         from_addr=(parsed.from_addr or "")[:254] or None,
@@ -155,7 +189,7 @@ def _message_row(parsed: ParsedMessage, mailbox_id: int | None, now: datetime) -
         to_addrs=parsed.to_addrs,
         cc_addrs=parsed.cc_addrs,
         subject=parsed.subject,
-        received_at=min(parsed.received_at, now) if parsed.received_at else now,
+        received_at=_believable(parsed.received_at, now),
         created_at=now,
         raw_sha256=mail_store.store(parsed.raw),
         size=len(parsed.raw),
@@ -186,6 +220,12 @@ def _message_row(parsed: ParsedMessage, mailbox_id: int | None, now: datetime) -
     else:
         message.flags["oversize_note"] = "Bilagorna är inte uppackade: meddelandet är för stort."
     return message
+
+
+def _believable(received: datetime | None, now: datetime) -> datetime:
+    if received is None or received > now or received < now - OLDEST_BELIEVABLE:
+        return now
+    return received
 
 
 def _reject(message: MailMessage, reason: str) -> tuple[IngestResult, None, MailMessage]:
@@ -326,7 +366,9 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime) -> Cas
         ).first()
     message.case = case
     add_activity(case, ActivityKind.EMAIL_RECEIVED, None, parsed.subject, sender=parsed.from_addr)
-    if rule is not None and rule.to_department:
+    if rule is not None and rule.to_department and rule.kind == RuleKind.RECIPIENT:
+        # Only the address the mail was sent to may route it: the subject and the sender's
+        # domain are the sender's to choose.
         case.department = rule.case_type.department
         add_activity(
             case,

@@ -21,11 +21,18 @@ def sender_address() -> str:
     return current_app.config.get("MAIL_FROM") or "kontaktcenter@localhost"
 
 
+def header_text(value: str, limit: int = 250) -> str:
+    """One line of text for a header: no CR/LF or other control characters, whatever came in
+    from a citizen's subject or a multi-line summary."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in value)
+    return " ".join(cleaned.split())[:limit]
+
+
 def build(to: list[str], subject: str, body: str, **headers: str) -> EmailMessage:
     message = EmailMessage(policy=policy.SMTP)  # CRLF line endings, as SMTP requires
     message["From"] = sender_address()
     message["To"] = ", ".join(to)
-    message["Subject"] = subject
+    message["Subject"] = header_text(subject)
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=sender_address().rsplit("@", 1)[-1])
     message["Auto-Submitted"] = headers.pop("auto_submitted", "auto-generated")

@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -61,11 +61,11 @@ def decode_cursor(cursor: str, arity: int) -> list[object]:
 def _parse_time(value: object) -> datetime:
     try:
         parsed = datetime.fromisoformat(str(value))
-    except ValueError:
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ValidationError("Ogiltig sidmarkör.", "cursor") from None
-    if parsed.tzinfo is None:
-        raise ValidationError("Ogiltig sidmarkör.", "cursor")
-    return parsed
 
 
 def _conditions(user: User, filters: QueueFilters) -> list[sa.ColumnElement[bool]]:
@@ -117,7 +117,7 @@ def queue_page(
     )
     if cursor:
         due, received, case_id = decode_cursor(cursor, 3)
-        if not isinstance(case_id, int):
+        if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**31:
             raise ValidationError("Ogiltig sidmarkör.", "cursor")
         query = query.where(
             sa.tuple_(Case.due_at, Case.received_at, Case.id)
