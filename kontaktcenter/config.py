@@ -41,6 +41,7 @@ class Config:
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = bool(os.environ.get("DATABASE_URL"))
 
     SQLITE_BEGIN_IMMEDIATE = True  # embedded default: writers queue instead of failing
+    CALENDAR_CACHE_SECONDS = 60
     TIMEZONE = "Europe/Stockholm"
     MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # above the inbound mail limit; more is a 413
     QUEUE_PAGE_SIZE = 50
@@ -66,3 +67,4 @@ class TestConfig(Config):
     JOBS_MODE = "eager"
     SCHEDULER_ENABLED = False
     SQLITE_BEGIN_IMMEDIATE = False
+    CALENDAR_CACHE_SECONDS = 0  # tests roll back calendar changes: never share one

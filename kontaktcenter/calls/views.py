@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from kontaktcenter.auth import role_required
 from kontaktcenter.calls.forms import LogCallForm
@@ -22,7 +23,10 @@ bp = Blueprint("calls", __name__, url_prefix="/samtal")
 def _case_types() -> list[CaseType]:
     return list(
         db.session.scalars(
-            sa.select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.name)
+            sa.select(CaseType)
+            .where(CaseType.active.is_(True))
+            .order_by(CaseType.name)
+            .options(selectinload(CaseType.department))
         )
     )
 

@@ -19,6 +19,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from kontaktcenter.cases import forms
 from kontaktcenter.extensions import db, utcnow
@@ -220,7 +221,10 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
         )
     elif isinstance(form, forms.ClassifyForm):
         types = db.session.scalars(
-            sa.select(CaseType).where(CaseType.active.is_(True)).order_by(CaseType.name)
+            sa.select(CaseType)
+            .where(CaseType.active.is_(True))
+            .order_by(CaseType.name)
+            .options(selectinload(CaseType.department))
         )
         form.case_type.choices = choices(
             [("", "– Välj –")] + [(t.slug, f"{t.name} ({t.department.name})") for t in types]
@@ -275,8 +279,9 @@ def _render(
 @bp.get("/<id:case_id>")
 def show(case_id: int):
     case = _visible_case(case_id)
-    audit.record(current_user, "view_case", case)
-    return _render(case, _build_forms(case))
+    page = _render(case, _build_forms(case))
+    audit.record(current_user, "view_case", case)  # after rendering: its commit expires the case
+    return page
 
 
 @bp.post("/<id:case_id>/personnummer")

@@ -28,8 +28,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
+    # Loaded when asked for (the signed-in user's, for access checks), not with every assignee.
     departments: Mapped[list[Department]] = relationship(
-        secondary=user_departments, order_by="Department.name", lazy="selectin"
+        secondary=user_departments, order_by="Department.name"
     )
 
     @property

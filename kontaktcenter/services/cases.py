@@ -109,30 +109,33 @@ def build_case(data: NewCase, *, by: User | None) -> Case:
     now = utcnow()
     _validate(data, now)
     received = data.received_at or now
-    contact = resolve_contact(data.contact, data.contact_id)
-    case = Case(
-        reference=next_reference(now),
-        channel=data.channel,
-        status=CaseStatus.NEW,
-        case_type=data.case_type,
-        summary=data.summary,
-        contact=contact,
-        created_by=by,
-        received_at=received,
-        created_at=now,
-        due_at=received,  # replaced by the service goals below
-    )
-    if data.channel in (Channel.PHONE, Channel.VISIT):
-        # The citizen spoke to us: that is the first response.
-        case.first_response_at = received
-    db.session.add(case)
-    kind = ActivityKind.CALL_LOGGED if data.channel == Channel.PHONE else ActivityKind.CREATED
-    add_activity(case, kind, by, channel=data.channel.value)
-    if data.note and data.note.strip():
-        add_activity(case, ActivityKind.NOTE, by, data.note.strip())
-    goals.on_created(case, now)
-    if data.outcome is not None:
-        _apply_outcome(case, data, by, now, received)
+    # Nothing is flushed until the reference is taken, last: the counter row's lock (which
+    # serialises every case creation) is then held only for the rest of the transaction.
+    with db.session.no_autoflush:
+        contact = resolve_contact(data.contact, data.contact_id)
+        case = Case(
+            channel=data.channel,
+            status=CaseStatus.NEW,
+            case_type=data.case_type,
+            summary=data.summary,
+            contact=contact,
+            created_by=by,
+            received_at=received,
+            created_at=now,
+            due_at=received,  # replaced by the service goals below
+        )
+        if data.channel in (Channel.PHONE, Channel.VISIT):
+            # The citizen spoke to us: that is the first response.
+            case.first_response_at = received
+        db.session.add(case)
+        kind = ActivityKind.CALL_LOGGED if data.channel == Channel.PHONE else ActivityKind.CREATED
+        add_activity(case, kind, by, channel=data.channel.value)
+        if data.note and data.note.strip():
+            add_activity(case, ActivityKind.NOTE, by, data.note.strip())
+        goals.on_created(case, now)
+        if data.outcome is not None:
+            _apply_outcome(case, data, by, now, received)
+        case.reference = next_reference(now)
     return case
 
 

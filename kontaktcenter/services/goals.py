@@ -10,10 +10,11 @@ onto the case goal, so editing a goal later does not rewrite history.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
 
 from kontaktcenter.business_calendar import BusinessCalendar, DayException, Unit, Window
 from kontaktcenter.extensions import db
@@ -38,10 +39,22 @@ DEFAULT_FIRST_RESPONSE_DAYS = 2
 NO_PROMISE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+_process_cache: dict[str, tuple[float, BusinessCalendar]] = {}
+
+
 def load_calendar() -> BusinessCalendar:
-    """The configured calendar (Mon–Fri 08–17 until an admin sets opening hours), per request."""
+    """The configured calendar (Mon–Fri 08–17 until an admin sets opening hours).
+
+    Kept per request, and per process for CALENDAR_CACHE_SECONDS: the queue page and every case
+    action need it, and it changes a few times a year. A change is seen at once in the process
+    that made it and within the cache time in the others."""
     if has_app_context() and "business_calendar" in g:
         return g.business_calendar
+    ttl = current_app.config.get("CALENDAR_CACHE_SECONDS", 0) if has_app_context() else 0
+    cached = _process_cache.get("calendar")
+    if ttl and cached is not None and time.monotonic() - cached[0] < ttl:
+        g.business_calendar = cached[1]
+        return cached[1]
     weekly: dict[int, list[Window]] = {}
     for row in db.session.scalars(sa.select(OpeningWindow).order_by(OpeningWindow.start)):
         weekly.setdefault(row.weekday, []).append(Window(row.start, row.end))
@@ -54,11 +67,14 @@ def load_calendar() -> BusinessCalendar:
     )
     if has_app_context():
         g.business_calendar = calendar
+    if ttl:
+        _process_cache["calendar"] = (time.monotonic(), calendar)
     return calendar
 
 
 def forget_calendar() -> None:
     """Call after changing opening hours or exceptions."""
+    _process_cache.pop("calendar", None)
     if has_app_context():
         g.pop("business_calendar", None)
 
