@@ -10,11 +10,13 @@ onto the case goal, so editing a goal later does not rewrite history.
 
 from __future__ import annotations
 
+import itertools
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context
+from sqlalchemy.orm import Session
 
 from kontaktcenter.business_calendar import BusinessCalendar, DayException, Unit, Window
 from kontaktcenter.extensions import db
@@ -83,6 +85,29 @@ def forget_calendar() -> None:
 
 
 def find_definition(
+    target: GoalTarget, channel: Channel, case_type: CaseType | None
+) -> dict | None:
+    """Cached per app context (a request, a job), like the calendar."""
+    if not has_app_context():
+        return _find_definition(target, channel, case_type)
+    cache = g.setdefault("goal_definitions", {})
+    key = (target, channel, case_type.id if case_type else None)
+    if key not in cache:
+        cache[key] = _find_definition(target, channel, case_type)
+    found = cache[key]
+    return dict(found) if found is not None else None
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _forget_definitions(session: Session, _context: object) -> None:
+    """A service goal or a case type (its callback promise) changed: read definitions again."""
+    if has_app_context() and "goal_definitions" in g:
+        changed = itertools.chain(session.new, session.dirty, session.deleted)
+        if any(isinstance(obj, ServiceGoal | CaseType) for obj in changed):
+            g.pop("goal_definitions", None)
+
+
+def _find_definition(
     target: GoalTarget, channel: Channel, case_type: CaseType | None
 ) -> dict | None:
     candidates = db.session.scalars(

@@ -67,7 +67,11 @@ def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
     if existing is not None:
         return existing
     try:
-        result, case, message = _file(parsed, mailbox_id)
+        own = own_addresses()
+        result, case, message = _file(parsed, mailbox_id, own)
+        acknowledge = None
+        if result.result == "created" and case is not None and _may_acknowledge(parsed, own):
+            acknowledge = (case.id, message.id)  # known after the flush: no reload after commit
         db.session.commit()
     except IntegrityError:
         db.session.rollback()  # another worker filed the same Message-ID first
@@ -79,10 +83,10 @@ def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
         db.session.rollback()
         log.exception("Could not file a message; kept as unreadable")
         return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
-    if result.result == "created" and case is not None and _may_acknowledge(parsed, message):
+    if acknowledge is not None:
         from kontaktcenter.jobs.mail import send_acknowledgement
 
-        jobs.enqueue(send_acknowledgement, case.id, message.id)
+        jobs.enqueue(send_acknowledgement, *acknowledge)
     return result
 
 
@@ -146,7 +150,7 @@ def _existing(message_id: str) -> IngestResult | None:
 
 
 def _file(
-    parsed: ParsedMessage, mailbox_id: int | None
+    parsed: ParsedMessage, mailbox_id: int | None, own: set[str]
 ) -> tuple[IngestResult, Case | None, MailMessage]:
     now = utcnow()
     message = _message_row(parsed, mailbox_id, now)
@@ -158,9 +162,10 @@ def _file(
         return IngestResult("rejected", reason=message.reason, message_pk=message.id), None, message
     if parsed.is_bounce:
         return _file_bounce(parsed, message, now)
-    if parsed.from_addr and parsed.from_addr in own_addresses():
+    if parsed.from_addr and parsed.from_addr in own:
         return _reject(message, "Avsändaren är en av våra egna adresser (slinga).")
-    case = _thread(parsed)
+    with db.session.no_autoflush:  # the lookups need nothing of this message
+        case = _thread(parsed)
     if case is not None:
         _join(case, parsed, message, now)
         return IngestResult("joined", case.reference, message_pk=message.id), case, message
@@ -170,7 +175,10 @@ def _file(
         return _reject(
             message, f"Automatiskt meddelande som inte hör till något ärende ({reasons})."
         )
-    case = _new_case(parsed, message, now)
+    # Routing, contact, reference and goal definitions read nothing this message adds: without
+    # autoflush the message, its case, contact, activities and goals go in one flush at the end.
+    with db.session.no_autoflush:
+        case = _new_case(parsed, message, now)
     return IngestResult("created", case.reference, message_pk=message.id), case, message
 
 
@@ -413,10 +421,10 @@ def own_addresses() -> set[str]:
     return {a.lower() for a in addresses if a}
 
 
-def _may_acknowledge(parsed: ParsedMessage, message: MailMessage) -> bool:
+def _may_acknowledge(parsed: ParsedMessage, own: set[str]) -> bool:
     """Loop protection: never to machines, lists, no-reply or our own addresses; rate-limited."""
     address = parsed.response_address
-    if not parsed.may_acknowledge or address is None or address in own_addresses():
+    if not parsed.may_acknowledge or address is None or address in own:
         return False
     limit = current_app.config.get("ACK_LIMIT_PER_HOUR", 3)
     recent = db.session.scalar(

@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from kontaktcenter.extensions import db
@@ -23,15 +22,12 @@ def next_reference(at: datetime) -> str:
     year = at.astimezone(TZ).year
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    db.session.execute(
-        insert(CaseSequence)
-        .values(year=year, last_value=0)
-        .on_conflict_do_nothing(index_elements=["year"])
-    )
     value = db.session.execute(
-        sa.update(CaseSequence)
-        .where(CaseSequence.year == year)
-        .values(last_value=CaseSequence.last_value + 1)
+        insert(CaseSequence)
+        .values(year=year, last_value=1)
+        .on_conflict_do_update(
+            index_elements=["year"], set_={"last_value": CaseSequence.last_value + 1}
+        )
         .returning(CaseSequence.last_value)
     ).scalar_one()
     return f"KC-{year}-{value:06d}"
