@@ -11,13 +11,15 @@ Message-ID never files twice: the unique index decides, also between concurrent 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_app_context
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from kontaktcenter import jobs
 from kontaktcenter.extensions import db, utcnow
@@ -416,9 +418,21 @@ def route(parsed: ParsedMessage) -> RoutingRule | None:
 
 
 def own_addresses() -> set[str]:
-    addresses = set(db.session.scalars(sa.select(Mailbox.address)))
-    addresses.add(current_app.config.get("MAIL_FROM") or "")
-    return {a.lower() for a in addresses if a}
+    """Our mailboxes and sender address; read once per request or job (a poll of a whole
+    mailbox, an import), again after a mailbox changed."""
+    if "own_addresses" not in g:
+        addresses = set(db.session.scalars(sa.select(Mailbox.address)))
+        addresses.add(current_app.config.get("MAIL_FROM") or "")
+        g.own_addresses = frozenset(a.lower() for a in addresses if a)
+    return set(g.own_addresses)
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _forget_own_addresses(session: Session, _context: object) -> None:
+    if has_app_context() and "own_addresses" in g:
+        changed = itertools.chain(session.new, session.dirty, session.deleted)
+        if any(isinstance(obj, Mailbox) for obj in changed):
+            g.pop("own_addresses", None)
 
 
 def _may_acknowledge(parsed: ParsedMessage, own: set[str]) -> bool:
