@@ -38,7 +38,11 @@ def login():
         return redirect(home_for(current_user))
     form = LoginForm()
     if form.validate_on_submit():
-        user = users.authenticate(form.email.data, form.password.data)
+        try:
+            user = users.authenticate(form.email.data, form.password.data)
+        except users.TooManyAttempts as error:
+            form.password.errors.append(error.message)
+            return render_template("auth/login.html", form=form), 429
         if user is None:
             form.password.errors.append("Fel e-postadress eller lösenord.")
         else:

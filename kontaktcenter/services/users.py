@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import timedelta
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kontaktcenter.extensions import db, utcnow
-from kontaktcenter.models import ApiToken, Department, Role, User
-from kontaktcenter.services.errors import NotFound, ValidationError
+from kontaktcenter.models import ApiToken, AuditEvent, Department, Role, User
+from kontaktcenter.services.errors import DomainError, NotFound, ValidationError
 
 PASSWORD_MIN = 10
 TOKEN_PREFIX = "kc_"
@@ -18,13 +19,39 @@ TOKEN_PREFIX = "kc_"
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
 
 
+FAILED_LOGIN_LIMIT = 10
+FAILED_LOGIN_WINDOW = timedelta(minutes=15)
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
 def authenticate(email: str | None, password: str | None) -> User | None:
+    """The user for these credentials, or None. After FAILED_LOGIN_LIMIT wrong passwords for an
+    account within FAILED_LOGIN_WINDOW, that account refuses logins for the rest of the window
+    (every failure is in the audit log, which is what is counted: shared by all processes)."""
     email = (email or "").strip().lower()
     user = db.session.scalars(sa.select(User).where(User.email == email)).first()
     if user is None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
+    since = utcnow() - FAILED_LOGIN_WINDOW
+    failures = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.user_id == user.id,
+            AuditEvent.action == "login_failed",
+            AuditEvent.created_at > since,
+        )
+    )
+    if failures >= FAILED_LOGIN_LIMIT:
+        raise TooManyAttempts("För många misslyckade inloggningar. Vänta en kvart och försök igen.")
     if not check_password_hash(user.password_hash, password or "") or not user.active:
+        db.session.add(AuditEvent(user_id=user.id, action="login_failed", detail={}))
+        db.session.commit()
         return None
     return user
 
