@@ -33,6 +33,7 @@ from kontaktcenter.services.case_actions import TEXT_MAX
 from kontaktcenter.services.cases import SUMMARY_MAX, NewCase, create_case
 from kontaktcenter.services.contacts import ContactData
 from kontaktcenter.services.errors import DomainError, Forbidden, NotFound, ValidationError
+from kontaktcenter.services.queue import BAD_CURSOR
 
 # Who may register cases: the first line (and admins), as on the log-a-call screen.
 CREATOR_ROLES = (Role.AGENT, Role.ADMIN)
@@ -150,7 +151,7 @@ def list_cases() -> ResponseReturnValue:
         raise ValidationError("received_to måste vara senare än received_from.", "received_to")
     default = min(int(current_app.config["API_PAGE_SIZE"]), MAX_LIMIT)
     limit = query.integer("limit", default, 1, MAX_LIMIT)
-    page = queries.case_page(user, filters, query.text("cursor", 200, queries.BAD_CURSOR), limit)
+    page = queries.case_page(user, filters, query.text("cursor", 200, BAD_CURSOR), limit)
     body = {"items": [case_json(c, timeline=False) for c in page.items], "next": page.next_cursor}
     if page.items:
         references = [c.reference for c in page.items]

@@ -9,7 +9,7 @@ Every case query carries access.visible_clause(user).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -18,10 +18,7 @@ from kontaktcenter.extensions import db
 from kontaktcenter.models import Case, CaseStatus, CaseType, Channel, Department, User
 from kontaktcenter.services import access
 from kontaktcenter.services.errors import ValidationError
-from kontaktcenter.services.queue import decode_cursor, encode_cursor
-
-BAD_CURSOR = "Ogiltig sidmarkör."
-MAX_ID = 2**63 - 1
+from kontaktcenter.services.queue import decode_keyset, encode_cursor
 
 
 @dataclass
@@ -66,23 +63,6 @@ def _conditions(user: User, filters: CaseFilters) -> list[sa.ColumnElement[bool]
     return conds
 
 
-def _decode(cursor: str) -> tuple[datetime, int]:
-    if len(cursor) > 200:
-        raise ValidationError(BAD_CURSOR, "cursor")
-    received, case_id = decode_cursor(cursor, 2)
-    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 0 < case_id <= MAX_ID:
-        raise ValidationError(BAD_CURSOR, "cursor")
-    if not isinstance(received, str):
-        raise ValidationError(BAD_CURSOR, "cursor")
-    try:
-        at = datetime.fromisoformat(received)
-        if at.tzinfo is None:
-            raise ValueError("naive")
-        return at.astimezone(UTC), case_id
-    except (ValueError, OverflowError):
-        raise ValidationError(BAD_CURSOR, "cursor") from None
-
-
 def encode(case: Case) -> str:
     return encode_cursor([case.received_at.isoformat(), case.id])
 
@@ -103,12 +83,12 @@ def case_page(user: User, filters: CaseFilters, cursor: str | None, limit: int) 
         .limit(limit + 1)
     )
     if cursor:
-        received, case_id = _decode(cursor)
+        (received,), case_id = decode_keyset(cursor, 1)
         query = query.where(
             sa.tuple_(Case.received_at, Case.id)
             < sa.tuple_(
                 sa.literal(received, Case.received_at.type),
-                sa.literal(case_id, sa.BigInteger()),
+                sa.literal(case_id),
             )
         )
     rows = list(db.session.scalars(query).unique())

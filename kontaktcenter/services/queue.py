@@ -52,20 +52,37 @@ def decode_cursor(cursor: str, arity: int) -> list[object]:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise ValidationError("Ogiltig sidmarkör.", "cursor") from None
+        raise ValidationError(BAD_CURSOR, "cursor") from None
     if not isinstance(values, list) or len(values) != arity:
-        raise ValidationError("Ogiltig sidmarkör.", "cursor")
+        raise ValidationError(BAD_CURSOR, "cursor")
     return values
 
 
+BAD_CURSOR = "Ogiltig sidmarkör."
+ID_MAX = 2**31 - 1  # the integer primary key
+
+
+def decode_keyset(cursor: str, times: int) -> tuple[list[datetime], int]:
+    """A keyset cursor of `times` aware datetimes followed by a case id, each checked: a tampered
+    cursor is a ValidationError, never an overflow or a database error."""
+    if len(cursor) > 200:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    *values, case_id = decode_cursor(cursor, times + 1)
+    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 0 < case_id <= ID_MAX:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    return [_parse_time(value) for value in values], case_id
+
+
 def _parse_time(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError(BAD_CURSOR, "cursor")
     try:
-        parsed = datetime.fromisoformat(str(value))
+        parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is None:
             raise ValueError("naive")
         return parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        raise ValidationError("Ogiltig sidmarkör.", "cursor") from None
+        raise ValidationError(BAD_CURSOR, "cursor") from None
 
 
 def _conditions(user: User, filters: QueueFilters) -> list[sa.ColumnElement[bool]]:
@@ -116,14 +133,12 @@ def queue_page(
         .limit(limit + 1)
     )
     if cursor:
-        due, received, case_id = decode_cursor(cursor, 3)
-        if not isinstance(case_id, int) or isinstance(case_id, bool) or not 0 < case_id < 2**31:
-            raise ValidationError("Ogiltig sidmarkör.", "cursor")
+        (due, received), case_id = decode_keyset(cursor, 2)
         query = query.where(
             sa.tuple_(Case.due_at, Case.received_at, Case.id)
             > sa.tuple_(
-                sa.literal(_parse_time(due), Case.due_at.type),
-                sa.literal(_parse_time(received), Case.received_at.type),
+                sa.literal(due, Case.due_at.type),
+                sa.literal(received, Case.received_at.type),
                 sa.literal(case_id),
             )
         )
