@@ -90,3 +90,18 @@ def configure_sqlite(engine: sa.engine.Engine, immediate: bool) -> None:
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.engine.Connection) -> None:
         conn.exec_driver_sql(statement)
+
+
+def forget_on_flush(key: str, *models: type) -> None:
+    """Drop the value cached in ``flask.g[key]`` whenever an instance of `models` is written:
+    a per-request cache of configuration that stays right after the request changes it."""
+    import itertools
+
+    from flask import g, has_app_context
+
+    @sa.event.listens_for(sa.orm.Session, "after_flush")
+    def _forget(session: sa.orm.Session, _context: object) -> None:
+        if has_app_context() and key in g:
+            changed = itertools.chain(session.new, session.dirty, session.deleted)
+            if any(isinstance(obj, models) for obj in changed):
+                g.pop(key, None)

@@ -10,16 +10,14 @@ onto the case goal, so editing a goal later does not rewrite history.
 
 from __future__ import annotations
 
-import itertools
 import time
 from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, g, has_app_context
-from sqlalchemy.orm import Session
 
 from kontaktcenter.business_calendar import BusinessCalendar, DayException, Unit, Window
-from kontaktcenter.extensions import db
+from kontaktcenter.extensions import db, forget_on_flush
 from kontaktcenter.models import (
     ActivityKind,
     CalendarException,
@@ -98,13 +96,7 @@ def find_definition(
     return dict(found) if found is not None else None
 
 
-@sa.event.listens_for(Session, "after_flush")
-def _forget_definitions(session: Session, _context: object) -> None:
-    """A service goal or a case type (its callback promise) changed: read definitions again."""
-    if has_app_context() and "goal_definitions" in g:
-        changed = itertools.chain(session.new, session.dirty, session.deleted)
-        if any(isinstance(obj, ServiceGoal | CaseType) for obj in changed):
-            g.pop("goal_definitions", None)
+forget_on_flush("goal_definitions", ServiceGoal, CaseType)  # a callback promise lives there
 
 
 def _find_definition(
@@ -288,11 +280,18 @@ def cancel(case: Case, target: GoalTarget, at: datetime) -> None:
 
 
 def refresh(case: Case, now: datetime) -> None:
-    """Recompute running goals (after a pause ended, say) and the case's nearest due time."""
+    """Recompute running goals (after a pause began or ended, or the calendar changed) and the
+    case's nearest due time."""
     cal = load_calendar()
     for goal in case.goals:
         if goal.is_active:
             _recompute_goal(cal, case, goal, now)
+    _sync_due(case)
+
+
+def _sync_due(case: Case) -> None:
+    """Mirror the nearest running goal on the case. Enough after a goal started, was met or was
+    cancelled: those change which goals run, not the due times of the others."""
     running = [goal for goal in case.goals if goal.is_active]
     if running:
         nearest = min(running, key=lambda goal: goal.due_at)
@@ -307,35 +306,35 @@ def on_created(case: Case, now: datetime) -> None:
     if case.first_response_at is not None:
         meet(case, GoalTarget.FIRST_RESPONSE, case.first_response_at)
     start(case, GoalTarget.RESOLUTION, case.received_at)
-    refresh(case, now)
+    _sync_due(case)
 
 
 def on_routed(case: Case, now: datetime) -> None:
     start(case, GoalTarget.SECOND_LINE, now)
-    refresh(case, now)
+    _sync_due(case)
 
 
 def on_department_acted(case: Case, now: datetime) -> None:
     meet(case, GoalTarget.SECOND_LINE, now)
-    refresh(case, now)
+    _sync_due(case)
 
 
 def on_callback_booked(case: Case, now: datetime, due_at: datetime | None = None) -> datetime:
     goal = start(case, GoalTarget.CALLBACK, now, due_override=due_at)
-    refresh(case, now)
+    _sync_due(case)
     assert goal is not None
     return goal.due_at
 
 
 def on_first_response(case: Case, now: datetime) -> None:
     meet(case, GoalTarget.FIRST_RESPONSE, now)
-    refresh(case, now)
+    _sync_due(case)
 
 
 def on_callback_done(case: Case, now: datetime) -> None:
     meet(case, GoalTarget.CALLBACK, now)
     meet(case, GoalTarget.FIRST_RESPONSE, now)
-    refresh(case, now)
+    _sync_due(case)
 
 
 def on_closed(case: Case, now: datetime) -> None:
@@ -343,12 +342,12 @@ def on_closed(case: Case, now: datetime) -> None:
     meet(case, GoalTarget.SECOND_LINE, now)
     meet(case, GoalTarget.RESOLUTION, now)
     cancel(case, GoalTarget.CALLBACK, now)
-    refresh(case, now)
+    _sync_due(case)
 
 
 def on_reopened(case: Case, now: datetime) -> None:
     start(case, GoalTarget.RESOLUTION, now)
-    refresh(case, now)
+    _sync_due(case)
 
 
 def on_classified(case: Case, now: datetime) -> None:
@@ -372,7 +371,7 @@ def on_classified(case: Case, now: datetime) -> None:
             _recompute_goal(load_calendar(), case, replacement, now)
     if _active(case, GoalTarget.RESOLUTION) is None and case.is_open:
         start(case, GoalTarget.RESOLUTION, case.received_at)
-    refresh(case, now)
+    _sync_due(case)
 
 
 # --- reading -----------------------------------------------------------------------------

@@ -11,18 +11,16 @@ Message-ID never files twice: the unique index decides, also between concurrent 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import current_app, g, has_app_context
+from flask import current_app, g
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from kontaktcenter import jobs
-from kontaktcenter.extensions import db, utcnow
+from kontaktcenter.extensions import db, forget_on_flush, utcnow
 from kontaktcenter.mail.parsing import ParsedMessage, parse_message
 from kontaktcenter.models import (
     ActivityKind,
@@ -129,22 +127,21 @@ def _same_bytes(raw: bytes) -> IngestResult | None:
     """Without a Message-ID, identical bytes mean the same delivery (e.g. fetched again after a
     crash between filing and marking it on the server)."""
     digest = hashlib.sha256(raw).hexdigest()
-    row = db.session.execute(
-        sa.select(MailMessage.id, Case.reference)
-        .outerjoin(Case, Case.id == MailMessage.case_id)
-        .where(MailMessage.raw_sha256 == digest, MailMessage.direction == Direction.INBOUND)
-        .limit(1)
-    ).first()
-    if row is None:
-        return None
-    return IngestResult("duplicate", row.reference, "Meddelandet är redan mottaget.", row.id)
+    return _duplicate_of(
+        (MailMessage.raw_sha256 == digest) & (MailMessage.direction == Direction.INBOUND)
+    )
 
 
 def _existing(message_id: str) -> IngestResult | None:
+    return _duplicate_of(MailMessage.message_id == message_id)
+
+
+def _duplicate_of(condition: sa.ColumnElement[bool]) -> IngestResult | None:
     row = db.session.execute(
         sa.select(MailMessage.id, Case.reference)
         .outerjoin(Case, Case.id == MailMessage.case_id)
-        .where(MailMessage.message_id == message_id)
+        .where(condition)
+        .limit(1)
     ).first()
     if row is None:
         return None
@@ -427,12 +424,7 @@ def own_addresses() -> set[str]:
     return set(g.own_addresses)
 
 
-@sa.event.listens_for(Session, "after_flush")
-def _forget_own_addresses(session: Session, _context: object) -> None:
-    if has_app_context() and "own_addresses" in g:
-        changed = itertools.chain(session.new, session.dirty, session.deleted)
-        if any(isinstance(obj, Mailbox) for obj in changed):
-            g.pop("own_addresses", None)
+forget_on_flush("own_addresses", Mailbox)
 
 
 def _may_acknowledge(parsed: ParsedMessage, own: set[str]) -> bool:
