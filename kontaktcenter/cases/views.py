@@ -258,11 +258,7 @@ def _render(
         template = next((t for t in templates if t.id == int(chosen)), None)
         if template is not None:
             reply_form.body.data = outbound.render_template_text(
-                template.body,
-                referens=case.reference,
-                namn=case.contact.name if case.contact and case.contact.name else "",
-                servicelöfte=outbound.promise_text(case),
-                ämne=case.summary,
+                template.body, **outbound.template_values(case, case.summary)
             )
     return render_template(
         "cases/show.html",

@@ -41,9 +41,6 @@ class User(UserMixin, db.Model):
     def department_ids(self) -> set[int]:
         return {d.id for d in self.departments}
 
-    def has_role(self, *roles: Role) -> bool:
-        return self.role in roles
-
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
 

@@ -90,10 +90,6 @@ def get_visible_case(
     return case
 
 
-def can(user: User, action: str, case: Case) -> bool:
-    return can_view(user, case) and action in ACTIONS.get(user.role, frozenset())
-
-
 def ensure(user: User, action: str, case: Case) -> None:
     if not can_view(user, case):
         raise NotFound(NOT_FOUND)

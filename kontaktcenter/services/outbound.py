@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from email.message import EmailMessage
 
 import sqlalchemy as sa
 
@@ -28,7 +27,7 @@ from kontaktcenter.models import (
     MailTemplate,
     User,
 )
-from kontaktcenter.services import access, goals, mail_store, mailer
+from kontaktcenter.services import goals, mail_store, mailer
 from kontaktcenter.services.cases import add_activity
 from kontaktcenter.services.errors import ValidationError
 
@@ -168,6 +167,16 @@ def reply(
     return message
 
 
+def template_values(case: Case, subject: str) -> dict[str, str]:
+    """The placeholders admins can use in mail templates."""
+    return {
+        "referens": case.reference,
+        "servicelöfte": promise_text(case),
+        "ämne": subject,
+        "namn": case.contact.name if case.contact and case.contact.name else "",
+    }
+
+
 def render_template_text(text: str, **values: str) -> str:
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
@@ -203,25 +212,9 @@ def acknowledgement(case: Case, inbound: MailMessage) -> MailMessage | None:
             MailTemplate.key == "acknowledgement", MailTemplate.active.is_(True)
         )
     ).first()
-    values = {
-        "referens": case.reference,
-        "servicelöfte": promise_text(case),
-        "ämne": inbound.subject or case.summary,
-        "namn": (case.contact.name if case.contact and case.contact.name else ""),
-    }
+    values = template_values(case, inbound.subject or case.summary)
     subject = render_template_text(template.subject if template else DEFAULT_ACK_SUBJECT, **values)
     body = render_template_text(template.body if template else DEFAULT_ACK_BODY, **values)
     message = compose(case, MailKind.ACKNOWLEDGEMENT, recipient, subject, body)
     add_activity(case, ActivityKind.ACKNOWLEDGED, None, recipient=recipient)
     return message
-
-
-def visible_to(user: User, message: MailMessage) -> bool:
-    return message.case is not None and access.can_view(user, message.case)
-
-
-def email_for_delivery(message: MailMessage) -> EmailMessage:
-    from email import policy
-    from email.parser import BytesParser
-
-    return BytesParser(policy=policy.SMTP).parsebytes(mail_store.load(message.raw_sha256))
