@@ -22,8 +22,12 @@
    CRLF line ends (what IMAP delivers), 2-4 Received headers each. Every message carries the
    result it should get; the run reports any message that got another.
 4. Parse-only throughput: ``parse_message`` over every message, no database.
-5. The timed run: ``mail_intake.ingest(raw)`` for every message in order, sequentially, in one
-   process and one app context with one session, as the IMAP poller files a batch.
+5. The timed run: ``mail_intake.ingest_batch`` over the messages in order, in batches as the
+   IMAP poller and ``import-mail`` group them (``mail_intake.batches``: ``--batch`` messages,
+   default the app's MAIL_BATCH_MESSAGES, and at most MAIL_BATCH_BYTES), sequentially, in one
+   process and one app context with one session. ``--batch 1`` measures one message per
+   transaction, which is what the HTTP inbound door does. A message's latency is the time until
+   its batch is committed.
 
 Acknowledgements are not part of ingestion: in production ``ingest`` enqueues an RQ job
 (``jobs.mail.send_acknowledgement``) after its commit and a worker composes and sends the
@@ -888,7 +892,7 @@ class CpuMeter:
 
 
 def ingest_all(
-    app, messages: list[Message], profile: str | None, clock: str, top: int
+    app, messages: list[Message], profile: str | None, clock: str, top: int, batch: int | None
 ) -> dict[str, Any]:
     import kontaktcenter.jobs
     from kontaktcenter.services import mail_intake
@@ -914,7 +918,10 @@ def ingest_all(
 
         from kontaktcenter.extensions import db
 
-        ingest = mail_intake.ingest
+        if batch:
+            app.config["MAIL_BATCH_MESSAGES"] = batch
+        batch_size = app.config["MAIL_BATCH_MESSAGES"]
+        groups = list(mail_intake.batches((message, message.raw) for message in messages))
         # connect before timing; the pool keeps this one connection (one worker, sequential)
         cpu.backend_pid = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
         db.session.commit()
@@ -923,15 +930,16 @@ def ingest_all(
         if profiler:
             profiler.enable()
         start = time.perf_counter()
-        for message in messages:
+        for group in groups:
             t0 = time.perf_counter()
-            result = ingest(message.raw)
+            batch_results = mail_intake.ingest_batch([raw for _message, raw in group])
             elapsed = time.perf_counter() - t0
-            latencies.append(elapsed)
-            per_kind[message.kind].append(elapsed)
-            results[result.result] += 1
-            if result.result != message.expect:
-                mismatches[(message.kind, message.expect, result.result)] += 1
+            for (message, _raw), result in zip(group, batch_results, strict=True):
+                latencies.append(elapsed)
+                per_kind[message.kind].append(elapsed)
+                results[result.result] += 1
+                if result.result != message.expect:
+                    mismatches[(message.kind, message.expect, result.result)] += 1
         total = time.perf_counter() - start
         if profiler:
             profiler.disable()
@@ -946,6 +954,8 @@ def ingest_all(
     rest = total - meter.parse - sql - commit - ping
     report: dict[str, Any] = {
         "messages": n,
+        "batch_size": batch_size,
+        "batches": len(groups),
         "seconds": round(total, 2),
         "messages_per_second": round(n / total, 1),
         "latency": latency_summary(latencies),
@@ -988,18 +998,16 @@ def ingest_all(
 
 # (label, file suffix, function name): stages of ingest, by cumulative time in the profile.
 STAGES = (
-    ("ingest (total)", "services/mail_intake.py", "ingest"),
+    ("ingest_batch (total)", "services/mail_intake.py", "ingest_batch"),
     ("parse_message", "mail/parsing.py", "parse_message"),
     ("  email BytesParser.parsebytes", "email/parser.py", "parsebytes"),
     ("  mail.parts.scan", "mail/parts.py", "scan"),
     ("  mail.parts.all_texts (personnummer check)", "mail/parts.py", "all_texts"),
     ("  sanitize_html", "mail/sanitize.py", "sanitize_html"),
     ("  html_to_text", "mail/sanitize.py", "html_to_text"),
-    ("_existing (dedupe by Message-ID)", "services/mail_intake.py", "_existing"),
+    ("look-ups for a batch (_Batch.__init__)", "services/mail_intake.py", "__init__"),
     ("_file", "services/mail_intake.py", "_file"),
     ("  _message_row", "services/mail_intake.py", "_message_row"),
-    ("    mail_store.store (blobs)", "services/mail_store.py", "store"),
-    ("  own_addresses", "services/mail_intake.py", "own_addresses"),
     ("  _thread", "services/mail_intake.py", "_thread"),
     ("    is_party", "services/mail_intake.py", "is_party"),
     ("  _join", "services/mail_intake.py", "_join"),
@@ -1007,12 +1015,12 @@ STAGES = (
     ("    route", "services/mail_intake.py", "route"),
     ("    build_case", "services/cases.py", "build_case"),
     ("      resolve_contact", "services/contacts.py", "resolve_contact"),
-    ("      next_reference", "services/references.py", "next_reference"),
     ("      goals.on_created", "services/goals.py", "on_created"),
     ("    goals.on_routed", "services/goals.py", "on_routed"),
     ("Session.commit", "orm/scoping.py", "commit"),
     ("  Session.flush (autoflush included)", "orm/session.py", "_flush"),
-    ("_may_acknowledge", "services/mail_intake.py", "_may_acknowledge"),
+    ("mail_store.store_many (blobs)", "services/mail_store.py", "store_many"),
+    ("next_references", "services/references.py", "next_references"),
     ("psycopg Cursor.execute (all SQL)", "psycopg/cursor.py", "execute"),
 )
 
@@ -1128,7 +1136,8 @@ def print_report(report: dict[str, Any]) -> None:
     tag = " [UNDER cProfile: slower than unprofiled]" if run["profiled"] else ""
     print(
         f"\nIngest (parse + dedupe + thread + route + store + commit, one worker){tag}:\n"
-        f"  {run['messages_per_second']} msg/s ({run['messages']} messages in {run['seconds']} s)"
+        f"  {run['messages_per_second']} msg/s ({run['messages']} messages in {run['seconds']} s"
+        f", {run['batches']} transactions of up to {run['batch_size']} messages)"
         f"; per message p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, "
         f"max {lat['max_ms']} ms"
     )
@@ -1209,6 +1218,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--top", type=int, default=30, help="functions shown from the profile")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    parser.add_argument(
+        "--batch",
+        type=int,
+        help="messages per transaction (default: the app's MAIL_BATCH_MESSAGES, as a poll)",
+    )
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -1229,7 +1243,9 @@ def main(argv: list[str] | None = None) -> int:
         "python": sys.version.split()[0],
     }
     report["parse_only"] = parse_only(messages)
-    report["ingest"] = ingest_all(app, messages, args.profile, args.profile_clock, args.top)
+    report["ingest"] = ingest_all(
+        app, messages, args.profile, args.profile_clock, args.top, args.batch
+    )
     report["tables"] = table_facts(app)
     from kontaktcenter.extensions import db
 

@@ -56,6 +56,9 @@ class Config:
     MAIL_MAX_BYTES = 25 * 1024 * 1024  # larger messages are kept whole, flagged, not unpacked
     INBOUND_MAX_BYTES = 100 * 1024 * 1024  # the HTTP inbound door refuses more
     ACK_LIMIT_PER_HOUR = 3  # acknowledgements per sender address and hour (loop protection)
+    # A poll or an import files this many messages (or bytes) per transaction.
+    MAIL_BATCH_MESSAGES = 100
+    MAIL_BATCH_BYTES = 32 * 1024 * 1024
 
 
 class TestConfig(Config):

@@ -15,25 +15,27 @@ from kontaktcenter.services.mail_import import ImportSummary, count_sources, ite
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 def import_mail_command(paths: tuple[Path, ...]) -> None:
     """Import .eml files, directories of them, mbox files or Maildirs as e-mail cases."""
-    from kontaktcenter.services.mail_intake import ingest
+    from kontaktcenter.extensions import db
+    from kontaktcenter.services.mail_intake import batches, ingest_batch
 
     summary = ImportSummary()
     total = count_sources(list(paths))
+    sources = ((source.label, source.raw) for source in iter_sources(list(paths), summary))
     with click.progressbar(length=total, label="Importerar", file=sys.stderr, show_pos=True) as bar:
-        for source in iter_sources(list(paths), summary):
+        for group in batches(sources):
             try:
-                result = ingest(source.raw)
+                results = ingest_batch([raw for _label, raw in group])
             except Exception as error:  # noqa: BLE001 - reported; the rest still imports
-                from kontaktcenter.extensions import db
-
                 db.session.rollback()
-                summary.failed.append((source.label, f"{type(error).__name__}: {error}"))
+                reason = f"{type(error).__name__}: {error}"
+                summary.failed.extend((label, reason) for label, _raw in group)
             else:
-                if result.result == "rejected":
-                    summary.rejected.append((source.label, result.reason or ""))
-                else:
-                    setattr(summary, result.result, getattr(summary, result.result) + 1)
-            bar.update(1)
+                for (label, _raw), result in zip(group, results, strict=True):
+                    if result.result == "rejected":
+                        summary.rejected.append((label, result.reason or ""))
+                    else:
+                        setattr(summary, result.result, getattr(summary, result.result) + 1)
+            bar.update(len(group))
     click.echo(
         f"Nya ärenden: {summary.created}, i befintliga ärenden: {summary.joined}, "
         f"dubbletter: {summary.duplicate}, inte kopplade: {len(summary.rejected)}, "

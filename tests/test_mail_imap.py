@@ -174,34 +174,35 @@ def test_moving_leaves_other_messages_in_the_folder_alone(imap_account, make_mai
 
 @pytest.mark.parametrize("processed_folder", [None, "Behandlat"])
 def test_crash_after_filing_before_marking_loses_and_duplicates_nothing(
-    imap_account, make_mailbox, monkeypatch, processed_folder
+    app, imap_account, make_mailbox, monkeypatch, processed_folder
 ):
     if processed_folder:
         imap_account.create_folder(processed_folder)
     for raw in citizen_mails():
         imap_account.append(raw)
     mailbox = make_mailbox(imap_account, processed_folder=processed_folder)
-    real_ingest = imap_poll.ingest
+    monkeypatch.setitem(app.config, "MAIL_BATCH_MESSAGES", 2)  # two transactions per poll
+    real_ingest_batch = imap_poll.ingest_batch
     calls = []
 
-    def ingest_then_crash(raw, **kwargs):
-        result = real_ingest(raw, **kwargs)  # committed
-        calls.append(result.result)
+    def ingest_then_crash(raws, **kwargs):
+        results = real_ingest_batch(raws, **kwargs)  # committed
+        calls.append([result.result for result in results])
         if len(calls) == 1:
             raise WorkerKilled("the worker died here")
-        return result
+        return results
 
-    monkeypatch.setattr(imap_poll, "ingest", ingest_then_crash)
+    monkeypatch.setattr(imap_poll, "ingest_batch", ingest_then_crash)
 
     with pytest.raises(WorkerKilled):
         poll_all()
-    assert case_count() == 1
+    assert case_count() == 2
     untouched = imap_account.messages()
     assert len(untouched) == 3 and all(m.flags == set() for m in untouched)
 
-    # The next poll fetches the first message again: a duplicate, not a second case.
-    assert poll_all() == [(mailbox.address, "created 1, joined 1, duplicate 1, rejected 0")]
-    assert calls == ["created", "duplicate", "created", "joined"]
+    # The next poll fetches the first batch again: duplicates, not more cases.
+    assert poll_all() == [(mailbox.address, "created 0, joined 1, duplicate 2, rejected 0")]
+    assert calls == [["created", "created"], ["duplicate", "duplicate"], ["joined"]]
     assert case_count() == 2
     if processed_folder:
         assert imap_account.messages() == []

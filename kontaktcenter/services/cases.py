@@ -19,7 +19,7 @@ from kontaktcenter.models import (
     User,
 )
 from kontaktcenter.services import goals
-from kontaktcenter.services.contacts import ContactData, resolve_contact
+from kontaktcenter.services.contacts import ContactData, EmailIndex, resolve_contact
 from kontaktcenter.services.errors import ValidationError
 from kontaktcenter.services.references import next_reference
 
@@ -103,16 +103,25 @@ def create_case(data: NewCase, *, by: User | None) -> Case:
     return case
 
 
-def build_case(data: NewCase, *, by: User | None) -> Case:
+def build_case(
+    data: NewCase,
+    *,
+    by: User | None,
+    contacts: EmailIndex | None = None,
+    numbered: bool = True,
+) -> Case:
     """Everything create_case does except the commit: for callers that add more to the same
-    transaction (e-mail intake stores the message together with its case)."""
+    transaction (e-mail intake stores the message together with its case).
+
+    A caller creating many cases in one transaction passes `contacts` (look-ups for the batch)
+    and ``numbered=False``, and then numbers them all at once (references.next_references)."""
     now = utcnow()
     _validate(data, now)
     received = data.received_at or now
     # Nothing is flushed until the reference is taken, last: the counter row's lock (which
     # serialises every case creation) is then held only for the rest of the transaction.
     with db.session.no_autoflush:
-        contact = resolve_contact(data.contact, data.contact_id)
+        contact = resolve_contact(data.contact, data.contact_id, index=contacts)
         case = Case(
             channel=data.channel,
             status=CaseStatus.NEW,
@@ -135,7 +144,8 @@ def build_case(data: NewCase, *, by: User | None) -> Case:
         goals.on_created(case, now)
         if data.outcome is not None:
             _apply_outcome(case, data, by, now, received)
-        case.reference = next_reference(now)
+        if numbered:
+            case.reference = next_reference(now)
     return case
 
 

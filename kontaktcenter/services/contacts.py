@@ -96,17 +96,45 @@ class ContactData:
         )
 
 
+class EmailIndex:
+    """Contacts by e-mail address for a batch of work (e-mail intake): read in one query, and
+    contacts made during the batch are added as they come, so two messages from a new sender in
+    one transaction make one contact, without a flush in between."""
+
+    def __init__(self, emails: set[str]) -> None:
+        self._known = {email.lower() for email in emails if email}
+        self._by_email: dict[str, Contact] = {}
+        if self._known:
+            for contact in db.session.scalars(
+                sa.select(Contact).where(Contact.email.in_(self._known)).order_by(Contact.id)
+            ):
+                self._by_email.setdefault(contact.email, contact)  # the oldest, as _match
+
+    def covers(self, email: str) -> bool:
+        return email in self._known
+
+    def get(self, email: str) -> Contact | None:
+        return self._by_email.get(email)
+
+    def add(self, contact: Contact) -> None:
+        if contact.email:
+            self._known.add(contact.email)
+            self._by_email.setdefault(contact.email, contact)
+
+
 def _clean(value: str | None) -> str | None:
     value = (value or "").strip()
     return value or None
 
 
-def resolve_contact(data: ContactData | None, contact_id: int | None = None) -> Contact | None:
+def resolve_contact(
+    data: ContactData | None, contact_id: int | None = None, *, index: EmailIndex | None = None
+) -> Contact | None:
     """The contact a new case belongs to: the one picked, an existing match, or a new one.
 
     Matching by normalised phone, then e-mail, avoids a duplicate contact for every call. Blank
     fields of an existing contact are filled in; values already stored are never overwritten.
-    Does not commit.
+    Does not commit. `index` answers e-mail look-ups for a batch (see EmailIndex).
     """
     if contact_id is not None:
         contact = db.session.get(Contact, contact_id)
@@ -127,10 +155,11 @@ def resolve_contact(data: ContactData | None, contact_id: int | None = None) -> 
     if name is not None and len(name) > 200:
         raise ValidationError("Namnet är för långt (högst 200 tecken).", "name")
 
+    new = False
     if contact is None:
-        contact = _match(phone_e164, email, personnummer, org, verified=data.verified)
+        contact = _match(phone_e164, email, personnummer, org, verified=data.verified, index=index)
     if contact is None:
-        contact = Contact(kind=data.kind)
+        contact, new = Contact(kind=data.kind), True
         db.session.add(contact)
     elif not data.verified and contact_id is None:
         return contact  # matched on everything given: nothing new to add
@@ -145,6 +174,8 @@ def resolve_contact(data: ContactData | None, contact_id: int | None = None) -> 
     if contact.organisation_number is None and org:
         contact.organisation_number = org
         contact.kind = ContactKind.BUSINESS
+    if new and index is not None:
+        index.add(contact)
     return contact
 
 
@@ -155,15 +186,19 @@ def _match(
     org: str | None,
     *,
     verified: bool,
+    index: EmailIndex | None = None,
 ) -> Contact | None:
     """The existing contact for these identifiers. Verified input matches on phone, then e-mail;
     unverified input only where every identifier given is the same as the one stored."""
     for column, value in ((Contact.phone_e164, phone_e164), (Contact.email, email)):
         if value is None:
             continue
-        candidate = db.session.scalars(
-            sa.select(Contact).where(column == value).order_by(Contact.id).limit(1)
-        ).first()
+        if index is not None and column is Contact.email and index.covers(value):
+            candidate = index.get(value)
+        else:
+            candidate = db.session.scalars(
+                sa.select(Contact).where(column == value).order_by(Contact.id).limit(1)
+            ).first()
         if candidate is None:
             continue
         if verified:

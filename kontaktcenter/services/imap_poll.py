@@ -13,12 +13,13 @@ import ipaddress
 import logging
 import os
 import ssl
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 
 from kontaktcenter.extensions import db, utcnow
 from kontaktcenter.models import Mailbox
-from kontaktcenter.services.mail_intake import ingest
+from kontaktcenter.services.mail_intake import batches, ingest_batch
 
 log = logging.getLogger(__name__)
 BATCH = 200
@@ -73,7 +74,8 @@ def _check(response: tuple[str, list], what: str) -> list:
 
 
 def poll(mailbox: Mailbox) -> dict[str, int]:
-    """Fetch unseen messages, file each, then mark it on the server. Returns counts."""
+    """Fetch unseen messages, file them (a batch per transaction), then mark each on the
+    server. Returns counts."""
     counts = {"created": 0, "joined": 0, "duplicate": 0, "rejected": 0, "failed": 0}
     mailbox_id = mailbox.id
     client = connect(mailbox)
@@ -82,24 +84,30 @@ def poll(mailbox: Mailbox) -> dict[str, int]:
         keyword = _keywords_allowed(client)
         criteria = f"UNKEYWORD {KEYWORD} NOT DELETED" if keyword else "UNSEEN NOT DELETED"
         uids = _check(client.uid("search", None, criteria), "search")[0].split()[:BATCH]
-        for uid in uids:
-            data = _check(client.uid("fetch", uid, "(BODY.PEEK[])"), "fetch")
-            raw = next((part[1] for part in data if isinstance(part, tuple)), None)
-            if raw is None:
-                continue
-            try:
-                result = ingest(raw, mailbox_id=mailbox_id)  # committed before we mark it
+        for group in batches(_fetch(client, uids)):
+            try:  # committed before we mark them
+                results = ingest_batch([raw for _uid, raw in group], mailbox_id=mailbox_id)
             except Exception:  # noqa: BLE001 - left unmarked: retried next poll, others go on
                 db.session.rollback()
-                log.exception("Could not file message %s from %s", uid, mailbox_id)
-                counts["failed"] += 1
+                log.exception("Could not file %d messages from %s", len(group), mailbox_id)
+                counts["failed"] += len(group)
                 continue
-            counts[result.result] += 1
-            _mark_done(client, uid, db.session.get(Mailbox, mailbox_id), keyword)
+            current = db.session.get(Mailbox, mailbox_id)
+            for (uid, _raw), result in zip(group, results, strict=True):
+                counts[result.result] += 1
+                _mark_done(client, uid, current, keyword)
     finally:
         with contextlib.suppress(Exception):  # the connection may already be gone
             client.logout()
     return counts
+
+
+def _fetch(client: imaplib.IMAP4, uids: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
+    for uid in uids:
+        data = _check(client.uid("fetch", uid, "(BODY.PEEK[])"), "fetch")
+        raw = next((part[1] for part in data if isinstance(part, tuple)), None)
+        if raw is not None:
+            yield uid, raw
 
 
 def _quote(folder: str) -> str:

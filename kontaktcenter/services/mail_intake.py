@@ -10,10 +10,13 @@ Message-ID never files twice: the unique index decides, also between concurrent 
 
 from __future__ import annotations
 
-import hashlib
 import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, g
@@ -39,13 +42,20 @@ from kontaktcenter.models import (
 )
 from kontaktcenter.services import goals, mail_store
 from kontaktcenter.services.cases import NewCase, add_activity, build_case
-from kontaktcenter.services.contacts import ContactData
+from kontaktcenter.services.contacts import ContactData, EmailIndex
+from kontaktcenter.services.references import next_references
+
+T = TypeVar("T")
+V = TypeVar("V", str, int)
+TZ = ZoneInfo("Europe/Stockholm")
 
 SUMMARY_MAX = 300
 MESSAGE_ID_MAX = 998
 # A received time further back than this is not believed (forged or broken headers); the
 # message counts as received when it reached us. Archives imported later keep their dates.
 OLDEST_BELIEVABLE = timedelta(days=5 * 366)
+# Rows per IN (...) look-up: well under PostgreSQL's 65,535 parameters.
+LOOKUP_CHUNK = 1000
 log = logging.getLogger(__name__)
 
 
@@ -60,22 +70,63 @@ class IngestResult:
 def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
     """File one raw message. Commits; never raises for bad input: a message that cannot be
     filed is kept as unreadable with the reason, so a poller can mark it and go on."""
+    return ingest_batch([raw], mailbox_id=mailbox_id)[0]
+
+
+def ingest_batch(raws: Sequence[bytes], *, mailbox_id: int | None = None) -> list[IngestResult]:
+    """File several messages, a batch per transaction; the results are in the order of `raws`,
+    each what `ingest` would have given for the messages one after the other.
+
+    The look-ups for a batch (duplicates, threads, contacts, cited cases, the acknowledgement
+    limit) are one query each, and everything is written in one flush and one commit. If
+    anything fails (another worker filed one of the messages first, a message trips a bug), the
+    batch is rolled back and its messages are filed one transaction each, so one bad message
+    never holds back or loses the others."""
+    messages = [_parsed(raw) for raw in raws]
+    results: list[IngestResult] = []
+    while len(results) < len(messages):
+        rest = messages[len(results) :]
+        if len(rest) > 1:
+            try:
+                results += _file_together(rest, mailbox_id)
+                continue
+            except Exception:  # noqa: BLE001 - each message is filed again on its own below
+                db.session.rollback()
+                log.info("A batch of %d messages failed; filing them one by one", len(rest))
+        results += [_file_alone(parsed, mailbox_id) for parsed in rest]
+    return results
+
+
+def batches(raws: Iterable[tuple[T, bytes]]) -> Iterator[list[tuple[T, bytes]]]:
+    """Group (label, raw) pairs into batches for ingest_batch: at most MAIL_BATCH_MESSAGES
+    messages and MAIL_BATCH_BYTES bytes (a single larger message is a batch of its own)."""
+    limit = max(1, current_app.config["MAIL_BATCH_MESSAGES"])
+    max_bytes = current_app.config["MAIL_BATCH_BYTES"]
+    batch: list[tuple[T, bytes]] = []
+    size = 0
+    for item in raws:
+        if batch and (len(batch) >= limit or size + len(item[1]) > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += len(item[1])
+    if batch:
+        yield batch
+
+
+def _parsed(raw: bytes) -> ParsedMessage:
     parsed = parse_message(raw)
     if parsed.message_id:
         parsed.message_id = parsed.message_id[:MESSAGE_ID_MAX]  # one form everywhere
-    existing = _existing(parsed.message_id) if parsed.message_id else _same_bytes(raw)
-    if existing is not None:
-        return existing
+    return parsed
+
+
+def _file_alone(parsed: ParsedMessage, mailbox_id: int | None) -> IngestResult:
     try:
-        own = own_addresses()
-        result, case, message = _file(parsed, mailbox_id, own)
-        acknowledge = None
-        if result.result == "created" and case is not None and _may_acknowledge(parsed, own):
-            acknowledge = (case.id, message.id)  # known after the flush: no reload after commit
-        db.session.commit()
+        return _file_together([parsed], mailbox_id)[0]
     except IntegrityError:
         db.session.rollback()  # another worker filed the same Message-ID first
-        existing = _existing(parsed.message_id) if parsed.message_id else None
+        existing = _Lookups([parsed]).duplicate_of(parsed) if parsed.message_id else None
         if existing is not None:
             return existing
         return _keep_unfiled(parsed, mailbox_id, "Kunde inte sparas (dubblettkontroll).")
@@ -83,11 +134,33 @@ def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
         db.session.rollback()
         log.exception("Could not file a message; kept as unreadable")
         return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
-    if acknowledge is not None:
+
+
+def _file_together(messages: list[ParsedMessage], mailbox_id: int | None) -> list[IngestResult]:
+    """File `messages` from the first on, in one transaction; returns the results of those it
+    filed (at least one). It stops before a message that cites a case reference not yet in the
+    database while this batch has made new cases: the reference may be one of theirs, which
+    are numbered at the commit, so that message begins the next batch."""
+    batch = _Batch(messages, mailbox_id)
+    filed: list[_Filed] = []
+    # Nothing is written until everything is decided: one flush for the whole batch.
+    with db.session.no_autoflush:
+        for parsed in messages:
+            if batch.new_cases and batch.cites_unknown_case(parsed):
+                break
+            filed.append(batch.file(parsed))
+        batch.write_blobs()
+        batch.number_cases()  # last: the counter row stays locked until the commit
+    db.session.flush()
+    results = [item.outcome() for item in filed]
+    acknowledgements = [(item.case.id, item.message.id) for item in filed if item.acknowledge]
+    db.session.commit()
+    if acknowledgements:
         from kontaktcenter.jobs.mail import send_acknowledgement
 
-        jobs.enqueue(send_acknowledgement, *acknowledge)
-    return result
+        for case_id, message_pk in acknowledgements:
+            jobs.enqueue(send_acknowledgement, case_id, message_pk)
+    return results
 
 
 def _keep_unfiled(parsed: ParsedMessage, mailbox_id: int | None, reason: str) -> IngestResult:
@@ -123,71 +196,264 @@ def reprocess(message_pk: int) -> IngestResult:
     return ingest(raw, mailbox_id=mailbox_id)
 
 
-def _same_bytes(raw: bytes) -> IngestResult | None:
-    """Without a Message-ID, identical bytes mean the same delivery (e.g. fetched again after a
-    crash between filing and marking it on the server)."""
-    digest = hashlib.sha256(raw).hexdigest()
-    return _duplicate_of(
-        (MailMessage.raw_sha256 == digest) & (MailMessage.direction == Direction.INBOUND)
-    )
+# --- one batch -------------------------------------------------------------------------------
 
 
-def _existing(message_id: str) -> IngestResult | None:
-    return _duplicate_of(MailMessage.message_id == message_id)
+def _chunks(values: Iterable[V]) -> Iterator[list[V]]:
+    values = list(dict.fromkeys(values))
+    for start in range(0, len(values), LOOKUP_CHUNK):
+        yield values[start : start + LOOKUP_CHUNK]
 
 
-def _duplicate_of(condition: sa.ColumnElement[bool]) -> IngestResult | None:
-    row = db.session.execute(
-        sa.select(MailMessage.id, Case.reference)
-        .outerjoin(Case, Case.id == MailMessage.case_id)
-        .where(condition)
-        .limit(1)
-    ).first()
-    if row is None:
+def _contact_email(parsed: ParsedMessage) -> str | None:
+    email = parsed.response_address or parsed.from_addr
+    if email and ("@" not in email or len(email) > 254):
         return None
-    return IngestResult("duplicate", row.reference, "Meddelandet är redan mottaget.", row.id)
+    return email
 
 
-def _file(
-    parsed: ParsedMessage, mailbox_id: int | None, own: set[str]
-) -> tuple[IngestResult, Case | None, MailMessage]:
-    now = utcnow()
-    message = _message_row(parsed, mailbox_id, now)
+def _dedupe_key(parsed: ParsedMessage) -> tuple[str, str]:
+    """Same Message-ID; without one, identical bytes mean the same delivery (e.g. fetched again
+    after a crash between filing and marking it on the server)."""
+    if parsed.message_id:
+        return ("id", parsed.message_id)
+    return ("sha", mail_store.digest(parsed.raw))
+
+
+class _Lookups:
+    """What the database already holds about a batch's messages, read with one query each."""
+
+    def __init__(self, messages: list[ParsedMessage]) -> None:
+        self.known: dict[tuple[str, str], IngestResult] = {}
+        keys = [_dedupe_key(parsed) for parsed in messages]
+        for chunk in _chunks(value for kind, value in keys if kind == "id"):
+            self._read_known("id", MailMessage.message_id, MailMessage.message_id.in_(chunk))
+        for chunk in _chunks(value for kind, value in keys if kind == "sha"):
+            self._read_known(
+                "sha",
+                MailMessage.raw_sha256,
+                MailMessage.raw_sha256.in_(chunk) & (MailMessage.direction == Direction.INBOUND),
+            )
+
+    def _read_known(
+        self, kind: str, column: sa.ColumnElement[str], condition: sa.ColumnElement[bool]
+    ) -> None:
+        rows = db.session.execute(
+            sa.select(column.label("key"), MailMessage.id, Case.reference)
+            .outerjoin(Case, Case.id == MailMessage.case_id)
+            .where(condition)
+            .order_by(MailMessage.id)
+        )
+        for row in rows:
+            self.known.setdefault(
+                (kind, row.key),
+                IngestResult("duplicate", row.reference, DUPLICATE_REASON, row.id),
+            )
+
+    def duplicate_of(self, parsed: ParsedMessage) -> IngestResult | None:
+        return self.known.get(_dedupe_key(parsed))
+
+
+DUPLICATE_REASON = "Meddelandet är redan mottaget."
+
+
+@dataclass
+class _Filed:
+    """One message's outcome, completed after the flush (ids, references)."""
+
+    result: str
+    case: Case | None = None
+    message: MailMessage | None = None
+    reason: str | None = None
+    acknowledge: bool = False
+    stored: IngestResult | None = None  # a duplicate of a message filed before this batch
+
+    def outcome(self) -> IngestResult:
+        if self.stored is not None:
+            return self.stored
+        return IngestResult(
+            self.result,
+            self.case.reference if self.case is not None else None,
+            self.reason,
+            self.message.id if self.message is not None else None,
+        )
+
+
+class _Batch:
+    """Files messages one after the other in Python, as `ingest` did one per transaction, with
+    what the database holds read up front and what the batch adds kept in memory."""
+
+    def __init__(self, messages: list[ParsedMessage], mailbox_id: int | None) -> None:
+        self.mailbox_id = mailbox_id
+        self.now = utcnow()
+        self.own = own_addresses()
+        self.rules = routing_rules()
+        self.lookups = _Lookups(messages)
+        self.seen: dict[tuple[str, str], _Filed] = {}
+        self.blobs: dict[str, bytes] = {}
+        self.new_cases: list[Case] = []
+        # Threading: Message-IDs we hold, and the messages of this batch by Message-ID.
+        cited = [i for parsed in messages for i in _cited_ids(parsed)]
+        self.threads: dict[str, tuple[int, int]] = {}  # Message-ID -> (message pk, case id)
+        for chunk in _chunks(cited):
+            for row in db.session.execute(
+                sa.select(MailMessage.message_id, MailMessage.id, MailMessage.case_id).where(
+                    MailMessage.message_id.in_(chunk), MailMessage.case_id.is_not(None)
+                )
+            ):
+                self.threads[row.message_id] = (row.id, row.case_id)
+        # Held here: the session's identity map only keeps objects something refers to.
+        self.cases: dict[int, Case] = {}
+        for chunk in _chunks(sorted({case_id for _pk, case_id in self.threads.values()})):
+            self.cases.update(
+                (case.id, case)
+                for case in db.session.scalars(sa.select(Case).where(Case.id.in_(chunk)))
+            )
+        self.rule_objects: dict[int, RoutingRule] = {}
+        self.threaded: dict[str, Case] = {}  # this batch's messages that have a case
+        # Parties added in this batch to cases cited by reference (see is_party).
+        self.parties: dict[int, set[str]] = {}
+        references = {r for parsed in messages for r in parsed.case_references}
+        self.cited_cases: dict[str, Case] = {}
+        for chunk in _chunks(references):
+            for case in db.session.scalars(sa.select(Case).where(Case.reference.in_(chunk))):
+                self.cited_cases[case.reference] = case
+        self.contacts = EmailIndex({e for parsed in messages if (e := _contact_email(parsed))})
+        self.acknowledged = _recent_acknowledgements(
+            {a for parsed in messages if (a := parsed.response_address)}, self.now
+        )
+
+    # --- filing
+
+    def file(self, parsed: ParsedMessage) -> _Filed:
+        key = _dedupe_key(parsed)
+        stored = self.lookups.known.get(key)
+        if stored is not None:
+            return _Filed("duplicate", stored=stored)
+        earlier = self.seen.get(key)
+        if earlier is not None:  # twice in this batch
+            return _Filed("duplicate", earlier.case, earlier.message, DUPLICATE_REASON)
+        filed = _file(parsed, self)
+        self.seen[key] = filed
+        if filed.case is not None and parsed.message_id:
+            self.threaded.setdefault(parsed.message_id, filed.case)
+        if filed.case is not None and filed.case.id is not None and parsed.from_addr:
+            self.parties.setdefault(filed.case.id, set()).add(parsed.from_addr.lower())
+        if filed.result == "created" and filed.case is not None:
+            filed.acknowledge = self.may_acknowledge(parsed)
+        return filed
+
+    def blob(self, data: bytes) -> str:
+        digest = mail_store.digest(data)
+        self.blobs[digest] = data
+        return digest
+
+    def write_blobs(self) -> None:
+        mail_store.store_many(self.blobs)
+
+    def number_cases(self) -> None:
+        by_year: dict[int, list[Case]] = {}
+        for case in self.new_cases:
+            by_year.setdefault(case.created_at.astimezone(TZ).year, []).append(case)
+        for cases in by_year.values():
+            for case, reference in zip(
+                cases, next_references(cases[0].created_at, len(cases)), strict=True
+            ):
+                case.reference = reference
+
+    # --- look-ups
+
+    def case_for(self, ids: list[str]) -> Case | None:
+        """The case of the earliest message we hold among `ids`, else of this batch's."""
+        stored = [self.threads[i] for i in ids if i in self.threads]
+        if stored:
+            return self.cases[min(stored)[1]]
+        return next((self.threaded[i] for i in ids if i in self.threaded), None)
+
+    def cites_unknown_case(self, parsed: ParsedMessage) -> bool:
+        return any(r not in self.cited_cases for r in parsed.case_references)
+
+    def route(self, parsed: ParsedMessage) -> RoutingRule | None:
+        rule = _matching_rule(parsed, self.rules)
+        if rule is None:
+            return None
+        if rule.id not in self.rule_objects:
+            self.rule_objects[rule.id] = db.session.get(RoutingRule, rule.id)
+        return self.rule_objects[rule.id]
+
+    def is_party(self, case: Case, address: str) -> bool:
+        address = address.lower()
+        return address in self.parties.get(case.id, ()) or is_party(case, address)
+
+    def may_acknowledge(self, parsed: ParsedMessage) -> bool:
+        """Loop protection: never to machines, lists, no-reply or our own addresses; at most
+        ACK_LIMIT_PER_HOUR per address, counting the ones this batch will send."""
+        address = parsed.response_address
+        if not parsed.may_acknowledge or address is None or address in self.own:
+            return False
+        if self.acknowledged[address] >= current_app.config.get("ACK_LIMIT_PER_HOUR", 3):
+            return False
+        self.acknowledged[address] += 1
+        return True
+
+
+def _cited_ids(parsed: ParsedMessage) -> list[str]:
+    """The Message-IDs a message answers, at most the last 200 (a References list can be long)."""
+    return list(dict.fromkeys(parsed.in_reply_to + parsed.references))[-200:]
+
+
+def _recent_acknowledgements(addresses: set[str], now: datetime) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    for chunk in _chunks(addresses):
+        counts.update(
+            dict(
+                db.session.execute(
+                    sa.select(MailMessage.recipient, sa.func.count())
+                    .where(
+                        MailMessage.recipient.in_(chunk),
+                        MailMessage.kind == MailKind.ACKNOWLEDGEMENT,
+                        MailMessage.created_at > now - timedelta(hours=1),
+                    )
+                    .group_by(MailMessage.recipient)
+                ).all()
+            )
+        )
+    return counts
+
+
+def _file(parsed: ParsedMessage, batch: _Batch) -> _Filed:
+    now = batch.now
+    message = _message_row(parsed, batch, now)
     db.session.add(message)
     if parsed.parse_error:
         message.status = MailStatus.UNREADABLE
         message.reason = f"Kunde inte läsas: {parsed.parse_error}"
-        db.session.flush()
-        return IngestResult("rejected", reason=message.reason, message_pk=message.id), None, message
+        return _Filed("rejected", None, message, message.reason)
     if parsed.is_bounce:
         return _file_bounce(parsed, message, now)
-    if parsed.from_addr and parsed.from_addr in own:
+    if parsed.from_addr and parsed.from_addr in batch.own:
         return _reject(message, "Avsändaren är en av våra egna adresser (slinga).")
-    with db.session.no_autoflush:  # the lookups need nothing of this message
-        case = _thread(parsed)
+    case = _thread(parsed, batch)
     if case is not None:
         _join(case, parsed, message, now)
-        return IngestResult("joined", case.reference, message_pk=message.id), case, message
+        return _Filed("joined", case, message)
     if parsed.is_auto_reply or parsed.is_mailing_list:
         reasons = ", ".join(parsed.auto_reply_reasons) or "massutskick"
         message.kind = MailKind.AUTO_REPLY if parsed.is_auto_reply else MailKind.MESSAGE
         return _reject(
             message, f"Automatiskt meddelande som inte hör till något ärende ({reasons})."
         )
-    # Routing, contact, reference and goal definitions read nothing this message adds: without
-    # autoflush the message, its case, contact, activities and goals go in one flush at the end.
-    with db.session.no_autoflush:
-        case = _new_case(parsed, message, now)
-    return IngestResult("created", case.reference, message_pk=message.id), case, message
+    case = _new_case(parsed, message, now, batch)
+    return _Filed("created", case, message)
 
 
-def _message_row(parsed: ParsedMessage, mailbox_id: int | None, now: datetime) -> MailMessage:
+def _message_row(parsed: ParsedMessage, batch: _Batch, now: datetime) -> MailMessage:
     max_bytes = current_app.config.get("MAIL_MAX_BYTES", 25 * 1024 * 1024)
     message = MailMessage(
         direction=Direction.INBOUND,
         kind=MailKind.AUTO_REPLY if parsed.is_auto_reply else MailKind.MESSAGE,
         status=MailStatus.RECEIVED,
-        mailbox_id=mailbox_id,
+        mailbox_id=batch.mailbox_id,
         message_id=parsed.message_id,
         in_reply_to=" ".join(parsed.in_reply_to) or None,
         references=" ".join(parsed.references) or None,
@@ -198,7 +464,7 @@ def _message_row(parsed: ParsedMessage, mailbox_id: int | None, now: datetime) -
         subject=parsed.subject,
         received_at=_believable(parsed.received_at, now),
         created_at=now,
-        raw_sha256=mail_store.store(parsed.raw),
+        raw_sha256=batch.blob(parsed.raw),
         size=len(parsed.raw),
         text_body=parsed.text,
         html_body=parsed.html,
@@ -219,7 +485,7 @@ def _message_row(parsed: ParsedMessage, mailbox_id: int | None, now: datetime) -
                     filename=attachment.filename[:255],
                     content_type=attachment.content_type[:255],
                     size=len(attachment.payload),
-                    blob_sha256=mail_store.store(attachment.payload),
+                    blob_sha256=batch.blob(attachment.payload),
                     inline=attachment.inline,
                     content_id=(attachment.content_id or "")[:255] or None,
                 )
@@ -235,16 +501,13 @@ def _believable(received: datetime | None, now: datetime) -> datetime:
     return received
 
 
-def _reject(message: MailMessage, reason: str) -> tuple[IngestResult, None, MailMessage]:
+def _reject(message: MailMessage, reason: str) -> _Filed:
     message.status = MailStatus.REJECTED
     message.reason = reason
-    db.session.flush()
-    return IngestResult("rejected", reason=reason, message_pk=message.id), None, message
+    return _Filed("rejected", None, message, reason)
 
 
-def _file_bounce(
-    parsed: ParsedMessage, message: MailMessage, now: datetime
-) -> tuple[IngestResult, Case | None, MailMessage]:
+def _file_bounce(parsed: ParsedMessage, message: MailMessage, now: datetime) -> _Filed:
     """A delivery failure joins the case of the message that bounced, visibly."""
     message.kind = MailKind.BOUNCE
     ids = [i for i in [parsed.bounce.original_message_id if parsed.bounce else None] if i]
@@ -273,24 +536,18 @@ def _file_bounce(
         recipient=original.recipient,
         subject=original.subject,
     )
-    db.session.flush()
-    return IngestResult("joined", case.reference, message_pk=message.id), case, message
+    return _Filed("joined", case, message)
 
 
-def _thread(parsed: ParsedMessage) -> Case | None:
-    ids = list(dict.fromkeys(parsed.in_reply_to + parsed.references))
+def _thread(parsed: ParsedMessage, batch: _Batch) -> Case | None:
+    ids = _cited_ids(parsed)
     if ids:
-        case_id = db.session.scalar(
-            sa.select(MailMessage.case_id)
-            .where(MailMessage.message_id.in_(ids[-200:]), MailMessage.case_id.is_not(None))
-            .order_by(MailMessage.id)
-            .limit(1)
-        )
-        if case_id is not None:
-            return db.session.get(Case, case_id)
+        case = batch.case_for(ids)
+        if case is not None:
+            return case
     for reference in parsed.case_references:
-        case = db.session.scalars(sa.select(Case).where(Case.reference == reference)).first()
-        if case is not None and parsed.from_addr and is_party(case, parsed.from_addr):
+        case = batch.cited_cases.get(reference)
+        if case is not None and parsed.from_addr and batch.is_party(case, parsed.from_addr):
             return case
     return None
 
@@ -345,12 +602,10 @@ def _join(case: Case, parsed: ParsedMessage, message: MailMessage, now: datetime
     case.updated_at = now
 
 
-def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime) -> Case:
+def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime, batch: _Batch) -> Case:
     summary = (parsed.subject or parsed.text.strip().split("\n", 1)[0] or "(inget ämne)").strip()
-    rule = route(parsed)
-    contact_email = parsed.response_address or parsed.from_addr
-    if contact_email and ("@" not in contact_email or len(contact_email) > 254):
-        contact_email = None
+    rule = batch.route(parsed)
+    contact_email = _contact_email(parsed)
     case = build_case(
         NewCase(
             channel=Channel.EMAIL,
@@ -365,12 +620,12 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime) -> Cas
             received_at=message.received_at,
         ),
         by=None,
+        contacts=batch.contacts,
+        numbered=False,  # the batch numbers its new cases at once, last
     )
-    linked = [r for r in parsed.case_references if r != case.reference]
-    if linked:
-        case.linked_case = db.session.scalars(
-            sa.select(Case).where(Case.reference == linked[0])
-        ).first()
+    batch.new_cases.append(case)
+    if parsed.case_references:  # cited, but not by the case's party: linked, not joined
+        case.linked_case = batch.cited_cases.get(parsed.case_references[0])
     message.case = case
     add_activity(case, ActivityKind.EMAIL_RECEIVED, None, parsed.subject, sender=parsed.from_addr)
     if rule is not None and rule.to_department and rule.kind == RuleKind.RECIPIENT:
@@ -385,23 +640,47 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime) -> Cas
             department=case.department.name,
         )
         goals.on_routed(case, message.received_at or now)
-    db.session.flush()
     return case
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: int
+    kind: RuleKind
+    pattern: str  # stripped, lower case
+
+
+def routing_rules() -> tuple[_Rule, ...]:
+    """The active rules in the order admins set; read once per request or job (a poll, an
+    import), again after a rule or case type changed."""
+    if "routing_rules" not in g:
+        g.routing_rules = tuple(
+            _Rule(rule_id, kind, pattern.strip().lower())
+            for rule_id, kind, pattern in db.session.execute(
+                sa.select(RoutingRule.id, RoutingRule.kind, RoutingRule.pattern)
+                .join(RoutingRule.case_type)
+                .where(RoutingRule.active.is_(True), CaseType.active.is_(True))
+                .order_by(RoutingRule.position, RoutingRule.id)
+            )
+        )
+    return g.routing_rules
+
+
+forget_on_flush("routing_rules", RoutingRule, CaseType)
 
 
 def route(parsed: ParsedMessage) -> RoutingRule | None:
     """The first matching routing rule, in the order admins set; else none."""
-    rules = db.session.scalars(
-        sa.select(RoutingRule)
-        .join(RoutingRule.case_type)
-        .where(RoutingRule.active.is_(True), CaseType.active.is_(True))
-        .order_by(RoutingRule.position, RoutingRule.id)
-    ).all()
+    rule = _matching_rule(parsed, routing_rules())
+    return db.session.get(RoutingRule, rule.id) if rule is not None else None
+
+
+def _matching_rule(parsed: ParsedMessage, rules: tuple[_Rule, ...]) -> _Rule | None:
     recipients = {a.lower() for a in parsed.to_addrs + parsed.cc_addrs}
     domain = (parsed.from_addr or "").rsplit("@", 1)[-1]
     subject = parsed.subject.lower()
     for rule in rules:
-        pattern = rule.pattern.strip().lower()
+        pattern = rule.pattern
         if (
             (rule.kind == RuleKind.RECIPIENT and pattern in recipients)
             or (
@@ -425,21 +704,3 @@ def own_addresses() -> set[str]:
 
 
 forget_on_flush("own_addresses", Mailbox)
-
-
-def _may_acknowledge(parsed: ParsedMessage, own: set[str]) -> bool:
-    """Loop protection: never to machines, lists, no-reply or our own addresses; rate-limited."""
-    address = parsed.response_address
-    if not parsed.may_acknowledge or address is None or address in own:
-        return False
-    limit = current_app.config.get("ACK_LIMIT_PER_HOUR", 3)
-    recent = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(MailMessage)
-        .where(
-            MailMessage.recipient == address,
-            MailMessage.kind == MailKind.ACKNOWLEDGEMENT,
-            MailMessage.created_at > utcnow() - timedelta(hours=1),
-        )
-    )
-    return recent < limit

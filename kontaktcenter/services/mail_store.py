@@ -11,18 +11,35 @@ from kontaktcenter.extensions import db, utcnow
 from kontaktcenter.models import Blob
 
 
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def store(data: bytes) -> str:
     """Store bytes once; returns their SHA-256. Safe under concurrent identical inserts."""
-    digest = hashlib.sha256(data).hexdigest()
+    return store_many({digest(data): data})[0]
+
+
+def store_many(blobs: dict[str, bytes]) -> list[str]:
+    """Store several blobs (digest -> bytes) in one statement; returns the digests, sorted.
+
+    Sorted so that concurrent transactions storing the same blobs take their index entries in
+    the same order (no deadlock); a blob already stored is left as it is."""
+    if not blobs:
+        return []
+    digests = sorted(blobs)
     insert = (
         postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
+    now = utcnow()
     db.session.execute(
-        insert(Blob)
-        .values(sha256=digest, size=len(data), data=data, created_at=utcnow())
-        .on_conflict_do_nothing(index_elements=["sha256"])
+        insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]),
+        [
+            {"sha256": d, "size": len(blobs[d]), "data": blobs[d], "created_at": now}
+            for d in digests
+        ],
     )
-    return digest
+    return digests
 
 
 def load(digest: str) -> bytes:

@@ -19,15 +19,23 @@ TZ = ZoneInfo("Europe/Stockholm")
 
 
 def next_reference(at: datetime) -> str:
+    return next_references(at, 1)[0]
+
+
+def next_references(at: datetime, count: int) -> list[str]:
+    """`count` consecutive references of the year of `at`, in one statement (a batch of
+    e-mail takes its numbers at once, so the counter row is locked once per batch)."""
+    if count < 1:
+        return []
     year = at.astimezone(TZ).year
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    value = db.session.execute(
+    last = db.session.execute(
         insert(CaseSequence)
-        .values(year=year, last_value=1)
+        .values(year=year, last_value=count)
         .on_conflict_do_update(
-            index_elements=["year"], set_={"last_value": CaseSequence.last_value + 1}
+            index_elements=["year"], set_={"last_value": CaseSequence.last_value + count}
         )
         .returning(CaseSequence.last_value)
     ).scalar_one()
-    return f"KC-{year}-{value:06d}"
+    return [f"KC-{year}-{value:06d}" for value in range(last - count + 1, last + 1)]
