@@ -1,4 +1,4 @@
-"""Concurrency on real PostgreSQL: reference numbers and "ta nästa" under parallel requests.
+"""Concurrency on real PostgreSQL: reference numbers, "ta nästa" and e-mail intake in parallel.
 
 These run against their own PostgreSQL database with real commits from several threads (each
 with its own connection), since savepoint isolation cannot show races.
@@ -7,6 +7,7 @@ with its own connection), since savepoint isolation cannot show races.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,10 +20,21 @@ from flask_migrate import upgrade
 from kontaktcenter import create_app
 from kontaktcenter.config import TestConfig
 from kontaktcenter.extensions import db
-from kontaktcenter.models import Activity, ActivityKind, Case, Channel, Outcome, Role, User
+from kontaktcenter.models import (
+    Activity,
+    ActivityKind,
+    Case,
+    Channel,
+    MailMessage,
+    Outcome,
+    Role,
+    User,
+)
 from kontaktcenter.services import case_actions
+from kontaktcenter.services.mail_intake import ingest_batch
 from tests import factories
 from tests.conftest import postgres_url
+from tests.mailutil import make_mail
 
 pytestmark = pytest.mark.postgres
 THREADS = 8
@@ -123,4 +135,65 @@ def test_take_next_never_gives_two_agents_the_same_case(pg_app):
         assert all(n == 1 for _, n in assigned) and len(assigned) == len(created)
         owners = db.session.scalars(sa.select(Case.assignee_id).where(Case.id.in_(created))).all()
         assert None not in owners
+        db.session.remove()
+
+
+def test_workers_filing_the_same_mail_at_once_file_each_message_once(pg_app, tmp_path):
+    """A re-delivered mailbox, two pollers, an import running beside them: batches of the same
+    messages, some in the opposite order (their inserts cross), filed at the same time."""
+    pg_app.config["OUTBOX_DIR"] = str(tmp_path)  # acknowledgements are written here
+    run = uuid.uuid4().hex[:8]
+    questions = [
+        make_mail(
+            sender=f"medborgare{i}@example.se",
+            message_id=f"<samtidigt-{i}-{run}@example.se>",
+            subject=f"Fråga {i}",
+        )
+        for i in range(20)
+    ]
+    replies = [
+        make_mail(
+            sender=f"medborgare{i}@example.se",
+            message_id=f"<samtidigt-svar-{i}-{run}@example.se>",
+            in_reply_to=f"<samtidigt-{i}-{run}@example.se>",
+            subject=f"Re: Fråga {i}",
+        )
+        for i in range(0, 20, 4)
+    ]
+    raws = questions + replies
+
+    def file(i: int) -> list[tuple[str, str | None]]:
+        if i % 2 == 0:
+            return [(r.result, r.reference) for r in ingest_batch(raws)]
+        # The questions in the opposite order, the replies still after them.
+        results = ingest_batch(questions[::-1] + replies)
+        results[: len(questions)] = results[: len(questions)][::-1]
+        return [(r.result, r.reference) for r in results]
+
+    try:
+        runs = _run_in_threads(pg_app, file, n=4)
+    finally:
+        pg_app.config["OUTBOX_DIR"] = None
+    for position in range(len(raws)):
+        outcomes = [run[position] for run in runs]
+        references = {reference for _result, reference in outcomes}
+        assert len(references) == 1, outcomes  # every worker names the same case
+        filed = [result for result, _reference in outcomes if result != "duplicate"]
+        assert len(filed) == 1, outcomes  # one worker filed it, the others saw a duplicate
+    with pg_app.app_context():
+        ids = [f"<samtidigt-{i}-{run}@example.se>" for i in range(20)]
+        ids += [f"<samtidigt-svar-{i}-{run}@example.se>" for i in range(0, 20, 4)]
+        stored = db.session.execute(
+            sa.select(MailMessage.message_id, Case.reference)
+            .join(Case, Case.id == MailMessage.case_id)
+            .where(MailMessage.message_id.in_(ids))
+        ).all()
+        assert sorted(m for m, _ref in stored) == sorted(ids)
+        by_id = dict(stored)
+        for i in range(0, 20, 4):  # each reply joined its question's case, whoever filed it
+            assert (
+                by_id[f"<samtidigt-svar-{i}-{run}@example.se>"]
+                == by_id[f"<samtidigt-{i}-{run}@example.se>"]
+            )
+        assert len(set(by_id.values())) == 20
         db.session.remove()
