@@ -781,6 +781,7 @@ class Meter:
         self.ping = 0.0
         self.pings = 0
         self.classes: Counter[str] = Counter()
+        self.class_seconds: Counter[str] = Counter()
         self._t0 = 0.0
 
     def reset(self) -> None:
@@ -808,9 +809,11 @@ class Meter:
             self._t0 = time.perf_counter()
 
         def after(_conn, _cursor, statement, *_args):
-            self.sql += time.perf_counter() - self._t0
+            elapsed = time.perf_counter() - self._t0
+            self.sql += elapsed
             self.statements += 1
             self.classes[statement_class(statement)] += 1
+            self.class_seconds[statement_class(statement)] += elapsed
 
         event.listen(engine, "before_cursor_execute", before)
         event.listen(engine, "after_cursor_execute", after)
@@ -985,6 +988,9 @@ def ingest_all(
                 (meter.statements + meter.commits + meter.pings) / n, 1
             ),
             "statements_by_class": dict(meter.classes.most_common()),
+            "seconds_by_class": {
+                k: round(v, 3) for k, v in meter.class_seconds.most_common()
+            },
         },
         "cpu": cpu_report,
         "profiled": bool(profiler),
@@ -1167,6 +1173,7 @@ def print_report(report: dict[str, Any]) -> None:
     )
     per_message = {k: round(v / run["messages"], 2) for k, v in b["statements_by_class"].items()}
     print(f"  statements per message by kind: {per_message}")
+    print(f"  seconds inside cursor.execute by kind: {b['seconds_by_class']}")
     c = run["cpu"]
     print(
         f"  CPU: this process {c['python_cpu_s']} s, its PostgreSQL backend "

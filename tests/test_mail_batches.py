@@ -13,6 +13,7 @@ from flask import g
 from kontaktcenter.extensions import db, utcnow
 from kontaktcenter.models import (
     Case,
+    CaseType,
     Contact,
     Direction,
     MailKind,
@@ -257,3 +258,72 @@ def test_batches_respect_the_message_and_byte_limits(app, monkeypatch):
         groups = [[i for i, _raw in group] for group in mail_intake.batches(items)]
     # Three at most; no more than 100 bytes unless one message alone is larger.
     assert groups == [[0, 1, 2], [3, 4], [5], [6], [7]]
+
+
+def test_a_reply_citing_two_messages_of_the_batch_joins_the_earlier_ones_case(db_session, outbox):
+    first, second, reply = ingest_batch(
+        [
+            make_mail(sender="a@example.se", message_id="<a1@example.se>", subject="Första"),
+            make_mail(sender="b@example.se", message_id="<b1@example.se>", subject="Andra"),
+            make_mail(
+                sender="b@example.se",
+                message_id="<c1@example.se>",
+                in_reply_to="<b1@example.se>",
+                headers={"References": "<a1@example.se> <b1@example.se>"},
+                subject="Re: båda",
+            ),
+        ]
+    )
+    # As one at a time: the earliest filed message the reply cites decides.
+    assert reply.result == "joined" and reply.reference == first.reference != second.reference
+
+
+def test_reprocessing_a_kept_copy_of_a_message_filed_since_keeps_it(
+    db_session, outbox, monkeypatch
+):
+    raw = make_mail(message_id="<igen@example.se>")
+    real = mail_intake._thread
+    monkeypatch.setattr(mail_intake, "_thread", lambda *args: 1 / 0)
+    kept = ingest(raw)
+    monkeypatch.setattr(mail_intake, "_thread", real)
+    filed = ingest(raw)  # delivered again: the kept copy has no Message-ID of its own
+    assert (kept.result, filed.result) == ("rejected", "created")
+
+    again = mail_intake.reprocess(kept.message_pk)
+
+    assert (again.result, again.reference) == ("duplicate", filed.reference)
+    assert db.session.get(MailMessage, kept.message_pk) is not None
+
+
+def test_a_queue_that_is_down_loses_receipts_not_mail(db_session, outbox, monkeypatch):
+    def down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr("kontaktcenter.jobs.enqueue", down)
+    one = ingest(make_mail(sender="a@example.se"))
+    two, three = ingest_batch([make_mail(sender="b@example.se"), make_mail(sender="c@example.se")])
+    assert [r.result for r in (one, two, three)] == ["created"] * 3
+    inbound = db.session.scalars(
+        sa.select(MailMessage).where(MailMessage.direction == Direction.INBOUND)
+    ).all()
+    assert len(inbound) == 3 and all(m.status == MailStatus.RECEIVED for m in inbound)
+
+
+def test_a_case_type_switched_off_elsewhere_no_longer_routes_the_next_batch(
+    db_session, org, outbox
+):
+    db.session.add(
+        RoutingRule(position=1, kind=RuleKind.SUBJECT, pattern="buller", case_type=org.miljotillsyn)
+    )
+    db.session.commit()
+    (before,) = ingest_batch([make_mail(subject="Buller 1")])
+    assert _case(before.reference).case_type == org.miljotillsyn
+    # An admin in another process (no flush in this session) switches the case type off.
+    db.session.execute(
+        sa.update(CaseType).where(CaseType.id == org.miljotillsyn.id).values(active=False)
+    )
+    db.session.commit()
+
+    (after,) = ingest_batch([make_mail(subject="Buller 2")])
+
+    assert after.result == "created" and _case(after.reference).case_type is None

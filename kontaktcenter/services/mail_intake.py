@@ -77,24 +77,37 @@ def ingest_batch(raws: Sequence[bytes], *, mailbox_id: int | None = None) -> lis
     """File several messages, a batch per transaction; the results are in the order of `raws`,
     each what `ingest` would have given for the messages one after the other.
 
-    The look-ups for a batch (duplicates, threads, contacts, cited cases, the acknowledgement
-    limit) are one query each, and everything is written in one flush and one commit. If
-    anything fails (another worker filed one of the messages first, a message trips a bug), the
-    batch is rolled back and its messages are filed one transaction each, so one bad message
-    never holds back or loses the others."""
+    The look-ups for a batch (duplicates, threads, contacts, cited cases, routing rules, the
+    acknowledgement limit) are one query each, and everything is written in one flush and one
+    commit. If anything fails (another worker filed one of the messages first, a message trips
+    a bug), the batch is rolled back and its messages are filed one transaction each, so one bad
+    message never holds back or loses the others."""
     messages = [_parsed(raw) for raw in raws]
     results: list[IngestResult] = []
+    acknowledgements: list[tuple[int, int]] = []
     while len(results) < len(messages):
         rest = messages[len(results) :]
         if len(rest) > 1:
             try:
-                results += _file_together(rest, mailbox_id)
+                results += _file_together(rest, mailbox_id, acknowledgements)
                 continue
             except Exception:  # noqa: BLE001 - each message is filed again on its own below
                 db.session.rollback()
                 log.info("A batch of %d messages failed; filing them one by one", len(rest))
-        results += [_file_alone(parsed, mailbox_id) for parsed in rest]
+        results += [_file_alone(parsed, mailbox_id, acknowledgements) for parsed in rest]
+    _enqueue_acknowledgements(acknowledgements)
     return results
+
+
+def _enqueue_acknowledgements(acknowledgements: list[tuple[int, int]]) -> None:
+    """After the commits: a queue that is down must not turn filed mail into failures."""
+    from kontaktcenter.jobs.mail import send_acknowledgement
+
+    for case_id, message_pk in acknowledgements:
+        try:
+            jobs.enqueue(send_acknowledgement, case_id, message_pk)
+        except Exception:  # noqa: BLE001 - the case is filed; its receipt is what is lost
+            log.exception("Could not enqueue the acknowledgement of case %s", case_id)
 
 
 def batches(raws: Iterable[tuple[T, bytes]]) -> Iterator[list[tuple[T, bytes]]]:
@@ -121,9 +134,11 @@ def _parsed(raw: bytes) -> ParsedMessage:
     return parsed
 
 
-def _file_alone(parsed: ParsedMessage, mailbox_id: int | None) -> IngestResult:
+def _file_alone(
+    parsed: ParsedMessage, mailbox_id: int | None, acknowledgements: list[tuple[int, int]]
+) -> IngestResult:
     try:
-        return _file_together([parsed], mailbox_id)[0]
+        return _file_together([parsed], mailbox_id, acknowledgements)[0]
     except IntegrityError:
         db.session.rollback()  # another worker filed the same Message-ID first
         existing = _Lookups([parsed]).duplicate_of(parsed) if parsed.message_id else None
@@ -136,11 +151,15 @@ def _file_alone(parsed: ParsedMessage, mailbox_id: int | None) -> IngestResult:
         return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
 
 
-def _file_together(messages: list[ParsedMessage], mailbox_id: int | None) -> list[IngestResult]:
+def _file_together(
+    messages: list[ParsedMessage], mailbox_id: int | None, acknowledgements: list[tuple[int, int]]
+) -> list[IngestResult]:
     """File `messages` from the first on, in one transaction; returns the results of those it
-    filed (at least one). It stops before a message that cites a case reference not yet in the
-    database while this batch has made new cases: the reference may be one of theirs, which
-    are numbered at the commit, so that message begins the next batch."""
+    filed (at least one) and adds the acknowledgements to send once it has committed.
+
+    It stops before a message that cites a case reference not yet in the database while this
+    batch has made new cases: the reference may be one of theirs, which are numbered at the
+    commit, so that message begins the next batch."""
     batch = _Batch(messages, mailbox_id)
     filed: list[_Filed] = []
     # Nothing is written until everything is decided: one flush for the whole batch.
@@ -149,17 +168,15 @@ def _file_together(messages: list[ParsedMessage], mailbox_id: int | None) -> lis
             if batch.new_cases and batch.cites_unknown_case(parsed):
                 break
             filed.append(batch.file(parsed))
+        if all(item.stored is not None for item in filed):
+            return [item.outcome() for item in filed]  # all filed before: nothing to write
         batch.write_blobs()
         batch.number_cases()  # last: the counter row stays locked until the commit
     db.session.flush()
     results = [item.outcome() for item in filed]
-    acknowledgements = [(item.case.id, item.message.id) for item in filed if item.acknowledge]
+    ready = [(item.case.id, item.message.id) for item in filed if item.acknowledge]
     db.session.commit()
-    if acknowledgements:
-        from kontaktcenter.jobs.mail import send_acknowledgement
-
-        for case_id, message_pk in acknowledgements:
-            jobs.enqueue(send_acknowledgement, case_id, message_pk)
+    acknowledgements += ready
     return results
 
 
@@ -189,11 +206,17 @@ def reprocess(message_pk: int) -> IngestResult:
     message = db.session.get(MailMessage, message_pk)
     if message is None or message.direction != Direction.INBOUND or message.case_id is not None:
         return IngestResult("rejected", reason="Meddelandet kan inte behandlas igen.")
-    raw = mail_store.load(message.raw_sha256)
+    parsed = _parsed(mail_store.load(message.raw_sha256))
+    duplicate = _Lookups([parsed]).duplicate_of(parsed)
+    if duplicate is not None:  # filed since under the same Message-ID: keep this copy too
+        return duplicate
     mailbox_id = message.mailbox_id
     db.session.delete(message)
     db.session.flush()
-    return ingest(raw, mailbox_id=mailbox_id)
+    acknowledgements: list[tuple[int, int]] = []
+    result = _file_alone(parsed, mailbox_id, acknowledgements)
+    _enqueue_acknowledgements(acknowledgements)
+    return result
 
 
 # --- one batch -------------------------------------------------------------------------------
@@ -287,7 +310,7 @@ class _Batch:
         self.mailbox_id = mailbox_id
         self.now = utcnow()
         self.own = own_addresses()
-        self.rules = routing_rules()
+        self.rules = routing_rules()  # the rules in force now, with their case types
         self.lookups = _Lookups(messages)
         self.seen: dict[tuple[str, str], _Filed] = {}
         self.blobs: dict[str, bytes] = {}
@@ -309,8 +332,7 @@ class _Batch:
                 (case.id, case)
                 for case in db.session.scalars(sa.select(Case).where(Case.id.in_(chunk)))
             )
-        self.rule_objects: dict[int, RoutingRule] = {}
-        self.threaded: dict[str, Case] = {}  # this batch's messages that have a case
+        self.threaded: dict[str, tuple[int, Case]] = {}  # this batch's, with their position
         # Parties added in this batch to cases cited by reference (see is_party).
         self.parties: dict[int, set[str]] = {}
         references = {r for parsed in messages for r in parsed.case_references}
@@ -336,7 +358,7 @@ class _Batch:
         filed = _file(parsed, self)
         self.seen[key] = filed
         if filed.case is not None and parsed.message_id:
-            self.threaded.setdefault(parsed.message_id, filed.case)
+            self.threaded.setdefault(parsed.message_id, (len(self.seen), filed.case))
         if filed.case is not None and filed.case.id is not None and parsed.from_addr:
             self.parties.setdefault(filed.case.id, set()).add(parsed.from_addr.lower())
         if filed.result == "created" and filed.case is not None:
@@ -364,22 +386,16 @@ class _Batch:
     # --- look-ups
 
     def case_for(self, ids: list[str]) -> Case | None:
-        """The case of the earliest message we hold among `ids`, else of this batch's."""
+        """The case of the earliest filed message among `ids`: one we held before this batch,
+        else the first of this batch's."""
         stored = [self.threads[i] for i in ids if i in self.threads]
         if stored:
             return self.cases[min(stored)[1]]
-        return next((self.threaded[i] for i in ids if i in self.threaded), None)
+        pending = [self.threaded[i] for i in ids if i in self.threaded]
+        return min(pending, key=lambda item: item[0])[1] if pending else None
 
     def cites_unknown_case(self, parsed: ParsedMessage) -> bool:
         return any(r not in self.cited_cases for r in parsed.case_references)
-
-    def route(self, parsed: ParsedMessage) -> RoutingRule | None:
-        rule = _matching_rule(parsed, self.rules)
-        if rule is None:
-            return None
-        if rule.id not in self.rule_objects:
-            self.rule_objects[rule.id] = db.session.get(RoutingRule, rule.id)
-        return self.rule_objects[rule.id]
 
     def is_party(self, case: Case, address: str) -> bool:
         address = address.lower()
@@ -604,7 +620,7 @@ def _join(case: Case, parsed: ParsedMessage, message: MailMessage, now: datetime
 
 def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime, batch: _Batch) -> Case:
     summary = (parsed.subject or parsed.text.strip().split("\n", 1)[0] or "(inget ämne)").strip()
-    rule = batch.route(parsed)
+    rule = route(parsed, batch.rules)
     contact_email = _contact_email(parsed)
     case = build_case(
         NewCase(
@@ -643,44 +659,28 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime, batch:
     return case
 
 
-@dataclass(frozen=True)
-class _Rule:
-    id: int
-    kind: RuleKind
-    pattern: str  # stripped, lower case
+def routing_rules() -> list[RoutingRule]:
+    """The active rules of active case types, in the order admins set (one query, with the
+    case types and their departments): read for every batch, so a change made in another
+    process applies to the next one."""
+    return list(
+        db.session.scalars(
+            sa.select(RoutingRule)
+            .join(RoutingRule.case_type)
+            .options(sa.orm.contains_eager(RoutingRule.case_type).joinedload(CaseType.department))
+            .where(RoutingRule.active.is_(True), CaseType.active.is_(True))
+            .order_by(RoutingRule.position, RoutingRule.id)
+        ).unique()
+    )
 
 
-def routing_rules() -> tuple[_Rule, ...]:
-    """The active rules in the order admins set; read once per request or job (a poll, an
-    import), again after a rule or case type changed."""
-    if "routing_rules" not in g:
-        g.routing_rules = tuple(
-            _Rule(rule_id, kind, pattern.strip().lower())
-            for rule_id, kind, pattern in db.session.execute(
-                sa.select(RoutingRule.id, RoutingRule.kind, RoutingRule.pattern)
-                .join(RoutingRule.case_type)
-                .where(RoutingRule.active.is_(True), CaseType.active.is_(True))
-                .order_by(RoutingRule.position, RoutingRule.id)
-            )
-        )
-    return g.routing_rules
-
-
-forget_on_flush("routing_rules", RoutingRule, CaseType)
-
-
-def route(parsed: ParsedMessage) -> RoutingRule | None:
+def route(parsed: ParsedMessage, rules: list[RoutingRule] | None = None) -> RoutingRule | None:
     """The first matching routing rule, in the order admins set; else none."""
-    rule = _matching_rule(parsed, routing_rules())
-    return db.session.get(RoutingRule, rule.id) if rule is not None else None
-
-
-def _matching_rule(parsed: ParsedMessage, rules: tuple[_Rule, ...]) -> _Rule | None:
     recipients = {a.lower() for a in parsed.to_addrs + parsed.cc_addrs}
     domain = (parsed.from_addr or "").rsplit("@", 1)[-1]
     subject = parsed.subject.lower()
-    for rule in rules:
-        pattern = rule.pattern
+    for rule in routing_rules() if rules is None else rules:
+        pattern = rule.pattern.strip().lower()
         if (
             (rule.kind == RuleKind.RECIPIENT and pattern in recipients)
             or (
