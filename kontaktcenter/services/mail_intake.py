@@ -207,7 +207,7 @@ def reprocess(message_pk: int) -> IngestResult:
     if message is None or message.direction != Direction.INBOUND or message.case_id is not None:
         return IngestResult("rejected", reason="Meddelandet kan inte behandlas igen.")
     parsed = _parsed(mail_store.load(message.raw_sha256))
-    duplicate = _Lookups([parsed]).duplicate_of(parsed)
+    duplicate = _Lookups([parsed], besides=message_pk).duplicate_of(parsed)
     if duplicate is not None:  # filed since under the same Message-ID: keep this copy too
         return duplicate
     mailbox_id = message.mailbox_id
@@ -246,8 +246,10 @@ def _dedupe_key(parsed: ParsedMessage) -> tuple[str, str]:
 class _Lookups:
     """What the database already holds about a batch's messages, read with one query each."""
 
-    def __init__(self, messages: list[ParsedMessage]) -> None:
+    def __init__(self, messages: list[ParsedMessage], *, besides: int | None = None) -> None:
+        """`besides`: a stored message that does not count (the one being processed again)."""
         self.known: dict[tuple[str, str], IngestResult] = {}
+        self.besides = besides
         keys = [_dedupe_key(parsed) for parsed in messages]
         for chunk in _chunks(value for kind, value in keys if kind == "id"):
             self._read_known("id", MailMessage.message_id, MailMessage.message_id.in_(chunk))
@@ -261,6 +263,8 @@ class _Lookups:
     def _read_known(
         self, kind: str, column: sa.ColumnElement[str], condition: sa.ColumnElement[bool]
     ) -> None:
+        if self.besides is not None:
+            condition = condition & (MailMessage.id != self.besides)
         rows = db.session.execute(
             sa.select(column.label("key"), MailMessage.id, Case.reference)
             .outerjoin(Case, Case.id == MailMessage.case_id)
