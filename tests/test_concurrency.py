@@ -197,3 +197,42 @@ def test_workers_filing_the_same_mail_at_once_file_each_message_once(pg_app, tmp
             )
         assert len(set(by_id.values())) == 20
         db.session.remove()
+
+
+def test_a_call_logged_while_a_batch_of_mail_is_written_does_not_wait_for_it(pg_app, tmp_path):
+    """The reference counter serialises every case creation: a batch of e-mail takes it only
+    after its rows are written, so another process numbering a case meanwhile is not held up."""
+    pg_app.config["OUTBOX_DIR"] = str(tmp_path)
+    run = uuid.uuid4().hex[:8]
+    numbered_meanwhile: list[int] = []
+
+    def while_the_batch_is_written(session, _context) -> None:
+        with db.engine.connect() as other:  # another web process logging a call
+            other.execute(sa.text("SET lock_timeout = '2s'"))
+            numbered_meanwhile.append(
+                other.execute(
+                    sa.text("UPDATE case_sequences SET last_value = last_value RETURNING year")
+                ).scalar_one()
+            )
+            other.rollback()
+
+    try:
+        with pg_app.app_context():
+            ingest_batch([make_mail(message_id=f"<forsta-{run}@example.se>")])  # a counter row
+            sa.event.listen(sa.orm.Session, "after_flush", while_the_batch_is_written)
+            try:
+                results = ingest_batch(
+                    [
+                        make_mail(sender=f"p{i}@example.se", message_id=f"<{i}-{run}@example.se>")
+                        for i in range(10)
+                    ]
+                )
+            finally:
+                sa.event.remove(sa.orm.Session, "after_flush", while_the_batch_is_written)
+            assert [r.result for r in results] == ["created"] * 10
+            assert all(r.reference.startswith("KC-") for r in results)
+            db.session.remove()
+    finally:
+        pg_app.config["OUTBOX_DIR"] = None
+    # It ran during the batch's flush (and the receipts' jobs after it) without waiting.
+    assert numbered_meanwhile

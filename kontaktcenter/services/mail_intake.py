@@ -11,6 +11,7 @@ Message-ID never files twice: the unique index decides, also between concurrent 
 from __future__ import annotations
 
 import logging
+import secrets
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from flask import current_app, g
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kontaktcenter import jobs
 from kontaktcenter.extensions import db, forget_on_flush, utcnow
@@ -171,8 +173,8 @@ def _file_together(
         if all(item.stored is not None for item in filed):
             return [item.outcome() for item in filed]  # all filed before: nothing to write
         batch.write_blobs()
-        batch.number_cases()  # last: the counter row stays locked until the commit
     db.session.flush()
+    batch.number_cases()  # last: the counter row stays locked until the commit
     results = [item.outcome() for item in filed]
     ready = [(item.case.id, item.message.id) for item in filed if item.acknowledge]
     db.session.commit()
@@ -282,6 +284,7 @@ class _Lookups:
 
 
 DUPLICATE_REASON = "Meddelandet är redan mottaget."
+PLACEHOLDER = "~"  # + 18 hex digits: a case reference until the batch is numbered
 
 
 @dataclass
@@ -377,15 +380,27 @@ class _Batch:
     def write_blobs(self) -> None:
         mail_store.store_many(self.blobs)
 
+    def new_case(self, case: Case) -> None:
+        """A case made by this batch: written with a placeholder reference (unique, never shown)
+        and numbered after the flush, so the counter row is locked only for the commit."""
+        case.reference = PLACEHOLDER + secrets.token_hex(9)
+        self.new_cases.append(case)
+
     def number_cases(self) -> None:
         by_year: dict[int, list[Case]] = {}
         for case in self.new_cases:
             by_year.setdefault(case.created_at.astimezone(TZ).year, []).append(case)
+        table = Case.__table__
         for cases in by_year.values():
-            for case, reference in zip(
-                cases, next_references(cases[0].created_at, len(cases)), strict=True
-            ):
-                case.reference = reference
+            references = next_references(cases[0].created_at, len(cases))
+            db.session.execute(
+                sa.update(table)
+                .where(table.c.id == sa.bindparam("case_pk"))
+                .values(reference=sa.bindparam("number")),
+                [{"case_pk": c.id, "number": r} for c, r in zip(cases, references, strict=True)],
+            )
+            for case, reference in zip(cases, references, strict=True):
+                set_committed_value(case, "reference", reference)
 
     # --- look-ups
 
@@ -643,7 +658,7 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime, batch:
         contacts=batch.contacts,
         numbered=False,  # the batch numbers its new cases at once, last
     )
-    batch.new_cases.append(case)
+    batch.new_case(case)
     if parsed.case_references:  # cited, but not by the case's party: linked, not joined
         case.linked_case = batch.cited_cases.get(parsed.case_references[0])
     message.case = case
