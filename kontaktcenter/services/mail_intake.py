@@ -693,12 +693,12 @@ def routing_rules() -> list[RoutingRule]:
     )
 
 
-def route(parsed: ParsedMessage, rules: list[RoutingRule] | None = None) -> RoutingRule | None:
-    """The first matching routing rule, in the order admins set; else none."""
+def route(parsed: ParsedMessage, rules: list[RoutingRule]) -> RoutingRule | None:
+    """The first of `rules` (routing_rules()) that matches; else none."""
     recipients = {a.lower() for a in parsed.to_addrs + parsed.cc_addrs}
     domain = (parsed.from_addr or "").rsplit("@", 1)[-1]
     subject = parsed.subject.lower()
-    for rule in routing_rules() if rules is None else rules:
+    for rule in rules:
         pattern = rule.pattern.strip().lower()
         if (
             (rule.kind == RuleKind.RECIPIENT and pattern in recipients)
