@@ -1011,7 +1011,7 @@ STAGES = (
     ("  mail.parts.all_texts (personnummer check)", "mail/parts.py", "all_texts"),
     ("  sanitize_html", "mail/sanitize.py", "sanitize_html"),
     ("  html_to_text", "mail/sanitize.py", "html_to_text"),
-    ("look-ups for a batch (_Batch.__init__)", "services/mail_intake.py", "__init__"),
+    ("look-ups for a batch (_Batch._look_up)", "services/mail_intake.py", "_look_up"),
     ("_file", "services/mail_intake.py", "_file"),
     ("  _message_row", "services/mail_intake.py", "_message_row"),
     ("  _thread", "services/mail_intake.py", "_thread"),
@@ -1060,7 +1060,7 @@ def profile_summary(profiler: cProfile.Profile, total: float, top: int) -> dict[
         (
             ct
             for (filename, _line, func), (_cc, _nc, _tt, ct, _callers) in raw.items()
-            if func == "ingest" and filename.replace(os.sep, "/").endswith(STAGES[0][1])
+            if func == STAGES[0][2] and filename.replace(os.sep, "/").endswith(STAGES[0][1])
         ),
         total,
     )

@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app, g
@@ -45,11 +44,10 @@ from kontaktcenter.models import (
 from kontaktcenter.services import goals, mail_store
 from kontaktcenter.services.cases import NewCase, add_activity, build_case
 from kontaktcenter.services.contacts import ContactData, EmailIndex
-from kontaktcenter.services.references import next_references
+from kontaktcenter.services.references import next_references, year_of
 
 T = TypeVar("T")
 V = TypeVar("V", str, int)
-TZ = ZoneInfo("Europe/Stockholm")
 
 SUMMARY_MAX = 300
 MESSAGE_ID_MAX = 998
@@ -317,11 +315,18 @@ class _Batch:
         self.mailbox_id = mailbox_id
         self.now = utcnow()
         self.own = own_addresses()
-        self.rules = routing_rules()  # the rules in force now, with their case types
-        self.lookups = _Lookups(messages)
         self.seen: dict[tuple[str, str], _Filed] = {}
         self.blobs: dict[str, bytes] = {}
         self.new_cases: list[Case] = []
+        self.threaded: dict[str, tuple[int, Case]] = {}  # this batch's, with their position
+        # Parties added in this batch to cases cited by reference (see is_party).
+        self.parties: dict[int, set[str]] = {}
+        self._look_up(messages)
+
+    def _look_up(self, messages: list[ParsedMessage]) -> None:
+        """What the database holds about the batch: one query per kind of look-up."""
+        self.rules = routing_rules()  # the rules in force now, with their case types
+        self.lookups = _Lookups(messages)
         # Threading: Message-IDs we hold, and the messages of this batch by Message-ID.
         cited = [i for parsed in messages for i in _cited_ids(parsed)]
         self.threads: dict[str, tuple[int, int]] = {}  # Message-ID -> (message pk, case id)
@@ -339,9 +344,6 @@ class _Batch:
                 (case.id, case)
                 for case in db.session.scalars(sa.select(Case).where(Case.id.in_(chunk)))
             )
-        self.threaded: dict[str, tuple[int, Case]] = {}  # this batch's, with their position
-        # Parties added in this batch to cases cited by reference (see is_party).
-        self.parties: dict[int, set[str]] = {}
         references = {r for parsed in messages for r in parsed.case_references}
         self.cited_cases: dict[str, Case] = {}
         for chunk in _chunks(references):
@@ -389,7 +391,7 @@ class _Batch:
     def number_cases(self) -> None:
         by_year: dict[int, list[Case]] = {}
         for case in self.new_cases:
-            by_year.setdefault(case.created_at.astimezone(TZ).year, []).append(case)
+            by_year.setdefault(year_of(case.created_at), []).append(case)
         table = Case.__table__
         for cases in by_year.values():
             references = next_references(cases[0].created_at, len(cases))

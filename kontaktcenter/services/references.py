@@ -18,6 +18,11 @@ from kontaktcenter.models import CaseSequence
 TZ = ZoneInfo("Europe/Stockholm")
 
 
+def year_of(at: datetime) -> int:
+    """The year a case created at `at` is numbered in (Swedish time)."""
+    return at.astimezone(TZ).year
+
+
 def next_reference(at: datetime) -> str:
     return next_references(at, 1)[0]
 
@@ -27,7 +32,7 @@ def next_references(at: datetime, count: int) -> list[str]:
     e-mail takes its numbers at once, so the counter row is locked once per batch)."""
     if count < 1:
         return []
-    year = at.astimezone(TZ).year
+    year = year_of(at)
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     last = db.session.execute(
