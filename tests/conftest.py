@@ -161,6 +161,14 @@ def client(app: Flask, db_session: Session) -> FlaskClient:
 
 
 @pytest.fixture
+def outbox(app: Flask, tmp_path: Path) -> Iterator[Path]:
+    """Outgoing mail (acknowledgements, replies) as .eml files here: no SMTP_URL in tests."""
+    app.config["OUTBOX_DIR"] = str(tmp_path)
+    yield tmp_path
+    app.config["OUTBOX_DIR"] = None
+
+
+@pytest.fixture
 def org(db_session: Session) -> factories.Org:
     return factories.make_org()
 

@@ -28,13 +28,6 @@ from tests import factories
 from tests.mailutil import corpus_messages, make_mail
 
 
-@pytest.fixture
-def outbox(app, tmp_path):
-    app.config["OUTBOX_DIR"] = str(tmp_path)  # acknowledgements are written here
-    yield tmp_path
-    app.config["OUTBOX_DIR"] = None
-
-
 def _acks() -> list[str]:
     return sorted(
         db.session.scalars(

@@ -29,13 +29,6 @@ NOTHING_NEW = "created 0, joined 0, duplicate 0, rejected 0"
 
 
 @pytest.fixture
-def outbox(app, tmp_path):
-    app.config["OUTBOX_DIR"] = str(tmp_path)  # acknowledgements go here (no SMTP_URL)
-    yield tmp_path
-    app.config["OUTBOX_DIR"] = None
-
-
-@pytest.fixture
 def make_mailbox(db_session, outbox, monkeypatch):
     """A Mailbox row for an account on the test Dovecot; the password in its own env variable."""
 

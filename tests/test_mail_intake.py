@@ -30,13 +30,6 @@ def _acks() -> list[MailMessage]:
     )
 
 
-@pytest.fixture
-def outbox(app, tmp_path):
-    app.config["OUTBOX_DIR"] = str(tmp_path)
-    yield tmp_path
-    app.config["OUTBOX_DIR"] = None
-
-
 @pytest.mark.parametrize(
     "path", corpus_messages(), ids=lambda p: p.relative_to(p.parents[1]).as_posix()
 )

@@ -24,13 +24,6 @@ CITIZEN_MESSAGE_ID = "<fraga-1@example.se>"
 
 
 @pytest.fixture
-def outbox(app, tmp_path):
-    app.config["OUTBOX_DIR"] = str(tmp_path)
-    yield tmp_path
-    app.config["OUTBOX_DIR"] = None
-
-
-@pytest.fixture
 def use_smtp(app, outbox) -> Iterator[Callable[[str], None]]:
     """Point the app at an SMTP server for this test; afterwards back to the outbox."""
     previous = app.config.get("SMTP_URL")
