@@ -235,7 +235,7 @@ def recreate_database(url: str) -> None:
 
 def create_app_for(url: str):
     from kontaktcenter import create_app
-    from kontaktcenter.config import normalise_database_url
+    from kontaktcenter.core.config import normalise_database_url
 
     return create_app(
         overrides={
@@ -252,18 +252,13 @@ def migrate_and_create_org(url: str) -> Org:
     from werkzeug.security import generate_password_hash
 
     import kontaktcenter
-    from kontaktcenter.extensions import db
-    from kontaktcenter.models import (
-        Case,
-        CaseType,
-        Channel,
-        Department,
-        GoalTarget,
-        Role,
-        ServiceGoal,
-        User,
-    )
-    from kontaktcenter.services import goals
+    from kontaktcenter.cases.enums import Channel
+    from kontaktcenter.cases.models import Case
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.core.roles import Role
+    from kontaktcenter.goals import engine as goals
+    from kontaktcenter.goals.models import GoalTarget, ServiceGoal
+    from kontaktcenter.organisation.models import CaseType, Department, User
 
     app = create_app_for(url)
     with app.app_context():
@@ -483,7 +478,7 @@ def cached_calendar():
     """The app's business calendar (the default, as load_calendar gives with no opening hours
     configured), with each day's intervals cached: the generator asks about the same thousand
     days millions of times. The results are the calendar's own."""
-    from kontaktcenter.business_calendar import BusinessCalendar
+    from kontaktcenter.calendar.business_calendar import BusinessCalendar
 
     class CachedCalendar(BusinessCalendar):
         @functools.cache  # noqa: B019 - one calendar per process, kept for good
@@ -603,8 +598,8 @@ class CaseGenerator:
     """Turns an arrival into a case row, its timeline and its goals, as the services would."""
 
     def __init__(self, org: Org, contacts: int, now: datetime, p_open: list[float]):
-        from kontaktcenter.business_calendar import Unit
-        from kontaktcenter.services.goals import NO_PROMISE, _clock, _compute  # the engine's own
+        from kontaktcenter.calendar.business_calendar import Unit
+        from kontaktcenter.goals.engine import NO_PROMISE, _clock, _compute  # the engine's own
 
         self.org, self.contacts, self.now, self.p_open = org, contacts, now, p_open
         self.compute, self.no_promise = _compute, NO_PROMISE
@@ -987,9 +982,10 @@ def check_against_engine(url: str, sample: int, seed: int) -> dict[str, Any]:
     left out: their clocks are paused, so a recompute now moves them on purpose."""
     import sqlalchemy as sa
 
-    from kontaktcenter.extensions import db, utcnow
-    from kontaktcenter.models import Case, CaseStatus
-    from kontaktcenter.services import goals
+    from kontaktcenter.cases.enums import CaseStatus
+    from kontaktcenter.cases.models import Case
+    from kontaktcenter.core.extensions import db, utcnow
+    from kontaktcenter.goals import engine as goals
 
     app = create_app_for(url)
     mismatches = []

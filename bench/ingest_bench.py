@@ -31,7 +31,7 @@
 
 Acknowledgements are not part of ingestion: in production ``ingest`` enqueues an RQ job
 (``jobs.mail.send_acknowledgement``) after its commit and a worker composes and sends the
-receipt. Here ``kontaktcenter.jobs.enqueue`` is replaced by a collector that only counts the
+receipt. Here ``kontaktcenter.core.jobs.enqueue`` is replaced by a collector that only counts the
 jobs (JOBS_MODE is "eager", so anything enqueued some other way would run inline and show up
 in the timing). The loop-protection checks that decide whether to enqueue (own addresses, the
 per-address rate limit) ARE inside ``ingest`` and are timed.
@@ -568,7 +568,7 @@ def generate(n: int, seed: int) -> list[Message]:
 
 
 def sqlalchemy_url(url: str) -> str:
-    from kontaktcenter.config import normalise_database_url
+    from kontaktcenter.core.config import normalise_database_url
 
     return normalise_database_url(url)
 
@@ -605,7 +605,7 @@ def drop_database(url: str) -> None:
 
 def make_app(url: str):
     from kontaktcenter import create_app
-    from kontaktcenter.config import Config
+    from kontaktcenter.core.config import Config
 
     return create_app(
         Config,
@@ -622,18 +622,12 @@ def migrate_and_create_org(app) -> None:
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
-    from kontaktcenter.business_calendar import Unit
-    from kontaktcenter.extensions import db
-    from kontaktcenter.models import (
-        Case,
-        CaseType,
-        Department,
-        GoalTarget,
-        Mailbox,
-        RoutingRule,
-        RuleKind,
-        ServiceGoal,
-    )
+    from kontaktcenter.calendar.business_calendar import Unit
+    from kontaktcenter.cases.models import Case
+    from kontaktcenter.channels.email.models import Mailbox, RoutingRule, RuleKind
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.goals.models import GoalTarget, ServiceGoal
+    from kontaktcenter.organisation.models import CaseType, Department
 
     with app.app_context():
         upgrade(directory=str(REPO / "migrations"))
@@ -675,7 +669,7 @@ def migrate_and_create_org(app) -> None:
 def server_facts(app) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from kontaktcenter.extensions import db
+    from kontaktcenter.core.extensions import db
 
     with app.app_context():
         facts = {
@@ -689,7 +683,7 @@ def server_facts(app) -> dict[str, Any]:
 def table_facts(app) -> dict[str, Any]:
     import sqlalchemy as sa
 
-    from kontaktcenter.extensions import db
+    from kontaktcenter.core.extensions import db
 
     with app.app_context():
         rows = {
@@ -729,7 +723,7 @@ def latency_summary(seconds: list[float]) -> dict[str, float]:
 
 
 def parse_only(messages: list[Message]) -> dict[str, Any]:
-    from kontaktcenter.mail.parsing import parse_message
+    from kontaktcenter.channels.email.mime.parsing import parse_message
 
     per_kind: dict[str, list[float]] = defaultdict(list)
     times = []
@@ -790,7 +784,7 @@ class Meter:
     def install(self, app, mail_intake_module) -> None:
         from sqlalchemy import event
 
-        from kontaktcenter.extensions import db
+        from kontaktcenter.core.extensions import db
 
         original_parse = mail_intake_module.parse_message
 
@@ -897,15 +891,15 @@ class CpuMeter:
 def ingest_all(
     app, messages: list[Message], profile: str | None, clock: str, top: int, batch: int | None
 ) -> dict[str, Any]:
-    import kontaktcenter.jobs
-    from kontaktcenter.services import mail_intake
+    import kontaktcenter.core.jobs
+    from kontaktcenter.channels.email import intake as mail_intake
 
     enqueued: list[str] = []
 
     def collect(func, *args, **kwargs) -> None:  # instead of RQ: count, never run
         enqueued.append(getattr(func, "__name__", repr(func)))
 
-    kontaktcenter.jobs.enqueue = collect  # type: ignore[assignment]
+    kontaktcenter.core.jobs.enqueue = collect  # type: ignore[assignment]
     meter = Meter()
     meter.install(app, mail_intake)
     latencies: list[float] = []
@@ -919,7 +913,7 @@ def ingest_all(
     with app.app_context():
         import sqlalchemy as sa
 
-        from kontaktcenter.extensions import db
+        from kontaktcenter.core.extensions import db
 
         if batch:
             app.config["MAIL_BATCH_MESSAGES"] = batch
@@ -988,9 +982,7 @@ def ingest_all(
                 (meter.statements + meter.commits + meter.pings) / n, 1
             ),
             "statements_by_class": dict(meter.classes.most_common()),
-            "seconds_by_class": {
-                k: round(v, 3) for k, v in meter.class_seconds.most_common()
-            },
+            "seconds_by_class": {k: round(v, 3) for k, v in meter.class_seconds.most_common()},
         },
         "cpu": cpu_report,
         "profiled": bool(profiler),
@@ -1004,25 +996,25 @@ def ingest_all(
 
 # (label, file suffix, function name): stages of ingest, by cumulative time in the profile.
 STAGES = (
-    ("ingest_batch (total)", "services/mail_intake.py", "ingest_batch"),
-    ("parse_message", "mail/parsing.py", "parse_message"),
+    ("ingest_batch (total)", "channels/email/intake.py", "ingest_batch"),
+    ("parse_message", "channels/email/mime/parsing.py", "parse_message"),
     ("  email BytesParser.parsebytes", "email/parser.py", "parsebytes"),
-    ("  mail.parts.scan", "mail/parts.py", "scan"),
-    ("  mail.parts.all_texts (personnummer check)", "mail/parts.py", "all_texts"),
-    ("  sanitize_html", "mail/sanitize.py", "sanitize_html"),
-    ("  html_to_text", "mail/sanitize.py", "html_to_text"),
-    ("look-ups for a batch (_Batch._look_up)", "services/mail_intake.py", "_look_up"),
-    ("_file", "services/mail_intake.py", "_file"),
-    ("  _message_row", "services/mail_intake.py", "_message_row"),
-    ("  _thread", "services/mail_intake.py", "_thread"),
-    ("    is_party", "services/mail_intake.py", "is_party"),
-    ("  _join", "services/mail_intake.py", "_join"),
-    ("  _new_case", "services/mail_intake.py", "_new_case"),
-    ("    route", "services/mail_intake.py", "route"),
-    ("    build_case", "services/cases.py", "build_case"),
-    ("      resolve_contact", "services/contacts.py", "resolve_contact"),
-    ("      goals.on_created", "services/goals.py", "on_created"),
-    ("    goals.on_routed", "services/goals.py", "on_routed"),
+    ("  mail.parts.scan", "channels/email/mime/parts.py", "scan"),
+    ("  mail.parts.all_texts (personnummer check)", "channels/email/mime/parts.py", "all_texts"),
+    ("  sanitize_html", "channels/email/mime/sanitize.py", "sanitize_html"),
+    ("  html_to_text", "channels/email/mime/sanitize.py", "html_to_text"),
+    ("look-ups for a batch (Batch._look_up)", "channels/email/filing.py", "_look_up"),
+    ("file_message", "channels/email/filing.py", "file_message"),
+    ("  _message_row", "channels/email/filing.py", "_message_row"),
+    ("  _thread", "channels/email/filing.py", "_thread"),
+    ("    is_party", "channels/email/filing.py", "is_party"),
+    ("  _join", "channels/email/filing.py", "_join"),
+    ("  _new_case", "channels/email/filing.py", "_new_case"),
+    ("    route", "channels/email/filing.py", "route"),
+    ("    build_case", "cases/services.py", "build_case"),
+    ("      resolve_contact", "cases/contacts.py", "resolve_contact"),
+    ("      goals.on_created", "goals/engine.py", "on_created"),
+    ("    goals.on_routed", "goals/engine.py", "on_routed"),
     ("Session.commit", "orm/scoping.py", "commit"),
     ("  Session.flush (autoflush included)", "orm/session.py", "_flush"),
     ("mail_store.store_many (blobs)", "services/mail_store.py", "store_many"),
@@ -1254,7 +1246,7 @@ def main(argv: list[str] | None = None) -> int:
         app, messages, args.profile, args.profile_clock, args.top, args.batch
     )
     report["tables"] = table_facts(app)
-    from kontaktcenter.extensions import db
+    from kontaktcenter.core.extensions import db
 
     with app.app_context():
         db.engine.dispose()

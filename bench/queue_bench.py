@@ -487,7 +487,7 @@ def explain(database_url: str, path: str, profile: int = 0) -> None:
     import sqlalchemy as sa
 
     from bench.generate import create_app_for
-    from kontaktcenter.extensions import db
+    from kontaktcenter.core.extensions import db
 
     app = create_app_for(database_url)
     app.config["SESSION_COOKIE_SECURE"] = False

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.routing import IntegerConverter
 
-from kontaktcenter.config import Config
+from kontaktcenter.core.config import Config
 
 _TOP = Path(__file__).resolve().parent.parent
 
@@ -29,8 +29,21 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     app.url_map.converters["id"] = IdConverter
     _configure_embedded_defaults(app)
 
-    from kontaktcenter import auth, cli, errors, jobs, mail_cli, security, templating
-    from kontaktcenter.extensions import configure_sqlite, csrf, db, login_manager, migrate
+    from kontaktcenter import api, calendar, cases, demo, goals, organisation, reports, workspace
+    from kontaktcenter.channels import email, phone
+    from kontaktcenter.core import (
+        admin,
+        auth,
+        cli,
+        error_pages,
+        jobs,
+        navigation,
+        outbox,
+        periodic,
+        security,
+        templating,
+    )
+    from kontaktcenter.core.extensions import configure_sqlite, csrf, db, login_manager, migrate
 
     db.init_app(app)
     with app.app_context():
@@ -42,21 +55,27 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     )
     login_manager.init_app(app)
     csrf.init_app(app)
-    for module in (auth, jobs, cli, mail_cli, errors, security, templating):
+    for module in (
+        auth,
+        jobs,
+        outbox,
+        periodic,
+        cli,
+        error_pages,
+        security,
+        templating,
+        navigation,
+    ):
         module.init_app(app)
-
-    from kontaktcenter.admin.views import bp as admin_bp
-    from kontaktcenter.api import bp as api_bp
-    from kontaktcenter.calls.views import bp as calls_bp
-    from kontaktcenter.cases.views import bp as cases_bp
-    from kontaktcenter.directory.views import bp as directory_bp
-    from kontaktcenter.inbox.views import bp as inbox_bp
-    from kontaktcenter.overview.views import bp as overview_bp
-    from kontaktcenter.queue.views import bp as queue_bp
-
-    for bp in (queue_bp, calls_bp, cases_bp, inbox_bp, directory_bp, overview_bp, admin_bp, api_bp):
-        app.register_blueprint(bp)
-    csrf.exempt(api_bp)  # the API authenticates with bearer tokens, never with cookies
+    # The areas, lowest first: each registers its blueprints, commands, menu entries, admin
+    # panels and periodic jobs.
+    for area in (calendar, organisation, goals, email, phone, workspace, reports, demo):
+        area.init_app(app)
+    assert cases  # no pages of its own, but its models must be mapped
+    navigation.add_item("Administration", "admin.index", order=90)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API authenticates with bearer tokens, never with cookies
     return app
 
 

@@ -17,8 +17,8 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.test import TestResponse
 
 from kontaktcenter.api.openapi import document
-from kontaktcenter.models import User
-from kontaktcenter.services import users
+from kontaktcenter.organisation import users
+from kontaktcenter.organisation.models import User
 
 PREFIX = "/api/v1"
 URN = "urn:kontaktcenter:openapi"

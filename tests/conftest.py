@@ -2,6 +2,9 @@
 
 The database is chosen once per run: ``KONTAKTCENTER_TEST_DATABASE_URL`` if set; PostgreSQL on
 127.0.0.1:5432 when ``CI=true`` (or ``KONTAKTCENTER_TEST_DB=postgres``); otherwise a SQLite file.
+The PostgreSQL and Redis servers may be shared with other runs (other CI jobs, other checkouts):
+every database this run creates and its RQ queue are named with the run's own ``RUN_ID``, and at
+the end of the session it drops those databases and deletes its queue's Redis keys, nothing else.
 The schema is built by the Alembic migrations (the source of truth), once per run. Each test runs
 inside an outer transaction; the code's own commits become savepoints and everything is rolled
 back afterwards. Tests that need other processes or threads use ``committed_db`` instead.
@@ -11,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,8 +27,8 @@ from flask_sqlalchemy.session import Session as FlaskSession
 from sqlalchemy.orm import Session
 
 from kontaktcenter import create_app
-from kontaktcenter.config import TestConfig, normalise_database_url
-from kontaktcenter.extensions import db
+from kontaktcenter.core.config import TestConfig, normalise_database_url
+from kontaktcenter.core.extensions import db
 from tests import factories
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -32,8 +36,22 @@ PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 REDIS_URL = os.environ.get("KONTAKTCENTER_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
+def _worker_suffix() -> str:
+    return re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "")) or "main"
+
+
+# Made once per pytest process (each xdist worker is one): names this run's databases and queue.
+RUN_ID = f"{uuid.uuid4().hex[:10]}_{_worker_suffix()}"
+JOB_QUEUE = f"kontaktcenter_test_{RUN_ID}"  # the app's RQ queue (JOB_QUEUE) in this run
+_run_databases: list[str] = []  # created by postgres_url(), dropped at the end of the session
+_run_redis_urls: set[str] = set()  # handed out by redis_url(): clean this run's keys there
+
+
 def postgres_url(name: str) -> str:
-    """A fresh PostgreSQL database `name` on the local server, or a failure/skip if unreachable."""
+    """A new, empty PostgreSQL database on the local server named `name` plus this run's id
+    (dropped at the end of the session), or a failure in CI / skip locally if unreachable."""
+    name = f"{name}_{RUN_ID}"
+    assert len(name) <= 63, f"PostgreSQL truncates identifiers over 63 bytes: {name}"
     engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
@@ -43,6 +61,8 @@ def postgres_url(name: str) -> str:
             if exists:
                 conn.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
             conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        if name not in _run_databases:
+            _run_databases.append(name)
     except sa.exc.OperationalError as error:
         message = f"PostgreSQL at 127.0.0.1:5432 is unreachable: {error}"
         if IN_CI:
@@ -54,21 +74,95 @@ def postgres_url(name: str) -> str:
 
 
 def redis_url() -> str:
-    """The local Redis (db 15, flushed), or a failure in CI / skip locally if unreachable."""
+    """The local Redis (db 15), or a failure in CI / skip locally if unreachable.
+
+    Other runs may use the same db at the same time: it is never flushed. Use only this run's
+    queue (``JOB_QUEUE``, set as the app's ``JOB_QUEUE``); its keys go at the end of the session.
+    """
     from redis import Redis
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     try:
-        Redis.from_url(REDIS_URL).flushdb()
+        with Redis.from_url(REDIS_URL) as connection:
+            connection.ping()
     except RedisConnectionError as error:
         if IN_CI:
             pytest.fail(f"Redis at {REDIS_URL} is unreachable: {error}", pytrace=False)
         pytest.skip(f"Redis at {REDIS_URL} is unreachable: {error}")
+    _run_redis_urls.add(REDIS_URL)
     return REDIS_URL
 
 
-def _worker_suffix() -> str:
-    return re.sub(r"\W", "", os.environ.get("PYTEST_XDIST_WORKER", "")) or "main"
+def drop_run_databases() -> None:
+    """Drop the databases postgres_url() created in this run (and only those)."""
+    if not _run_databases:
+        return
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            while _run_databases:
+                name = _run_databases[-1]
+                conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+                _run_databases.pop()
+    finally:
+        engine.dispose()
+
+
+def delete_run_redis_keys(url: str, queue: str = JOB_QUEUE) -> int:
+    """Delete what RQ keeps in Redis for this run's `queue`, and nothing of other runs: the keys
+    that name the queue (the queue, its registries and locks), the jobs that came from it with
+    their results and executions, the workers that served only it, and its entries in RQ's shared
+    sets. Returns the number of keys deleted."""
+    from redis import Redis
+    from rq import Queue, Worker
+    from rq.job import Job
+
+    job_prefix = Job.redis_job_namespace_prefix  # "rq:job:"
+    worker_prefix = Worker.redis_worker_namespace_prefix  # "rq:worker:"
+    rq_prefix = job_prefix.removesuffix("job:")  # "rq:", or RQ_KEY_PREFIX
+    with Redis.from_url(url) as redis:
+        keys = [key.decode() for key in redis.scan_iter(match=f"{rq_prefix}*", count=1000)]
+        job_ids = {
+            key.removeprefix(job_prefix)
+            for key in keys
+            if key.startswith(job_prefix)
+            and ":" not in key.removeprefix(job_prefix)
+            and redis.type(key) == b"hash"
+            and redis.hget(key, "origin") == queue.encode()
+        }
+        workers = {
+            key
+            for key in keys
+            if key.startswith(worker_prefix)
+            and redis.type(key) == b"hash"
+            and redis.hget(key, "queues") == queue.encode()
+        }
+
+        def of_our_jobs(key: str) -> bool:  # rq:job:<id>[:...], rq:results:<id>, rq:executions:<id>
+            parts = key.removeprefix(rq_prefix).split(":")
+            return len(parts) > 1 and parts[1] in job_ids  # job ids have no ":"
+
+        ours = workers | {key for key in keys if queue in key or of_our_jobs(key)}
+        with redis.pipeline() as pipe:
+            pipe.srem(Queue.redis_queues_keys, Queue.redis_queue_namespace_prefix + queue)
+            if workers:
+                pipe.srem(Worker.redis_workers_keys, *workers)
+            if ours:
+                pipe.delete(*ours)
+            pipe.execute()
+    return len(ours)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clean_up_this_run() -> Iterator[None]:
+    """First set up, so last torn down: after the apps and their engines are gone, drop this
+    run's PostgreSQL databases and delete its Redis keys."""
+    yield
+    try:
+        drop_run_databases()
+    finally:
+        for url in sorted(_run_redis_urls):
+            delete_run_redis_keys(url)
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +171,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     if explicit:
         return normalise_database_url(explicit)
     if IN_CI or os.environ.get("KONTAKTCENTER_TEST_DB") == "postgres":
-        return postgres_url(f"kontaktcenter_test_{_worker_suffix()}")
+        return postgres_url("kontaktcenter_test")
     return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
 
 
@@ -88,6 +182,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         {
             "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_DIR": str(tmp_path_factory.mktemp("instance")),
+            "JOB_QUEUE": JOB_QUEUE,
         },
     )
     with app.app_context():

@@ -9,10 +9,13 @@ from dataclasses import dataclass
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Case, CaseType, Channel, Department, Outcome, Role, User
-from kontaktcenter.services.cases import NewCase, create_case
-from kontaktcenter.services.contacts import ContactData
+from kontaktcenter.cases.contacts import ContactData
+from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.cases.models import Case
+from kontaktcenter.cases.services import NewCase, create_case
+from kontaktcenter.core.extensions import db
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation.models import CaseType, Department, User
 
 PASSWORD = "korrekt-hast-batteri"
 _HASH = generate_password_hash(PASSWORD, method="pbkdf2:sha256:1000")  # fast in tests

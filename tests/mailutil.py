@@ -1,4 +1,4 @@
-"""Helpers for mail tests: the shared corpus and hand-made messages."""
+"""Helpers for mail tests: the mail corpus (tests/data/mail-corpus) and hand-made messages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "mail-corpus"
+CORPUS = Path(__file__).resolve().parent / "data" / "mail-corpus"
 SWEDISH = CORPUS / "messages" / "swedish"
 
 

@@ -7,10 +7,11 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import (
-    AuditEvent,
-    Case,
+from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email import intake as mail_intake
+from kontaktcenter.channels.email import settings as mail_settings
+from kontaktcenter.channels.email.intake import ingest
+from kontaktcenter.channels.email.models import (
     Mailbox,
     MailMessage,
     MailStatus,
@@ -18,12 +19,12 @@ from kontaktcenter.models import (
     RoutingRule,
     RuleKind,
 )
-from kontaktcenter.services import mail_intake, mail_settings
-from kontaktcenter.services.mail_intake import ingest
+from kontaktcenter.core.audit import AuditEvent
+from kontaktcenter.core.extensions import db
 from tests.factories import post
 from tests.mailutil import make_mail
 
-MODULE = "kontaktcenter.admin.mail_views"
+MODULE = "kontaktcenter.channels.email.admin_views"
 NON_ADMINS = ["agent", "handler_bygg", "manager"]
 
 

@@ -3,11 +3,11 @@
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import CaseType, Department
-from kontaktcenter.services import admin
-from kontaktcenter.services.admin import CaseTypeData, DepartmentData, slugify
-from kontaktcenter.services.errors import ValidationError
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation import services as admin
+from kontaktcenter.organisation.models import CaseType, Department
+from kontaktcenter.organisation.services import CaseTypeData, DepartmentData, slugify
 from tests.factories import post
 
 

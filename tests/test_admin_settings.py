@@ -8,22 +8,18 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.business_calendar import Unit, Window
-from kontaktcenter.extensions import db
-from kontaktcenter.models import (
-    CalendarException,
-    Channel,
-    GoalTarget,
-    OpeningWindow,
-    Outcome,
-    ServiceGoal,
-)
-from kontaktcenter.services import goals, settings
-from kontaktcenter.services.errors import ValidationError
+from kontaktcenter.calendar import services as calendar_settings
+from kontaktcenter.calendar.business_calendar import Unit, Window
+from kontaktcenter.calendar.models import CalendarException, OpeningWindow
+from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.extensions import db
+from kontaktcenter.goals import settings
+from kontaktcenter.goals.models import GoalTarget, ServiceGoal
 from tests.factories import make_case, post
 
 STHLM = ZoneInfo("Europe/Stockholm")
-MODULE = "kontaktcenter.admin.settings_views"
+MODULES = ("kontaktcenter.calendar.admin_views", "kontaktcenter.goals.admin_views")
 NON_ADMINS = ["agent", "handler_bygg", "manager"]
 WEEK = {f"day_{wd}": "08:00-17:00" for wd in range(5)} | {"day_5": "", "day_6": ""}
 
@@ -37,7 +33,7 @@ def today_is(monkeypatch):
     """Pin "today" for the admin pages (closure days may not be in the past)."""
 
     def pin(*args) -> None:
-        monkeypatch.setattr(settings, "utcnow", lambda: local(*args))
+        monkeypatch.setattr(calendar_settings, "utcnow", lambda: local(*args))
 
     return pin
 
@@ -57,15 +53,15 @@ def _routes(exception_id: int, goal_id: int) -> list[tuple[str, str]]:
     ]
 
 
-def _covered(app, routes: list[tuple[str, str]], module: str) -> None:
-    """Every route of `module` is in `routes`: a new route without an access test fails here."""
+def _covered(app, routes: list[tuple[str, str]], modules: tuple[str, ...]) -> None:
+    """Every route of `modules` is in `routes`: a new route without an access test fails here."""
     adapter = app.url_map.bind("localhost")
     listed = {(adapter.match(path, method)[0], method) for method, path in routes}
     registered = {
         (rule.endpoint, method)
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("admin.")
-        and app.view_functions[rule.endpoint].__module__ == module
+        and app.view_functions[rule.endpoint].__module__ in modules
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert listed == registered
@@ -81,14 +77,20 @@ def rows(org):
 
 
 def test_every_route_is_covered_and_admin_views_live_in_known_modules(app, rows):
-    _covered(app, _routes(rows[0].id, rows[1].id), MODULE)
+    _covered(app, _routes(rows[0].id, rows[1].id), MODULES)
     modules = {
         app.view_functions[rule.endpoint].__module__
         for rule in app.url_map.iter_rules()
         if rule.endpoint.startswith("admin.")
     }
-    # Each module has its own access test: views in test_admin_access, mail in test_admin_mail.
-    assert modules == {"kontaktcenter.admin.views", MODULE, "kontaktcenter.admin.mail_views"}
+    # Each module has its own access test: organisation and the index in test_admin_access,
+    # mail in test_admin_mail, calendar and goals here.
+    assert modules == {
+        "kontaktcenter.core.admin",
+        "kontaktcenter.organisation.admin_views",
+        *MODULES,
+        "kontaktcenter.channels.email.admin_views",
+    }
 
 
 @pytest.mark.parametrize("role", NON_ADMINS)
@@ -148,9 +150,9 @@ def test_saving_opening_hours_changes_new_cases_due_times(client, org, login):
     assert "Öppettiderna är sparade." in client.get(response.headers["Location"]).get_data(
         as_text=True
     )
-    texts, configured = settings.weekly_hours()
+    texts, configured = calendar_settings.weekly_hours()
     assert configured and texts[0] == "09:00-12:00, 13:00-15:00" and texts[5] == ""
-    calendar = goals.load_calendar()  # the cached calendar was forgotten
+    calendar = calendar_settings.load_calendar()  # the cached calendar was forgotten
     assert calendar.windows_on(local(2026, 11, 16).date()) == (
         Window(time(9), time(12)),
         Window(time(13), time(15)),
@@ -191,7 +193,7 @@ def test_invalid_opening_hours_are_refused_with_a_message(
 
 def test_a_week_without_opening_hours_is_refused(org):
     with pytest.raises(ValidationError, match="minst en veckodag"):
-        settings.save_opening_hours(dict.fromkeys(range(7), ""))
+        calendar_settings.save_opening_hours(dict.fromkeys(range(7), ""))
 
 
 def test_two_admins_saving_at_once_cannot_double_the_hours(org):
@@ -200,7 +202,7 @@ def test_two_admins_saving_at_once_cannot_double_the_hours(org):
 
     sa.event.listen(db.session(), "after_flush", other_admin, once=True)
     with pytest.raises(ValidationError, match="Någon annan sparade öppettiderna samtidigt"):
-        settings.save_opening_hours({0: "09:00-12:00"})
+        calendar_settings.save_opening_hours({0: "09:00-12:00"})
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OpeningWindow)) == 0
 
 
@@ -268,14 +270,14 @@ def test_closure_days_can_be_deleted_but_not_after_they_passed(client, org, logi
     passed = CalendarException(day=local(2026, 11, 2).date(), windows=[], reason="Förr")
     db.session.add_all([coming, passed])
     db.session.commit()
-    assert not goals.load_calendar().is_working_day(coming.day)
+    assert not calendar_settings.load_calendar().is_working_day(coming.day)
     login(org.admin)
     html = client.get("/admin/avvikande-dagar/").get_data(as_text=True)
     assert "Klämdag" in html and "Förr" not in html  # only upcoming days are listed
     response = post(client, f"/admin/avvikande-dagar/{coming.id}/ta-bort")
     assert response.status_code == 302
     assert db.session.get(CalendarException, coming.id) is None
-    assert goals.load_calendar().is_working_day(local(2026, 11, 27).date())
+    assert calendar_settings.load_calendar().is_working_day(local(2026, 11, 27).date())
     response = post(client, f"/admin/avvikande-dagar/{passed.id}/ta-bort", follow_redirects=True)
     assert "Dagar som har passerat tas inte bort" in response.get_data(as_text=True)
     assert db.session.get(CalendarException, passed.id) is not None

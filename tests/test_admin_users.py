@@ -4,9 +4,10 @@ import re
 
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import ApiToken, Role, User
-from kontaktcenter.services import users
+from kontaktcenter.core.extensions import db
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation import users
+from kontaktcenter.organisation.models import ApiToken, User
 from tests.factories import post
 
 

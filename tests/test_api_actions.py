@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kontaktcenter.models import CaseStatus, Outcome
+from kontaktcenter.cases.enums import CaseStatus, Outcome
 from tests.api_client import Api, api_as, error_of
 from tests.factories import make_case
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import ApiToken
-from kontaktcenter.services import users
+from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation import users
+from kontaktcenter.organisation.models import ApiToken
 from tests.api_client import DOC, Api, api_as, error_of, token_for
 from tests.factories import make_case
 

@@ -9,10 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import AuditEvent, Channel, Outcome
-from kontaktcenter.services.contacts import ContactData
-from kontaktcenter.services.queue import encode_cursor
+from kontaktcenter.cases.contacts import ContactData
+from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.cases.queries import encode_cursor
+from kontaktcenter.core.audit import AuditEvent
+from kontaktcenter.core.extensions import db
 from tests.api_client import Api, api_as, error_of
 from tests.factories import make_case
 

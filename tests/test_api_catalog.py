@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kontaktcenter.extensions import db
+from kontaktcenter.core.extensions import db
 from tests.api_client import api_as, error_of
 
 

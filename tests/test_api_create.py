@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Case
+from kontaktcenter.cases.models import Case
+from kontaktcenter.core.extensions import db
 from tests.api_client import Api, api_as, error_of
 
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.business_calendar import Unit
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Channel, GoalTarget, MailKind, MailMessage, Outcome, ServiceGoal
+from kontaktcenter.calendar.business_calendar import Unit
+from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.channels.email.models import MailKind, MailMessage
+from kontaktcenter.core.extensions import db
+from kontaktcenter.goals.models import GoalTarget, ServiceGoal
 from tests.api_client import api_as, error_of
 from tests.factories import make_case
 from tests.mailutil import SWEDISH, make_mail

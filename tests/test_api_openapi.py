@@ -9,7 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from jsonschema import Draft202012Validator
 
-from kontaktcenter.models import Outcome
+from kontaktcenter.cases.enums import Outcome
 from tests.api_client import (
     DOC,
     REGISTRY,

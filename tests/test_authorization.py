@@ -5,8 +5,8 @@ A handler of department A never sees a case of department B: not in lists, not b
 
 import pytest
 
-from kontaktcenter.cases.views import ACTIONS
-from kontaktcenter.models import Channel, Outcome
+from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.workspace.case_views import ACTIONS
 from tests.factories import make_case, post
 
 ROLES = ["agent", "handler_bygg", "manager", "admin"]

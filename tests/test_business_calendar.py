@@ -1,4 +1,4 @@
-"""Example-based tests for kontaktcenter.business_calendar (DOMAIN.md section 4)."""
+"""Example-based tests for kontaktcenter.calendar.business_calendar (DOMAIN.md section 4)."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone
 
 import pytest
 
-from kontaktcenter import business_calendar as bc
-from kontaktcenter.business_calendar import BusinessCalendar, DayException, Unit, Window
+from kontaktcenter.calendar import business_calendar as bc
+from kontaktcenter.calendar.business_calendar import BusinessCalendar, DayException, Unit, Window
 
 STHLM = BusinessCalendar.default().tz
 W = Window.parse

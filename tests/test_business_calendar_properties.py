@@ -1,4 +1,5 @@
-"""Property tests for kontaktcenter.business_calendar (deterministic: derandomized, no database)."""
+"""Property tests for kontaktcenter.calendar.business_calendar (deterministic: derandomized,
+no database)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kontaktcenter.business_calendar import BusinessCalendar, DayException, Unit, Window
+from kontaktcenter.calendar.business_calendar import BusinessCalendar, DayException, Unit, Window
 
 W = Window.parse
 DEFAULT = BusinessCalendar.default()

@@ -3,9 +3,10 @@
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Role, User
-from kontaktcenter.services import users
+from kontaktcenter.core.extensions import db
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation import users
+from kontaktcenter.organisation.models import User
 
 
 @pytest.fixture

@@ -18,20 +18,15 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from kontaktcenter import create_app
-from kontaktcenter.config import TestConfig
-from kontaktcenter.extensions import db
-from kontaktcenter.models import (
-    Activity,
-    ActivityKind,
-    Case,
-    Channel,
-    MailMessage,
-    Outcome,
-    Role,
-    User,
-)
-from kontaktcenter.services import case_actions
-from kontaktcenter.services.mail_intake import ingest_batch
+from kontaktcenter.cases import actions as case_actions
+from kontaktcenter.cases.enums import ActivityKind, Channel, Outcome
+from kontaktcenter.cases.models import Activity, Case
+from kontaktcenter.channels.email.intake import ingest_batch
+from kontaktcenter.channels.email.models import MailMessage
+from kontaktcenter.core.config import TestConfig
+from kontaktcenter.core.extensions import db
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation.models import User
 from tests import factories
 from tests.conftest import postgres_url
 from tests.mailutil import make_mail

@@ -1,7 +1,7 @@
 import pytest
 
 from kontaktcenter import create_app
-from kontaktcenter.config import Config, normalise_database_url
+from kontaktcenter.core.config import Config, normalise_database_url
 
 
 def test_platform_database_urls_are_normalised():

@@ -1,15 +1,13 @@
 import pytest
 
-from kontaktcenter.services.contacts import (
-    ContactData,
+from kontaktcenter.cases.contacts import ContactData, resolve_contact, search_contacts
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.identifiers import (
     format_phone,
     normalise_organisation_number,
     normalise_personnummer,
     normalise_phone,
-    resolve_contact,
-    search_contacts,
 )
-from kontaktcenter.services.errors import ValidationError
 
 
 @pytest.mark.parametrize(

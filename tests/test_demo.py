@@ -8,33 +8,25 @@ import pytest
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from kontaktcenter import extensions
-from kontaktcenter.business_calendar import Unit
-from kontaktcenter.extensions import db, utcnow
-from kontaktcenter.models import (
-    Activity,
-    ActivityKind,
-    CalendarException,
-    Case,
-    CaseStatus,
-    CaseType,
-    Channel,
-    Contact,
-    Department,
-    GoalTarget,
-    MailKind,
-    MailMessage,
-    MailTemplate,
-    Outcome,
-    Role,
-    RoutingRule,
-    ServiceGoal,
-    User,
-)
-from kontaktcenter.services import case_actions, demo, mail_settings, settings, users
-from kontaktcenter.services import cases as case_service
-from kontaktcenter.services.contacts import normalise_phone
-from kontaktcenter.services.demo_data import CASE_TYPES, DEMO_MAILS, DEMO_PASSWORD, USERS
+from kontaktcenter.calendar import services as settings
+from kontaktcenter.calendar.business_calendar import Unit
+from kontaktcenter.calendar.models import CalendarException
+from kontaktcenter.cases import actions as case_actions
+from kontaktcenter.cases import services as case_service
+from kontaktcenter.cases.enums import ActivityKind, CaseStatus, Channel, Outcome
+from kontaktcenter.cases.models import Activity, Case, Contact
+from kontaktcenter.channels.email import settings as mail_settings
+from kontaktcenter.channels.email.models import MailKind, MailMessage, MailTemplate, RoutingRule
+from kontaktcenter.core import extensions
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.identifiers import normalise_phone
+from kontaktcenter.core.roles import Role
+from kontaktcenter.demo import seed as demo
+from kontaktcenter.demo.case_types import CASE_TYPES
+from kontaktcenter.demo.data import DEMO_MAILS, DEMO_PASSWORD, USERS
+from kontaktcenter.goals.models import GoalTarget, ServiceGoal
+from kontaktcenter.organisation import users
+from kontaktcenter.organisation.models import CaseType, Department, User
 
 DEPARTMENTS = {
     "Miljöförvaltningen",

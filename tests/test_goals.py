@@ -6,20 +6,15 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.business_calendar import Unit
-from kontaktcenter.extensions import db
-from kontaktcenter.models import (
-    CalendarException,
-    CallbackResult,
-    CaseGoal,
-    Channel,
-    GoalState,
-    GoalTarget,
-    Outcome,
-    ServiceGoal,
-)
-from kontaktcenter.services import case_actions, goals
-from kontaktcenter.services.goal_sweep import recent_breaches, sweep
+from kontaktcenter.calendar.business_calendar import Unit
+from kontaktcenter.calendar.models import CalendarException
+from kontaktcenter.calendar.services import forget_calendar
+from kontaktcenter.cases import actions as case_actions
+from kontaktcenter.cases.enums import CallbackResult, Channel, Outcome
+from kontaktcenter.core.extensions import db
+from kontaktcenter.goals import engine as goals
+from kontaktcenter.goals.models import CaseGoal, GoalState, GoalTarget, ServiceGoal
+from kontaktcenter.goals.sweep import recent_breaches, sweep
 from tests.factories import make_case
 
 STHLM = ZoneInfo("Europe/Stockholm")
@@ -130,14 +125,14 @@ def test_waiting_on_the_citizen_pauses_the_clock(promises, monkeypatch):
     before = goal(case, GoalTarget.FIRST_RESPONSE).due_at
     assert before == local(2026, 11, 18, 17, 0)
     clock = iter([local(2026, 11, 16, 10, 0), local(2026, 11, 16, 13, 0)])
-    monkeypatch.setattr("kontaktcenter.services.case_actions.utcnow", lambda: next(clock))
-    monkeypatch.setattr("kontaktcenter.services.cases.utcnow", lambda: local(2026, 11, 16, 10, 0))
+    monkeypatch.setattr("kontaktcenter.cases.actions.utcnow", lambda: next(clock))
+    monkeypatch.setattr("kontaktcenter.cases.services.utcnow", lambda: local(2026, 11, 16, 10, 0))
     case_actions.set_waiting(case, promises.agent, True)
     assert (
         goals.state(case, goal(case, GoalTarget.FIRST_RESPONSE), local(2026, 11, 16, 11, 0))
         == GoalState.PAUSED
     )
-    monkeypatch.setattr("kontaktcenter.services.cases.utcnow", lambda: local(2026, 11, 16, 13, 0))
+    monkeypatch.setattr("kontaktcenter.cases.services.utcnow", lambda: local(2026, 11, 16, 13, 0))
     case_actions.set_waiting(case, promises.agent, False)
     first = goal(case, GoalTarget.FIRST_RESPONSE)
     # Three opening hours of waiting push the due time three opening hours later (next morning).
@@ -172,7 +167,7 @@ def test_closure_day_moves_the_due_time(promises):
         CalendarException(day=local(2026, 11, 17, 0, 0).date(), windows=[], reason="Personaldag")
     )
     db.session.commit()
-    goals.forget_calendar()
+    forget_calendar()
     case = make_case(
         promises.agent,
         None,
@@ -221,8 +216,8 @@ def test_waiting_cases_are_not_swept(promises):
 
 
 def test_agents_see_closures_and_managers_see_breaches(client, promises, login):
-    from kontaktcenter.extensions import utcnow
-    from kontaktcenter.templating import local as to_local
+    from kontaktcenter.core.extensions import utcnow
+    from kontaktcenter.core.templating import local as to_local
 
     soon = to_local(utcnow()).date() + timedelta(days=3)
     while soon.weekday() >= 5:
@@ -246,7 +241,7 @@ def test_agents_see_closures_and_managers_see_breaches(client, promises, login):
 
 
 def test_an_open_case_with_every_promise_kept_is_not_late_and_sorts_last(client, promises, login):
-    from kontaktcenter.services.goals import NO_PROMISE
+    from kontaktcenter.goals.engine import NO_PROMISE
 
     kept = make_case(
         promises.agent,
@@ -266,7 +261,7 @@ def test_an_open_case_with_every_promise_kept_is_not_late_and_sorts_last(client,
 
 
 def test_a_new_closure_day_moves_the_due_times_of_open_cases(promises):
-    from kontaktcenter.services import settings
+    from kontaktcenter.calendar import services as settings
 
     case = make_case(
         promises.agent,

@@ -1,6 +1,7 @@
 """Background jobs through real Redis and a real RQ worker process (`flask worker --burst`),
 the way production runs them: the web side enqueues after its commit, a forking worker with its
-own database connections runs the job."""
+own database connections runs the job. The Redis db may be shared with other runs: this run
+has a queue of its own (``JOB_QUEUE``), and the worker listens on that one only."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import MailKind, MailMessage, MailStatus
-from kontaktcenter.services.mail_intake import ingest
+from kontaktcenter.channels.email.intake import ingest
+from kontaktcenter.channels.email.models import MailKind, MailMessage, MailStatus
+from kontaktcenter.core.extensions import db
 from tests.conftest import redis_url
 from tests.mailutil import make_mail
 
@@ -24,7 +25,7 @@ def test_acknowledgement_is_sent_by_an_rq_worker(app, committed_db, database_url
     url = redis_url()
     saved = {key: app.config[key] for key in ("JOBS_MODE", "REDIS_URL", "OUTBOX_DIR")}
     app.config.update(JOBS_MODE="rq", REDIS_URL=url, OUTBOX_DIR=str(tmp_path))
-    app.extensions["kontaktcenter.jobs"].pop("redis", None)
+    app.extensions["kontaktcenter.core.jobs"].pop("redis", None)
     try:
         result = ingest(make_mail(message_id="<rq1@example.se>"))
         assert result.result == "created"
@@ -38,6 +39,7 @@ def test_acknowledgement_is_sent_by_an_rq_worker(app, committed_db, database_url
             SECRET_KEY="x" * 40,
             KONTAKTCENTER_OUTBOX_DIR=str(tmp_path),
             KONTAKTCENTER_INSTANCE_PATH=str(tmp_path / "instance"),
+            KONTAKTCENTER_JOB_QUEUE=app.config["JOB_QUEUE"],
         )
         worker = subprocess.run(
             [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
@@ -49,6 +51,7 @@ def test_acknowledgement_is_sent_by_an_rq_worker(app, committed_db, database_url
         )
         assert worker.returncode == 0, worker.stderr[-2000:]
         assert "Successfully completed" in worker.stdout + worker.stderr
+        assert app.config["JOB_QUEUE"] in worker.stdout + worker.stderr, "not this run's queue"
 
         db.session.rollback()  # end our read transaction: see what the worker committed
         sent = db.session.scalars(ack).one()
@@ -56,4 +59,4 @@ def test_acknowledgement_is_sent_by_an_rq_worker(app, committed_db, database_url
         assert list(tmp_path.glob("*.eml")), "the worker wrote the receipt to the outbox"
     finally:
         app.config.update(saved)
-        app.extensions["kontaktcenter.jobs"].pop("redis", None)
+        app.extensions["kontaktcenter.core.jobs"].pop("redis", None)

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from flask import g
 
-from kontaktcenter.extensions import db, utcnow
-from kontaktcenter.models import (
-    Case,
-    CaseType,
-    Contact,
+from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.channels.email import filing
+from kontaktcenter.channels.email import intake as mail_intake
+from kontaktcenter.channels.email.intake import IngestResult, ingest, ingest_batch
+from kontaktcenter.channels.email.models import (
     Direction,
     MailKind,
     MailMessage,
@@ -22,8 +22,8 @@ from kontaktcenter.models import (
     RoutingRule,
     RuleKind,
 )
-from kontaktcenter.services import mail_intake
-from kontaktcenter.services.mail_intake import IngestResult, ingest, ingest_batch
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.organisation.models import CaseType
 from tests import factories
 from tests.mailutil import corpus_messages, make_mail
 
@@ -221,14 +221,14 @@ def test_a_new_sender_writing_twice_in_a_batch_is_one_contact(db_session, outbox
 
 
 def test_one_message_that_fails_does_not_hold_back_the_others(db_session, outbox, monkeypatch):
-    real = mail_intake._thread
+    real = filing._thread
 
     def broken_for_one(parsed, batch):
         if parsed.message_id == "<boom@example.se>":
             raise RuntimeError("boom")
         return real(parsed, batch)
 
-    monkeypatch.setattr(mail_intake, "_thread", broken_for_one)
+    monkeypatch.setattr(filing, "_thread", broken_for_one)
     results = ingest_batch(
         [
             make_mail(message_id="<a@example.se>", subject="A"),
@@ -275,10 +275,10 @@ def test_reprocessing_a_kept_copy_of_a_message_filed_since_keeps_it(
     db_session, outbox, monkeypatch
 ):
     raw = make_mail(message_id="<igen@example.se>")
-    real = mail_intake._thread
-    monkeypatch.setattr(mail_intake, "_thread", lambda *args: 1 / 0)
+    real = filing._thread
+    monkeypatch.setattr(filing, "_thread", lambda *args: 1 / 0)
     kept = ingest(raw)
-    monkeypatch.setattr(mail_intake, "_thread", real)
+    monkeypatch.setattr(filing, "_thread", real)
     filed = ingest(raw)  # delivered again: the kept copy has no Message-ID of its own
     assert (kept.result, filed.result) == ("rejected", "created")
 
@@ -292,7 +292,7 @@ def test_a_queue_that_is_down_loses_receipts_not_mail(db_session, outbox, monkey
     def down(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr("kontaktcenter.jobs.enqueue", down)
+    monkeypatch.setattr("kontaktcenter.core.jobs.enqueue", down)
     one = ingest(make_mail(sender="a@example.se"))
     two, three = ingest_batch([make_mail(sender="b@example.se"), make_mail(sender="c@example.se")])
     assert [r.result for r in (one, two, three)] == ["created"] * 3

@@ -1,6 +1,7 @@
-"""kontaktcenter.mail against the shared 400-message corpus (../shared/mail-corpus).
+"""kontaktcenter.channels.email.mime against the 400-message mail corpus in tests/data/mail-corpus.
 
-The corpus must be present: a missing corpus is a failure, never a skip.
+The corpus is part of the repository and must be present: a missing corpus is a failure, never a
+skip.
 """
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from kontaktcenter.mail import parse_message, safe_filename
+from kontaktcenter.channels.email.mime import parse_message, safe_filename
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "mail-corpus"
+CORPUS = Path(__file__).resolve().parent / "data" / "mail-corpus"
 MISSING = CORPUS / "messages" / "<corpus missing>"
 MESSAGES = sorted(CORPUS.glob("messages/**/*.eml")) or [MISSING]
 SWEDISH_FIELDS = (

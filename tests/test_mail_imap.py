@@ -11,10 +11,12 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Case, Mailbox, MailMessage
-from kontaktcenter.services import imap_poll, mail_store
-from kontaktcenter.services.imap_poll import poll_all
+from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email import imap as imap_poll
+from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.imap import poll_all
+from kontaktcenter.channels.email.models import Mailbox, MailMessage
+from kontaktcenter.core.extensions import db
 from tests import mailservers
 from tests.mailservers import Dovecot, ImapAccount
 from tests.mailutil import make_mail

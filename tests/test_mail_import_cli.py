@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Case, Direction, MailMessage, MailStatus
-from kontaktcenter.services import mail_store
+from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.models import Direction, MailMessage, MailStatus
+from kontaktcenter.core.extensions import db
 from tests.mailutil import SWEDISH, make_mail
 
 # created, joined, duplicate, rejected (as named in expectations.json)

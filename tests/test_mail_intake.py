@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import (
-    Case,
-    CaseSequence,
-    Channel,
+from kontaktcenter.cases.enums import Channel
+from kontaktcenter.cases.models import Case, CaseSequence
+from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.intake import ingest
+from kontaktcenter.channels.email.models import (
     Direction,
     MailKind,
     MailMessage,
@@ -17,8 +17,7 @@ from kontaktcenter.models import (
     RoutingRule,
     RuleKind,
 )
-from kontaktcenter.services import mail_store
-from kontaktcenter.services.mail_intake import ingest
+from kontaktcenter.core.extensions import db
 from tests.mailutil import SWEDISH, corpus_messages, expectations, make_mail
 
 
@@ -158,7 +157,7 @@ def test_routing_rules_first_match_wins(db_session, org, outbox):
 
 
 def test_reply_to_closed_case_reopens_and_to_waiting_case_resumes(db_session, outbox, org):
-    from kontaktcenter.services import case_actions
+    from kontaktcenter.cases import actions as case_actions
 
     first = ingest(make_mail(message_id="<first@example.se>"))
     case = db.session.scalars(sa.select(Case).where(Case.reference == first.reference)).one()
@@ -171,7 +170,7 @@ def test_reply_to_closed_case_reopens_and_to_waiting_case_resumes(db_session, ou
 
 
 def test_bounce_of_our_reply_marks_it_failed_on_the_case(db_session, outbox, org):
-    from kontaktcenter.services import outbound
+    from kontaktcenter.channels.email import outbound
 
     first = ingest(make_mail())
     case = db.session.scalars(sa.select(Case).where(Case.reference == first.reference)).one()
@@ -262,7 +261,7 @@ def test_a_message_that_fails_to_file_is_kept_as_unreadable(db_session, outbox, 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("kontaktcenter.services.mail_intake._thread", broken)
+    monkeypatch.setattr("kontaktcenter.channels.email.filing._thread", broken)
     raw = make_mail(message_id="<boom@example.se>")
     result = ingest(raw)
     stored = db.session.get(MailMessage, result.message_pk)

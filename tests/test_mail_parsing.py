@@ -1,4 +1,4 @@
-"""Unit tests for kontaktcenter.mail.parse_message with hand-made messages."""
+"""Unit tests for kontaktcenter.channels.email.mime.parse_message with hand-made messages."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kontaktcenter.mail import parse_message
-from kontaktcenter.mail.text import contains_personnummer
+from kontaktcenter.channels.email.mime import parse_message
+from kontaktcenter.channels.email.mime.text import contains_personnummer
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "mail-corpus"
+CORPUS = Path(__file__).resolve().parent / "data" / "mail-corpus"
 
 
 def msg(headers: str, body: str | bytes = "Hej!\n", *, eol: bytes = b"\r\n") -> bytes:
@@ -589,7 +589,7 @@ def test_personnummer_in_subject_and_html():
 
 
 def test_a_failing_stage_does_not_lose_the_other_fields(monkeypatch):
-    from kontaktcenter.mail import parsing
+    from kontaktcenter.channels.email.mime import parsing
 
     def broken(*_args, **_kwargs):
         raise RuntimeError("boom")

@@ -9,7 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kontaktcenter.mail import html_to_text, safe_filename, sanitize_html, split_quoted
+from kontaktcenter.channels.email.mime import (
+    html_to_text,
+    safe_filename,
+    sanitize_html,
+    split_quoted,
+)
 
 # --- sanitize_html ------------------------------------------------------------------------
 

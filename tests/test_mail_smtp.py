@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import ActivityKind, Case, MailKind, MailMessage, MailStatus
-from kontaktcenter.services import mail_store, outbound
-from kontaktcenter.services.mail_intake import ingest
+from kontaktcenter.cases.enums import ActivityKind
+from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email import outbound
+from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.intake import ingest
+from kontaktcenter.channels.email.models import MailKind, MailMessage, MailStatus
+from kontaktcenter.channels.email.tasks import MAX_ATTEMPTS
+from kontaktcenter.core import outbox
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.outbox import OutboxJob
 from tests import mailservers
 from tests.mailservers import Received, TlsCert, smtp_server
 from tests.mailutil import make_mail
@@ -173,7 +180,7 @@ def test_refused_recipient_fails_visibly_on_the_case(db_session, org, use_smtp):
         use_smtp(server.url())
         reply = outbound.reply(case, org.agent, "Svaret som inte kommer fram.")
     assert server.received == []
-    # JOBS_MODE=eager: the first failure is final (with RQ it is retried up to MAX_ATTEMPTS).
+    # A 5xx refusal is permanent: final at the first try, no retries.
     assert reply.status == MailStatus.FAILED and reply.sent_at is None and reply.attempts == 1
     assert "550" in reply.reason and "Mottagaren finns inte" in reply.reason
     (failure,) = [a for a in case.activities if a.kind == ActivityKind.DELIVERY_FAILED]
@@ -188,5 +195,25 @@ def test_unreachable_server_fails_visibly(db_session, org, use_smtp):
     case = citizen_case()
     use_smtp(url)  # the server is gone: connection refused
     reply = outbound.reply(case, org.agent, "Ingen lyssnar.")
-    assert reply.status == MailStatus.FAILED and "ConnectionRefusedError" in reply.reason
+    # A refused connection may pass: the outbox tries again later, in every job mode.
+    assert reply.status == MailStatus.QUEUED and reply.attempts == 1
+    assert "ConnectionRefusedError" in reply.reason
+    (job,) = [
+        job
+        for job in db.session.scalars(sa.select(OutboxJob).where(OutboxJob.task == "email.deliver"))
+        if job.args == {"message_pk": reply.id}
+    ]
+    assert (
+        job.state == "pending"
+        and job.run_after > utcnow()
+        and "ConnectionRefused" in job.last_error
+    )
+    assert not any(a.kind == ActivityKind.DELIVERY_FAILED for a in case.activities)
+    for hours in (1, 2):  # the retries, when they are due
+        outbox.recover(now=utcnow() + timedelta(hours=hours))
+    db.session.refresh(reply)
+    assert reply.status == MailStatus.FAILED and reply.attempts == MAX_ATTEMPTS
+    assert "ConnectionRefusedError" in reply.reason
+    db.session.refresh(job)
+    assert job.state == "done"  # the task finished: it gave up, visibly on the case
     assert any(a.kind == ActivityKind.DELIVERY_FAILED for a in case.activities)

@@ -12,8 +12,8 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
 from kontaktcenter import create_app
-from kontaktcenter.config import TestConfig
-from kontaktcenter.extensions import db
+from kontaktcenter.core.config import TestConfig
+from kontaktcenter.core.extensions import db
 from tests.conftest import postgres_url
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")

@@ -1,4 +1,4 @@
-from kontaktcenter.models import Outcome
+from kontaktcenter.cases.enums import Outcome
 from tests import factories
 
 

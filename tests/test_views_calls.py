@@ -2,14 +2,21 @@
 
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import ActivityKind, Case, CaseStatus, Contact, Outcome
+from kontaktcenter.cases.enums import ActivityKind, CaseStatus, Outcome
+from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.core.extensions import db
 from tests.factories import post
 
 
 def _log(client, **fields):
-    data = {"phone": "070-123 45 67", "name": "Sven Svensson", "case_type": "bygglov",
-            "summary": "Undrar om bygglov för altan", "outcome": "answered", "transfer": "warm"}
+    data = {
+        "phone": "070-123 45 67",
+        "name": "Sven Svensson",
+        "case_type": "bygglov",
+        "summary": "Undrar om bygglov för altan",
+        "outcome": "answered",
+        "transfer": "warm",
+    }
     data.update(fields)
     return post(client, "/samtal/ny", data)
 
@@ -36,7 +43,10 @@ def test_answered_directly_closes_the_case(client, org, login):
     assert case.first_response_at == case.received_at
     assert case.contact.phone_e164 == "+46701234567"
     assert [a.kind for a in case.activities] == [
-        ActivityKind.CALL_LOGGED, ActivityKind.ANSWERED, ActivityKind.CLOSED]
+        ActivityKind.CALL_LOGGED,
+        ActivityKind.ANSWERED,
+        ActivityKind.CLOSED,
+    ]
     follow = client.get(response.headers["Location"]).get_data(as_text=True)
     assert f"Samtalet är registrerat som {case.reference}" in follow
 
@@ -48,8 +58,12 @@ def test_handoff_records_number_and_transfer(client, org, login):
     case = _latest_case()
     assert case.department_id == org.bygg.id and case.status == CaseStatus.CLOSED
     handoff = next(a for a in case.activities if a.kind == ActivityKind.HANDED_OFF)
-    assert handoff.data == {"number": "08-123 456 78", "to": "Bygglovsjouren", "transfer": "cold",
-                            "department": "Stadsbyggnadskontoret"}
+    assert handoff.data == {
+        "number": "08-123 456 78",
+        "to": "Bygglovsjouren",
+        "transfer": "cold",
+        "department": "Stadsbyggnadskontoret",
+    }
     follow = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Kopplat till 08-123 456 78" in follow
 

@@ -4,15 +4,10 @@ import re
 
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import (
-    ActivityKind,
-    AuditEvent,
-    CaseStatus,
-    Channel,
-    Outcome,
-)
-from kontaktcenter.services.contacts import ContactData
+from kontaktcenter.cases.contacts import ContactData
+from kontaktcenter.cases.enums import ActivityKind, CaseStatus, Channel, Outcome
+from kontaktcenter.core.audit import AuditEvent
+from kontaktcenter.core.extensions import db
 from tests.factories import make_case, post
 
 

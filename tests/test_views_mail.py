@@ -5,10 +5,17 @@ from email.message import EmailMessage
 
 import sqlalchemy as sa
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Case, MailKind, MailMessage, MailStatus, RoutingRule, RuleKind
-from kontaktcenter.services import mail_store
-from kontaktcenter.services.mail_intake import ingest
+from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.intake import ingest
+from kontaktcenter.channels.email.models import (
+    MailKind,
+    MailMessage,
+    MailStatus,
+    RoutingRule,
+    RuleKind,
+)
+from kontaktcenter.core.extensions import db
 from tests.factories import post
 from tests.mailutil import SWEDISH, make_mail
 
@@ -134,7 +141,7 @@ def test_remote_images_load_only_on_purpose_in_a_sandboxed_page(client, org, log
 def test_reply_on_a_case_with_a_multiline_summary_and_crlf_subject(
     client, org, login, app, tmp_path
 ):
-    from kontaktcenter.services import outbound
+    from kontaktcenter.channels.email import outbound
 
     app.config["OUTBOX_DIR"] = str(tmp_path)
     raw = make_mail(subject="=?utf-8?q?Fr=C3=A5ga=0D=0ABcc:_evil@example.net?=")

@@ -1,11 +1,11 @@
 """The integration API under /api/v1 (telephony platforms, e-services, mail gateways).
 
 Described in openapi.py (served at /api/v1/openapi.json); authenticated per request in auth.py.
+The API is one contract with one OpenAPI document, so it is one package on top of the areas:
+its serializers combine a case with its goals and messages, as the case page does.
 """
 
-from flask import Blueprint
+from kontaktcenter.api import auth, calendar, cases, catalog, mail, openapi
+from kontaktcenter.api.blueprint import bp
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-# The modules register their routes and hooks on bp: imported after it exists.
-from kontaktcenter.api import auth, calendar, cases, catalog, mail, openapi  # noqa: E402, F401
+__all__ = ["auth", "bp", "calendar", "cases", "catalog", "mail", "openapi"]

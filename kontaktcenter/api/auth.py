@@ -10,11 +10,11 @@ from __future__ import annotations
 from flask import Response, g, request
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api import bp
-from kontaktcenter.errors import api_error
-from kontaktcenter.models import User
-from kontaktcenter.services import users
-from kontaktcenter.services.errors import DomainError
+from kontaktcenter.api.blueprint import bp
+from kontaktcenter.core.error_pages import api_error
+from kontaktcenter.core.errors import DomainError
+from kontaktcenter.organisation import users
+from kontaktcenter.organisation.models import User
 
 # Endpoints anyone may call: the API description.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})

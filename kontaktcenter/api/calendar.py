@@ -6,11 +6,11 @@ from datetime import date, timedelta
 
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api import bp
 from kontaktcenter.api.auth import api_user
+from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Query
-from kontaktcenter.services import goals
-from kontaktcenter.services.errors import ValidationError
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.goals import engine as goals
 
 MAX_DAYS = 366
 

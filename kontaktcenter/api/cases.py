@@ -13,27 +13,24 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api import bp, queries
+from kontaktcenter.api import queries
 from kontaktcenter.api.auth import api_user
+from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Fields, Query, json_object
 from kontaktcenter.api.serializers import case_json
-from kontaktcenter.extensions import db
-from kontaktcenter.models import (
-    Case,
-    CaseStatus,
-    CaseType,
-    Channel,
-    ContactKind,
-    Outcome,
-    Role,
-    TransferKind,
-)
-from kontaktcenter.services import access, audit, case_actions
-from kontaktcenter.services.case_actions import TEXT_MAX
-from kontaktcenter.services.cases import SUMMARY_MAX, NewCase, create_case
-from kontaktcenter.services.contacts import ContactData
-from kontaktcenter.services.errors import DomainError, Forbidden, NotFound, ValidationError
-from kontaktcenter.services.queue import BAD_CURSOR
+from kontaktcenter.cases import access
+from kontaktcenter.cases import actions as case_actions
+from kontaktcenter.cases.actions import TEXT_MAX
+from kontaktcenter.cases.contacts import ContactData
+from kontaktcenter.cases.enums import CaseStatus, Channel, ContactKind, Outcome, TransferKind
+from kontaktcenter.cases.models import Case
+from kontaktcenter.cases.queries import BAD_CURSOR
+from kontaktcenter.cases.services import SUMMARY_MAX, NewCase, create_case
+from kontaktcenter.core import audit
+from kontaktcenter.core.errors import DomainError, Forbidden, NotFound, ValidationError
+from kontaktcenter.core.extensions import db
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation.models import CaseType
 
 # Who may register cases: the first line (and admins), as on the log-a-call screen.
 CREATOR_ROLES = (Role.AGENT, Role.ADMIN)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api import bp, queries
+from kontaktcenter.api import queries
+from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Query
 from kontaktcenter.api.serializers import case_type_json, department_json
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 from flask import current_app, request
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api import bp
 from kontaktcenter.api.auth import api_user
+from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.cases import _visible
 from kontaktcenter.api.parsing import BadRequest, Fields, UnsupportedMediaType, json_object
 from kontaktcenter.api.serializers import case_json
-from kontaktcenter.models import Role
-from kontaktcenter.services import access, outbound
-from kontaktcenter.services.errors import Forbidden
-from kontaktcenter.services.mail_intake import ingest
+from kontaktcenter.cases import access
+from kontaktcenter.channels.email import outbound
+from kontaktcenter.channels.email.intake import ingest
+from kontaktcenter.core.errors import Forbidden
+from kontaktcenter.core.roles import Role
 
 GATEWAY_ROLES = (Role.AGENT, Role.ADMIN)
 

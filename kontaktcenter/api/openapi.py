@@ -12,7 +12,7 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api import bp
+from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.cases import MAX_LIMIT
 from kontaktcenter.api.schemas import (
     REFERENCE_PATTERN,
@@ -22,7 +22,7 @@ from kontaktcenter.api.schemas import (
     enum,
     ref,
 )
-from kontaktcenter.models import CaseStatus, Channel
+from kontaktcenter.cases.enums import CaseStatus, Channel
 
 DESCRIPTION = """\
 Kontaktcenter's integration API for telephony platforms, e-services and mail gateways.

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, request
 
-from kontaktcenter.services.errors import DomainError, ValidationError
+from kontaktcenter.core.errors import DomainError, ValidationError
 
 E = TypeVar("E", bound=StrEnum)
 

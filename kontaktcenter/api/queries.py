@@ -14,11 +14,13 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Case, CaseStatus, CaseType, Channel, Department, User
-from kontaktcenter.services import access
-from kontaktcenter.services.errors import ValidationError
-from kontaktcenter.services.queue import decode_keyset, encode_cursor
+from kontaktcenter.cases import access
+from kontaktcenter.cases.enums import CaseStatus, Channel
+from kontaktcenter.cases.models import Case
+from kontaktcenter.cases.queries import decode_keyset, encode_cursor
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation.models import CaseType, Department, User
 
 
 @dataclass

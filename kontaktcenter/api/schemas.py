@@ -9,20 +9,18 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
-from kontaktcenter.models import (
+from kontaktcenter.cases.actions import TEXT_MAX
+from kontaktcenter.cases.enums import (
     ActivityKind,
     CaseStatus,
     Channel,
     ContactKind,
-    GoalState,
-    GoalTarget,
-    MailKind,
-    MailStatus,
     Outcome,
+    TransferKind,
 )
-from kontaktcenter.models.enums import TransferKind
-from kontaktcenter.services.case_actions import TEXT_MAX
-from kontaktcenter.services.cases import SUMMARY_MAX
+from kontaktcenter.cases.services import SUMMARY_MAX
+from kontaktcenter.channels.email.models import MailKind, MailStatus
+from kontaktcenter.goals.models import GoalState, GoalTarget
 
 Schema = dict[str, Any]
 

@@ -6,18 +6,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kontaktcenter.extensions import utcnow
-from kontaktcenter.models import (
-    Activity,
-    Case,
-    CaseGoal,
-    CaseType,
-    Contact,
-    Department,
-    MailMessage,
-    User,
-)
-from kontaktcenter.services import goals
+from kontaktcenter.cases.models import Activity, Case, Contact
+from kontaktcenter.channels.email.models import MailMessage
+from kontaktcenter.core.extensions import utcnow
+from kontaktcenter.goals import engine as goals
+from kontaktcenter.goals.models import CaseGoal
+from kontaktcenter.organisation.models import CaseType, Department, User
 
 JSON = dict[str, Any]
 

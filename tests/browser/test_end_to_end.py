@@ -21,8 +21,9 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Locator, Page, expect
 
-from kontaktcenter.extensions import db
-from kontaktcenter.models import Case, CaseStatus, Outcome
+from kontaktcenter.cases.enums import CaseStatus, Outcome
+from kontaktcenter.cases.models import Case
+from kontaktcenter.core.extensions import db
 from tests import factories
 
 pytestmark = pytest.mark.browser

@@ -1,0 +1,142 @@
+"""Domain enumerations, stored by value. Swedish labels live beside them for the UI."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Channel(StrEnum):
+    PHONE = "phone"
+    EMAIL = "email"
+    VISIT = "visit"
+    WEB = "web"
+
+    @property
+    def label(self) -> str:
+        return {"phone": "Telefon", "email": "E-post", "visit": "Besök", "web": "E-tjänst"}[
+            self.value
+        ]
+
+
+class CaseStatus(StrEnum):
+    NEW = "new"  # nobody has picked it up
+    OPEN = "open"  # someone is working on it
+    WAITING = "waiting"  # waiting on the citizen
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return {
+            "new": "Ny",
+            "open": "Pågående",
+            "waiting": "Väntar på medborgaren",
+            "closed": "Avslutad",
+        }[self.value]
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.WAITING)
+
+
+class Outcome(StrEnum):
+    """How the first line dealt with the contact. The reports (lösningsgrad) depend on it."""
+
+    ANSWERED = "answered"  # löst i första kontakten
+    HANDED_OFF = "handed_off"  # kopplad till direktnummer
+    ROUTED = "routed"  # skickad till förvaltning
+    CALLBACK = "callback"  # återuppringning bokad
+    REFERRED = "referred"  # hänvisad till annan myndighet
+
+    @property
+    def label(self) -> str:
+        return {
+            "answered": "Besvarat direkt",
+            "handed_off": "Kopplat till direktnummer",
+            "routed": "Skickat till förvaltning",
+            "callback": "Återuppringning bokad",
+            "referred": "Hänvisat till annan myndighet",
+        }[self.value]
+
+
+class ContactKind(StrEnum):
+    CITIZEN = "citizen"
+    BUSINESS = "business"
+
+    @property
+    def label(self) -> str:
+        return {"citizen": "Privatperson", "business": "Företag"}[self.value]
+
+
+class TransferKind(StrEnum):
+    WARM = "warm"  # agent stays on the line and introduces the caller
+    COLD = "cold"  # blind transfer
+
+    @property
+    def label(self) -> str:
+        return {"warm": "Medlyssning (varm koppling)", "cold": "Direkt koppling"}[self.value]
+
+
+class CallbackResult(StrEnum):
+    REACHED = "reached"
+    NO_ANSWER = "no_answer"
+    LEFT_MESSAGE = "left_message"
+
+    @property
+    def label(self) -> str:
+        return {
+            "reached": "Nådde personen",
+            "no_answer": "Inget svar",
+            "left_message": "Lämnade meddelande",
+        }[self.value]
+
+
+class ActivityKind(StrEnum):
+    CALL_LOGGED = "call_logged"
+    CREATED = "created"
+    NOTE = "note"
+    ANSWERED = "answered"
+    HANDED_OFF = "handed_off"
+    ROUTED = "routed"
+    RETURNED = "returned"  # sent back to the contact center
+    REFERRED = "referred"
+    CALLBACK_BOOKED = "callback_booked"
+    CALLBACK_ATTEMPT = "callback_attempt"
+    CALLBACK_DONE = "callback_done"
+    ASSIGNED = "assigned"
+    STATUS_CHANGED = "status_changed"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+    CLASSIFIED = "classified"  # case type set or changed
+    EMAIL_RECEIVED = "email_received"
+    EMAIL_QUEUED = "email_queued"  # an answer written, waiting for delivery
+    EMAIL_SENT = "email_sent"
+    ACKNOWLEDGED = "acknowledged"  # automatic receipt sent
+    DELIVERY_FAILED = "delivery_failed"
+
+    @property
+    def label(self) -> str:
+        return ACTIVITY_LABELS[self]
+
+
+ACTIVITY_LABELS = {
+    ActivityKind.CALL_LOGGED: "Samtal registrerat",
+    ActivityKind.CREATED: "Ärende skapat",
+    ActivityKind.NOTE: "Intern anteckning",
+    ActivityKind.ANSWERED: "Besvarat direkt",
+    ActivityKind.HANDED_OFF: "Kopplat till direktnummer",
+    ActivityKind.ROUTED: "Skickat till förvaltning",
+    ActivityKind.RETURNED: "Skickat tillbaka till kontaktcenter",
+    ActivityKind.REFERRED: "Hänvisat till annan myndighet",
+    ActivityKind.CALLBACK_BOOKED: "Återuppringning bokad",
+    ActivityKind.CALLBACK_ATTEMPT: "Försök att ringa upp",
+    ActivityKind.CALLBACK_DONE: "Återuppringning klar",
+    ActivityKind.ASSIGNED: "Tilldelat",
+    ActivityKind.STATUS_CHANGED: "Status ändrad",
+    ActivityKind.CLOSED: "Avslutat",
+    ActivityKind.REOPENED: "Återöppnat",
+    ActivityKind.CLASSIFIED: "Ärendetyp ändrad",
+    ActivityKind.EMAIL_RECEIVED: "E-post mottagen",
+    ActivityKind.EMAIL_QUEUED: "Svar skrivet",
+    ActivityKind.EMAIL_SENT: "Svar skickat",
+    ActivityKind.ACKNOWLEDGED: "Mottagningskvitto skickat",
+    ActivityKind.DELIVERY_FAILED: "E-post kunde inte levereras",
+}

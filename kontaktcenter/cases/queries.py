@@ -1,0 +1,163 @@
+"""The unified queue and the department inbox: open cases, most urgent first.
+
+Pagination is keyset on (due_at, received_at, id), served by the partial indexes on open cases,
+so page 1 and page 1000 cost the same at a million cases.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from kontaktcenter.cases import access
+from kontaktcenter.cases.enums import OPEN_STATUSES, CaseStatus, Channel
+from kontaktcenter.cases.models import Case
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation.models import User
+
+
+@dataclass
+class QueueFilters:
+    channel: Channel | None = None
+    status: CaseStatus | None = None
+    department_id: int | None = None
+    first_line_only: bool = False  # cases still with the contact center
+    case_type_id: int | None = None
+    assignee_id: int | None = None
+    unassigned: bool = False
+    department_ids: list[int] | None = None  # the inbox: any of these departments
+    callbacks_only: bool = False
+
+
+@dataclass
+class QueuePage:
+    items: list[Case]
+    next_cursor: str | None
+    total: int
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def encode_cursor(values: list[object]) -> str:
+    raw = json.dumps(values, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, arity: int) -> list[object]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (ValueError, binascii.Error, UnicodeDecodeError):
+        raise ValidationError(BAD_CURSOR, "cursor") from None
+    if not isinstance(values, list) or len(values) != arity:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    return values
+
+
+BAD_CURSOR = "Ogiltig sidmarkör."
+ID_MAX = 2**31 - 1  # the integer primary key
+
+
+def decode_keyset(cursor: str, times: int) -> tuple[list[datetime], int]:
+    """A keyset cursor of `times` aware datetimes followed by a case id, each checked: a tampered
+    cursor is a ValidationError, never an overflow or a database error."""
+    if len(cursor) > 200:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    *values, case_id = decode_cursor(cursor, times + 1)
+    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 0 < case_id <= ID_MAX:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    return [_parse_time(value) for value in values], case_id
+
+
+def _parse_time(value: object) -> datetime:
+    if not isinstance(value, str):
+        raise ValidationError(BAD_CURSOR, "cursor")
+    try:
+        parsed = datetime.fromisoformat(value)
+        if parsed.tzinfo is None:
+            raise ValueError("naive")
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise ValidationError(BAD_CURSOR, "cursor") from None
+
+
+def _conditions(user: User, filters: QueueFilters) -> list[sa.ColumnElement[bool]]:
+    conds: list[sa.ColumnElement[bool]] = [access.visible_clause(user)]
+    if filters.status is not None:
+        conds.append(Case.status == filters.status)
+    else:
+        conds.append(Case.status != CaseStatus.CLOSED)  # matches the partial indexes
+    if filters.channel is not None:
+        conds.append(Case.channel == filters.channel)
+    if filters.first_line_only:
+        conds.append(Case.department_id.is_(None))
+    elif filters.department_id is not None:
+        conds.append(Case.department_id == filters.department_id)
+    if filters.department_ids is not None:
+        conds.append(Case.department_id.in_(filters.department_ids or [-1]))
+    if filters.case_type_id is not None:
+        conds.append(Case.case_type_id == filters.case_type_id)
+    if filters.unassigned:
+        conds.append(Case.assignee_id.is_(None))
+    elif filters.assignee_id is not None:
+        conds.append(Case.assignee_id == filters.assignee_id)
+    if filters.callbacks_only:
+        conds.append(Case.callback_due_at.is_not(None) & Case.callback_done_at.is_(None))
+    return conds
+
+
+def queue_page(
+    user: User,
+    filters: QueueFilters,
+    cursor: str | None = None,
+    limit: int = 50,
+    with_counts: bool = True,
+) -> QueuePage:
+    conds = _conditions(user, filters)
+    if filters.status is not None and filters.status not in OPEN_STATUSES:
+        raise ValidationError("Kön visar bara öppna ärenden.", "status")
+    query = (
+        sa.select(Case)
+        .where(*conds)
+        .options(
+            joinedload(Case.case_type),
+            joinedload(Case.department),
+            joinedload(Case.assignee),
+            joinedload(Case.contact),
+        )
+        .order_by(Case.due_at, Case.received_at, Case.id)
+        .limit(limit + 1)
+    )
+    if cursor:
+        (due, received), case_id = decode_keyset(cursor, 2)
+        query = query.where(
+            sa.tuple_(Case.due_at, Case.received_at, Case.id)
+            > sa.tuple_(
+                sa.literal(due, Case.due_at.type),
+                sa.literal(received, Case.received_at.type),
+                sa.literal(case_id),
+            )
+        )
+    rows = list(db.session.scalars(query).unique())
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(
+            [last.due_at.isoformat(), last.received_at.isoformat(), last.id]
+        )
+    total = 0
+    counts: dict[str, int] = {}
+    if with_counts:
+        by_channel = db.session.execute(
+            sa.select(Case.channel, sa.func.count()).where(*conds).group_by(Case.channel)
+        ).all()
+        counts = {channel.value: n for channel, n in by_channel}
+        total = sum(counts.values())
+    return QueuePage(rows, next_cursor, total, counts)

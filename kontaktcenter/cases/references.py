@@ -1,0 +1,46 @@
+"""Case references ``KC-YYYY-NNNNNN``: sequential per year, unique under concurrent creation.
+
+The counter row is incremented with ``UPDATE … RETURNING`` inside the creating transaction: the
+row lock serialises concurrent creators, and a rolled-back case gives its number back, so the
+series has no gaps and no duplicates (the unique index on cases.reference is the last guard).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kontaktcenter.cases.models import CaseSequence
+from kontaktcenter.core.extensions import db
+
+TZ = ZoneInfo("Europe/Stockholm")
+
+
+def year_of(at: datetime) -> int:
+    """The year a case created at `at` is numbered in (Swedish time)."""
+    return at.astimezone(TZ).year
+
+
+def next_reference(at: datetime) -> str:
+    return next_references(at, 1)[0]
+
+
+def next_references(at: datetime, count: int) -> list[str]:
+    """`count` consecutive references of the year of `at`, in one statement (a batch of
+    e-mail takes its numbers at once, so the counter row is locked once per batch)."""
+    if count < 1:
+        return []
+    year = year_of(at)
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    last = db.session.execute(
+        insert(CaseSequence)
+        .values(year=year, last_value=count)
+        .on_conflict_do_update(
+            index_elements=["year"], set_={"last_value": CaseSequence.last_value + count}
+        )
+        .returning(CaseSequence.last_value)
+    ).scalar_one()
+    return [f"KC-{year}-{value:06d}" for value in range(last - count + 1, last + 1)]

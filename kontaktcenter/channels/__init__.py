@@ -1,0 +1,1 @@
+"""The ways contacts arrive: phone and e-mail."""

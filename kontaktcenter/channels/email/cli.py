@@ -1,0 +1,63 @@
+"""``flask import-mail PATH...`` and ``flask poll-mail``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from kontaktcenter.channels.email.files import ImportSummary, count_sources, iter_sources
+
+
+@click.command("import-mail")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def import_mail_command(paths: tuple[Path, ...]) -> None:
+    """Import .eml files, directories of them, mbox files or Maildirs as e-mail cases."""
+    from kontaktcenter.channels.email.intake import batches, ingest_batch
+    from kontaktcenter.core.extensions import db
+
+    summary = ImportSummary()
+    total = count_sources(list(paths))
+    sources = ((source.label, source.raw) for source in iter_sources(list(paths), summary))
+    with click.progressbar(length=total, label="Importerar", file=sys.stderr, show_pos=True) as bar:
+        for group in batches(sources):
+            try:
+                results = ingest_batch([raw for _label, raw in group])
+            except Exception as error:  # noqa: BLE001 - reported; the rest still imports
+                db.session.rollback()
+                reason = f"{type(error).__name__}: {error}"
+                summary.failed.extend((label, reason) for label, _raw in group)
+            else:
+                for (label, _raw), result in zip(group, results, strict=True):
+                    if result.result == "rejected":
+                        summary.rejected.append((label, result.reason or ""))
+                    else:
+                        setattr(summary, result.result, getattr(summary, result.result) + 1)
+            bar.update(len(group))
+    click.echo(
+        f"Nya ärenden: {summary.created}, i befintliga ärenden: {summary.joined}, "
+        f"dubbletter: {summary.duplicate}, inte kopplade: {len(summary.rejected)}, "
+        f"fel: {len(summary.failed)}"
+    )
+    for label, reason in summary.rejected:
+        click.echo(f"  inte kopplat: {label}: {reason}")
+    for label, reason in summary.failed:
+        click.echo(f"  FEL: {label}: {reason}", err=True)
+    if summary.failed:
+        raise SystemExit(1)
+
+
+@click.command("poll-mail")
+def poll_mail_command() -> None:
+    """Fetch new messages from every active mailbox once."""
+    from kontaktcenter.channels.email.imap import poll_all
+
+    for address, outcome in poll_all():
+        click.echo(f"{address}: {outcome}")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(import_mail_command)
+    app.cli.add_command(poll_mail_command)

@@ -1,0 +1,186 @@
+"""E-mail intake: one ingestion service behind all three doors (IMAP polling, import-mail,
+the inbound HTTP endpoint).
+
+Every message is kept byte for byte and either becomes a case, joins the case it belongs to, or is
+recorded as rejected with a reason. A reply joins through In-Reply-To/References (a Message-ID we
+sent or received) or through ``[KC-YYYY-NNNNNN]`` in the subject, but the subject is trusted only
+from the case's own party; anyone else gets a new case linked to the cited one. The same
+Message-ID never files twice: the unique index decides, also between concurrent workers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
+from typing import TypeVar
+
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.filing import Batch, Filed
+from kontaktcenter.channels.email.lookups import IngestResult, Lookups
+from kontaktcenter.channels.email.mime.parsing import ParsedMessage, parse_message
+from kontaktcenter.channels.email.models import (
+    Direction,
+    MailKind,
+    MailMessage,
+    MailStatus,
+)
+from kontaktcenter.core import outbox
+from kontaktcenter.core.extensions import db, utcnow
+
+T = TypeVar("T")
+V = TypeVar("V", str, int)
+
+SUMMARY_MAX = 300
+MESSAGE_ID_MAX = 998
+# A received time further back than this is not believed (forged or broken headers); the
+# message counts as received when it reached us. Archives imported later keep their dates.
+OLDEST_BELIEVABLE = timedelta(days=5 * 366)
+# Rows per IN (...) look-up: well under PostgreSQL's 65,535 parameters.
+LOOKUP_CHUNK = 1000
+log = logging.getLogger(__name__)
+
+
+def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
+    """File one raw message. Commits; never raises for bad input: a message that cannot be
+    filed is kept as unreadable with the reason, so a poller can mark it and go on."""
+    return ingest_batch([raw], mailbox_id=mailbox_id)[0]
+
+
+def ingest_batch(raws: Sequence[bytes], *, mailbox_id: int | None = None) -> list[IngestResult]:
+    """File several messages, a batch per transaction; the results are in the order of `raws`,
+    each what `ingest` would have given for the messages one after the other.
+
+    The look-ups for a batch (duplicates, threads, contacts, cited cases, routing rules, the
+    acknowledgement limit) are one query each, and everything is written in one flush and one
+    commit. If anything fails (another worker filed one of the messages first, a message trips
+    a bug), the batch is rolled back and its messages are filed one transaction each, so one bad
+    message never holds back or loses the others."""
+    messages = [parsed_message(raw) for raw in raws]
+    results: list[IngestResult] = []
+    while len(results) < len(messages):
+        rest = messages[len(results) :]
+        if len(rest) > 1:
+            try:
+                results += _file_together(rest, mailbox_id)
+                continue
+            except Exception:  # noqa: BLE001 - each message is filed again on its own below
+                db.session.rollback()
+                log.info("A batch of %d messages failed; filing them one by one", len(rest))
+        results += [_file_alone(parsed, mailbox_id) for parsed in rest]
+    outbox.dispatch()
+    return results
+
+
+def batches(raws: Iterable[tuple[T, bytes]]) -> Iterator[list[tuple[T, bytes]]]:
+    """Group (label, raw) pairs into batches for ingest_batch: at most MAIL_BATCH_MESSAGES
+    messages and MAIL_BATCH_BYTES bytes (a single larger message is a batch of its own)."""
+    limit = max(1, current_app.config["MAIL_BATCH_MESSAGES"])
+    max_bytes = current_app.config["MAIL_BATCH_BYTES"]
+    batch: list[tuple[T, bytes]] = []
+    size = 0
+    for item in raws:
+        if batch and (len(batch) >= limit or size + len(item[1]) > max_bytes):
+            yield batch
+            batch, size = [], 0
+        batch.append(item)
+        size += len(item[1])
+    if batch:
+        yield batch
+
+
+def parsed_message(raw: bytes) -> ParsedMessage:
+    parsed = parse_message(raw)
+    if parsed.message_id:
+        parsed.message_id = parsed.message_id[:MESSAGE_ID_MAX]  # one form everywhere
+    return parsed
+
+
+def _file_alone(parsed: ParsedMessage, mailbox_id: int | None) -> IngestResult:
+    try:
+        return _file_together([parsed], mailbox_id)[0]
+    except IntegrityError:
+        db.session.rollback()  # another worker filed the same Message-ID first
+        existing = Lookups([parsed]).duplicate_of(parsed) if parsed.message_id else None
+        if existing is not None:
+            return existing
+        return _keep_unfiled(parsed, mailbox_id, "Kunde inte sparas (dubblettkontroll).")
+    except Exception as error:  # noqa: BLE001 - kept and reported, never lost or retried forever
+        db.session.rollback()
+        log.exception("Could not file a message; kept as unreadable")
+        return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
+
+
+def _file_together(messages: list[ParsedMessage], mailbox_id: int | None) -> list[IngestResult]:
+    """File `messages` from the first on, in one transaction; returns the results of those it
+    filed (at least one), with the acknowledgements to send in the same transaction.
+
+    It stops before a message that cites a case reference not yet in the database while this
+    batch has made new cases: the reference may be one of theirs, which are numbered at the
+    commit, so that message begins the next batch."""
+    batch = Batch(messages, mailbox_id)
+    filed: list[Filed] = []
+    # Nothing is written until everything is decided: one flush for the whole batch.
+    with db.session.no_autoflush:
+        for parsed in messages:
+            if batch.new_cases and batch.cites_unknown_case(parsed):
+                break
+            filed.append(batch.file(parsed))
+        if all(item.stored is not None for item in filed):
+            return [item.outcome() for item in filed]  # all filed before: nothing to write
+        batch.write_blobs()
+    db.session.flush()
+    for item in filed:
+        if item.acknowledge:  # sent after the commit, and never lost (the outbox)
+            outbox.add(
+                "email.send_acknowledgement", case_id=item.case.id, inbound_pk=item.message.id
+            )
+    db.session.flush()
+    batch.number_cases()  # last: the counter row stays locked until the commit
+    results = [item.outcome() for item in filed]
+    db.session.commit()
+    return results
+
+
+def _keep_unfiled(parsed: ParsedMessage, mailbox_id: int | None, reason: str) -> IngestResult:
+    """Store the raw bytes alone (no Message-ID: it may be what failed) for an admin to see."""
+    now = utcnow()
+    message = MailMessage(
+        direction=Direction.INBOUND,
+        kind=MailKind.MESSAGE,
+        status=MailStatus.UNREADABLE,
+        mailbox_id=mailbox_id,
+        from_addr=(parsed.from_addr or "")[:254] or None,
+        subject=parsed.subject[:1000],
+        received_at=now,
+        created_at=now,
+        raw_sha256=mail_store.store(parsed.raw),
+        size=len(parsed.raw),
+        reason=reason,
+    )
+    db.session.add(message)
+    db.session.commit()
+    return IngestResult("rejected", reason=reason, message_pk=message.id)
+
+
+def reprocess(message_pk: int) -> IngestResult:
+    """Parse a kept message again (after a parser fix) and file it; the old record is replaced."""
+    message = db.session.get(MailMessage, message_pk)
+    if message is None or message.direction != Direction.INBOUND or message.case_id is not None:
+        return IngestResult("rejected", reason="Meddelandet kan inte behandlas igen.")
+    parsed = parsed_message(mail_store.load(message.raw_sha256))
+    duplicate = Lookups([parsed], besides=message_pk).duplicate_of(parsed)
+    if duplicate is not None:  # filed since under the same Message-ID: keep this copy too
+        return duplicate
+    mailbox_id = message.mailbox_id
+    db.session.delete(message)
+    db.session.flush()
+    result = _file_alone(parsed, mailbox_id)
+    outbox.dispatch()
+    return result
+
+
+__all__ = ["IngestResult", "batches", "ingest", "ingest_batch", "reprocess"]

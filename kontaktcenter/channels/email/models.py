@@ -1,0 +1,189 @@
+"""E-mail: every message in or out, kept byte for byte (an incoming e-mail is an allmän handling),
+its attachments, the mailboxes we poll, routing rules and message templates."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kontaktcenter.core.extensions import UTCDateTime, db, str_enum, utcnow
+from kontaktcenter.organisation.models import CaseType
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class MailStatus(StrEnum):
+    RECEIVED = "received"  # inbound, filed on a case
+    REJECTED = "rejected"  # inbound, kept but not filed (reason says why)
+    UNREADABLE = "unreadable"  # inbound, could not be parsed: kept raw, can be processed again
+    QUEUED = "queued"  # outbound, waiting for delivery
+    SENT = "sent"
+    FAILED = "failed"  # outbound, delivery gave up or bounced
+
+    @property
+    def label(self) -> str:
+        return {
+            "received": "Mottaget",
+            "rejected": "Inte kopplat till ärende",
+            "unreadable": "Kunde inte läsas",
+            "queued": "Väntar på att skickas",
+            "sent": "Skickat",
+            "failed": "Kunde inte levereras",
+        }[self.value]
+
+
+class MailKind(StrEnum):
+    MESSAGE = "message"  # from a citizen
+    REPLY = "reply"  # our answer
+    ACKNOWLEDGEMENT = "acknowledgement"  # our automatic receipt
+    BOUNCE = "bounce"  # a delivery status notification about one of ours
+    AUTO_REPLY = "auto_reply"  # someone's out-of-office etc.
+
+
+class Blob(db.Model):
+    """Content-addressed bytes (raw messages, attachments), stored once, outside the rows."""
+
+    __tablename__ = "blobs"
+
+    sha256: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    size: Mapped[int]
+    data: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Mailbox(db.Model):
+    """A mailbox fetched over IMAP (TLS). The password comes from an environment variable."""
+
+    __tablename__ = "mailboxes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    imap_host: Mapped[str] = mapped_column(sa.String(200))
+    imap_port: Mapped[int] = mapped_column(default=993)
+    imap_security: Mapped[str] = mapped_column(sa.String(10), default="ssl")  # ssl|starttls|none
+    imap_user: Mapped[str] = mapped_column(sa.String(200))
+    password_env: Mapped[str] = mapped_column(sa.String(100))  # name of the env variable
+    folder: Mapped[str] = mapped_column(sa.String(200), default="INBOX")
+    processed_folder: Mapped[str | None] = mapped_column(sa.String(200))  # else flagged \\Seen
+    active: Mapped[bool] = mapped_column(default=True)
+    last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class MailMessage(db.Model):
+    __tablename__ = "mail_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    direction: Mapped[Direction] = mapped_column(str_enum(Direction))
+    kind: Mapped[MailKind] = mapped_column(str_enum(MailKind))
+    status: Mapped[MailStatus] = mapped_column(str_enum(MailStatus))
+    case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    mailbox_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mailboxes.id"))
+    author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # The same Message-ID never files twice: the database enforces it (duplicate delivery,
+    # a retried job, two workers at once).
+    message_id: Mapped[str | None] = mapped_column(sa.String(998), unique=True)
+    in_reply_to: Mapped[str | None] = mapped_column(sa.Text)
+    references: Mapped[str | None] = mapped_column(sa.Text)
+    from_addr: Mapped[str | None] = mapped_column(sa.String(254))
+    from_name: Mapped[str | None] = mapped_column(sa.String(200))
+    to_addrs: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    cc_addrs: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    recipient: Mapped[str | None] = mapped_column(sa.String(254))  # outbound: the citizen
+    subject: Mapped[str] = mapped_column(sa.Text, default="")
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # reached us
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Also the duplicate check for messages without a Message-ID (a re-fetch after a crash).
+    raw_sha256: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"), index=True)
+    size: Mapped[int]
+    text_body: Mapped[str] = mapped_column(sa.Text, default="")
+    html_body: Mapped[str | None] = mapped_column(sa.Text)  # sanitised before it was stored
+    is_auto_reply: Mapped[bool] = mapped_column(default=False)
+    is_bounce: Mapped[bool] = mapped_column(default=False)
+    oversize: Mapped[bool] = mapped_column(default=False)
+    flags: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)  # reasons, defects
+    reason: Mapped[str | None] = mapped_column(sa.Text)  # why rejected / unreadable / failed
+    attempts: Mapped[int] = mapped_column(default=0)
+
+    raw: Mapped[Blob] = relationship(lazy="raise")
+    attachments: Mapped[list[MailAttachment]] = relationship(
+        back_populates="message", order_by="MailAttachment.id"
+    )
+    case = relationship("Case", back_populates="messages")
+
+    __table_args__ = (
+        sa.Index("ix_mail_messages_case", "case_id", "created_at"),
+        sa.Index("ix_mail_messages_status", "status", "created_at"),
+        # Acknowledgement rate limit: what did we send this address lately?
+        sa.Index("ix_mail_messages_recipient", "recipient", "created_at"),
+    )
+
+
+class MailAttachment(db.Model):
+    __tablename__ = "mail_attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(sa.ForeignKey("mail_messages.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(255))
+    content_type: Mapped[str] = mapped_column(sa.String(255))
+    size: Mapped[int]
+    blob_sha256: Mapped[str] = mapped_column(sa.ForeignKey("blobs.sha256"))
+    inline: Mapped[bool] = mapped_column(default=False)
+    content_id: Mapped[str | None] = mapped_column(sa.String(255))
+
+    message: Mapped[MailMessage] = relationship(back_populates="attachments")
+
+
+class RuleKind(StrEnum):
+    RECIPIENT = "recipient"  # bygglov@kommun.se
+    SENDER_DOMAIN = "sender_domain"  # lansstyrelsen.se
+    SUBJECT = "subject"  # a word in the subject
+
+    @property
+    def label(self) -> str:
+        return {
+            "recipient": "Mottagaradress",
+            "sender_domain": "Avsändardomän",
+            "subject": "Ord i ämnesraden",
+        }[self.value]
+
+
+class RoutingRule(db.Model):
+    """First match wins, in `position` order; unmatched mail goes to the general queue."""
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(default=100)
+    kind: Mapped[RuleKind] = mapped_column(str_enum(RuleKind))
+    pattern: Mapped[str] = mapped_column(sa.String(200))
+    case_type_id: Mapped[int] = mapped_column(sa.ForeignKey("case_types.id"))
+    # A function mailbox (bygglov@) goes straight to its department's inbox; a word in the
+    # subject may only classify the case and leave it with the contact center.
+    to_department: Mapped[bool] = mapped_column(default=True)
+    active: Mapped[bool] = mapped_column(default=True)
+
+    case_type: Mapped[CaseType] = relationship()
+
+
+class MailTemplate(db.Model):
+    """The acknowledgement and answer templates, editable by admins. Placeholders:
+    {referens}, {servicelöfte}, {ämne}, {namn}."""
+
+    __tablename__ = "mail_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(60), unique=True)  # "acknowledgement", "answer-…"
+    name: Mapped[str] = mapped_column(sa.String(120))
+    subject: Mapped[str] = mapped_column(sa.String(300), default="")
+    body: Mapped[str] = mapped_column(sa.Text)
+    active: Mapped[bool] = mapped_column(default=True)

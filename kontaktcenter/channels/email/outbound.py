@@ -1,0 +1,219 @@
+"""Outgoing e-mail on a case: answers written by staff and automatic acknowledgements.
+
+A message is composed, stored (raw bytes, like every message) and queued in the caller's
+transaction; a job delivers it after the commit. Our own Message-ID is stored, so a citizen's
+reply threads back to the case; the subject carries the reference and In-Reply-To/References
+point at the citizen's last message.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from kontaktcenter.cases import events
+from kontaktcenter.cases.enums import ActivityKind
+from kontaktcenter.cases.models import Case
+from kontaktcenter.cases.services import add_activity
+from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.models import (
+    Direction,
+    MailAttachment,
+    MailKind,
+    MailMessage,
+    MailStatus,
+    MailTemplate,
+)
+from kontaktcenter.core import mailer, outbox
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.goals.models import GoalTarget
+from kontaktcenter.organisation.models import User
+
+BODY_MAX = 20000
+ATTACHMENT_MAX = 10 * 1024 * 1024
+NUMBERS = {1: "en", 2: "två", 3: "tre", 4: "fyra", 5: "fem", 10: "tio"}
+DEFAULT_ACK_SUBJECT = "Vi har tagit emot ditt meddelande: {ämne}"
+DEFAULT_ACK_BODY = (
+    "Hej!\n\nTack för ditt meddelande. Vi har tagit emot det och gett det ärendenummer "
+    "{referens}.\n\n{servicelöfte}\n\nSvara på det här mejlet om du vill lägga till något; "
+    "behåll ärendenumret i ämnesraden.\n\nVänliga hälsningar\nKontaktcenter\n\n"
+    "Det här är ett automatiskt meddelande."
+)
+
+
+@dataclass
+class OutgoingFile:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _last_inbound(case: Case) -> MailMessage | None:
+    return db.session.scalars(
+        sa.select(MailMessage)
+        .where(
+            MailMessage.case_id == case.id,
+            MailMessage.direction == Direction.INBOUND,
+            MailMessage.kind == MailKind.MESSAGE,
+        )
+        .order_by(MailMessage.id.desc())
+        .limit(1)
+    ).first()
+
+
+def _subject(case: Case, subject: str) -> str:
+    subject = re.sub(r"\s*\[KC-\d{4}-\d{6}\]\s*", " ", subject).strip()
+    return f"[{case.reference}] {subject}".strip()
+
+
+def compose(
+    case: Case,
+    kind: MailKind,
+    recipient: str,
+    subject: str,
+    body: str,
+    author: User | None = None,
+    files: list[OutgoingFile] | None = None,
+) -> MailMessage:
+    parent = _last_inbound(case)
+    headers: dict[str, str] = {}
+    if parent is not None and parent.message_id:
+        headers["In_Reply_To"] = parent.message_id
+        chain = (parent.references or "").split() + [parent.message_id]
+        headers["References"] = " ".join(chain[-20:])
+    if kind == MailKind.REPLY:
+        headers["auto_submitted"] = "no"
+    email = mailer.build([recipient], _subject(case, subject), body, **headers)
+    for file in files or []:
+        maintype, _, subtype = file.content_type.partition("/")
+        email.add_attachment(
+            file.data,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=file.filename,
+        )
+    raw = email.as_bytes()
+    message = MailMessage(
+        direction=Direction.OUTBOUND,
+        kind=kind,
+        status=MailStatus.QUEUED,
+        case=case,
+        author_id=author.id if author else None,
+        message_id=email["Message-ID"],
+        in_reply_to=headers.get("In_Reply_To"),
+        references=headers.get("References"),
+        from_addr=mailer.sender_address(),
+        to_addrs=[recipient],
+        recipient=recipient,
+        subject=str(email["Subject"]),
+        created_at=utcnow(),
+        raw_sha256=mail_store.store(raw),
+        size=len(raw),
+        text_body=body,
+    )
+    db.session.add(message)
+    for file in files or []:
+        message.attachments.append(
+            MailAttachment(
+                filename=file.filename,
+                content_type=file.content_type,
+                size=len(file.data),
+                blob_sha256=mail_store.store(file.data),
+            )
+        )
+    db.session.add(message)
+    return message
+
+
+def reply(
+    case: Case,
+    by: User,
+    body: str,
+    files: list[OutgoingFile] | None = None,
+    expected_version: int | None = None,
+) -> MailMessage:
+    """Answer the citizen by e-mail. The first answer is the case's first response."""
+    from kontaktcenter.cases.actions import acting
+
+    text = (body or "").strip()
+    if not text:
+        raise ValidationError("Skriv ett svar.", "body")
+    if len(text) > BODY_MAX:
+        raise ValidationError(f"Svaret får vara högst {BODY_MAX} tecken.", "body")
+    for file in files or []:
+        if len(file.data) > ATTACHMENT_MAX:
+            raise ValidationError("En bilaga får vara högst 10 MB.", "attachments")
+    recipient = case.contact.email if case.contact and case.contact.email else None
+    if recipient is None:
+        raise ValidationError("Kontakten har ingen e-postadress att svara till.", "body")
+    parent = _last_inbound(case)
+    subject = f"Svar: {parent.subject}" if parent is not None else case.summary
+    with acting(case, by, "reply", expected_version):
+        now = utcnow()
+        message = compose(case, MailKind.REPLY, recipient, subject, text, by, files)
+        add_activity(case, ActivityKind.EMAIL_QUEUED, by, text, recipient=recipient)
+        if case.first_response_at is None:
+            case.first_response_at = now
+        events.first_response.send(case, at=now)
+        if case.assignee is None:
+            case.assignee = by
+        db.session.flush()
+        outbox.add("email.deliver", message_pk=message.id)
+    outbox.dispatch()
+    return message
+
+
+def template_values(case: Case, subject: str) -> dict[str, str]:
+    """The placeholders admins can use in mail templates."""
+    return {
+        "referens": case.reference,
+        "servicelöfte": promise_text(case),
+        "ämne": subject,
+        "namn": case.contact.name if case.contact and case.contact.name else "",
+    }
+
+
+def render_template_text(text: str, **values: str) -> str:
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def promise_text(case: Case) -> str:
+    goal = next(
+        (g for g in case.goals if g.target == GoalTarget.FIRST_RESPONSE and g.cancelled_at is None),
+        None,
+    )
+    if goal is None:
+        return "Vi svarar så snart vi kan."
+    amount, unit = goal.definition["amount"], goal.definition["unit"]
+    word = NUMBERS.get(amount, str(amount))
+    if unit == "working_days":
+        return f"Vi svarar inom {word} arbetsdag{'ar' if amount != 1 else ''}."
+    return f"Vi svarar inom {word} timm{'ar' if amount != 1 else 'e'}."
+
+
+def acknowledgement(case: Case, inbound: MailMessage) -> MailMessage | None:
+    """Compose the automatic receipt for a new case (once per case)."""
+    already = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(MailMessage)
+        .where(MailMessage.case_id == case.id, MailMessage.kind == MailKind.ACKNOWLEDGEMENT)
+    )
+    recipient = case.contact.email if case.contact else None
+    if already or not recipient:
+        return None
+    template = db.session.scalars(
+        sa.select(MailTemplate).where(
+            MailTemplate.key == "acknowledgement", MailTemplate.active.is_(True)
+        )
+    ).first()
+    values = template_values(case, inbound.subject or case.summary)
+    subject = render_template_text(template.subject if template else DEFAULT_ACK_SUBJECT, **values)
+    body = render_template_text(template.body if template else DEFAULT_ACK_BODY, **values)
+    message = compose(case, MailKind.ACKNOWLEDGEMENT, recipient, subject, body)
+    add_activity(case, ActivityKind.ACKNOWLEDGED, None, recipient=recipient)
+    return message

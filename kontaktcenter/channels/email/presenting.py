@@ -1,0 +1,66 @@
+"""A case's e-mail as the case page shows it: sanitised HTML, quoted text folded, inline images
+served from our own attachment URLs; the answer templates to start a reply from."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from flask import url_for
+from markupsafe import Markup
+
+from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email.mime.sanitize import split_quoted
+from kontaktcenter.channels.email.models import MailMessage, MailTemplate
+from kontaktcenter.core.extensions import db
+
+_CID = re.compile(r'src="cid:([^"]+)"')
+
+
+@dataclass
+class MessageView:
+    message: MailMessage
+    new_text: str
+    quoted_text: str
+    html: Markup | None
+
+
+def message_views(case: Case) -> list[MessageView]:
+    messages = db.session.scalars(
+        sa.select(MailMessage)
+        .where(MailMessage.case_id == case.id)
+        .order_by(MailMessage.id)
+        .options(sa.orm.selectinload(MailMessage.attachments))
+    ).all()
+    views = []
+    for message in messages:
+        new, quoted = split_quoted(message.text_body or "")
+        views.append(MessageView(message, new, quoted, _html(case, message)))
+    return views
+
+
+def _html(case: Case, message: MailMessage) -> Markup | None:
+    """The stored (already sanitised) HTML, with cid: images pointed at our attachments."""
+    if not message.html_body:
+        return None
+    by_cid = {a.content_id.strip("<>"): a for a in message.attachments if a.content_id}
+
+    def replace(match: re.Match[str]) -> str:
+        attachment = by_cid.get(match.group(1).strip("<>"))
+        if attachment is None:
+            return 'src=""'
+        url = url_for("messages.attachment", case_id=case.id, attachment_id=attachment.id, inline=1)
+        return f'src="{url}"'
+
+    return Markup(_CID.sub(replace, message.html_body))  # noqa: S704 - sanitised at intake
+
+
+def answer_templates() -> list[MailTemplate]:
+    return list(
+        db.session.scalars(
+            sa.select(MailTemplate)
+            .where(MailTemplate.active.is_(True), MailTemplate.key.like("answer-%"))
+            .order_by(MailTemplate.name)
+        )
+    )

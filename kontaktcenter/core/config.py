@@ -1,0 +1,77 @@
+"""Configuration from the environment, the way Procfile platforms set it.
+
+``DATABASE_URL``, ``REDIS_URL``, ``SECRET_KEY`` and ``SMTP_URL`` are read by name; every other
+setting can be overridden with a ``KONTAKTCENTER_`` prefixed variable
+(``KONTAKTCENTER_QUEUE_PAGE_SIZE=100``).
+With none of them set the app runs embedded: SQLite in the instance folder, jobs in-process.
+"""
+
+from __future__ import annotations
+
+import os
+
+
+def normalise_database_url(url: str) -> str:
+    """Platforms write ``postgres://``; SQLAlchemy wants a dialect+driver name."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+class Config:
+    SQLALCHEMY_DATABASE_URI: str | None = (
+        normalise_database_url(os.environ["DATABASE_URL"])
+        if os.environ.get("DATABASE_URL")
+        else None
+    )
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
+    SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
+    SMTP_URL: str | None = os.environ.get("SMTP_URL") or None
+    # Refuse a plain smtp:// relay that does not offer STARTTLS even without a password.
+    SMTP_REQUIRE_TLS = False
+
+    # Agents keep the queue open all day: a CSRF token lives as long as the session.
+    WTF_CSRF_TIME_LIMIT = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    # Production (a configured database) runs behind TLS: cookies only over HTTPS.
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = bool(os.environ.get("DATABASE_URL"))
+
+    SQLITE_BEGIN_IMMEDIATE = True  # embedded default: writers queue instead of failing
+    CALENDAR_CACHE_SECONDS = 60
+    TIMEZONE = "Europe/Stockholm"
+    MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # above the inbound mail limit; more is a 413
+    QUEUE_PAGE_SIZE = 50
+    API_PAGE_SIZE = 50
+    JOB_QUEUE = "kontaktcenter"
+    OUTBOX_MAX_ATTEMPTS = 5  # then the row is kept as failed (Administration → Driftstatus)
+    OUTBOX_STUCK_SECONDS = 600  # a row running this long lost its worker: run it again
+    OUTBOX_GRACE_SECONDS = 30  # recover() leaves fresh rows to their own commit this long
+    OUTBOX_RECOVER_BATCH = 500
+    # "rq" with REDIS_URL, else "thread" (in-process); tests use "eager" (run at enqueue time).
+    JOBS_MODE: str | None = None
+    SCHEDULER_ENABLED = True  # in-process periodic jobs when there is no Redis
+    MAIL_FROM = "kontaktcenter@localhost"
+    OUTBOX_DIR: str | None = None  # default: instance/outbox
+    ALERT_EMAIL: str | None = None  # goal alerts for first-line cases without an assignee
+    MAIL_MAX_BYTES = 25 * 1024 * 1024  # larger messages are kept whole, flagged, not unpacked
+    INBOUND_MAX_BYTES = 100 * 1024 * 1024  # the HTTP inbound door refuses more
+    ACK_LIMIT_PER_HOUR = 3  # acknowledgements per sender address and hour (loop protection)
+    # A poll or an import files this many messages (or bytes) per transaction.
+    MAIL_BATCH_MESSAGES = 100
+    MAIL_BATCH_BYTES = 32 * 1024 * 1024
+
+
+class TestConfig(Config):
+    TESTING = True
+    SECRET_KEY = "test-secret-key"
+    WTF_CSRF_ENABLED = True
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
+    JOBS_MODE = "eager"
+    SCHEDULER_ENABLED = False
+    SQLITE_BEGIN_IMMEDIATE = False
+    CALENDAR_CACHE_SECONDS = 0  # tests roll back calendar changes: never share one

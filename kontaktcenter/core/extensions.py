@@ -1,0 +1,120 @@
+"""Flask extensions, created unbound and initialised in create_app()."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend.
+
+    SQLite has no time zone type and hands back naive values; this decorator refuses naive input
+    and always returns aware UTC, so comparisons never mix naive and aware values.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None:
+    """SQLite (the embedded default): foreign keys on, WAL for concurrent readers, wait on locks,
+    and let SQLAlchemy emit BEGIN itself so SAVEPOINTs work (the pysqlite driver's own
+    transaction handling breaks them)."""
+    import sqlite3
+
+    if not isinstance(dbapi_connection, sqlite3.Connection):
+        return
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def configure_sqlite(engine: sa.engine.Engine, immediate: bool) -> None:
+    """Let SQLAlchemy emit BEGIN itself (so SAVEPOINTs work). With `immediate`, every transaction
+    takes the write lock up front: a web request and a background job thread then wait for each
+    other (busy_timeout) instead of one failing with "database is locked" when both read and
+    then write. The embedded default uses it; the test suite does not, because its threads hold
+    read transactions open."""
+    statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(conn: sa.engine.Connection) -> None:
+        conn.exec_driver_sql(statement)
+
+
+def forget_on_flush(key: str, *models: type) -> None:
+    """Drop the value cached in ``flask.g[key]`` whenever an instance of `models` is written:
+    a per-request cache of configuration that stays right after the request changes it."""
+    import itertools
+
+    from flask import g, has_app_context
+
+    @sa.event.listens_for(sa.orm.Session, "after_flush")
+    def _forget(session: sa.orm.Session, _context: object) -> None:
+        if has_app_context() and key in g:
+            changed = itertools.chain(session.new, session.dirty, session.deleted)
+            if any(isinstance(obj, models) for obj in changed):
+                g.pop(key, None)
+
+
+def str_enum(enum_cls: type[StrEnum], length: int = 20) -> sa.Enum:
+    """A portable enum column storing the value (not the name), without a native DB type."""
+    return sa.Enum(
+        enum_cls,
+        values_callable=lambda e: [m.value for m in e],
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        validate_strings=True,
+    )

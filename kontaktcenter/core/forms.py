@@ -1,0 +1,46 @@
+"""Shared form helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flask_wtf import FlaskForm
+from wtforms import IntegerField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, StopValidation
+
+INVALID_CHOICE = "Välj ett av alternativen i listan."
+
+
+def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """WTForms 3.3 wants SelectChoice objects rather than (value, label) tuples."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+ID_MAX = 2**31 - 1  # the database's integer primary keys
+
+
+def parse_id(value: str | None) -> int | None:
+    """A database id from a query string or form, or None: never an error, never an overflow."""
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= ID_MAX else None
+
+
+def strip(value: str | None) -> str | None:
+    return value.strip() if isinstance(value, str) else value
+
+
+def max_length(limit: int) -> Length:
+    return Length(max=limit, message=f"Högst {limit} tecken.")
+
+
+def stop_if_unparsed(form: FlaskForm, field: IntegerField) -> None:
+    """Not a number: the parse error is the one message shown."""
+    if field.process_errors:
+        raise StopValidation()
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something: CSRF only."""

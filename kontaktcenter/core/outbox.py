@@ -1,0 +1,290 @@
+"""The transactional outbox: work a change causes, written in the change's own transaction.
+
+A service that causes work to be done after its commit (an acknowledgement, a reply's delivery,
+a breach alert, later webhooks and survey mails) calls :func:`add` before it commits: the row is
+committed with the change or rolled back with it, so the work can neither be lost nor done for
+a change that never happened. After the commit the row is handed to the job runner (RQ, the
+in-process thread pool, or at once in tests); :func:`recover`, run every minute, hands over rows
+that were left behind (a process killed after its commit, Redis down) and rows whose worker
+died while running them.
+
+A row's state decides what runs: :func:`run` claims a pending row with a conditional UPDATE, so
+two runners never both run it, and marks it done after the task. A task itself is idempotent
+(a retry after success does nothing), because a worker can die between the task's own commit
+and the row being marked done. Failures are retried with backoff, in every job mode, and a row
+that fails ``OUTBOX_MAX_ATTEMPTS`` times is kept as failed for the admin health page.
+
+Areas register their tasks by name with :func:`task`, so a service names the work it causes
+without importing the code that does it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask, current_app
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from kontaktcenter.core import jobs, periodic
+from kontaktcenter.core.extensions import UTCDateTime, db, utcnow
+
+log = logging.getLogger(__name__)
+
+PENDING, RUNNING, DONE, FAILED = "pending", "running", "done", "failed"
+BACKOFF_SECONDS = (10, 60, 300, 1800, 3600)
+_UNFINISHED = sa.text("state IN ('pending', 'running')")
+
+
+class OutboxJob(db.Model):
+    __tablename__ = "outbox_jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task: Mapped[str] = mapped_column(sa.String(80))
+    args: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    state: Mapped[str] = mapped_column(sa.String(10), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_error: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (
+        # What recover() and the health page read: only unfinished rows, however many are done.
+        sa.Index(
+            "ix_outbox_jobs_unfinished",
+            "state",
+            "run_after",
+            postgresql_where=_UNFINISHED,
+            sqlite_where=_UNFINISHED,
+        ),
+        sa.Index(
+            "ix_outbox_jobs_failed",
+            "finished_at",
+            postgresql_where=sa.text("state = 'failed'"),
+            sqlite_where=sa.text("state = 'failed'"),
+        ),
+    )
+
+
+_TASKS: dict[str, Callable[..., object]] = {}
+
+
+def task(name: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """Register `func` as the task `name` (``area.verb``), run with the row's arguments."""
+
+    def decorator(func: Callable[..., object]) -> Callable[..., object]:
+        if _TASKS.get(name, func) is not func:
+            raise RuntimeError(f"Two outbox tasks are named {name!r}")
+        _TASKS[name] = func
+        return func
+
+    return decorator
+
+
+def add(name: str, **args: Any) -> OutboxJob:
+    """Have `name` run with `args` (JSON values) once the current transaction commits."""
+    if name not in _TASKS:
+        raise LookupError(f"No outbox task named {name!r}")
+    row = OutboxJob(task=name, args=args)
+    db.session.add(row)
+    return row
+
+
+def commit() -> None:
+    """Commit the session and run what it added at once where jobs run eagerly (tests); the
+    other job modes were handed the rows by the commit itself."""
+    db.session.commit()
+    dispatch()
+
+
+def dispatch() -> None:
+    """Run the rows committed in this session that wait for an eager run."""
+    ready: list[int] = db.session.info.get("outbox_ready", [])
+    while ready:
+        run(ready.pop(0))
+
+
+# --- handing rows over after the commit ------------------------------------------------------
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _remember(session: Session, _context: object) -> None:
+    ids = [obj.id for obj in session.new if isinstance(obj, OutboxJob)]
+    if ids:
+        session.info.setdefault("outbox_flushed", []).extend(ids)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous: sa.orm.SessionTransaction) -> None:
+    if not previous.nested:
+        session.info.pop("outbox_flushed", None)
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    ids = session.info.pop("outbox_flushed", None)
+    if not ids:
+        return
+    if current_app.config["JOBS_MODE"] == "eager":
+        session.info.setdefault("outbox_ready", []).extend(ids)
+        return
+    for job_id in ids:
+        _hand_over(job_id)
+
+
+def _hand_over(job_id: int) -> None:
+    """Give a committed row to the job runner. A runner that is down loses nothing: the row
+    stays pending and recover() hands it over again."""
+    try:
+        # The queue's name in the id: two installations (or test runs) may share one Redis.
+        queue = current_app.config["JOB_QUEUE"]
+        jobs.enqueue(run, job_id, rq_job_id=f"{queue}-outbox-{job_id}")
+    except Exception:  # noqa: BLE001 - e.g. Redis down; the row is safe in the database
+        log.exception("Could not hand outbox job %s to the job runner; it will be retried", job_id)
+
+
+# --- running a row ---------------------------------------------------------------------------
+
+
+@jobs.app_job
+def run(job_id: int, now: datetime | None = None) -> None:
+    """Claim the row, run its task, record the result. Does nothing for a row that is done,
+    failed, claimed by another runner, or not yet due (at `now`)."""
+    now = now or utcnow()
+    claimed = db.session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id == job_id, OutboxJob.state == PENDING, OutboxJob.run_after <= now)
+        .values(state=RUNNING, claimed_at=now, attempts=OutboxJob.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if claimed != 1:
+        return
+    row = db.session.get(OutboxJob, job_id, populate_existing=True)
+    assert row is not None
+    name, args, attempts = row.task, dict(row.args), row.attempts
+    try:
+        _TASKS[name](**args)
+    except Exception as error:  # noqa: BLE001 - recorded on the row and retried
+        db.session.rollback()
+        _failed(job_id, attempts, f"{type(error).__name__}: {error}")
+        return
+    db.session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id == job_id)
+        .values(state=DONE, finished_at=utcnow(), last_error=None)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def _failed(job_id: int, attempts: int, error: str) -> None:
+    final = attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    delay = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
+    values: dict[str, Any] = {"last_error": error[:2000]}
+    if final:
+        values.update(state=FAILED, finished_at=utcnow())
+        log.error("Outbox job %s failed for good after %s attempts: %s", job_id, attempts, error)
+    else:
+        values.update(state=PENDING, run_after=utcnow() + timedelta(seconds=delay))
+        log.warning(
+            "Outbox job %s failed (attempt %s), retried in %s s: %s", job_id, attempts, delay, error
+        )
+    db.session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id == job_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+# --- recovery and health ---------------------------------------------------------------------
+
+
+@jobs.app_job
+def recover(now: datetime | None = None) -> int:
+    """Hand over pending rows that are due and were not run (their process died after the
+    commit, the queue was down, a retry is due), and free rows whose runner died while running
+    them. Idempotent; runs every minute. Returns how many rows were handed over."""
+    now = now or utcnow()
+    config = current_app.config
+    stuck = now - timedelta(seconds=config["OUTBOX_STUCK_SECONDS"])
+    db.session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.state == RUNNING, OutboxJob.claimed_at < stuck)
+        .values(state=PENDING, run_after=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    # A fresh row is normally handed over by its own commit: leave it that long.
+    settled = now - timedelta(seconds=config["OUTBOX_GRACE_SECONDS"])
+    ids = db.session.scalars(
+        sa.select(OutboxJob.id)
+        .where(
+            OutboxJob.state == PENDING,
+            OutboxJob.run_after <= now,
+            sa.or_(OutboxJob.created_at <= settled, OutboxJob.attempts > 0),
+        )
+        .order_by(OutboxJob.run_after)
+        .limit(config["OUTBOX_RECOVER_BATCH"])
+    ).all()
+    for job_id in ids:
+        if config["JOBS_MODE"] == "eager":
+            run(job_id, now)
+        else:
+            _hand_over(job_id)
+    return len(ids)
+
+
+def health(limit: int = 50) -> dict[str, Any]:
+    """Counts per state of unfinished and failed rows, and the oldest of them (admin page)."""
+    counts = dict(
+        db.session.execute(
+            sa.select(OutboxJob.state, sa.func.count())
+            .where(OutboxJob.state.in_((PENDING, RUNNING, FAILED)))
+            .group_by(OutboxJob.state)
+        ).all()
+    )
+    problems = db.session.scalars(
+        sa.select(OutboxJob)
+        .where(
+            sa.or_(
+                OutboxJob.state == FAILED,
+                sa.and_(OutboxJob.state == PENDING, OutboxJob.attempts > 0),
+                OutboxJob.state == RUNNING,
+            )
+        )
+        .order_by(OutboxJob.created_at.desc())
+        .limit(limit)
+    ).all()
+    return {"counts": counts, "problems": problems}
+
+
+def retry(job_id: int) -> bool:
+    """An admin asks for a failed row to be tried again."""
+    changed = db.session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id == job_id, OutboxJob.state == FAILED)
+        .values(state=PENDING, run_after=utcnow(), attempts=0, finished_at=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.commit()
+    if changed and current_app.config["JOBS_MODE"] == "eager":
+        run(job_id)
+    return changed == 1
+
+
+def init_app(app: Flask) -> None:
+    periodic.register(recover, seconds=60)
+    app.after_request(_dispatch_after_request)
+
+
+def _dispatch_after_request(response: Any) -> Any:
+    dispatch()
+    return response

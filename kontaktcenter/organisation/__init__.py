@@ -1,0 +1,29 @@
+"""Departments, case types with their direct numbers, staff accounts and API tokens; login."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from kontaktcenter.core import admin, navigation
+from kontaktcenter.core.extensions import db, login_manager
+from kontaktcenter.core.forms import parse_id
+
+
+def init_app(app: Flask) -> None:
+    from kontaktcenter.organisation import admin_views, auth_views, cli, directory_views
+    from kontaktcenter.organisation import services as organisation
+    from kontaktcenter.organisation.models import User
+
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(directory_views.bp)
+    cli.init_app(app)
+    navigation.add_item("Direktnummer", "directory.index", order=40)
+    admin.add_panel(
+        "admin/_panel_organisation.html", lambda: {"counts": organisation.counts()}, order=10
+    )
+    assert admin_views.bp is admin.bp
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        user = db.session.get(User, uid) if (uid := parse_id(user_id)) else None
+        return user if user is not None and user.active else None

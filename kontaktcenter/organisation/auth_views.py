@@ -1,0 +1,76 @@
+"""Logging in and out."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField
+from wtforms.validators import DataRequired, Email
+
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation import users
+from kontaktcenter.organisation.models import User
+
+bp = Blueprint("auth", __name__)
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after logging in: the page their role works from."""
+    if user.role == Role.HANDLER:
+        return url_for("inbox.index")
+    if user.role == Role.MANAGER:
+        return url_for("overview.index")
+    return url_for("queue.index")
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "E-postadress",
+        validators=[DataRequired("Fyll i e-postadress."), Email("Ange en giltig e-postadress.")],
+    )
+    password = PasswordField("Lösenord", validators=[DataRequired("Fyll i lösenord.")])
+    remember = BooleanField("Kom ihåg mig på den här datorn")
+
+
+def _safe_next(target: str | None) -> str | None:
+    if not target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return None
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(home_for(current_user))
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = users.authenticate(form.email.data, form.password.data)
+        except users.TooManyAttempts as error:
+            form.password.errors.append(error.message)
+            return render_template("auth/login.html", form=form), 429
+        if user is None:
+            form.password.errors.append("Fel e-postadress eller lösenord.")
+        else:
+            login_user(user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")) or home_for(user))
+    status = 422 if form.is_submitted() and form.errors else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("Du är utloggad.", "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.get("/")
+def home():
+    return redirect(home_for(current_user))

@@ -1,0 +1,110 @@
+"""Departments (förvaltningar), case types (ärendetyper) with their direct numbers, users and
+API tokens."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask_login import UserMixin
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from kontaktcenter.core.extensions import UTCDateTime, db, str_enum, utcnow
+from kontaktcenter.core.roles import Role
+
+user_departments = sa.Table(
+    "user_departments",
+    db.metadata,
+    sa.Column("user_id", sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column(
+        "department_id", sa.ForeignKey("departments.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Index("ix_user_departments_department_id", "department_id"),
+)
+
+
+class Department(db.Model):
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    contact_email: Mapped[str | None] = mapped_column(sa.String(254))
+    phone_hours: Mapped[str | None] = mapped_column(sa.String(200))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case_types: Mapped[list[CaseType]] = relationship(
+        back_populates="department", order_by="CaseType.name"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Department {self.slug}>"
+
+
+class CaseType(db.Model):
+    __tablename__ = "case_types"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    department_id: Mapped[int] = mapped_column(sa.ForeignKey("departments.id"), index=True)
+    # The number the agent hands the caller over to, and who answers it.
+    direct_number: Mapped[str | None] = mapped_column(sa.String(40))
+    direct_number_answered_by: Mapped[str | None] = mapped_column(sa.String(120))
+    direct_number_hours: Mapped[str | None] = mapped_column(sa.String(200))
+    # What to ask and what the first line may answer directly (uppdrag).
+    guidance: Mapped[str | None] = mapped_column(sa.Text)
+    callback_promise_hours: Mapped[int] = mapped_column(default=24)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    department: Mapped[Department] = relationship(back_populates="case_types")
+
+    def __repr__(self) -> str:
+        return f"<CaseType {self.slug}>"
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(254), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    role: Mapped[Role] = mapped_column(str_enum(Role))
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    # Loaded when asked for (the signed-in user's, for access checks), not with every assignee.
+    departments: Mapped[list[Department]] = relationship(
+        secondary=user_departments, order_by="Department.name"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
+        return self.active
+
+    @property
+    def department_ids(self) -> set[int]:
+        return {d.id for d in self.departments}
+
+    def __repr__(self) -> str:
+        return f"<User {self.email} {self.role}>"
+
+
+class ApiToken(db.Model):
+    """A bearer token. Only a SHA-256 of the secret is stored; the secret is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(120))
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,156 @@
+"""Staff accounts and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from kontaktcenter.core.audit import AuditEvent
+from kontaktcenter.core.errors import DomainError, NotFound, ValidationError
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation.models import ApiToken, Department, User
+
+PASSWORD_MIN = 10
+TOKEN_PREFIX = "kc_"
+# Compared against when the e-mail is unknown, so a login takes as long either way.
+_DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+
+FAILED_LOGIN_LIMIT = 10
+FAILED_LOGIN_WINDOW = timedelta(minutes=15)
+
+
+class TooManyAttempts(DomainError):
+    status = 429
+    code = "too_many_attempts"
+
+
+def authenticate(email: str | None, password: str | None) -> User | None:
+    """The user for these credentials, or None. After FAILED_LOGIN_LIMIT wrong passwords for an
+    account within FAILED_LOGIN_WINDOW, that account refuses logins for the rest of the window
+    (every failure is in the audit log, which is what is counted: shared by all processes)."""
+    email = (email or "").strip().lower()
+    user = db.session.scalars(sa.select(User).where(User.email == email)).first()
+    if user is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    since = utcnow() - FAILED_LOGIN_WINDOW
+    failures = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.user_id == user.id,
+            AuditEvent.action == "login_failed",
+            AuditEvent.created_at > since,
+        )
+    )
+    if failures >= FAILED_LOGIN_LIMIT:
+        raise TooManyAttempts("För många misslyckade inloggningar. Vänta en kvart och försök igen.")
+    if not check_password_hash(user.password_hash, password or "") or not user.active:
+        db.session.add(AuditEvent(user_id=user.id, action="login_failed", detail={}))
+        db.session.commit()
+        return None
+    return user
+
+
+def validate_password(password: str | None) -> str:
+    if password is None or len(password) < PASSWORD_MIN:
+        raise ValidationError(f"Lösenordet måste ha minst {PASSWORD_MIN} tecken.", "password")
+    return password
+
+
+def _departments_for(role: Role, departments: list[Department]) -> list[Department]:
+    if role == Role.HANDLER and not departments:
+        raise ValidationError("En handläggare måste höra till minst en förvaltning.", "departments")
+    return departments
+
+
+def create_user(
+    email: str, name: str, role: Role, password: str, departments: list[Department] | None = None
+) -> User:
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise ValidationError("Ange en giltig e-postadress.", "email")
+    if db.session.scalars(sa.select(User.id).where(User.email == email)).first() is not None:
+        raise ValidationError("Det finns redan en användare med den e-postadressen.", "email")
+    user = User(
+        email=email,
+        name=(name or "").strip() or email,
+        role=role,
+        password_hash=generate_password_hash(validate_password(password)),
+        departments=_departments_for(role, list(departments or [])),
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def update_user(
+    user: User,
+    *,
+    name: str,
+    role: Role,
+    departments: list[Department],
+    active: bool,
+    password: str | None = None,
+    by: User | None = None,
+) -> User:
+    if by is not None and by.id == user.id and (not active or role != Role.ADMIN):
+        raise ValidationError("Du kan inte ta bort din egen administratörsbehörighet.", "role")
+    # Validate everything before changing anything: no half-applied edit in the session.
+    departments = _departments_for(role, departments)
+    new_hash = generate_password_hash(validate_password(password)) if password else None
+    user.name = (name or "").strip() or user.email
+    user.role = role
+    user.departments = departments
+    user.active = active
+    if new_hash:
+        user.password_hash = new_hash
+    db.session.commit()
+    return user
+
+
+def _hash_token(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
+    """Returns the token row and the secret, which is shown once and never stored."""
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user=user,
+        name=(name or "API").strip()[:120],
+        token_hash=_hash_token(secret),
+        prefix=secret[:10],
+    )
+    db.session.add(token)
+    db.session.commit()
+    return token, secret
+
+
+def user_for_token(secret: str) -> User | None:
+    token = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(secret))
+    ).first()
+    if token is None or token.revoked_at is not None or not token.user.active:
+        return None
+    now = utcnow()
+    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
+        token.last_used_at = now  # throttled, so API traffic does not write on every call
+        db.session.commit()
+    return token.user
+
+
+def revoke_token(token_id: int) -> ApiToken:
+    token = db.session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("Nyckeln finns inte.")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        db.session.commit()
+    return token

@@ -1,1 +1,0 @@
-"""Use-cases. Services validate, change, commit once, then enqueue jobs."""

@@ -1,0 +1,16 @@
+"""The agents' and handlers' daily work: the queue, the department inbox, the case page."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from kontaktcenter.core import navigation
+
+
+def init_app(app: Flask) -> None:
+    from kontaktcenter.workspace import case_views, inbox_views, queue_views
+
+    for module in (queue_views, inbox_views, case_views):
+        app.register_blueprint(module.bp)
+    navigation.add_item("Kö", "queue.index", order=10)
+    navigation.add_item("Inkorg", "inbox.index", order=30)

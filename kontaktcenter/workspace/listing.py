@@ -1,0 +1,74 @@
+"""What the queue and the inbox share: filters from the query string, their choices, the page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from kontaktcenter.calendar.services import upcoming_closures
+from kontaktcenter.cases.enums import CaseStatus, Channel
+from kontaktcenter.cases.queries import QueueFilters, queue_page
+from kontaktcenter.core.errors import DomainError
+from kontaktcenter.core.extensions import db
+from kontaktcenter.core.forms import parse_id
+from kontaktcenter.organisation.models import CaseType, Department, User
+
+
+def _int(value: str | None) -> int | None:
+    return parse_id(value)
+
+
+def filters_from_args(args, user: User) -> QueueFilters:
+    """Unknown or malformed filter values are ignored, never an error page."""
+    filters = QueueFilters()
+    if args.get("channel") in Channel._value2member_map_:
+        filters.channel = Channel(args["channel"])
+    if args.get("status") in {s.value for s in CaseStatus if s != CaseStatus.CLOSED}:
+        filters.status = CaseStatus(args["status"])
+    department = args.get("department", "")
+    if department == "kc":
+        filters.first_line_only = True
+    else:
+        filters.department_id = _int(department)
+    filters.case_type_id = _int(args.get("case_type"))
+    assignee = args.get("assignee", "")
+    if assignee == "me":
+        filters.assignee_id = user.id
+    elif assignee == "none":
+        filters.unassigned = True
+    else:
+        filters.assignee_id = _int(assignee)
+    filters.callbacks_only = args.get("callbacks") == "1"
+    return filters
+
+
+def filter_choices(department_ids: set[int] | None = None) -> dict:
+    departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
+    case_types = db.session.scalars(sa.select(CaseType).order_by(CaseType.name)).all()
+    if department_ids is not None:
+        departments = [d for d in departments if d.id in department_ids]
+        case_types = [c for c in case_types if c.department_id in department_ids]
+    return {
+        "channels": list(Channel),
+        "statuses": [s for s in CaseStatus if s != CaseStatus.CLOSED],
+        "departments": departments,
+        "case_types": case_types,
+    }
+
+
+def render_queue(template: str, filters: QueueFilters, choices: dict):
+    """One page of a case list (the queue or an inbox); a bad cursor starts over at page 1."""
+    try:
+        page = queue_page(
+            current_user,
+            filters,
+            request.args.get("cursor") or None,
+            limit=current_app.config["QUEUE_PAGE_SIZE"],
+        )
+    except DomainError as error:
+        flash(error.message, "error")
+        return redirect(url_for(request.endpoint or "auth.home"))
+    return render_template(
+        template, page=page, args=request.args, closures=upcoming_closures(), **choices
+    )
