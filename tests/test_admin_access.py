@@ -31,6 +31,8 @@ def _routes(org, token_id: int) -> list[tuple[str, str]]:
         ("POST", "/admin/arendetyper/ny"),
         ("GET", f"/admin/arendetyper/{org.bygglov.id}"),
         ("POST", f"/admin/arendetyper/{org.bygglov.id}"),
+        ("GET", "/admin/driftstatus"),
+        ("POST", "/admin/driftstatus/1/forsok-igen"),
     ]
 
 
@@ -47,7 +49,7 @@ def test_every_admin_endpoint_is_covered(app, org):
     listed = {path.split("/")[2] for _method, path in _routes(org, 1)}
     registered = {rule.rule.split("/")[2] for rule in admin_rules}
     assert registered == listed
-    assert len(admin_rules) == 12
+    assert len(admin_rules) == 14
 
 
 @pytest.mark.parametrize("role", NON_ADMINS)

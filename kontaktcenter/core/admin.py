@@ -12,11 +12,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_wtf import FlaskForm
 
+from kontaktcenter.core import outbox
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError
+from kontaktcenter.core.forms import ConfirmForm
 from kontaktcenter.core.roles import Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -51,6 +53,54 @@ def _admins_only() -> None:
 def index():  # type: ignore[no-untyped-def]
     panels = [(panel.template, panel.context()) for panel in _panels]
     return render_template("admin/index.html", panels=panels)
+
+
+# Background work (the outbox) ---------------------------------------------------------------
+
+TASK_LABELS = {
+    "email.send_acknowledgement": "Kvittens på e-post",
+    "email.deliver": "Skicka e-post",
+    "goals.send_alert": "Larm om servicemål",
+    "goals.refresh_open_cases": "Räkna om förfallotider efter ändrad kalender",
+}
+STATE_LABELS = {
+    outbox.PENDING: "Väntar",
+    outbox.RUNNING: "Pågår",
+    outbox.FAILED: "Misslyckades",
+    outbox.DONE: "Klart",
+}
+
+
+@bp.get("/driftstatus")
+@role_required(Role.ADMIN)
+def health():  # type: ignore[no-untyped-def]
+    """Work that is stuck, being retried or given up: what an admin must look at."""
+    return render_template(
+        "admin/health.html",
+        health=outbox.health(),
+        task_labels=TASK_LABELS,
+        state_labels=STATE_LABELS,
+        retry_form=ConfirmForm(),
+    )
+
+
+@bp.post("/driftstatus/<id:job_id>/forsok-igen")
+@role_required(Role.ADMIN)
+def health_retry(job_id: int):  # type: ignore[no-untyped-def]
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if outbox.retry(job_id):
+        flash("Jobbet körs igen.", "success")
+    else:
+        flash("Jobbet har inte misslyckats och körs inte om.", "info")
+    return redirect(url_for("admin.health"))
+
+
+def _health_panel() -> dict[str, Any]:
+    return {"counts": outbox.health(limit=0)["counts"]}
+
+
+add_panel("admin/_panel_health.html", _health_panel, order=90)
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:

@@ -1,0 +1,172 @@
+"""The transactional outbox: work is committed with the change that causes it, run once, retried,
+recovered when left behind, and shown to the admin when it fails for good."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from kontaktcenter.core import jobs, outbox
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.outbox import OutboxJob
+from tests import factories
+
+CALLS: list[dict] = []
+FAILURES: dict[str, int] = {}
+
+
+@outbox.task("test.record")
+def _record(**args) -> None:
+    CALLS.append(args)
+
+
+@outbox.task("test.flaky")
+def _flaky(key: str) -> None:
+    if FAILURES.get(key, 0) > 0:
+        FAILURES[key] -= 1
+        raise ConnectionError(f"{key} is down")
+    CALLS.append({"key": key})
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    CALLS.clear()
+    FAILURES.clear()
+
+
+def _row(job_id: int) -> OutboxJob:
+    row = db.session.get(OutboxJob, job_id, populate_existing=True)
+    assert row is not None
+    return row
+
+
+def test_work_runs_after_the_commit_that_caused_it(db_session):
+    row = outbox.add("test.record", case_id=7)
+    assert CALLS == []  # nothing before the commit
+    outbox.commit()
+    assert CALLS == [{"case_id": 7}]
+    assert _row(row.id).state == "done" and _row(row.id).finished_at is not None
+
+
+def test_work_of_a_rolled_back_change_never_runs(db_session):
+    outbox.add("test.record", case_id=8)
+    db.session.flush()
+    db.session.rollback()
+    outbox.dispatch()
+    assert CALLS == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxJob)) == 0
+
+
+def test_an_unknown_task_is_a_programming_error(db_session):
+    with pytest.raises(LookupError):
+        outbox.add("test.no-such-task")
+
+
+def test_a_row_runs_once_however_often_it_is_handed_over(db_session):
+    row = outbox.add("test.record", n=1)
+    outbox.commit()
+    outbox.run(row.id)  # a second delivery of the same job (RQ retry, recover, a duplicate)
+    outbox.run(row.id)
+    assert CALLS == [{"n": 1}]
+
+
+def test_a_row_claimed_by_another_runner_is_left_to_it(db_session):
+    row = outbox.add("test.record", n=2)
+    db.session.commit()  # not dispatched
+    db.session.execute(sa.update(OutboxJob).values(state="running", claimed_at=utcnow()))
+    db.session.commit()
+    outbox.run(row.id)
+    assert CALLS == []
+
+
+def test_a_job_runner_that_is_down_loses_nothing(app, db_session, monkeypatch):
+    """Redis down at the commit: the change is committed, its work waits and is recovered."""
+
+    def down(*_args, **_kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setitem(app.config, "JOBS_MODE", "rq")
+    monkeypatch.setattr(jobs, "enqueue", down)
+    row = outbox.add("test.record", n=3)
+    outbox.commit()  # no exception: the change is safe
+    assert CALLS == [] and _row(row.id).state == "pending"
+    monkeypatch.setitem(app.config, "JOBS_MODE", "eager")
+    later = utcnow() + timedelta(seconds=app.config["OUTBOX_GRACE_SECONDS"] + 1)
+    assert outbox.recover(now=utcnow()) == 0  # too fresh: its own commit may still hand it over
+    assert outbox.recover(now=later) == 1
+    assert CALLS == [{"n": 3}] and _row(row.id).state == "done"
+
+
+def test_a_row_whose_worker_died_is_run_again(app, db_session):
+    row = outbox.add("test.record", n=4)
+    db.session.commit()
+    claimed = utcnow()
+    db.session.execute(sa.update(OutboxJob).values(state="running", claimed_at=claimed, attempts=1))
+    db.session.commit()
+    assert outbox.recover(now=claimed + timedelta(seconds=5)) == 0  # may still be running
+    stuck = claimed + timedelta(seconds=app.config["OUTBOX_STUCK_SECONDS"] + 1)
+    outbox.recover(now=stuck)
+    assert CALLS == [{"n": 4}] and _row(row.id).state == "done" and _row(row.id).attempts == 2
+
+
+def test_failures_are_retried_with_backoff_then_kept_as_failed(app, db_session):
+    FAILURES["smtp"] = 99
+    row = outbox.add("test.flaky", key="smtp")
+    outbox.commit()
+    first = _row(row.id)
+    assert first.state == "pending" and first.attempts == 1
+    assert "ConnectionError: smtp is down" in first.last_error
+    assert first.run_after > utcnow()  # not before the backoff
+    outbox.recover(now=utcnow())
+    assert _row(row.id).attempts == 1  # not due yet
+    for hour in range(1, app.config["OUTBOX_MAX_ATTEMPTS"] + 2):
+        outbox.recover(now=utcnow() + timedelta(hours=hour))
+    final = _row(row.id)
+    assert final.state == "failed" and final.attempts == app.config["OUTBOX_MAX_ATTEMPTS"]
+    assert CALLS == []
+
+
+def test_a_retry_that_succeeds_is_done(app, db_session):
+    FAILURES["smtp"] = 1
+    row = outbox.add("test.flaky", key="smtp")
+    outbox.commit()
+    outbox.recover(now=utcnow() + timedelta(hours=1))
+    assert CALLS == [{"key": "smtp"}]
+    assert _row(row.id).state == "done" and _row(row.id).attempts == 2
+
+
+def test_the_admin_sees_failed_work_and_can_run_it_again(app, client, org, login):
+    FAILURES["smtp"] = 99
+    row = outbox.add("test.flaky", key="smtp")
+    outbox.commit()
+    for hour in range(1, app.config["OUTBOX_MAX_ATTEMPTS"] + 1):
+        outbox.recover(now=utcnow() + timedelta(hours=hour))
+    assert _row(row.id).state == "failed"
+    login(org.admin)
+    index = client.get("/admin/").get_data(as_text=True)
+    assert "1 bakgrundsjobb har misslyckats" in index
+    page = client.get("/admin/driftstatus")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert f"#{row.id}" in html and "ConnectionError: smtp is down" in html
+    assert "Misslyckades" in html
+    FAILURES["smtp"] = 0  # the server is back
+    token = factories.csrf_token(client, "/admin/driftstatus")
+    answer = client.post(f"/admin/driftstatus/{row.id}/forsok-igen", data={"csrf_token": token})
+    assert answer.status_code == 302
+    assert CALLS == [{"key": "smtp"}] and _row(row.id).state == "done"
+    assert "Inga jobb behöver uppmärksamhet" in client.get("/admin/driftstatus").get_data(
+        as_text=True
+    )
+
+
+def test_retry_needs_the_csrf_token_and_a_failed_row(app, client, org, login):
+    row = outbox.add("test.record", n=5)
+    outbox.commit()
+    login(org.admin)
+    assert client.post(f"/admin/driftstatus/{row.id}/forsok-igen").status_code == 400
+    token = factories.csrf_token(client, "/admin/driftstatus")
+    client.post(f"/admin/driftstatus/{row.id}/forsok-igen", data={"csrf_token": token})
+    assert CALLS == [{"n": 5}]  # done work is not run again
