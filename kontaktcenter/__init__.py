@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import IntegerConverter, Map
 
 from kontaktcenter.core.config import Config
 
@@ -82,7 +82,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
 class IdConverter(IntegerConverter):
     """``<id:case_id>``: a database id; anything larger than the column can hold is a 404."""
 
-    def __init__(self, url_map, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, url_map: Map, *args: Any, **kwargs: Any) -> None:
         super().__init__(url_map, min=1, max=2**31 - 1)
 
 

@@ -82,7 +82,14 @@ def _contact(fields: Fields | None) -> ContactData | None:
     texts = {name: fields.text(name, LIMITS[name]) for name in sorted(CONTACT_FIELDS)}
     kind = fields.enum("kind", ContactKind) or ContactKind.CITIZEN
     fields.finish()
-    return ContactData(kind=kind, **texts)
+    return ContactData(
+        kind=kind,
+        name=texts["name"],
+        phone=texts["phone"],
+        email=texts["email"],
+        organisation_number=texts["organisation_number"],
+        personnummer=texts["personnummer"],
+    )
 
 
 def new_case_from_json(body: dict[str, Any]) -> NewCase:

@@ -259,6 +259,43 @@ PATHS: dict[str, Schema] = {
             | _std("Unauthorized", "Invalid"),
         },
     },
+    "/reports/service": {
+        "get": {
+            "operationId": "getServiceReport",
+            "summary": "The service report: KKiK e-mail and phone measures, lösningsgrad",
+            "description": "Cases received from `from` to `to` (local dates, Europe/Stockholm), "
+            "the same numbers as the /rapporter/ page. E-mail is answered within N working days "
+            "when the first answer was sent by the closing time of the N-th working day after "
+            "the day it arrived. Managers and admins see every department; a handler only "
+            "their own departments' cases. `format=csv` or `format=xlsx` gives the same numbers "
+            "as a file.",
+            "parameters": [
+                _query("from", {"type": "string", "format": "date"}, "First day (inclusive).")
+                | {"required": True},
+                _query("to", {"type": "string", "format": "date"}, "Last day (inclusive).")
+                | {"required": True},
+                _query("department", SLUG, "Only cases with this department (slug)."),
+                _query("case_type", SLUG, "Only cases of this case type (slug)."),
+                _query("channel", enum(Channel), "Only this channel."),
+                _query(
+                    "format", {"type": "string", "enum": ["json", "csv", "xlsx"]}, "json (default)"
+                ),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The report.",
+                    "content": {
+                        "application/json": {"schema": ref("ServiceReport")},
+                        "text/csv": {"schema": {"type": "string"}},
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
+                            "schema": {"type": "string", "format": "binary"}
+                        },
+                    },
+                }
+            }
+            | _std("Unauthorized", "Forbidden", "Invalid"),
+        },
+    },
     "/case-types": {
         "get": {
             "operationId": "listCaseTypes",

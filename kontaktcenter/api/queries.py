@@ -39,7 +39,7 @@ class CasePage:
     next_cursor: str | None
 
 
-def _id_for_slug(model: type[Department] | type[CaseType], slug: str, field: str) -> int:
+def id_for_slug(model: type[Department] | type[CaseType], slug: str, field: str) -> int:
     found = db.session.scalars(sa.select(model.id).where(model.slug == slug)).first()
     if found is None:
         raise ValidationError("Det finns ingen med den kortkoden.", field)
@@ -54,10 +54,10 @@ def _conditions(user: User, filters: CaseFilters) -> list[sa.ColumnElement[bool]
         conds.append(Case.status == filters.status)
     if filters.department is not None:
         conds.append(
-            Case.department_id == _id_for_slug(Department, filters.department, "department")
+            Case.department_id == id_for_slug(Department, filters.department, "department")
         )
     if filters.case_type is not None:
-        conds.append(Case.case_type_id == _id_for_slug(CaseType, filters.case_type, "case_type"))
+        conds.append(Case.case_type_id == id_for_slug(CaseType, filters.case_type, "case_type"))
     if filters.received_from is not None:
         conds.append(Case.received_at >= filters.received_from)
     if filters.received_to is not None:

@@ -209,6 +209,9 @@ class BusinessCalendar:
     """Opening hours plus Swedish working days; immutable, safe to share between threads."""
 
     __slots__ = ("_exceptions", "_tz", "_weekly")
+    _weekly: Mapping[int, tuple[Window, ...]]
+    _exceptions: Mapping[date, DayException]
+    _tz: tzinfo
 
     def __init__(
         self,

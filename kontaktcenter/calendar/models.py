@@ -7,10 +7,10 @@ from datetime import date, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kontaktcenter.core.extensions import db
+from kontaktcenter.core.extensions import Model
 
 
-class OpeningWindow(db.Model):
+class OpeningWindow(Model):
     """The contact center's weekly opening hours; several windows a day (lunch closure)."""
 
     __tablename__ = "opening_windows"
@@ -21,7 +21,7 @@ class OpeningWindow(db.Model):
     end: Mapped[time] = mapped_column(sa.Time)
 
 
-class CalendarException(db.Model):
+class CalendarException(Model):
     """A closure day (no windows) or a shortened day (other windows), e.g. a klämdag."""
 
     __tablename__ = "calendar_exceptions"

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm.exc import StaleDataError
@@ -123,16 +124,20 @@ def take_next(by: User) -> Case | None:
         if candidate is None:
             db.session.rollback()
             return None
-        claimed = db.session.execute(
-            sa.update(Case)
-            .where(Case.id == candidate, Case.assignee_id.is_(None))
-            .values(
-                assignee_id=by.id,
-                status=CaseStatus.OPEN,
-                version=Case.version + 1,
-                updated_at=utcnow(),
-            )
-            .execution_options(synchronize_session=False)
+        # An UPDATE without RETURNING gives a CursorResult; Session.execute is typed as Result.
+        claimed = cast(
+            "sa.CursorResult[Any]",
+            db.session.execute(
+                sa.update(Case)
+                .where(Case.id == candidate, Case.assignee_id.is_(None))
+                .values(
+                    assignee_id=by.id,
+                    status=CaseStatus.OPEN,
+                    version=Case.version + 1,
+                    updated_at=utcnow(),
+                )
+                .execution_options(synchronize_session=False)
+            ),
         )
         if claimed.rowcount == 1:
             case = db.session.scalars(
@@ -251,13 +256,11 @@ def book_callback(
     if due_at is not None and due_at < now - timedelta(minutes=1):
         raise ValidationError("Tiden för återuppringning har redan passerat.", "due_at")
     with acting(case, by, "book_callback", expected_version):
-        events.book_callback(case, now, due_at)
+        promised = events.book_callback(case, now, due_at)
         case.callback_done_at = None
         if case.department_id is None and by.role == Role.AGENT:
             case.outcome = Outcome.CALLBACK
-        add_activity(
-            case, ActivityKind.CALLBACK_BOOKED, by, body, due_at=case.callback_due_at.isoformat()
-        )
+        add_activity(case, ActivityKind.CALLBACK_BOOKED, by, body, due_at=promised.isoformat())
     return case
 
 

@@ -49,6 +49,7 @@ class EmailIndex:
             for contact in db.session.scalars(
                 sa.select(Contact).where(Contact.email.in_(self._known)).order_by(Contact.id)
             ):
+                assert contact.email is not None  # found by it
                 self._by_email.setdefault(contact.email, contact)  # the oldest, as _match
 
     def covers(self, email: str) -> bool:

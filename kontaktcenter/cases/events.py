@@ -34,8 +34,11 @@ reopened = _signals.signal("case-reopened")
 changed = _signals.signal("case-changed")  # anything else that moves its times (a pause)
 
 
-def book_callback(case: Case, at: datetime, requested: datetime | None = None) -> None:
+def book_callback(case: Case, at: datetime, requested: datetime | None = None) -> datetime:
     """Announce a booked callback; receivers set ``case.callback_due_at`` (the promise), which
-    otherwise is the requested time."""
+    otherwise is the requested time. Returns it."""
     case.callback_due_at = requested
     callback_booked.send(case, at=at, requested=requested)
+    if case.callback_due_at is None:
+        raise RuntimeError("a callback booked with no time and no receiver to promise one")
+    return case.callback_due_at

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kontaktcenter.cases.enums import ActivityKind, CaseStatus, Channel, ContactKind, Outcome
-from kontaktcenter.core.extensions import UTCDateTime, db, str_enum, utcnow
+from kontaktcenter.core.extensions import Model, UTCDateTime, str_enum, utcnow
 from kontaktcenter.organisation.models import CaseType, Department, User
 
 if TYPE_CHECKING:
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 _OPEN = sa.text("status <> 'closed'")
 
 
-class Case(db.Model):
+class Case(Model):
     __tablename__ = "cases"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -130,7 +130,7 @@ class Case(db.Model):
         return f"<Case {self.reference}>"
 
 
-class Activity(db.Model):
+class Activity(Model):
     """One entry of a case's timeline. Append-only: never updated or deleted."""
 
     __tablename__ = "activities"
@@ -153,7 +153,7 @@ def _activities_are_append_only(mapper: Any, connection: Any, target: Activity) 
     raise RuntimeError("The case timeline is append-only")
 
 
-class CaseSequence(db.Model):
+class CaseSequence(Model):
     """Last reference number handed out per year. Incremented with a row lock: no duplicates."""
 
     __tablename__ = "case_sequences"
@@ -162,7 +162,7 @@ class CaseSequence(db.Model):
     last_value: Mapped[int] = mapped_column(default=0)
 
 
-class Contact(db.Model):
+class Contact(Model):
     """A citizen or business who contacted us. Minimal personal data (GDPR art. 5.1 c)."""
 
     __tablename__ = "contacts"

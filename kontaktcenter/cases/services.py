@@ -164,17 +164,19 @@ def _apply_outcome(
             department=case_type.department.name,
         )
     elif data.outcome == Outcome.ROUTED:
-        add_activity(case, ActivityKind.ROUTED, by, department=case.department.name)  # type: ignore[union-attr]
+        assert case_type is not None
+        add_activity(case, ActivityKind.ROUTED, by, department=case_type.department.name)
         events.routed.send(case, at=contact_time)
     elif data.outcome == Outcome.CALLBACK:
-        events.book_callback(case, contact_time)
+        assert case_type is not None
+        due_at = events.book_callback(case, contact_time)
         add_activity(
             case,
             ActivityKind.CALLBACK_BOOKED,
             by,
             data.callback_note,
-            due_at=case.callback_due_at.isoformat(),
-            department=case.department.name,  # type: ignore[union-attr]
+            due_at=due_at.isoformat(),
+            department=case_type.department.name,
         )
     elif data.outcome == Outcome.REFERRED:
         case.referred_to = (data.referred_to or "").strip()

@@ -50,7 +50,7 @@ def _admins_only() -> None:
 
 @bp.get("/")
 @role_required(Role.ADMIN)
-def index():  # type: ignore[no-untyped-def]
+def index():
     panels = [(panel.template, panel.context()) for panel in _panels]
     return render_template("admin/index.html", panels=panels)
 
@@ -73,7 +73,7 @@ STATE_LABELS = {
 
 @bp.get("/driftstatus")
 @role_required(Role.ADMIN)
-def health():  # type: ignore[no-untyped-def]
+def health():
     """Work that is stuck, being retried or given up: what an admin must look at."""
     return render_template(
         "admin/health.html",
@@ -86,7 +86,7 @@ def health():  # type: ignore[no-untyped-def]
 
 @bp.post("/driftstatus/<id:job_id>/forsok-igen")
 @role_required(Role.ADMIN)
-def health_retry(job_id: int):  # type: ignore[no-untyped-def]
+def health_retry(job_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     if outbox.retry(job_id):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kontaktcenter.core.extensions import UTCDateTime, db, utcnow
+from kontaktcenter.core.extensions import Model, UTCDateTime, db, utcnow
 
 if TYPE_CHECKING:
     from kontaktcenter.cases.models import Case
@@ -28,7 +28,7 @@ def record(user: User, action: str, case: Case | None = None, **detail: Any) -> 
     db.session.commit()
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     """Who looked at or exported personal data (GDPR art. 5.2 accountability)."""
 
     __tablename__ = "audit_events"

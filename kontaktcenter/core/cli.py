@@ -21,7 +21,7 @@ def worker_command(burst: bool) -> None:
 
     from kontaktcenter.core import jobs
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy method
     if app.config["JOBS_MODE"] != "rq":
         raise click.ClickException("The worker needs REDIS_URL; without it jobs run in-process.")
     jobs.use_app_for_jobs(app)

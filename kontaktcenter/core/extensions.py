@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import LoginManager
@@ -26,6 +27,17 @@ class Base(DeclarativeBase):
 
 
 db = SQLAlchemy(model_class=Base)
+
+if TYPE_CHECKING:
+    from flask_sqlalchemy.model import Model as _FlaskModel
+
+    # mypy takes no attribute (`db.Model`) as a base class (python/mypy#8603): to it, the models'
+    # base is what db.Model is at run time, Base's body with Flask-SQLAlchemy's Model mixed in.
+    class Model(Base, _FlaskModel):
+        __abstract__ = True
+
+else:
+    Model = db.Model
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()

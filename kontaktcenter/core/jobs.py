@@ -89,7 +89,7 @@ def enqueue(
         global _executor
         if _executor is None:
             _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="kc-job")
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy method
 
         def run() -> None:
             with app.app_context():

@@ -23,14 +23,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kontaktcenter.core import jobs, periodic
-from kontaktcenter.core.extensions import UTCDateTime, db, utcnow
+from kontaktcenter.core.extensions import Model, UTCDateTime, db, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ BACKOFF_SECONDS = (10, 60, 300, 1800, 3600)
 _UNFINISHED = sa.text("state IN ('pending', 'running')")
 
 
-class OutboxJob(db.Model):
+class OutboxJob(Model):
     __tablename__ = "outbox_jobs"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -156,12 +156,11 @@ def run(job_id: int, now: datetime | None = None) -> None:
     """Claim the row, run its task, record the result. Does nothing for a row that is done,
     failed, claimed by another runner, or not yet due (at `now`)."""
     now = now or utcnow()
-    claimed = db.session.execute(
+    claimed = _updated(
         sa.update(OutboxJob)
         .where(OutboxJob.id == job_id, OutboxJob.state == PENDING, OutboxJob.run_after <= now)
         .values(state=RUNNING, claimed_at=now, attempts=OutboxJob.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if claimed != 1:
         return
@@ -268,16 +267,25 @@ def health(limit: int = 50) -> dict[str, Any]:
 
 def retry(job_id: int) -> bool:
     """An admin asks for a failed row to be tried again."""
-    changed = db.session.execute(
+    changed = _updated(
         sa.update(OutboxJob)
         .where(OutboxJob.id == job_id, OutboxJob.state == FAILED)
         .values(state=PENDING, run_after=utcnow(), attempts=0, finished_at=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     if changed and current_app.config["JOBS_MODE"] == "eager":
         run(job_id)
     return changed == 1
+
+
+def _updated(statement: sa.Update) -> int:
+    """Run an UPDATE; how many rows it changed (the claim's test)."""
+    # An UPDATE without RETURNING gives a CursorResult; Session.execute is typed as Result.
+    result = cast(
+        "sa.CursorResult[Any]",
+        db.session.execute(statement.execution_options(synchronize_session=False)),
+    )
+    return result.rowcount
 
 
 def init_app(app: Flask) -> None:

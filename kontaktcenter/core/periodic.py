@@ -63,7 +63,7 @@ def scheduler_command() -> None:
 
     from kontaktcenter.core import jobs
 
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # LocalProxy method
     if app.config["JOBS_MODE"] != "rq":
         raise click.ClickException("The scheduler needs REDIS_URL; without it jobs run in-process.")
     scheduler = CronScheduler(connection=jobs.redis_connection(app), name="kontaktcenter")

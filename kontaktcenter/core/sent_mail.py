@@ -14,7 +14,6 @@ from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from pathlib import Path
-from typing import cast
 
 from flask import current_app
 
@@ -69,7 +68,7 @@ def _header(message: EmailMessage, name: str) -> str:
 
 def _item(path: Path, head: bytes) -> OutboxItem:
     stat = path.stat()
-    parsed = cast(EmailMessage, _PARSER.parsebytes(head, headersonly=True))
+    parsed = _PARSER.parsebytes(head, headersonly=True)
     return OutboxItem(
         name=path.name,
         modified=datetime.fromtimestamp(stat.st_mtime, UTC),
@@ -107,7 +106,7 @@ def read(name: str) -> OutboxMessage | None:
     item = _item(path, raw[:HEAD_BYTES])
     text, attachments = "", []
     try:
-        message = cast(EmailMessage, _PARSER.parsebytes(raw))
+        message = _PARSER.parsebytes(raw)
         body = message.get_body(preferencelist=("plain",))
         text = body.get_content().replace("\r\n", "\n") if body is not None else ""
         attachments = [part.get_filename() or "(utan namn)" for part in message.iter_attachments()]

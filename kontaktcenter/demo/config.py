@@ -66,7 +66,7 @@ def configure(now: datetime) -> None:
     _templates()
     _routing_rules()
     if db.session.scalars(sa.select(Mailbox.id).limit(1)).first() is None:
-        mail_settings.save_mailbox(None, MailboxData(**DEMO_MAILBOX))  # type: ignore[arg-type]
+        mail_settings.save_mailbox(None, MailboxData(**DEMO_MAILBOX))
 
 
 def _case_type(slug: str | None) -> CaseType | None:

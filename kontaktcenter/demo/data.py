@@ -8,6 +8,7 @@ Phone numbers come from the ranges PTS reserves for fiction (08-465 004 00–99 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypedDict
 
 from kontaktcenter.core.roles import Role
 
@@ -232,7 +233,17 @@ ROUTING_RULES = (
     ("subject", "felanmälan", "felanmalan-gata-park", False),  # classify only
 )
 
-DEMO_MAILBOX = {
+
+class DemoMailbox(TypedDict):
+    address: str
+    name: str
+    imap_host: str
+    imap_user: str
+    password_env: str
+    active: bool
+
+
+DEMO_MAILBOX: DemoMailbox = {
     "address": f"kontakt@{DEMO_DOMAIN}",
     "name": "Kontaktcenter",
     "imap_host": f"imap.{DEMO_DOMAIN}",

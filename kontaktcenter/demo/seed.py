@@ -265,14 +265,16 @@ class _Builder:
         written = channel in (Channel.EMAIL, Channel.WEB)
         if written and outcome == Outcome.HANDED_OFF:
             outcome = Outcome.ANSWERED  # an e-mail is not transferred to a phone line
+        case_type: CaseType | None
+        demo: DemoCaseType | None
         case_type, demo = self._pick_case_type()
         referred_to = None
         if outcome == Outcome.REFERRED:
             summary, referred_to = rng.choice(REFERRALS)
-            case_type, demo = None, None  # type: ignore[assignment]
+            case_type, demo = None, None
         elif outcome == Outcome.ANSWERED and rng.random() < 0.15:
             summary = rng.choice(GENERAL_QUESTIONS)
-            case_type, demo = None, None  # type: ignore[assignment]
+            case_type, demo = None, None
         elif outcome == Outcome.ANSWERED:
             summary = rng.choice(demo.questions)
         else:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from kontaktcenter.calendar.business_calendar import Unit
 from kontaktcenter.cases.enums import Channel
-from kontaktcenter.core.extensions import UTCDateTime, db, str_enum, utcnow
+from kontaktcenter.core.extensions import Model, UTCDateTime, str_enum, utcnow
 from kontaktcenter.organisation.models import CaseType
 
 
@@ -57,7 +57,7 @@ UNIT_LABELS = {
 }
 
 
-class ServiceGoal(db.Model):
+class ServiceGoal(Model):
     """A promise: `target` within `amount` `unit`, for a channel and/or case type (None = any)."""
 
     __tablename__ = "service_goals"
@@ -83,7 +83,7 @@ _UNBREACHED = sa.text("met_at IS NULL AND cancelled_at IS NULL AND breached_at I
 _UNFLAGGED = sa.text("met_at IS NULL AND cancelled_at IS NULL AND at_risk_flagged_at IS NULL")
 
 
-class CaseGoal(db.Model):
+class CaseGoal(Model):
     """One goal of one case, with the definition it was computed from kept alongside."""
 
     __tablename__ = "case_goals"

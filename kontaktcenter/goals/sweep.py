@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -61,11 +62,15 @@ def _record(
     candidates = [row.id for row in due if row.case_id in running][:batch]
     won = []
     for goal_id in candidates:
-        result = db.session.execute(
-            sa.update(CaseGoal)
-            .where(CaseGoal.id == goal_id, column.is_(None))
-            .values({column.key: now})
-            .execution_options(synchronize_session=False)
+        # An UPDATE without RETURNING gives a CursorResult; Session.execute is typed as Result.
+        result = cast(
+            "sa.CursorResult[Any]",
+            db.session.execute(
+                sa.update(CaseGoal)
+                .where(CaseGoal.id == goal_id, column.is_(None))
+                .values({column.key: now})
+                .execution_options(synchronize_session=False)
+            ),
         )
         if result.rowcount == 1:
             won.append(goal_id)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kontaktcenter.core.extensions import UTCDateTime, db, str_enum, utcnow
+from kontaktcenter.core.extensions import Model, UTCDateTime, db, str_enum, utcnow
 from kontaktcenter.core.roles import Role
 
 user_departments = sa.Table(
@@ -23,7 +23,7 @@ user_departments = sa.Table(
 )
 
 
-class Department(db.Model):
+class Department(Model):
     __tablename__ = "departments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +42,7 @@ class Department(db.Model):
         return f"<Department {self.slug}>"
 
 
-class CaseType(db.Model):
+class CaseType(Model):
     __tablename__ = "case_types"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,7 +65,7 @@ class CaseType(db.Model):
         return f"<CaseType {self.slug}>"
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -93,7 +93,7 @@ class User(UserMixin, db.Model):
         return f"<User {self.email} {self.role}>"
 
 
-class ApiToken(db.Model):
+class ApiToken(Model):
     """A bearer token. Only a SHA-256 of the secret is stored; the secret is shown once."""
 
     __tablename__ = "api_tokens"

@@ -48,7 +48,7 @@ def slugify(text: str) -> str:
     Lower-case ASCII: å and ä become a, ö becomes o, other accents are dropped, and every run of
     anything else (spaces, punctuation) becomes one hyphen.
     """
-    text = text.strip().lower().translate(str.maketrans({"å": "a", "ä": "a", "ö": "o"}))
+    text = text.strip().lower().translate(str.maketrans("åäö", "aao"))
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     text = re.sub(r"[^a-z0-9]+", "-", text).strip("-")
     return text[:SLUG_MAX].rstrip("-")

@@ -40,7 +40,7 @@ def authenticate(email: str | None, password: str | None) -> User | None:
         check_password_hash(_DUMMY_HASH, password or "")
         return None
     since = utcnow() - FAILED_LOGIN_WINDOW
-    failures = db.session.scalar(
+    failures = db.session.execute(
         sa.select(sa.func.count())
         .select_from(AuditEvent)
         .where(
@@ -48,7 +48,7 @@ def authenticate(email: str | None, password: str | None) -> User | None:
             AuditEvent.action == "login_failed",
             AuditEvent.created_at > since,
         )
-    )
+    ).scalar_one()
     if failures >= FAILED_LOGIN_LIMIT:
         raise TooManyAttempts("För många misslyckade inloggningar. Vänta en kvart och försök igen.")
     if not check_password_hash(user.password_hash, password or "") or not user.active:

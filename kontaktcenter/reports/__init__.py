@@ -1,4 +1,5 @@
-"""What managers see: open work, overdue callbacks and breached goals (reports come here)."""
+"""What managers see: the overview of open work now, and the service reports for a period
+(KKiK measures, lösningsgrad, service goals, volumes) on screen, as files and through the API."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from kontaktcenter.core import navigation
 
 
 def init_app(app: Flask) -> None:
-    from kontaktcenter.reports import views
+    from kontaktcenter.reports import hooks, report_views, views
 
+    assert hooks  # records first-response times from the case events
     app.register_blueprint(views.bp)
+    app.register_blueprint(report_views.bp)
     navigation.add_item("Översikt", "overview.index", order=50)
+    navigation.add_item("Rapporter", "reports.index", order=55)

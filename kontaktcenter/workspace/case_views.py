@@ -99,7 +99,7 @@ ACTIONS: dict[str, Action] = {
         "route",
         forms.RouteForm,
         lambda c, f, v: case_actions.route(
-            c, current_user, db.session.get(Department, int(f.department.data)), f.note.data, v
+            c, current_user, db.session.get_one(Department, int(f.department.data)), f.note.data, v
         ),
         "Ärendet är skickat till förvaltningen.",
     ),

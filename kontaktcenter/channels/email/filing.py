@@ -7,7 +7,7 @@ import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import TypeVar, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -112,10 +112,10 @@ class Batch:
                 self.threads[row.message_id] = (row.id, row.case_id)
         # Held here: the session's identity map only keeps objects something refers to.
         self.cases: dict[int, Case] = {}
-        for chunk in chunks(sorted({case_id for _pk, case_id in self.threads.values()})):
+        for case_ids in chunks(sorted({case_id for _pk, case_id in self.threads.values()})):
             self.cases.update(
                 (case.id, case)
-                for case in db.session.scalars(sa.select(Case).where(Case.id.in_(chunk)))
+                for case in db.session.scalars(sa.select(Case).where(Case.id.in_(case_ids)))
             )
         references = {r for parsed in messages for r in parsed.case_references}
         self.cited_cases: dict[str, Case] = {}
@@ -165,7 +165,7 @@ class Batch:
         by_year: dict[int, list[Case]] = {}
         for case in self.new_cases:
             by_year.setdefault(year_of(case.created_at), []).append(case)
-        table = Case.__table__
+        table = cast(sa.Table, Case.__table__)  # a mapped class's own table (typed FromClause)
         for cases in by_year.values():
             references = next_references(cases[0].created_at, len(cases))
             db.session.execute(
@@ -344,14 +344,14 @@ def is_party(case: Case, address: str) -> bool:
     if case.contact is not None and case.contact.email == address:
         return True
     return (
-        db.session.scalar(
+        db.session.execute(
             sa.select(sa.func.count())
             .select_from(MailMessage)
             .where(
                 MailMessage.case_id == case.id,
                 sa.or_(MailMessage.from_addr == address, MailMessage.recipient == address),
             )
-        )
+        ).scalar_one()
         > 0
     )
 

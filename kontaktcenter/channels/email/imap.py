@@ -84,7 +84,8 @@ def poll(mailbox: Mailbox) -> dict[str, int]:
         _check(client.select(_quote(mailbox.folder)), "select")
         keyword = _keywords_allowed(client)
         criteria = f"UNKEYWORD {KEYWORD} NOT DELETED" if keyword else "UNSEEN NOT DELETED"
-        uids = _check(client.uid("search", None, criteria), "search")[0].split()[:BATCH]
+        found = _check(client.uid("search", criteria), "search")[0].split()[:BATCH]
+        uids = [uid.decode("ascii") for uid in found]  # numbers; imaplib sends str arguments
         for group in batches(_fetch(client, uids)):
             try:  # committed before we mark them
                 results = ingest_batch([raw for _uid, raw in group], mailbox_id=mailbox_id)
@@ -103,7 +104,7 @@ def poll(mailbox: Mailbox) -> dict[str, int]:
     return counts
 
 
-def _fetch(client: imaplib.IMAP4, uids: list[bytes]) -> Iterator[tuple[bytes, bytes]]:
+def _fetch(client: imaplib.IMAP4, uids: list[str]) -> Iterator[tuple[str, bytes]]:
     for uid in uids:
         data = _check(client.uid("fetch", uid, "(BODY.PEEK[])"), "fetch")
         raw = next((part[1] for part in data if isinstance(part, tuple)), None)
@@ -117,11 +118,12 @@ def _quote(folder: str) -> str:
 
 def _keywords_allowed(client: imaplib.IMAP4) -> bool:
     """Whether the selected folder accepts keywords of our own (PERMANENTFLAGS has \\*)."""
-    flags = b" ".join(v for v in client.untagged_responses.get("PERMANENTFLAGS", []) if v)
+    responses = client.untagged_responses.get("PERMANENTFLAGS", [])
+    flags = b" ".join(v for v in responses if isinstance(v, bytes) and v)
     return b"\\*" in flags
 
 
-def _mark_done(client: imaplib.IMAP4, uid: bytes, mailbox: Mailbox | None, keyword: bool) -> None:
+def _mark_done(client: imaplib.IMAP4, uid: str, mailbox: Mailbox | None, keyword: bool) -> None:
     """Move the message to the processed folder, or else flag it. If the move fails it stays
     unflagged in the folder: the next poll files it as a duplicate and tries the move again."""
     if mailbox is not None and mailbox.processed_folder:
@@ -152,10 +154,11 @@ def poll_all() -> list[tuple[str, str]]:
             log.warning("Polling %s failed: %s", address, error)
         else:
             outcome = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "failed" or v)
-        mailbox = db.session.get(Mailbox, mailbox_id)
-        mailbox.last_polled_at = utcnow()
-        mailbox.last_error = outcome if outcome.startswith("fel") else None
-        db.session.commit()
+        current = db.session.get(Mailbox, mailbox_id)
+        if current is not None:  # not deleted meanwhile
+            current.last_polled_at = utcnow()
+            current.last_error = outcome if outcome.startswith("fel") else None
+            db.session.commit()
         outcomes.append((address, outcome))
     return outcomes
 

@@ -135,6 +135,7 @@ def _file_together(messages: list[ParsedMessage], mailbox_id: int | None) -> lis
     db.session.flush()
     for item in filed:
         if item.acknowledge:  # sent after the commit, and never lost (the outbox)
+            assert item.case is not None and item.message is not None  # a created case's
             outbox.add(
                 "email.send_acknowledgement", case_id=item.case.id, inbound_pk=item.message.id
             )

@@ -77,7 +77,10 @@ class Lookups:
             )
 
     def _read_known(
-        self, kind: str, column: sa.ColumnElement[str], condition: sa.ColumnElement[bool]
+        self,
+        kind: str,
+        column: sa.orm.QueryableAttribute[str | None],
+        condition: sa.ColumnElement[bool],
     ) -> None:
         if self.besides is not None:
             condition = condition & (MailMessage.id != self.besides)
@@ -105,17 +108,15 @@ def cited_ids(parsed: ParsedMessage) -> list[str]:
 def recent_acknowledgements(addresses: set[str], now: datetime) -> Counter[str]:
     counts: Counter[str] = Counter()
     for chunk in chunks(addresses):
-        counts.update(
-            dict(
-                db.session.execute(
-                    sa.select(MailMessage.recipient, sa.func.count())
-                    .where(
-                        MailMessage.recipient.in_(chunk),
-                        MailMessage.kind == MailKind.ACKNOWLEDGEMENT,
-                        MailMessage.created_at > now - timedelta(hours=1),
-                    )
-                    .group_by(MailMessage.recipient)
-                ).all()
+        rows = db.session.execute(
+            sa.select(MailMessage.recipient, sa.func.count())
+            .where(
+                MailMessage.recipient.in_(chunk),
+                MailMessage.kind == MailKind.ACKNOWLEDGEMENT,
+                MailMessage.created_at > now - timedelta(hours=1),
             )
-        )
+            .group_by(MailMessage.recipient)
+        ).all()
+        # Found by recipient IN (...): never NULL.
+        counts.update({recipient: n for recipient, n in rows if recipient is not None})
     return counts

@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from kontaktcenter.core.extensions import UTCDateTime, db, str_enum, utcnow
+from kontaktcenter.core.extensions import Model, UTCDateTime, str_enum, utcnow
 from kontaktcenter.organisation.models import CaseType
 
 
@@ -47,7 +47,7 @@ class MailKind(StrEnum):
     AUTO_REPLY = "auto_reply"  # someone's out-of-office etc.
 
 
-class Blob(db.Model):
+class Blob(Model):
     """Content-addressed bytes (raw messages, attachments), stored once, outside the rows."""
 
     __tablename__ = "blobs"
@@ -58,7 +58,7 @@ class Blob(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Mailbox(db.Model):
+class Mailbox(Model):
     """A mailbox fetched over IMAP (TLS). The password comes from an environment variable."""
 
     __tablename__ = "mailboxes"
@@ -78,7 +78,7 @@ class Mailbox(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
-class MailMessage(db.Model):
+class MailMessage(Model):
     __tablename__ = "mail_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -128,7 +128,7 @@ class MailMessage(db.Model):
     )
 
 
-class MailAttachment(db.Model):
+class MailAttachment(Model):
     __tablename__ = "mail_attachments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -157,7 +157,7 @@ class RuleKind(StrEnum):
         }[self.value]
 
 
-class RoutingRule(db.Model):
+class RoutingRule(Model):
     """First match wins, in `position` order; unmatched mail goes to the general queue."""
 
     __tablename__ = "routing_rules"
@@ -175,7 +175,7 @@ class RoutingRule(db.Model):
     case_type: Mapped[CaseType] = relationship()
 
 
-class MailTemplate(db.Model):
+class MailTemplate(Model):
     """The acknowledgement and answer templates, editable by admins. Placeholders:
     {referens}, {servicelöfte}, {ämne}, {namn}."""
 

@@ -87,7 +87,7 @@ def new():
             )
         except DomainError as error:
             target = getattr(form, error.field or "", None) if error.field else None
-            (target.errors if target is not None else form.summary.errors).append(error.message)  # type: ignore[union-attr]
+            (target.errors if target is not None else form.summary.errors).append(error.message)
             status = error.status
         else:
             flash(_confirmation(case), "success")

@@ -92,6 +92,7 @@ def decode_text(data: bytes, charset: str | None) -> tuple[str, str | None]:
     elif codec == "iso8859-1":
         # windows-1252 is a printable superset of ISO-8859-1 (what WHATWG and MUAs do).
         return data.decode("cp1252", "kontaktcenter-latin1"), None
+    problem: str | None
     if codec:
         try:
             return data.decode(codec), None

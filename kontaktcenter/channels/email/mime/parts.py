@@ -212,8 +212,10 @@ def part_text(part: Message, ctype: str) -> tuple[str, str | None]:
     text = fix_surrogates(normalise_newlines(text))  # e.g. UTF-7 can smuggle lone surrogates
     if ctype == "text/plain":
         try:
-            if (part.get_param("format") or "").lower() == "flowed":
-                text = unflow(text, (part.get_param("delsp") or "").lower() == "yes")
+            fmt, delsp = part.get_param("format"), part.get_param("delsp")
+            # RFC 2231-encoded parameters come back as tuples: those are not looked into.
+            if isinstance(fmt, str) and fmt.lower() == "flowed" and not isinstance(delsp, tuple):
+                text = unflow(text, (delsp or "").lower() == "yes")
         except Exception:  # noqa: BLE001
             pass
     return text, problem

@@ -1,0 +1,133 @@
+"""The service report as one object: the page, the API and the files show the same numbers,
+because they all read them from here (:func:`summary` is the flat list the exports write)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kontaktcenter.cases.enums import Outcome
+from kontaktcenter.goals.models import CaseGoal
+from kontaktcenter.reports import compliance as goal_compliance
+from kontaktcenter.reports import service, volumes
+from kontaktcenter.reports.periods import ReportFilters
+
+
+@dataclass
+class ServiceReport:
+    filters: ReportFilters
+    email: service.EmailMeasures
+    phone: service.PhoneMeasures
+    callbacks: service.CallbackMeasures
+    resolution: list[service.ResolutionRow]
+    previous_email: service.EmailMeasures
+    previous_phone: service.PhoneMeasures
+    previous_callbacks: service.CallbackMeasures
+    previous_resolution: service.ResolutionRow
+
+
+def service_report(filters: ReportFilters) -> ServiceReport:
+    """The headline measures for the period and for the period of the same length before it."""
+    before = filters.period.previous()
+    return ServiceReport(
+        filters=filters,
+        email=service.email_measures(filters),
+        phone=service.phone_measures(filters),
+        callbacks=service.callback_measures(filters),
+        resolution=service.resolution(filters),
+        previous_email=service.email_measures(filters, before),
+        previous_phone=service.phone_measures(filters, before),
+        previous_callbacks=service.callback_measures(filters, before),
+        previous_resolution=service.resolution(filters, before)[0],
+    )
+
+
+@dataclass
+class FullReport:
+    service: ServiceReport
+    compliance: list[goal_compliance.Compliance]
+    compliance_by: dict[str, list[goal_compliance.Compliance]]
+    breaches: list[CaseGoal]
+    second_line: list[goal_compliance.SecondLine]
+    volumes: volumes.Volumes
+    top_case_types: list[tuple[str, int]]
+    forwarded: list[tuple[str, int, int]]
+    backlog: list[tuple[str, int]]
+
+
+def full_report(filters: ReportFilters) -> FullReport:
+    return FullReport(
+        service=service_report(filters),
+        compliance=goal_compliance.compliance(filters),
+        compliance_by={
+            by: goal_compliance.compliance(filters, by)
+            for by in ("department", "case_type", "channel")
+        },
+        breaches=goal_compliance.breaches(filters),
+        second_line=goal_compliance.second_line(filters),
+        volumes=volumes.volumes(filters),
+        top_case_types=volumes.top_case_types(filters),
+        forwarded=volumes.forwarded_per_department(filters),
+        backlog=volumes.backlog(filters),
+    )
+
+
+def api_json(report: ServiceReport) -> dict[str, Any]:
+    """The contract of ``GET /api/v1/reports/service`` (field names fixed by issue #11)."""
+    email, phone, callbacks = report.email, report.phone, report.callbacks
+    period = report.filters.period
+    return {
+        "from": period.first.isoformat(),
+        "to": period.last.isoformat(),
+        "email": {
+            "received": email.received,
+            "answered_within_1_working_day": email.answered_within_1_working_day,
+            "answered_within_2_working_days": email.answered_within_2_working_days,
+            "answered_within_1_working_day_share": email.share_within_1,
+            "answered_within_2_working_days_share": email.share_within_2,
+            "not_yet_due_1_working_day": email.still_within_1,
+            "not_yet_due_2_working_days": email.still_within_2,
+            "mean_first_response_business_minutes": email.mean_office_minutes,
+            "median_first_response_business_minutes": email.median_office_minutes,
+            "mean_first_response_calendar_minutes": email.mean_calendar_minutes,
+            "median_first_response_calendar_minutes": email.median_calendar_minutes,
+        },
+        "phone": {
+            "contacts": phone.contacts,
+            "outcomes": {outcome.value: phone.outcomes.get(outcome, 0) for outcome in Outcome},
+            "without_outcome": phone.open_without_outcome,
+            "direct_answer_share": phone.direct_answer_share,
+        },
+        "callbacks": {
+            "booked": callbacks.booked,
+            "done_within_goal": callbacks.done_within_goal,
+            "done_late": callbacks.done_late,
+            "overdue": callbacks.overdue,
+            "waiting": callbacks.waiting,
+            "done_within_goal_share": callbacks.share_within_goal,
+        },
+        "resolution": {
+            "contacts": report.resolution[0].contacts,
+            "resolved": report.resolution[0].resolved,
+            "rate": report.resolution[0].rate,
+        },
+    }
+
+
+def summary(report: ServiceReport) -> list[tuple[str, str, float | int | None, str]]:
+    """(section, measure, value, unit) rows: what the CSV and XLSX files hold."""
+    body = api_json(report)
+    rows: list[tuple[str, str, float | int | None, str]] = []
+    for section in ("email", "phone", "callbacks", "resolution"):
+        for key, value in body[section].items():
+            if isinstance(value, dict):
+                for sub, count in value.items():
+                    rows.append((section, f"{key}.{sub}", count, "antal"))
+            else:
+                unit = (
+                    "%"
+                    if key.endswith(("share", "rate"))
+                    else ("minuter" if key.endswith("minutes") else "antal")
+                )
+                rows.append((section, key, value, unit))
+    return rows

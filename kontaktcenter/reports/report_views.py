@@ -1,0 +1,76 @@
+"""The reports pages: ``/rapporter/`` (the service report with its filters) and its files."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from flask_login import current_user
+
+from kontaktcenter.calendar.services import load_calendar
+from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.core.auth import role_required
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.extensions import utcnow
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation import services as organisation
+from kontaktcenter.organisation.models import User
+from kontaktcenter.reports import export
+from kontaktcenter.reports.periods import (
+    PRESETS,
+    ReportFilters,
+    filters_from_args,
+    local_date,
+    scope_of,
+)
+from kontaktcenter.reports.report import full_report, service_report
+from kontaktcenter.reports.service import DEFINITIONS
+
+bp = Blueprint("reports", __name__, url_prefix="/rapporter")
+
+
+def filters_for(user: User, args: dict[str, str]) -> ReportFilters:
+    today = local_date(utcnow())
+    assert load_calendar()  # the calendar is read once per request, cached
+    return filters_from_args(args, today, scope_of(user))
+
+
+@bp.get("/")
+@role_required(Role.MANAGER, Role.HANDLER)
+def index():
+    args = request.args.to_dict()
+    try:
+        filters = filters_for(current_user, args)
+    except ValidationError as error:
+        fallback = filters_for(current_user, {})
+        return _page(fallback, args, error), 400
+    fmt = args.get("format")
+    if fmt in ("csv", "xlsx"):
+        report = service_report(filters)
+        body = export.as_csv(report) if fmt == "csv" else export.as_xlsx(report)
+        mimetype = export.CSV_TYPE if fmt == "csv" else export.XLSX_TYPE
+        name = export.filename(report, fmt)
+        return Response(
+            body,
+            mimetype=mimetype,
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+    return _page(filters, args, None)
+
+
+def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError | None) -> str:
+    departments = [
+        d for d in organisation.list_departments() if filters.scope is None or d.id in filters.scope
+    ]
+    return render_template(
+        "reports/index.html",
+        report=full_report(filters),
+        filters=filters,
+        args=args,
+        error=error,
+        presets=PRESETS,
+        departments=departments,
+        case_types=organisation.case_type_options(),
+        channels=list(Channel),
+        outcomes=list(Outcome),
+        definitions=DEFINITIONS,
+        weekdays=["Måndag", "Tisdag", "Onsdag", "Torsdag", "Fredag", "Lördag", "Söndag"],
+    )
