@@ -20,6 +20,7 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import decode_keyset, encode_cursor
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
 
 
@@ -99,18 +100,8 @@ def case_page(user: User, filters: CaseFilters, cursor: str | None, limit: int) 
 
 
 def case_types(include_inactive: bool) -> list[CaseType]:
-    query = (
-        sa.select(CaseType)
-        .options(joinedload(CaseType.department))
-        .order_by(CaseType.name, CaseType.slug)
-    )
-    if not include_inactive:
-        query = query.where(CaseType.active.is_(True))
-    return list(db.session.scalars(query))
+    return organisation.case_types(include_inactive=include_inactive)
 
 
 def departments(include_inactive: bool) -> list[Department]:
-    query = sa.select(Department).order_by(Department.name)
-    if not include_inactive:
-        query = query.where(Department.active.is_(True))
-    return list(db.session.scalars(query))
+    return organisation.departments(include_inactive=include_inactive)

@@ -25,7 +25,7 @@ from wtforms.validators import (
 
 from kontaktcenter.core.forms import INVALID_CHOICE, choices, max_length, stop_if_unparsed, strip
 from kontaktcenter.core.roles import Role
-from kontaktcenter.organisation import services
+from kontaktcenter.organisation import queries
 from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.organisation.services import PROMISE_MAX, PROMISE_MIN
 
@@ -150,6 +150,6 @@ def case_type_choices(keep: CaseType | None, empty: str) -> list[SelectChoice]:
         [("", empty)]
         + [
             (str(t.id), f"{t.name} ({t.department.name})" + ("" if t.active else " – inaktiv"))
-            for t in services.case_type_options(keep)
+            for t in queries.case_types(keep=keep)
         ]
     )

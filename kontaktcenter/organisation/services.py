@@ -129,16 +129,6 @@ def department_choices(keep: list[Department] | None = None) -> list[Department]
     return [d for d in list_departments() if d.active or d.id in kept]
 
 
-def case_type_options(keep: CaseType | None = None) -> list[CaseType]:
-    """Active case types by name, plus `keep` (already chosen) even if it is inactive."""
-    rows = db.session.scalars(
-        sa.select(CaseType)
-        .options(sa.orm.selectinload(CaseType.department))
-        .order_by(CaseType.name)
-    )
-    return [t for t in rows if t.active or t == keep]
-
-
 def case_types_by_department() -> list[tuple[Department, list[CaseType]]]:
     rows = db.session.scalars(
         sa.select(CaseType).join(CaseType.department).order_by(Department.name, CaseType.name)

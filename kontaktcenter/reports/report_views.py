@@ -11,6 +11,7 @@ from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation import queries as organisation_queries
 from kontaktcenter.organisation import services as organisation
 from kontaktcenter.organisation.models import User
 from kontaktcenter.reports import export
@@ -68,7 +69,7 @@ def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError |
         error=error,
         presets=PRESETS,
         departments=departments,
-        case_types=organisation.case_type_options(),
+        case_types=organisation_queries.case_types(),
         channels=list(Channel),
         outcomes=list(Outcome),
         definitions=DEFINITIONS,

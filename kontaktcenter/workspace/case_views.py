@@ -19,7 +19,6 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from kontaktcenter.cases import access
 from kontaktcenter.cases import actions as case_actions
@@ -33,6 +32,7 @@ from kontaktcenter.core.errors import Conflict, DomainError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.forms import choices, parse_id
 from kontaktcenter.goals import engine as goals
+from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
 from kontaktcenter.workspace import forms
 
@@ -220,28 +220,17 @@ def _fill_choices(form: forms.ActionForm, case: Case) -> None:
             ]
         )
     elif isinstance(form, forms.RouteForm):
-        departments = db.session.scalars(
-            sa.select(Department).where(Department.active.is_(True)).order_by(Department.name)
-        )
+        departments = organisation.departments()
         form.department.choices = choices(
             [("", "– Välj –")] + [(str(d.id), d.name) for d in departments]
         )
     elif isinstance(form, forms.ClassifyForm):
-        types = db.session.scalars(
-            sa.select(CaseType)
-            .where(CaseType.active.is_(True))
-            .order_by(CaseType.name)
-            .options(selectinload(CaseType.department))
-        )
+        types = organisation.case_types()
         form.case_type.choices = choices(
             [("", "– Välj –")] + [(t.slug, f"{t.name} ({t.department.name})") for t in types]
         )
     elif isinstance(form, forms.HandOffForm):
-        types = db.session.scalars(
-            sa.select(CaseType)
-            .where(CaseType.active.is_(True), CaseType.direct_number.is_not(None))
-            .order_by(CaseType.name)
-        )
+        types = organisation.case_types(with_direct_number=True)
         form.case_type.choices = choices(
             [("", "– Välj –")] + [(t.slug, f"{t.name}: {t.direct_number}") for t in types]
         )

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from kontaktcenter.calendar.services import upcoming_closures
 from kontaktcenter.cases import access, contacts
@@ -19,20 +17,10 @@ from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import choices, parse_id
 from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType
 
 bp = Blueprint("calls", __name__, url_prefix="/samtal")
-
-
-def _case_types() -> list[CaseType]:
-    return list(
-        db.session.scalars(
-            sa.select(CaseType)
-            .where(CaseType.active.is_(True))
-            .order_by(CaseType.name)
-            .options(selectinload(CaseType.department))
-        )
-    )
 
 
 def _form(case_types: list[CaseType]) -> LogCallForm:
@@ -45,7 +33,7 @@ def _form(case_types: list[CaseType]) -> LogCallForm:
 @bp.route("/ny", methods=["GET", "POST"])
 @role_required(Role.AGENT)
 def new():
-    case_types = _case_types()
+    case_types = organisation.case_types()
     form = _form(case_types)
     query = request.args.get("q", "").strip()
     picked: Contact | None = None
