@@ -5,7 +5,7 @@ import re
 import sqlalchemy as sa
 
 from kontaktcenter.cases.contacts import ContactData
-from kontaktcenter.cases.enums import ActivityKind, CaseStatus, Channel, Outcome
+from kontaktcenter.cases.enums import ActivityKind, CaseStatus, Channel, Outcome, TransferKind
 from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.extensions import db
 from tests.factories import make_case, post
@@ -186,3 +186,22 @@ def test_overview_counts_open_and_overdue(client, org, login):
     login(org.manager)
     html = client.get("/oversikt/").get_data(as_text=True)
     assert "Stadsbyggnadskontoret" in html and "⚠</span> 1" in html
+
+
+def test_the_timeline_tells_what_each_step_did(client, org, login):
+    """The case page compares activities with their kinds (not with strings): each kind's
+    detail shows."""
+    handed = make_case(
+        org.agent,
+        org.bygglov,
+        outcome=Outcome.HANDED_OFF,
+        transfer=TransferKind.WARM,
+        handed_to="Bygglovsjouren",
+    )
+    referred = make_case(org.agent, None, outcome=Outcome.REFERRED, referred_to="Skatteverket")
+    routed = make_case(org.agent, org.miljotillsyn, outcome=Outcome.ROUTED)
+    login(org.agent)
+    html = client.get(f"/arenden/{handed.id}").get_data(as_text=True)
+    assert org.bygglov.direct_number in html and "varm koppling" in html
+    assert "– Skatteverket" in client.get(f"/arenden/{referred.id}").get_data(as_text=True)
+    assert "– Miljöförvaltningen" in client.get(f"/arenden/{routed.id}").get_data(as_text=True)

@@ -40,8 +40,15 @@ def menu() -> list[MenuItem]:
     """The entries the signed-in user may open."""
     if not current_user.is_authenticated:
         return []
-    return [item for item in _items if current_user.role in roles_for(item.endpoint)]
+    return [item for item in _items if allowed(item.endpoint)]
+
+
+def allowed(endpoint: str) -> bool:
+    """May the signed-in user open `endpoint`? For buttons and links inside pages, decided by
+    the same ``@role_required`` as the view."""
+    return current_user.is_authenticated and current_user.role in roles_for(endpoint)
 
 
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["main_menu"] = menu
+    app.jinja_env.globals["allowed"] = allowed

@@ -12,5 +12,12 @@ def init_app(app: Flask) -> None:
 
     for module in (queue_views, inbox_views, case_views):
         app.register_blueprint(module.bp)
+    from kontaktcenter.cases.enums import ActivityKind, CaseStatus
+    from kontaktcenter.channels.email.models import Direction, MailStatus
+
+    # Templates compare with the enums, never with their values as strings.
+    app.jinja_env.globals.update(
+        ActivityKind=ActivityKind, CaseStatus=CaseStatus, Direction=Direction, MailStatus=MailStatus
+    )
     navigation.add_item("Kö", "queue.index", order=10)
     navigation.add_item("Inkorg", "inbox.index", order=30)
