@@ -13,13 +13,13 @@ import sqlalchemy as sa
 from flask import current_app, url_for
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api import queries
 from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Fields, Query, json_object
 from kontaktcenter.api.serializers import case_json
 from kontaktcenter.cases import access
 from kontaktcenter.cases import actions as case_actions
+from kontaktcenter.cases import queries as case_queries
 from kontaktcenter.cases.actions import TEXT_MAX
 from kontaktcenter.cases.contacts import ContactData
 from kontaktcenter.cases.enums import CaseStatus, Channel, ContactKind, Outcome, TransferKind
@@ -142,7 +142,7 @@ def get_case(reference: str) -> ResponseReturnValue:
 def list_cases() -> ResponseReturnValue:
     user = api_user()
     query = Query(LIST_PARAMETERS)
-    filters = queries.CaseFilters(
+    filters = case_queries.CaseFilters(
         channel=query.enum("channel", Channel),
         status=query.enum("status", CaseStatus),
         department=query.slug("department"),
@@ -155,7 +155,7 @@ def list_cases() -> ResponseReturnValue:
         raise ValidationError("received_to måste vara senare än received_from.", "received_to")
     default = min(int(current_app.config["API_PAGE_SIZE"]), MAX_LIMIT)
     limit = query.integer("limit", default, 1, MAX_LIMIT)
-    page = queries.case_page(user, filters, query.text("cursor", 200, BAD_CURSOR), limit)
+    page = case_queries.arrivals_page(user, filters, query.text("cursor", 200, BAD_CURSOR), limit)
     body = {"items": [case_json(c, timeline=False) for c in page.items], "next": page.next_cursor}
     if page.items:
         references = [c.reference for c in page.items]

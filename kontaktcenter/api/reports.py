@@ -9,11 +9,11 @@ from flask.typing import ResponseReturnValue
 from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Query
-from kontaktcenter.api.queries import id_for_slug
 from kontaktcenter.cases.enums import Channel
 from kontaktcenter.core.errors import Forbidden, ValidationError
 from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department
 from kontaktcenter.reports import export
 from kontaktcenter.reports.periods import filters_from_args, local_date, scope_of
@@ -36,9 +36,9 @@ def report_service() -> ResponseReturnValue:
             raise ValidationError(f"{name} saknas (ÅÅÅÅ-MM-DD).", name)
     args = {"period": "custom", "from": query.text("from", 10), "to": query.text("to", 10)}
     if (department := query.slug("department")) is not None:
-        args["department"] = str(id_for_slug(Department, department, "department"))
+        args["department"] = str(organisation.id_for_slug(Department, department, "department"))
     if (case_type := query.slug("case_type")) is not None:
-        args["case_type"] = str(id_for_slug(CaseType, case_type, "case_type"))
+        args["case_type"] = str(organisation.id_for_slug(CaseType, case_type, "case_type"))
     if (channel := query.enum("channel", Channel)) is not None:
         args["channel"] = channel.value
     filters = filters_from_args(

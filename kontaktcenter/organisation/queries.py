@@ -6,6 +6,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
+from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation.models import CaseType, Department
 
@@ -62,3 +63,11 @@ def directory(search: str = "") -> list[CaseType]:
             )
         )
     return list(db.session.scalars(query))
+
+
+def id_for_slug(model: type[Department] | type[CaseType], slug: str, field: str) -> int:
+    """The id of the department or case type with this slug, or a ValidationError on `field`."""
+    found = db.session.scalars(sa.select(model.id).where(model.slug == slug)).first()
+    if found is None:
+        raise ValidationError("Det finns ingen med den kortkoden.", field)
+    return found
