@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
 from kontaktcenter.core import outbox
@@ -22,6 +23,7 @@ from kontaktcenter.core.forms import ConfirmForm
 from kontaktcenter.core.roles import Role
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,31 @@ def _health_panel() -> dict[str, Any]:
 
 
 add_panel("admin/_panel_health.html", _health_panel, order=90)
+
+
+def submitted(
+    form: FlaskForm,
+    save: Callable[[], T],
+    message: Callable[[T], str],
+    next_endpoint: str,
+) -> ResponseReturnValue | None:
+    """The shape of every admin form: on a valid POST run `save` (one service call); a
+    DomainError is shown next to its field; success flashes `message(result)` and redirects to
+    `next_endpoint`. None: show the form (again), with :func:`form_status`."""
+    if form.validate_on_submit():
+        try:
+            saved = save()
+        except DomainError as error:
+            show_error(form, error)
+        else:
+            flash(message(saved), "success")
+            return redirect(url_for(next_endpoint))
+    return None
+
+
+def form_status(form: FlaskForm) -> int:
+    """422 for a form shown again after a POST (it had errors), else 200."""
+    return 422 if form.is_submitted() else 200
 
 
 def show_error(form: FlaskForm, error: DomainError) -> None:

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import render_template
 
 from kontaktcenter.calendar.business_calendar import Unit
 from kontaktcenter.cases.enums import Channel
-from kontaktcenter.core.admin import bp, initial, render, show_error
+from kontaktcenter.core.admin import bp, form_status, initial, render, submitted
 from kontaktcenter.core.auth import role_required
-from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import parse_id
 from kontaktcenter.core.roles import Role
@@ -63,17 +62,13 @@ def _goal_data(form: ServiceGoalForm) -> GoalData:
 @role_required(Role.ADMIN)
 def goal_new():
     form = _goal_form(None)
-    if form.validate_on_submit():
-        try:
-            goal = settings.create_goal(_goal_data(form))
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            what = f"{goal.target.label.lower()} {goal.description}"
-            flash(f"Servicemålet {what} är skapat.", "success")
-            return redirect(url_for("admin.goals_list"))
-    status = 422 if form.is_submitted() else 200
-    return render("admin/settings/goal_form.html", status, form=form, goal=None)
+    done = submitted(
+        form,
+        lambda: settings.create_goal(_goal_data(form)),
+        lambda goal: f"Servicemålet {goal.target.label.lower()} {goal.description} är skapat.",
+        "admin.goals_list",
+    )
+    return done or render("admin/settings/goal_form.html", form_status(form), form=form, goal=None)
 
 
 @bp.route("/servicemal/<id:goal_id>", methods=["GET", "POST"])
@@ -81,13 +76,10 @@ def goal_new():
 def goal_edit(goal_id: int):
     goal = db.get_or_404(ServiceGoal, goal_id)
     form = _goal_form(goal)
-    if form.validate_on_submit():
-        try:
-            settings.update_goal(goal, _goal_data(form))
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            flash("Ändringarna i servicemålet är sparade.", "success")
-            return redirect(url_for("admin.goals_list"))
-    status = 422 if form.is_submitted() else 200
-    return render("admin/settings/goal_form.html", status, form=form, goal=goal)
+    done = submitted(
+        form,
+        lambda: settings.update_goal(goal, _goal_data(form)),
+        lambda _saved: "Ändringarna i servicemålet är sparade.",
+        "admin.goals_list",
+    )
+    return done or render("admin/settings/goal_form.html", form_status(form), form=form, goal=goal)

@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from kontaktcenter.core.admin import bp, initial, render, show_error
+from kontaktcenter.core.admin import bp, form_status, initial, render, show_error, submitted
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
@@ -186,16 +186,15 @@ def departments_list():
 @role_required(Role.ADMIN)
 def department_new():
     form = DepartmentForm()
-    if form.validate_on_submit():
-        try:
-            department = admin.create_department(_department_data(form))
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            flash(f"Förvaltningen {department.name} är skapad.", "success")
-            return redirect(url_for("admin.departments_list"))
-    status = 422 if form.is_submitted() else 200
-    return render("admin/department_form.html", status, form=form, department=None)
+    done = submitted(
+        form,
+        lambda: admin.create_department(_department_data(form)),
+        lambda department: f"Förvaltningen {department.name} är skapad.",
+        "admin.departments_list",
+    )
+    return done or render(
+        "admin/department_form.html", form_status(form), form=form, department=None
+    )
 
 
 @bp.route("/forvaltningar/<id:department_id>", methods=["GET", "POST"])
@@ -213,16 +212,15 @@ def department_edit(department_id: int):
             }
         )
     )
-    if form.validate_on_submit():
-        try:
-            admin.update_department(department, _department_data(form))
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            flash(f"Ändringarna för {department.name} är sparade.", "success")
-            return redirect(url_for("admin.departments_list"))
-    status = 422 if form.is_submitted() else 200
-    return render("admin/department_form.html", status, form=form, department=department)
+    done = submitted(
+        form,
+        lambda: admin.update_department(department, _department_data(form)),
+        lambda _saved: f"Ändringarna för {department.name} är sparade.",
+        "admin.departments_list",
+    )
+    return done or render(
+        "admin/department_form.html", form_status(form), form=form, department=department
+    )
 
 
 # --- case types --------------------------------------------------------------------------------
@@ -283,16 +281,13 @@ def case_types_list():
 @role_required(Role.ADMIN)
 def case_type_new():
     form = _case_type_form(None, request.args.get("forvaltning", ""))
-    if form.validate_on_submit():
-        try:
-            case_type = admin.create_case_type(_case_type_data(form))
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            flash(f"Ärendetypen {case_type.name} är skapad.", "success")
-            return redirect(url_for("admin.case_types_list"))
-    status = 422 if form.is_submitted() else 200
-    return render("admin/case_type_form.html", status, form=form, case_type=None)
+    done = submitted(
+        form,
+        lambda: admin.create_case_type(_case_type_data(form)),
+        lambda case_type: f"Ärendetypen {case_type.name} är skapad.",
+        "admin.case_types_list",
+    )
+    return done or render("admin/case_type_form.html", form_status(form), form=form, case_type=None)
 
 
 @bp.route("/arendetyper/<id:case_type_id>", methods=["GET", "POST"])
@@ -300,13 +295,12 @@ def case_type_new():
 def case_type_edit(case_type_id: int):
     case_type = db.get_or_404(CaseType, case_type_id)
     form = _case_type_form(case_type)
-    if form.validate_on_submit():
-        try:
-            admin.update_case_type(case_type, _case_type_data(form))
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            flash(f"Ändringarna för {case_type.name} är sparade.", "success")
-            return redirect(url_for("admin.case_types_list"))
-    status = 422 if form.is_submitted() else 200
-    return render("admin/case_type_form.html", status, form=form, case_type=case_type)
+    done = submitted(
+        form,
+        lambda: admin.update_case_type(case_type, _case_type_data(form)),
+        lambda _saved: f"Ändringarna för {case_type.name} är sparade.",
+        "admin.case_types_list",
+    )
+    return done or render(
+        "admin/case_type_form.html", form_status(form), form=form, case_type=case_type
+    )

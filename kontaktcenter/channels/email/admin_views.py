@@ -14,7 +14,7 @@ from kontaktcenter.channels.email.models import Mailbox, MailTemplate, RoutingRu
 from kontaktcenter.channels.email.settings import MailboxData, RuleData, TemplateData
 from kontaktcenter.core import audit
 from kontaktcenter.core import sent_mail as outbox
-from kontaktcenter.core.admin import bp, initial, render, show_error
+from kontaktcenter.core.admin import bp, form_status, initial, render, show_error, submitted
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
@@ -206,16 +206,15 @@ def _template_page(form: TemplateForm, template: MailTemplate | None, ack: bool,
 def acknowledgement_edit():
     current = mail_settings.acknowledgement_data()
     form = TemplateForm(data=initial(vars(current)))
-    if form.validate_on_submit():
-        try:
-            mail_settings.save_acknowledgement(_template_data(form))
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            flash("Kvittensen är sparad. Den skickas till nya ärenden från och med nu.", "success")
-            return redirect(url_for("admin.templates_list"))
-    status = 422 if form.is_submitted() else 200
-    return _template_page(form, mail_settings.acknowledgement_template(), True, status)
+    done = submitted(
+        form,
+        lambda: mail_settings.save_acknowledgement(_template_data(form)),
+        lambda _saved: "Kvittensen är sparad. Den skickas till nya ärenden från och med nu.",
+        "admin.templates_list",
+    )
+    return done or _template_page(
+        form, mail_settings.acknowledgement_template(), True, form_status(form)
+    )
 
 
 @bp.route("/mallar/ny", methods=["GET", "POST"], endpoint="template_new")
@@ -229,15 +228,13 @@ def template_edit(template_id: int | None = None):
     if template is not None:
         stored = initial({"name": template.name, "body": template.body, "active": template.active})
     form = TemplateForm(data=stored)
-    if form.validate_on_submit():
-        try:
-            saved = mail_settings.save_answer_template(template, _template_data(form))
-        except DomainError as error:
-            show_error(form, error)
-        else:
-            flash(f"Svarsmallen {saved.name} är sparad.", "success")
-            return redirect(url_for("admin.templates_list"))
-    return _template_page(form, template, False, 422 if form.is_submitted() else 200)
+    done = submitted(
+        form,
+        lambda: mail_settings.save_answer_template(template, _template_data(form)),
+        lambda saved: f"Svarsmallen {saved.name} är sparad.",
+        "admin.templates_list",
+    )
+    return done or _template_page(form, template, False, form_status(form))
 
 
 # --- messages that could not be filed ------------------------------------------------------------
