@@ -263,3 +263,13 @@ def test_volumes_place_contacts_on_local_days_and_hours(data, org, login, client
     assert v.heatmap[3][20] == 1  # e1, Thursday 20:00 local (18:00 UTC)
     assert v.total(Channel.EMAIL) == 4 and v.total() == 10
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 11
+
+
+def test_the_volume_chart_is_an_accessible_svg_with_the_tables_numbers(data, org, login, client):
+    login(org.manager)
+    html = client.get(f"/rapporter/?{QUERY}").get_data(as_text=True)
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
+    assert "Kontakter per dag" in svg
+    assert "06-22: 7</title>" in svg  # Monday 22 June: six calls and e2
+    assert "<script" not in html.lower()

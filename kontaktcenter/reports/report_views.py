@@ -15,6 +15,7 @@ from kontaktcenter.organisation import queries as organisation_queries
 from kontaktcenter.organisation import services as organisation
 from kontaktcenter.organisation.models import User
 from kontaktcenter.reports import export
+from kontaktcenter.reports.charts import bar_chart
 from kontaktcenter.reports.periods import (
     PRESETS,
     ReportFilters,
@@ -73,5 +74,6 @@ def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError |
         channels=list(Channel),
         outcomes=list(Outcome),
         definitions=DEFINITIONS,
+        bar_chart=bar_chart,
         weekdays=["Måndag", "Tisdag", "Onsdag", "Torsdag", "Fredag", "Lördag", "Söndag"],
     )
