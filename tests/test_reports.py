@@ -161,7 +161,7 @@ def test_the_page_the_files_and_the_api_show_the_same_numbers(data, org, login, 
     html = page.get_data(as_text=True)
     assert page.status_code == 200
     assert "50,0 %" in html and "75,0 %" in html and "33,3 %" in html and "30,0 %" in html
-    assert "Så räknas det" in html and "midsommar" in html
+    assert "Så räknas svar inom arbetsdagar" in html and "midsommar" in html
     expected = api_json(service_report(ReportFilters(period=PERIOD)))
 
     rows = list(
