@@ -19,7 +19,7 @@ from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import OPEN_STATUSES, CaseStatus, Channel
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.errors import ValidationError
-from kontaktcenter.core.extensions import db
+from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
 
@@ -35,6 +35,16 @@ class QueueFilters:
     unassigned: bool = False
     department_ids: list[int] | None = None  # the inbox: any of these departments
     callbacks_only: bool = False
+    # "overdue": a promise has passed; "at_risk": in its last part, not passed;
+    # "callback_overdue": a callback not made by its promised time.
+    urgency: str | None = None
+
+
+URGENCIES = {
+    "overdue": "Försenade",
+    "at_risk": "Snart försenade",
+    "callback_overdue": "Försenade återuppringningar",
+}
 
 
 @dataclass
@@ -110,7 +120,25 @@ def _conditions(user: User, filters: QueueFilters) -> list[sa.ColumnElement[bool
         conds.append(Case.assignee_id == filters.assignee_id)
     if filters.callbacks_only:
         conds.append(Case.callback_due_at.is_not(None) & Case.callback_done_at.is_(None))
+    if filters.urgency is not None:
+        conds.append(urgency_clause(filters.urgency, utcnow()))
     return conds
+
+
+def urgency_clause(urgency: str, now: datetime) -> sa.ColumnElement[bool]:
+    """The open cases that are overdue, at risk, or whose callback is overdue, at `now`: the
+    same conditions as the manager's overview counts, so each number opens exactly its cases."""
+    if urgency == "overdue":
+        return Case.due_at < now
+    if urgency == "at_risk":
+        return (Case.at_risk_at <= now) & (Case.due_at >= now)
+    if urgency == "callback_overdue":
+        return (
+            Case.callback_due_at.is_not(None)
+            & Case.callback_done_at.is_(None)
+            & (Case.callback_due_at < now)
+        )
+    raise ValidationError("Okänt urval.", "urgency")
 
 
 def queue_page(

@@ -1,4 +1,6 @@
-"""The manager's overview: open work and overdue promises per department."""
+"""The manager's overview (the wallboard): open work and overdue promises now, in total and per
+department. Each count uses the queue's own conditions (cases.queries.urgency_clause), so each
+number links to the queue filtered to exactly those cases."""
 
 from __future__ import annotations
 
@@ -6,10 +8,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from kontaktcenter.cases.enums import CaseStatus
+from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.cases.models import Case
+from kontaktcenter.cases.queries import urgency_clause
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.organisation.models import Department
+from kontaktcenter.reports.periods import local_date, local_midnight
 
 
 @dataclass
@@ -32,9 +36,9 @@ def department_load() -> list[DepartmentLoad]:
             Case.department_id,
             sa.func.count(),
             sa.func.count().filter(Case.assignee_id.is_(None)),
-            sa.func.count().filter(Case.due_at < now),
+            sa.func.count().filter(urgency_clause("overdue", now)),
             sa.func.count().filter(pending),
-            sa.func.count().filter(pending & (Case.callback_due_at < now)),
+            sa.func.count().filter(urgency_clause("callback_overdue", now)),
         )
         .where(Case.status != CaseStatus.CLOSED)
         .group_by(Case.department_id)
@@ -46,3 +50,73 @@ def department_load() -> list[DepartmentLoad]:
         if dept.active or dept.id in by_id:
             result.append(DepartmentLoad(dept.name, dept.id, *by_id.get(dept.id, (0,) * 5)))
     return result
+
+
+@dataclass
+class Board:
+    """The floor's numbers right now (the wallboard), for everything or one department."""
+
+    open_by_channel: dict[Channel, int]
+    callbacks_waiting: int
+    callbacks_overdue: int
+    at_risk: int
+    overdue: int
+    received_today: int
+    closed_today: int
+    oldest_unanswered_email: Case | None
+
+
+def board(department_id: int | None = None) -> Board:
+    """Open work now: one grouped query over the open cases (the partial indexes), two counts
+    for today, and the oldest e-mail still waiting for its first answer."""
+    now = utcnow()
+    scope = [] if department_id is None else [Case.department_id == department_id]
+    pending = Case.callback_due_at.is_not(None) & Case.callback_done_at.is_(None)
+    rows = db.session.execute(
+        sa.select(
+            Case.channel,
+            sa.func.count(),
+            sa.func.count().filter(pending),
+            sa.func.count().filter(urgency_clause("callback_overdue", now)),
+            sa.func.count().filter(urgency_clause("at_risk", now)),
+            sa.func.count().filter(urgency_clause("overdue", now)),
+        )
+        .where(Case.status != CaseStatus.CLOSED, *scope)
+        .group_by(Case.channel)
+    ).all()
+    by_channel = {channel: 0 for channel in Channel}
+    totals = [0, 0, 0, 0]
+    for channel, count, *rest in rows:
+        by_channel[channel] = count
+        totals = [a + b for a, b in zip(totals, rest, strict=True)]
+    midnight = local_midnight(local_date(now))
+    received, closed = db.session.execute(
+        sa.select(
+            sa.select(sa.func.count())
+            .where(Case.received_at >= midnight, *scope)
+            .scalar_subquery(),
+            sa.select(sa.func.count()).where(Case.closed_at >= midnight, *scope).scalar_subquery(),
+        )
+    ).one()
+    oldest = db.session.scalars(
+        sa.select(Case)
+        .where(
+            Case.status != CaseStatus.CLOSED,
+            Case.channel == Channel.EMAIL,
+            Case.first_response_at.is_(None),
+            *scope,
+        )
+        .order_by(Case.received_at, Case.id)
+        .limit(1)
+    ).first()
+    callbacks_waiting, callbacks_overdue, at_risk, overdue = totals
+    return Board(
+        open_by_channel=by_channel,
+        callbacks_waiting=callbacks_waiting,
+        callbacks_overdue=callbacks_overdue,
+        at_risk=at_risk,
+        overdue=overdue,
+        received_today=received,
+        closed_today=closed,
+        oldest_unanswered_email=oldest,
+    )

@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from kontaktcenter.calendar.services import upcoming_closures
 from kontaktcenter.cases.enums import CaseStatus, Channel
-from kontaktcenter.cases.queries import QueueFilters, queue_page
+from kontaktcenter.cases.queries import URGENCIES, QueueFilters, queue_page
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import parse_id
@@ -40,6 +40,8 @@ def filters_from_args(args, user: User) -> QueueFilters:
     else:
         filters.assignee_id = _int(assignee)
     filters.callbacks_only = args.get("callbacks") == "1"
+    if args.get("urgency") in URGENCIES:
+        filters.urgency = args["urgency"]
     return filters
 
 
@@ -51,6 +53,7 @@ def filter_choices(department_ids: set[int] | None = None) -> dict:
         case_types = [c for c in case_types if c.department_id in department_ids]
     return {
         "channels": list(Channel),
+        "urgencies": URGENCIES,
         "statuses": [s for s in CaseStatus if s != CaseStatus.CLOSED],
         "departments": departments,
         "case_types": case_types,
