@@ -273,3 +273,29 @@ def test_the_volume_chart_is_an_accessible_svg_with_the_tables_numbers(data, org
     assert "Kontakter per dag" in svg
     assert "06-22: 7</title>" in svg  # Monday 22 June: six calls and e2
     assert "<script" not in html.lower()
+
+
+def test_the_daily_contact_list_for_skrs_survey(data, org, login, client):
+    from kontaktcenter.core.audit import AuditEvent
+
+    login(org.manager)
+    answer = client.get("/rapporter/kontaktlista?datum=2026-06-22")
+    assert answer.status_code == 200
+    assert (
+        answer.headers["Content-Disposition"]
+        == 'attachment; filename="kontaktlista-2026-06-22.csv"'
+    )
+    rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True).lstrip("\ufeff"))))
+    assert rows[0] == ["datum", "kanal", "telefon", "e-post", "ärendetyp"]
+    # Seven contacts on 22 June (six calls, e2) from one caller: listed once, the first contact.
+    assert rows[1:] == [["2026-06-22", "E-post", "+46701234567", "", ""]]
+    logged = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "export_contact_list")
+    ).one()
+    assert logged.user_id == org.manager.id and logged.detail == {"day": "2026-06-22", "rows": 1}
+    assert client.get("/rapporter/kontaktlista?datum=22/6").status_code == 400
+
+
+def test_handlers_cannot_export_the_contact_list(org, login, client):
+    login(org.handler_bygg)
+    assert client.get("/rapporter/kontaktlista?datum=2026-06-22").status_code == 403

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, Response, render_template, request
 from flask_login import current_user
 
@@ -16,11 +18,13 @@ from kontaktcenter.organisation import services as organisation
 from kontaktcenter.organisation.models import User
 from kontaktcenter.reports import export
 from kontaktcenter.reports.charts import bar_chart
+from kontaktcenter.reports.contact_list import export as contact_list_export
 from kontaktcenter.reports.periods import (
     PRESETS,
     ReportFilters,
     filters_from_args,
     local_date,
+    parse_date,
     scope_of,
 )
 from kontaktcenter.reports.report import full_report, service_report
@@ -76,4 +80,23 @@ def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError |
         definitions=DEFINITIONS,
         bar_chart=bar_chart,
         weekdays=["Måndag", "Tisdag", "Onsdag", "Torsdag", "Fredag", "Lördag", "Söndag"],
+    )
+
+
+@bp.get("/kontaktlista")
+@role_required(Role.MANAGER)
+def contact_list():
+    """The day's contacts for SKR's survey provider (personal data: managers and admins only,
+    every export audit-logged)."""
+    try:
+        day = parse_date(request.args.get("datum"), "datum") or local_date(utcnow()) - timedelta(
+            days=1
+        )
+    except ValidationError as error:
+        return render_template("reports/contact_list_error.html", error=error), 400
+    body = contact_list_export(day, current_user)
+    return Response(
+        body,
+        mimetype=export.CSV_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="kontaktlista-{day}.csv"'},
     )
