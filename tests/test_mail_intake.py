@@ -267,3 +267,23 @@ def test_a_message_that_fails_to_file_is_kept_as_unreadable(db_session, outbox, 
     stored = db.session.get(MailMessage, result.message_pk)
     assert result.result == "rejected" and stored.status == MailStatus.UNREADABLE
     assert mail_store.load(stored.raw_sha256) == raw and "RuntimeError" in stored.reason
+
+
+def test_a_second_runner_of_the_receipt_task_sends_no_second_receipt(
+    db_session, outbox, monkeypatch
+):
+    """A worker presumed dead (its outbox row reset) may still be running: if both runners get
+    past the "does the case have a receipt?" check, the database lets only one receipt in."""
+    from kontaktcenter.channels.email import outbound, tasks
+
+    result = ingest(make_mail(subject="Fråga om bygglov"))
+    case = db.session.scalars(sa.select(Case).where(Case.reference == result.reference)).one()
+    (ack,) = _acks()
+    inbound = db.session.get(MailMessage, result.message_pk)
+
+    def racing(case, inbound):  # what the other runner does: it did not see the first receipt
+        return outbound.compose(case, MailKind.ACKNOWLEDGEMENT, ack.recipient, "Kvittens", "Hej")
+
+    monkeypatch.setattr(outbound, "acknowledgement", racing)
+    tasks.send_acknowledgement(case.id, inbound.id)  # no error: the first receipt stands
+    assert [a.id for a in _acks()] == [ack.id]

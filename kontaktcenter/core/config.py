@@ -49,6 +49,7 @@ class Config:
     JOB_QUEUE = "kontaktcenter"
     OUTBOX_MAX_ATTEMPTS = 5  # then the row is kept as failed (Administration → Driftstatus)
     OUTBOX_STUCK_SECONDS = 600  # a row running this long lost its worker: run it again
+    OUTBOX_JOB_TIMEOUT = 300  # RQ stops a job running longer (keep below the stuck time)
     OUTBOX_GRACE_SECONDS = 30  # recover() leaves fresh rows to their own commit this long
     OUTBOX_RECOVER_BATCH = 500
     # "rq" with REDIS_URL, else "thread" (in-process); tests use "eager" (run at enqueue time).

@@ -79,7 +79,11 @@ def _app_for_worker() -> Flask:
 
 
 def enqueue(
-    func: Callable[..., Any], *args: Any, rq_job_id: str | None = None, **kwargs: Any
+    func: Callable[..., Any],
+    *args: Any,
+    rq_job_id: str | None = None,
+    rq_job_timeout: int | None = None,
+    **kwargs: Any,
 ) -> None:
     """Run `func(*args)` in the background. Call only after the data it reads is committed."""
     mode = current_app.config["JOBS_MODE"]
@@ -101,4 +105,4 @@ def enqueue(
         _executor.submit(run)
     else:
         # No RQ retries: the outbox records failures and retries them itself, in every mode.
-        rq_queue().enqueue(func, *args, **kwargs, job_id=rq_job_id)
+        rq_queue().enqueue(func, *args, **kwargs, job_id=rq_job_id, job_timeout=rq_job_timeout)

@@ -143,7 +143,8 @@ def _hand_over(job_id: int) -> None:
     try:
         # The queue's name in the id: two installations (or test runs) may share one Redis.
         queue = current_app.config["JOB_QUEUE"]
-        jobs.enqueue(run, job_id, rq_job_id=f"{queue}-outbox-{job_id}")
+        timeout = current_app.config["OUTBOX_JOB_TIMEOUT"]
+        jobs.enqueue(run, job_id, rq_job_id=f"{queue}-outbox-{job_id}", rq_job_timeout=timeout)
     except Exception:  # noqa: BLE001 - e.g. Redis down; the row is safe in the database
         log.exception("Could not hand outbox job %s to the job runner; it will be retried", job_id)
 
@@ -289,6 +290,13 @@ def _updated(statement: sa.Update) -> int:
 
 
 def init_app(app: Flask) -> None:
+    if app.config["OUTBOX_STUCK_SECONDS"] <= app.config["OUTBOX_JOB_TIMEOUT"]:
+        log.warning(
+            "OUTBOX_STUCK_SECONDS (%s) is not above OUTBOX_JOB_TIMEOUT (%s): a slow job may be run "
+            "a second time while it still runs",
+            app.config["OUTBOX_STUCK_SECONDS"],
+            app.config["OUTBOX_JOB_TIMEOUT"],
+        )
     periodic.register(recover, seconds=60)
     app.after_request(_dispatch_after_request)
 

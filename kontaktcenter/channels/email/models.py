@@ -78,6 +78,9 @@ class Mailbox(Model):
     last_error: Mapped[str | None] = mapped_column(sa.Text)
 
 
+_ACKNOWLEDGEMENT = sa.text("kind = 'acknowledgement'")
+
+
 class MailMessage(Model):
     __tablename__ = "mail_messages"
 
@@ -125,6 +128,15 @@ class MailMessage(Model):
         sa.Index("ix_mail_messages_status", "status", "created_at"),
         # Acknowledgement rate limit: what did we send this address lately?
         sa.Index("ix_mail_messages_recipient", "recipient", "created_at"),
+        # One receipt per case, decided by the database: two runners of the same outbox row
+        # (a worker presumed dead that was not) cannot both compose one.
+        sa.Index(
+            "uq_mail_messages_one_acknowledgement",
+            "case_id",
+            unique=True,
+            postgresql_where=_ACKNOWLEDGEMENT,
+            sqlite_where=_ACKNOWLEDGEMENT,
+        ),
     )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.exc import IntegrityError
+
 from kontaktcenter.cases.enums import ActivityKind
 from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.services import add_activity
@@ -27,7 +29,11 @@ def send_acknowledgement(case_id: int, inbound_pk: int) -> None:
     message = outbound.acknowledgement(case, inbound)
     if message is None:
         return
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError:  # another runner composed it a moment ago: that one stands
+        db.session.rollback()
+        return
     outbox.add("email.deliver", message_pk=message.id)
     outbox.commit()
 
