@@ -299,3 +299,23 @@ def test_the_daily_contact_list_for_skrs_survey(data, org, login, client):
 def test_handlers_cannot_export_the_contact_list(org, login, client):
     login(org.handler_bygg)
     assert client.get("/rapporter/kontaktlista?datum=2026-06-22").status_code == 403
+
+
+def test_figures_per_agent_only_when_switched_on_and_only_for_managers(
+    data, org, app, login, client
+):
+    login(org.manager)
+    assert "Per kommunvägledare" not in client.get(f"/rapporter/?{QUERY}").get_data(as_text=True)
+    app.config["REPORTS_PER_AGENT"] = True
+    try:
+        html = client.get(f"/rapporter/?{QUERY}").get_data(as_text=True)
+        assert "Per kommunvägledare" in html
+        # org.agent logged the period's ten contacts; 2 of the 10 were answered directly.
+        row = f'<th scope="row">{org.agent.name}</th><td>10</td><td>20,0 % (2)</td>'
+        assert row + "<td>1</td><td>1</td><td>1</td><td>1</td>" in html
+        login(org.handler_bygg)
+        assert "Per kommunvägledare" not in client.get(f"/rapporter/?{QUERY}").get_data(
+            as_text=True
+        )
+    finally:
+        app.config["REPORTS_PER_AGENT"] = False

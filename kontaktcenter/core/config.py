@@ -47,6 +47,8 @@ class Config:
     QUEUE_PAGE_SIZE = 50
     API_PAGE_SIZE = 50
     JOB_QUEUE = "kontaktcenter"
+    # Reports per named agent need a local agreement (MBL, GDPR): off unless switched on.
+    REPORTS_PER_AGENT = False
     OUTBOX_MAX_ATTEMPTS = 5  # then the row is kept as failed (Administration → Driftstatus)
     OUTBOX_STUCK_SECONDS = 600  # a row running this long lost its worker: run it again
     OUTBOX_JOB_TIMEOUT = 300  # RQ stops a job running longer (keep below the stuck time)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, current_app, render_template, request
 from flask_login import current_user
 
 from kontaktcenter.calendar.services import load_calendar
@@ -29,6 +29,7 @@ from kontaktcenter.reports.periods import (
 )
 from kontaktcenter.reports.report import full_report, service_report
 from kontaktcenter.reports.service import DEFINITIONS
+from kontaktcenter.reports.volumes import per_agent
 
 bp = Blueprint("reports", __name__, url_prefix="/rapporter")
 
@@ -62,6 +63,11 @@ def index():
     return _page(filters, args, None)
 
 
+def _shows_agents(user: User) -> bool:
+    """Per-agent figures: only where switched on, and only for managers and admins."""
+    return bool(current_app.config["REPORTS_PER_AGENT"]) and user.role in (Role.MANAGER, Role.ADMIN)
+
+
 def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError | None) -> str:
     departments = [
         d for d in organisation.list_departments() if filters.scope is None or d.id in filters.scope
@@ -69,6 +75,7 @@ def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError |
     return render_template(
         "reports/index.html",
         report=full_report(filters),
+        agents=per_agent(filters) if _shows_agents(current_user) else None,
         filters=filters,
         args=args,
         error=error,

@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from kontaktcenter.cases.enums import OPEN_STATUSES, Channel, Outcome
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import db, utcnow
-from kontaktcenter.organisation.models import CaseType, Department
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation.models import CaseType, Department, User
 from kontaktcenter.reports.periods import TZ, ReportFilters
-from kontaktcenter.reports.service import case_filters
+from kontaktcenter.reports.service import case_filters, share
 
 TOP_CASE_TYPES = 10
 AGE_BUCKETS = ((1, "under 1 dygn"), (3, "1–2 dygn"), (6, "3–5 dygn"), (11, "6–10 dygn"))
@@ -124,3 +125,41 @@ def backlog(filters: ReportFilters) -> list[tuple[str, int]]:
     return [(label, rows.get(label, 0)) for _days, label in AGE_BUCKETS] + [
         (OLDEST, rows.get(OLDEST, 0))
     ]
+
+
+@dataclass
+class AgentRow:
+    name: str
+    contacts: int
+    answered: int
+    handed_off: int
+    routed: int
+    callbacks: int
+    referred: int
+
+    @property
+    def direct_answer_share(self) -> float | None:
+        return share(self.answered, self.contacts)
+
+
+def per_agent(filters: ReportFilters) -> list[AgentRow]:
+    """Contacts each agent logged in the period and how they ended at the first line. Shown only
+    where the municipality has agreed to it (REPORTS_PER_AGENT) and only to managers."""
+    counts = [sa.func.count().filter(Case.outcome == outcome) for outcome in AGENT_OUTCOMES]
+    rows = db.session.execute(
+        sa.select(User.name, sa.func.count(), *counts)
+        .join(User, User.id == Case.created_by_id)
+        .where(*case_filters(filters), User.role == Role.AGENT)
+        .group_by(User.id, User.name)
+        .order_by(User.name)
+    ).all()
+    return [AgentRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
+
+
+AGENT_OUTCOMES = (
+    Outcome.ANSWERED,
+    Outcome.HANDED_OFF,
+    Outcome.ROUTED,
+    Outcome.CALLBACK,
+    Outcome.REFERRED,
+)
