@@ -9,9 +9,11 @@ from kontaktcenter.core import navigation
 
 
 def init_app(app: Flask) -> None:
-    from kontaktcenter.reports import hooks, report_views, views
+    from kontaktcenter.core import periodic
+    from kontaktcenter.reports import hooks, report_views, subscriptions, views
 
     assert hooks  # records first-response times from the case events
+    periodic.register(subscriptions.send_due, seconds=3600)
     app.register_blueprint(views.bp)
     app.register_blueprint(report_views.bp)
     navigation.add_item("Översikt", "overview.index", order=50)

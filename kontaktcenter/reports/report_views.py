@@ -3,20 +3,32 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user
 
 from kontaktcenter.calendar.services import load_calendar
 from kontaktcenter.cases.enums import Channel, Outcome
 from kontaktcenter.core.auth import role_required
-from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.errors import DomainError, ValidationError
 from kontaktcenter.core.extensions import utcnow
+from kontaktcenter.core.forms import ConfirmForm
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation import queries as organisation_queries
 from kontaktcenter.organisation import services as organisation
 from kontaktcenter.organisation.models import User
-from kontaktcenter.reports import export
+from kontaktcenter.reports import export, subscriptions
 from kontaktcenter.reports.charts import bar_chart
 from kontaktcenter.reports.contact_list import export as contact_list_export
 from kontaktcenter.reports.periods import (
@@ -32,6 +44,7 @@ from kontaktcenter.reports.service import DEFINITIONS
 from kontaktcenter.reports.volumes import per_agent
 
 bp = Blueprint("reports", __name__, url_prefix="/rapporter")
+FILTER_FIELDS = ("department", "case_type", "channel")
 
 
 def filters_for(user: User, args: dict[str, str]) -> ReportFilters:
@@ -86,6 +99,9 @@ def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError |
         outcomes=list(Outcome),
         definitions=DEFINITIONS,
         bar_chart=bar_chart,
+        subscriptions=subscriptions.subscriptions_of(current_user),
+        frequencies=subscriptions.FREQUENCIES,
+        confirm=ConfirmForm(),
         weekdays=["Måndag", "Tisdag", "Onsdag", "Torsdag", "Fredag", "Lördag", "Söndag"],
     )
 
@@ -107,3 +123,42 @@ def contact_list():
         mimetype=export.CSV_TYPE,
         headers={"Content-Disposition": f'attachment; filename="kontaktlista-{day}.csv"'},
     )
+
+
+@bp.post("/prenumerationer")
+@role_required(Role.MANAGER, Role.HANDLER)
+def subscribe():
+    """Subscribe to the report with the filters on screen (not the period), weekly or monthly."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    form = request.form
+    try:
+        filters = filters_for(current_user, {k: form.get(k, "") for k in FILTER_FIELDS})
+        subscriptions.subscribe(
+            current_user,
+            subscriptions.SubscriptionData(
+                frequency=form.get("frequency", ""),
+                department_id=filters.department_id,
+                case_type_id=filters.case_type_id,
+                channel=filters.channel,
+            ),
+        )
+    except ValidationError as error:
+        flash(error.message, "error")
+    else:
+        flash("Du får rapporten med e-post när nästa period är slut.", "success")
+    kept: dict[str, Any] = {k: form[k] for k in FILTER_FIELDS if form.get(k)}
+    return redirect(url_for("reports.index", **kept))
+
+
+@bp.post("/prenumerationer/<id:subscription_id>/avsluta")
+@role_required(Role.MANAGER, Role.HANDLER)
+def unsubscribe(subscription_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        subscriptions.unsubscribe(current_user, subscription_id)
+    except DomainError as error:
+        abort(error.status)
+    flash("Prenumerationen är avslutad.", "success")
+    return redirect(url_for("reports.index"))
