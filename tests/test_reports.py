@@ -319,3 +319,31 @@ def test_figures_per_agent_only_when_switched_on_and_only_for_managers(
         )
     finally:
         app.config["REPORTS_PER_AGENT"] = False
+
+
+def test_second_line_per_department(data, org):
+    from kontaktcenter.goals.models import CaseGoal, GoalTarget
+    from kontaktcenter.reports.compliance import second_line
+
+    routed = data["p4"]
+    started = routed.received_at
+    db.session.add(  # "the department takes the case within 1 working day", met after 2 h
+        CaseGoal(
+            case_id=routed.id,
+            target=GoalTarget.SECOND_LINE,
+            definition={"amount": 1, "unit": "working_days", "at_risk_percent": 20},
+            started_at=started,
+            due_at=started + timedelta(days=1),
+            at_risk_at=started + timedelta(hours=20),
+            met_at=started + timedelta(hours=2),
+            business_minutes=120,
+            calendar_minutes=120,
+        )
+    )
+    db.session.commit()
+    (bygg,) = second_line(ReportFilters(period=PERIOD))
+    assert bygg.department == "Stadsbyggnadskontoret"
+    # p3 (handed off), p4 (routed) and p5 (callback) are with the department; only the routed
+    # case has a second-line goal, met in time after two hours.
+    assert (bygg.routed, bygg.in_time, bygg.late_or_missed, bygg.mean_minutes) == (3, 1, 0, 120.0)
+    assert bygg.rate == 100.0 and bygg.forwarded_more_than_once == 0

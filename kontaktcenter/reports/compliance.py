@@ -113,6 +113,7 @@ class SecondLine:
     in_time: int  # the department acted within its second-line goal
     late_or_missed: int
     forwarded_more_than_once: int
+    mean_minutes: float | None  # time until the department took it on, in the goal's clock
 
     @property
     def rate(self) -> float | None:
@@ -139,6 +140,7 @@ def second_line(filters: ReportFilters) -> list[SecondLine]:
                 (goal.met_at > goal.due_at) | (goal.met_at.is_(None) & (goal.due_at < now))
             ),
             sa.func.count(sa.distinct(Case.id)).filter(routings.c.n > 1),
+            sa.func.avg(goal.business_minutes).filter(goal.met_at.is_not(None)),
         )
         .join(Department, Department.id == Case.department_id)
         .outerjoin(
@@ -152,4 +154,7 @@ def second_line(filters: ReportFilters) -> list[SecondLine]:
         .group_by(Department.name)
         .order_by(Department.name)
     ).all()
-    return [SecondLine(*row) for row in rows]
+    return [
+        SecondLine(name, routed, in_time, late, chains, None if mean is None else float(mean))
+        for name, routed, in_time, late, chains, mean in rows
+    ]
