@@ -347,3 +347,27 @@ def test_second_line_per_department(data, org):
     # case has a second-line goal, met in time after two hours.
     assert (bygg.routed, bygg.in_time, bygg.late_or_missed, bygg.mean_minutes) == (3, 1, 0, 120.0)
     assert bygg.rate == 100.0 and bygg.forwarded_more_than_once == 0
+
+
+def test_response_times_kept_by_the_events_agree_with_a_recount(org):
+    """The stored first-response times (written in the answer's transaction) are what a recount
+    from the cases gives."""
+    from kontaktcenter.cases import actions
+    from kontaktcenter.cases.enums import CallbackResult
+
+    answered = make_case(org.agent, org.bygglov, outcome=Outcome.ANSWERED)
+    callback = make_case(org.agent, org.bygglov, outcome=Outcome.CALLBACK, callback_note="Ring")
+    actions.record_callback_attempt(callback, org.agent, CallbackResult.REACHED, "Klart")
+    kept = {
+        row.case_id: (row.office_minutes, row.calendar_minutes)
+        for row in db.session.scalars(sa.select(ResponseTime))
+    }
+    assert set(kept) == {answered.id, callback.id}
+    db.session.execute(sa.delete(ResponseTime))
+    db.session.commit()
+    assert hooks.backfill() == 2
+    recount = {
+        row.case_id: (row.office_minutes, row.calendar_minutes)
+        for row in db.session.scalars(sa.select(ResponseTime))
+    }
+    assert recount == kept
