@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import openpyxl
@@ -80,10 +80,17 @@ def data(org):
 
 
 def test_answer_deadlines_follow_the_working_days_of_the_arrival_date(db_session):
+    rows = answer_deadlines(PERIOD)
+    assert len(rows) == 14 * 24  # one per UTC hour of the fortnight (no DST change in June)
     days = {
-        start.astimezone(TZ).date(): (due1, due2)
-        for start, _e, due1, due2 in answer_deadlines(PERIOD)
+        datetime.strptime(hour, "%Y-%m-%d %H").replace(tzinfo=UTC).astimezone(TZ).date(): (d1, d2)
+        for hour, d1, d2 in rows
     }
+    # The local day begins at 22:00 UTC in summer: that hour already has Thursday's deadlines.
+    assert (
+        dict((h, (d1, d2)) for h, d1, d2 in rows)["2026-06-17 22"]
+        == days[datetime(2026, 6, 18).date()]
+    )
     thursday = days[datetime(2026, 6, 18).date()]
     assert thursday == (local(2026, 6, 22, 17, 0), local(2026, 6, 23, 17, 0))
     assert days[datetime(2026, 6, 19).date()] == thursday  # midsommarafton: as Thursday

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -19,7 +19,7 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import UTCDateTime, db, utcnow
 from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.reports.models import ResponseTime
-from kontaktcenter.reports.periods import Period, ReportFilters
+from kontaktcenter.reports.periods import Period, ReportFilters, local_date
 
 RESOLVED = (Outcome.ANSWERED, Outcome.REFERRED)
 
@@ -106,41 +106,41 @@ class EmailMeasures:
         return share(self.answered_within_2_working_days, self.received - self.still_within_2)
 
 
-def answer_deadlines(period: Period) -> list[tuple[datetime, datetime, datetime, datetime]]:
-    """For each local day of the period: (its start, its end, the closing time of the 1st and of
-    the 2nd working day after it), in UTC. The deadline depends only on the day a message
-    arrived, so a year needs 366 rows, not one computation per message."""
+def answer_deadlines(period: Period) -> list[tuple[str, datetime, datetime]]:
+    """For each UTC hour of the period: ('YYYY-MM-DD HH', the closing time of the 1st and of the
+    2nd working day after the local day that hour belongs to), in UTC. The deadline depends only
+    on the day a message arrived; rows per hour let the database join on equality with the
+    message's UTC hour (a hash join), where a range join compared every message with every day.
+    Stockholm's offsets are whole hours, so every UTC hour lies within one local day."""
     cal = load_calendar()
     working = cal.working_days(period.first, period.last + timedelta(days=60))
+    deadlines: dict[date, tuple[datetime, datetime]] = {}
     rows = []
-    for day in period.dates():
-        after = bisect_right(working, day)  # the first working day after `day`
-        first, second = working[after], working[after + 1]
-        end = day + timedelta(days=1)
-        rows.append(
-            (
-                Period(day, day).start,
-                Period(end, end).start,
-                cal.closing_time(first),
-                cal.closing_time(second),
-            )
-        )
-    return rows  # type: ignore[return-value]  # closing_time is set on working days
+    hour = period.start
+    while hour < period.end:
+        day = local_date(hour)
+        if day not in deadlines:
+            after = bisect_right(working, day)  # the first working day after `day`
+            first, second = cal.closing_time(working[after]), cal.closing_time(working[after + 1])
+            assert first is not None and second is not None  # working days have hours
+            deadlines[day] = (first, second)
+        rows.append((hour.astimezone(UTC).strftime("%Y-%m-%d %H"), *deadlines[day]))
+        hour += timedelta(hours=1)
+    return rows
 
 
 def email_measures(filters: ReportFilters, period: Period | None = None) -> EmailMeasures:
     period = period or filters.period
     days = (
         sa.values(
-            sa.column("day_start", UTCDateTime()),
-            sa.column("day_end", UTCDateTime()),
+            sa.column("hour", sa.String(13)),
             sa.column("due_1", UTCDateTime()),
             sa.column("due_2", UTCDateTime()),
-            name="answer_days",
+            name="answer_hours",
         )
         .data(answer_deadlines(period))
-        .cte("answer_days")
-    )  # WITH … AS (VALUES …): SQLite too
+        .cte("answer_hours")  # WITH … AS (VALUES …): SQLite too
+    )
     now = utcnow()
     answered = Case.first_response_at
     where = [*case_filters(filters, period), Case.channel == Channel.EMAIL]
@@ -153,7 +153,7 @@ def email_measures(filters: ReportFilters, period: Period | None = None) -> Emai
             sa.func.count().filter(answered.is_(None), days.c.due_2 >= now),
         )
         .select_from(Case)
-        .join(days, (Case.received_at >= days.c.day_start) & (Case.received_at < days.c.day_end))
+        .join(days, utc_hour(Case.received_at) == days.c.hour)
         .where(*where)
     ).one()
     measures = EmailMeasures(*row)
@@ -165,6 +165,15 @@ def email_measures(filters: ReportFilters, period: Period | None = None) -> Emai
         times, ResponseTime.calendar_minutes
     )
     return measures
+
+
+def utc_hour(column: sa.orm.QueryableAttribute[datetime]) -> sa.ColumnElement[str]:
+    """The UTC hour of a timestamp as text, 'YYYY-MM-DD HH', on either backend."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return sa.func.to_char(
+            sa.func.timezone("UTC", column), sa.literal_column("'YYYY-MM-DD HH24'")
+        )
+    return sa.func.strftime("%Y-%m-%d %H", column)
 
 
 def _mean_median(

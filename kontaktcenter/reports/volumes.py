@@ -20,20 +20,11 @@ from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import CaseType, Department, User
 from kontaktcenter.reports.periods import TZ, ReportFilters
-from kontaktcenter.reports.service import case_filters, share
+from kontaktcenter.reports.service import case_filters, share, utc_hour
 
 TOP_CASE_TYPES = 10
 AGE_BUCKETS = ((1, "under 1 dygn"), (3, "1–2 dygn"), (6, "3–5 dygn"), (11, "6–10 dygn"))
 OLDEST = "över 10 dygn"
-
-
-def _utc_hour() -> sa.ColumnElement[str]:
-    """The UTC hour of received_at as text, 'YYYY-MM-DD HH', on either backend."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        return sa.func.to_char(
-            sa.func.timezone("UTC", Case.received_at), sa.literal_column("'YYYY-MM-DD HH24'")
-        )
-    return sa.func.strftime("%Y-%m-%d %H", Case.received_at)
 
 
 @dataclass
@@ -63,7 +54,7 @@ class Volumes:
 
 
 def volumes(filters: ReportFilters) -> Volumes:
-    hour = _utc_hour().label("hour")
+    hour = utc_hour(Case.received_at).label("hour")
     rows = db.session.execute(
         sa.select(Case.channel, hour, sa.func.count())
         .where(*case_filters(filters))
