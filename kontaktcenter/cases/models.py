@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from kontaktcenter.goals.models import CaseGoal
 
 _OPEN = sa.text("status <> 'closed'")
+_ROUTED = sa.text("kind = 'routed'")
 
 
 class Case(Model):
@@ -111,6 +112,24 @@ class Case(Model):
         ),
         # The API lists cases by arrival.
         sa.Index("ix_cases_received", "received_at", "id"),
+        # The overview's "closed today".
+        sa.Index("ix_cases_closed_at", "closed_at"),
+        # The overview's counts of open work per channel and department, read from the index
+        # alone (PostgreSQL; SQLite has no INCLUDE and uses it as a plain partial index).
+        sa.Index(
+            "ix_cases_open_board",
+            "channel",
+            "department_id",
+            postgresql_include=[
+                "assignee_id",
+                "due_at",
+                "at_risk_at",
+                "callback_due_at",
+                "callback_done_at",
+            ],
+            postgresql_where=_OPEN,
+            sqlite_where=_OPEN,
+        ),
     )
 
     @property
@@ -145,6 +164,16 @@ class Activity(Model):
 
     case: Mapped[Case] = relationship(back_populates="activities")
     actor: Mapped[User | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        # The reports' forwarding chains: which cases were routed, and how often.
+        sa.Index(
+            "ix_activities_routed",
+            "case_id",
+            postgresql_where=_ROUTED,
+            sqlite_where=_ROUTED,
+        ),
+    )
 
 
 @sa.event.listens_for(Activity, "before_update")

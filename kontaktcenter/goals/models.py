@@ -79,6 +79,7 @@ class ServiceGoal(Model):
         return f"inom {self.amount} {UNIT_LABELS[self.unit]}"
 
 
+_RUNNING = sa.text("met_at IS NULL AND cancelled_at IS NULL")
 _UNBREACHED = sa.text("met_at IS NULL AND cancelled_at IS NULL AND breached_at IS NULL")
 _UNFLAGGED = sa.text("met_at IS NULL AND cancelled_at IS NULL AND at_risk_flagged_at IS NULL")
 
@@ -121,6 +122,13 @@ class CaseGoal(Model):
             sqlite_where=_UNFLAGGED,
         ),
         sa.Index("ix_case_goals_breached", "breached_at"),
+        # The managers' list of breached goals still running, newest first.
+        sa.Index(
+            "ix_case_goals_breached_running",
+            "breached_at",
+            postgresql_where=_RUNNING,
+            sqlite_where=_RUNNING,
+        ),
     )
 
     @property

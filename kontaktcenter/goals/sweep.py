@@ -107,6 +107,10 @@ def recent_breaches(limit: int = 50) -> list[CaseGoal]:
                 CaseGoal.cancelled_at.is_(None),
                 Case.status != CaseStatus.CLOSED,
             )
+            .options(
+                sa.orm.contains_eager(CaseGoal.case).joinedload(Case.department),
+                sa.orm.contains_eager(CaseGoal.case).joinedload(Case.assignee),
+            )
             .order_by(CaseGoal.breached_at.desc())
             .limit(limit)
         )

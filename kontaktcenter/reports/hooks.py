@@ -15,12 +15,16 @@ from kontaktcenter.core.extensions import db
 from kontaktcenter.reports.models import ResponseTime
 
 
-def record_response_time(case: Case) -> ResponseTime | None:
+def record_response_time(case: Case, *, known_missing: bool = False) -> ResponseTime | None:
     """Measure the case's first-response time once (no-op without an answer or when done)."""
     answered = case.first_response_at
     if answered is None:
         return None
-    if case.id is not None and db.session.get(ResponseTime, case.id) is not None:
+    if (
+        not known_missing
+        and case.id is not None
+        and db.session.get(ResponseTime, case.id) is not None
+    ):
         return None
     received = case.received_at
     row = ResponseTime(
@@ -41,19 +45,25 @@ def _answered(case: Case, at: datetime, **_: object) -> None:
 
 def backfill(batch: int = 1000) -> int:
     """Measure answered cases that have no response time yet (cases from before this table, or
-    written by bulk tools); idempotent, batched, one commit per batch."""
-    done = 0
+    written by bulk tools); idempotent, in batches by id (one query and one commit each)."""
+    done, last_id = 0, 0
     while True:
         cases = db.session.scalars(
             sa.select(Case)
             .outerjoin(ResponseTime, ResponseTime.case_id == Case.id)
-            .where(Case.first_response_at.is_not(None), ResponseTime.case_id.is_(None))
+            .where(
+                Case.id > last_id,
+                Case.first_response_at.is_not(None),
+                ResponseTime.case_id.is_(None),
+            )
             .order_by(Case.id)
             .limit(batch)
         ).all()
         if not cases:
             return done
-        for case in cases:
-            record_response_time(case)
+        with db.session.no_autoflush:
+            for case in cases:
+                record_response_time(case, known_missing=True)
         db.session.commit()
         done += len(cases)
+        last_id = cases[-1].id
