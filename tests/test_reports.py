@@ -94,6 +94,9 @@ def test_answer_deadlines_follow_the_working_days_of_the_arrival_date(db_session
     thursday = days[datetime(2026, 6, 18).date()]
     assert thursday == (local(2026, 6, 22, 17, 0), local(2026, 6, 23, 17, 0))
     assert days[datetime(2026, 6, 19).date()] == thursday  # midsommarafton: as Thursday
+    by_day = {key: (d1, d2) for key, d1, d2 in answer_deadlines(PERIOD, per_hour=False)}
+    assert len(by_day) == 14 and by_day["2026-06-18"] == thursday  # PostgreSQL's keys
+    assert all(by_day[day.isoformat()] == due for day, due in days.items())
     assert days[datetime(2026, 6, 20).date()] == thursday  # midsommardagen
     assert days[datetime(2026, 6, 22).date()] == (
         local(2026, 6, 23, 17, 0),

@@ -19,7 +19,7 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import UTCDateTime, db, utcnow
 from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.reports.models import ResponseTime
-from kontaktcenter.reports.periods import Period, ReportFilters, local_date
+from kontaktcenter.reports.periods import TZ, Period, ReportFilters, local_date
 
 RESOLVED = (Outcome.ANSWERED, Outcome.REFERRED)
 
@@ -106,39 +106,45 @@ class EmailMeasures:
         return share(self.answered_within_2_working_days, self.received - self.still_within_2)
 
 
-def answer_deadlines(period: Period) -> list[tuple[str, datetime, datetime]]:
-    """For each UTC hour of the period: ('YYYY-MM-DD HH', the closing time of the 1st and of the
-    2nd working day after the local day that hour belongs to), in UTC. The deadline depends only
-    on the day a message arrived; rows per hour let the database join on equality with the
-    message's UTC hour (a hash join), where a range join compared every message with every day.
-    Stockholm's offsets are whole hours, so every UTC hour lies within one local day."""
+def answer_deadlines(
+    period: Period, *, per_hour: bool = True
+) -> list[tuple[str, datetime, datetime]]:
+    """The closing times of the 1st and 2nd working day after each local day of the period, in
+    UTC, keyed by what the database can compute from a timestamp: the local date
+    ('YYYY-MM-DD', on PostgreSQL, 366 rows a year) or, with `per_hour`, the UTC hour
+    ('YYYY-MM-DD HH', for SQLite, which has no time zones; Stockholm's offsets are whole hours,
+    so every UTC hour lies within one local day). The deadline depends only on the day a
+    message arrived, and an equality join on the key is a hash join (a range join per day
+    compared every message with every day)."""
     cal = load_calendar()
     working = cal.working_days(period.first, period.last + timedelta(days=60))
     deadlines: dict[date, tuple[datetime, datetime]] = {}
+    for day in period.dates():
+        after = bisect_right(working, day)  # the first working day after `day`
+        first, second = cal.closing_time(working[after]), cal.closing_time(working[after + 1])
+        assert first is not None and second is not None  # working days have hours
+        deadlines[day] = (first, second)
+    if not per_hour:
+        return [(day.isoformat(), *due) for day, due in deadlines.items()]
     rows = []
     hour = period.start
     while hour < period.end:
-        day = local_date(hour)
-        if day not in deadlines:
-            after = bisect_right(working, day)  # the first working day after `day`
-            first, second = cal.closing_time(working[after]), cal.closing_time(working[after + 1])
-            assert first is not None and second is not None  # working days have hours
-            deadlines[day] = (first, second)
-        rows.append((hour.astimezone(UTC).strftime("%Y-%m-%d %H"), *deadlines[day]))
+        rows.append((hour.astimezone(UTC).strftime("%Y-%m-%d %H"), *deadlines[local_date(hour)]))
         hour += timedelta(hours=1)
     return rows
 
 
 def email_measures(filters: ReportFilters, period: Period | None = None) -> EmailMeasures:
     period = period or filters.period
+    postgres = db.session.get_bind().dialect.name == "postgresql"
     days = (
         sa.values(
-            sa.column("hour", sa.String(13)),
+            sa.column("key", sa.String(13)),
             sa.column("due_1", UTCDateTime()),
             sa.column("due_2", UTCDateTime()),
             name="answer_hours",
         )
-        .data(answer_deadlines(period))
+        .data(answer_deadlines(period, per_hour=not postgres))
         .cte("answer_hours")  # WITH … AS (VALUES …): SQLite too
     )
     now = utcnow()
@@ -153,7 +159,10 @@ def email_measures(filters: ReportFilters, period: Period | None = None) -> Emai
             sa.func.count().filter(answered.is_(None), days.c.due_2 >= now),
         )
         .select_from(Case)
-        .join(days, utc_hour(Case.received_at) == days.c.hour)
+        .join(
+            days,
+            (local_day(Case.received_at) if postgres else utc_hour(Case.received_at)) == days.c.key,
+        )
         .where(*where)
     ).one()
     measures = EmailMeasures(*row)
@@ -165,6 +174,11 @@ def email_measures(filters: ReportFilters, period: Period | None = None) -> Emai
         times, ResponseTime.calendar_minutes
     )
     return measures
+
+
+def local_day(column: sa.orm.QueryableAttribute[datetime]) -> sa.ColumnElement[str]:
+    """The local (Europe/Stockholm) date of a timestamp as 'YYYY-MM-DD' (PostgreSQL only)."""
+    return sa.func.to_char(sa.func.timezone(TZ.key, column), sa.literal_column("'YYYY-MM-DD'"))
 
 
 def utc_hour(column: sa.orm.QueryableAttribute[datetime]) -> sa.ColumnElement[str]:
