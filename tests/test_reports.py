@@ -381,3 +381,44 @@ def test_response_times_kept_by_the_events_agree_with_a_recount(org):
         for row in db.session.scalars(sa.select(ResponseTime))
     }
     assert recount == kept
+
+
+def test_goal_compliance_per_target_and_per_group(org):
+    from kontaktcenter.goals.models import CaseGoal, GoalTarget
+    from kontaktcenter.reports.compliance import compliance_all
+
+    period = Period(datetime(2026, 3, 2).date(), datetime(2026, 3, 8).date())
+    received = local(2026, 3, 2, 9, 0)
+    phone = make_case(org.agent, org.bygglov, outcome=Outcome.ROUTED, received_at=received)
+    mail = make_case(org.agent, None, outcome=None, channel=Channel.EMAIL, received_at=received)
+    db.session.execute(sa.delete(CaseGoal))  # only the goals below, whatever the defaults are
+    hour = timedelta(hours=1)
+    for case, met, due in (
+        (phone, received + hour, received + 2 * hour),  # in time
+        (phone, received + 3 * hour, received + 2 * hour),  # late
+        (mail, None, received + 2 * hour),  # passed, never met
+        (mail, None, local(2099, 1, 1, 0, 0)),  # still running: not judged
+    ):
+        db.session.add(
+            CaseGoal(
+                case_id=case.id,
+                target=GoalTarget.FIRST_RESPONSE,
+                definition={"amount": 2, "unit": "working_days", "at_risk_percent": 20},
+                started_at=received,
+                due_at=due,
+                at_risk_at=due - hour,
+                met_at=met,
+            )
+        )
+    db.session.commit()
+    total, by = compliance_all(ReportFilters(period=period))
+    ((target, counts, rate),) = [
+        (c.target, (c.in_time, c.late, c.missed, c.running), c.rate) for c in total
+    ]
+    assert target == GoalTarget.FIRST_RESPONSE and counts == (1, 1, 1, 1) and rate == 33.3
+    channel = {c.group: (c.in_time, c.late, c.missed, c.running) for c in by["channel"]}
+    assert channel == {"Telefon": (1, 1, 0, 0), "E-post": (0, 0, 1, 1)}
+    department = {c.group: c.rate for c in by["department"]}
+    assert department == {"Stadsbyggnadskontoret": 50.0, "Kontaktcenter": 0.0}
+    case_type = {c.group: c.judged for c in by["case_type"]}
+    assert case_type == {"Bygglov": 2, "Ingen ärendetyp": 1}

@@ -4,7 +4,6 @@ and channel; the breaches, with links to their cases; the second line per depart
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
 
@@ -47,45 +46,53 @@ def _counts(now):
     )
 
 
-def compliance(
-    filters: ReportFilters, by: str | None = None, period: Period | None = None
-) -> list[Compliance]:
-    """Per target, or per target and `by` ("department", "case_type", "channel")."""
+GROUPS = {"department": "Kontaktcenter", "case_type": "Ingen ärendetyp", "channel": ""}
+
+
+def compliance_all(
+    filters: ReportFilters, period: Period | None = None
+) -> tuple[list[Compliance], dict[str, list[Compliance]]]:
+    """Per target, and per target by department, case type and channel: one grouped query
+    (by target, department, case type and channel), summed here for each view."""
     now = utcnow()
-    group: list[sa.orm.QueryableAttribute[Any]] = [CaseGoal.target]
-    query = sa.select(CaseGoal.target)
-    fallback = ""
-    if by == "department":
-        query, fallback = query.add_columns(Department.name), "Kontaktcenter"
-        group.append(Department.name)
-    elif by == "case_type":
-        query, fallback = query.add_columns(CaseType.name), "Ingen ärendetyp"
-        group.append(CaseType.name)
-    elif by == "channel":
-        query = query.add_columns(Case.channel)
-        group.append(Case.channel)
-    else:
-        query = query.add_columns(sa.null())
     rows = db.session.execute(
-        query.add_columns(*_counts(now))
+        sa.select(CaseGoal.target, Department.name, CaseType.name, Case.channel, *_counts(now))
         .join(Case, Case.id == CaseGoal.case_id)
         .outerjoin(Department, Department.id == Case.department_id)
         .outerjoin(CaseType, CaseType.id == Case.case_type_id)
         .where(*case_filters(filters, period), CaseGoal.cancelled_at.is_(None))
-        .group_by(*group)
-        .order_by(*group)
+        .group_by(CaseGoal.target, Department.name, CaseType.name, Case.channel)
     ).all()
-    return [
-        Compliance(
-            target,
-            label.label if isinstance(label, Channel) else (label or fallback),
-            in_time,
-            late,
-            missed,
-            running,
-        )
-        for target, label, in_time, late, missed, running in rows
-    ]
+    sums: dict[str, dict[tuple[GoalTarget, str], list[int]]] = {by: {} for by in ("", *GROUPS)}
+    for target, department, case_type, channel, *counts in rows:
+        labels = {
+            "": "",
+            "department": department or GROUPS["department"],
+            "case_type": case_type or GROUPS["case_type"],
+            "channel": channel.label if isinstance(channel, Channel) else str(channel),
+        }
+        for by, label in labels.items():
+            total = sums[by].setdefault((target, label), [0, 0, 0, 0])
+            for i, count in enumerate(counts):
+                total[i] += count
+
+    def rows_of(by: str) -> list[Compliance]:
+        return [
+            Compliance(target, label, *totals)
+            for (target, label), totals in sorted(
+                sums[by].items(), key=lambda item: (item[0][0].value, item[0][1])
+            )
+        ]
+
+    return rows_of(""), {by: rows_of(by) for by in GROUPS}
+
+
+def compliance(
+    filters: ReportFilters, by: str | None = None, period: Period | None = None
+) -> list[Compliance]:
+    """Per target, or per target and `by` ("department", "case_type", "channel")."""
+    total, grouped = compliance_all(filters, period)
+    return total if by is None else grouped[by]
 
 
 def breaches(filters: ReportFilters) -> list[CaseGoal]:

@@ -56,13 +56,11 @@ class FullReport:
 
 
 def full_report(filters: ReportFilters) -> FullReport:
+    compliance, compliance_by = goal_compliance.compliance_all(filters)
     return FullReport(
         service=service_report(filters),
-        compliance=goal_compliance.compliance(filters),
-        compliance_by={
-            by: goal_compliance.compliance(filters, by)
-            for by in ("department", "case_type", "channel")
-        },
+        compliance=compliance,
+        compliance_by=compliance_by,
         breaches=goal_compliance.breaches(filters),
         second_line=goal_compliance.second_line(filters),
         volumes=volumes.volumes(filters),
