@@ -69,3 +69,26 @@ def test_a_department_board(client, org, login):
 def test_only_managers_see_the_board(client, org, login):
     login(org.agent)
     assert client.get("/oversikt/").status_code == 403
+
+
+def test_the_board_is_shared_by_viewers_for_a_few_seconds(app, org, monkeypatch):
+    from kontaktcenter.reports import overview
+
+    clock = [1000.0]
+    monkeypatch.setattr(overview, "monotonic", lambda: clock[0])
+    monkeypatch.setitem(app.config, "OVERVIEW_CACHE_SECONDS", 5)
+    monkeypatch.setattr(overview, "_cache", {})
+    calls: list[int] = []
+
+    def compute() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert overview.cached("board", None, compute) == 1
+    clock[0] += 4.9
+    assert overview.cached("board", None, compute) == 1  # the same numbers for every viewer
+    assert overview.cached("board", 7, compute) == 2  # another department's board is its own
+    clock[0] += 0.2
+    assert overview.cached("board", None, compute) == 3  # then counted again
+    monkeypatch.setitem(app.config, "OVERVIEW_CACHE_SECONDS", 0)
+    assert overview.cached("board", None, compute) == 4  # off: always counted

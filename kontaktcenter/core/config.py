@@ -42,6 +42,9 @@ class Config:
 
     SQLITE_BEGIN_IMMEDIATE = True  # embedded default: writers queue instead of failing
     CALENDAR_CACHE_SECONDS = 60
+    # The overview's numbers are shared by every viewer of a process for this long (a wallboard
+    # refreshes once a minute; many viewers should not each count the open cases).
+    OVERVIEW_CACHE_SECONDS = 5
     TIMEZONE = "Europe/Stockholm"
     MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # above the inbound mail limit; more is a 413
     QUEUE_PAGE_SIZE = 50
@@ -78,3 +81,4 @@ class TestConfig(Config):
     SCHEDULER_ENABLED = False
     SQLITE_BEGIN_IMMEDIATE = False
     CALENDAR_CACHE_SECONDS = 0  # tests roll back calendar changes: never share one
+    OVERVIEW_CACHE_SECONDS = 0

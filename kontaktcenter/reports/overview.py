@@ -4,9 +4,14 @@ number links to the queue filtered to exactly those cases."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+from time import monotonic
+from typing import TypeVar, cast
 
 import sqlalchemy as sa
+from flask import current_app
 
 from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.cases.models import Case
@@ -14,6 +19,8 @@ from kontaktcenter.cases.queries import urgency_clause
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.organisation.models import Department
 from kontaktcenter.reports.periods import local_date, local_midnight
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -64,6 +71,7 @@ class Board:
     received_today: int
     closed_today: int
     oldest_unanswered_email: Case | None
+    computed_at: datetime
 
 
 def board(department_id: int | None = None) -> Board:
@@ -119,4 +127,23 @@ def board(department_id: int | None = None) -> Board:
         received_today=received,
         closed_today=closed,
         oldest_unanswered_email=oldest,
+        computed_at=now,
     )
+
+
+_cache: dict[tuple[str, int | None], tuple[float, object]] = {}
+
+
+def cached(name: str, department_id: int | None, compute: Callable[[], T]) -> T:
+    """`compute()`, shared by the process's requests for OVERVIEW_CACHE_SECONDS (0: always
+    computed). The board is read by many viewers at once and may be a few seconds old; it says
+    when it was computed."""
+    ttl = current_app.config["OVERVIEW_CACHE_SECONDS"]
+    key = (name, department_id)
+    hit = _cache.get(key)
+    if ttl and hit is not None and monotonic() - hit[0] < ttl:
+        return cast(T, hit[1])
+    value = compute()
+    if ttl:
+        _cache[key] = (monotonic(), value)
+    return value

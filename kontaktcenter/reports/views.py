@@ -11,7 +11,7 @@ from kontaktcenter.core.forms import parse_id
 from kontaktcenter.core.roles import Role
 from kontaktcenter.goals.sweep import recent_breaches
 from kontaktcenter.organisation import queries as organisation
-from kontaktcenter.reports.overview import board, department_load
+from kontaktcenter.reports.overview import board, cached, department_load
 
 bp = Blueprint("overview", __name__, url_prefix="/oversikt")
 REFRESH_SECONDS = 60
@@ -24,13 +24,14 @@ def index():
     department_id = parse_id(request.args.get("department"))
     department = next((d for d in departments if d.id == department_id), None)
     live = request.args.get("live") != "0"
+    scope_id = department.id if department else None
     return render_template(
         "overview/index.html",
-        board=board(department.id if department else None),
+        board=cached("board", scope_id, lambda: board(scope_id)),
         department=department,
         departments=departments,
         channels=list(Channel),
-        rows=department_load(),
+        rows=cached("load", None, department_load),
         breaches=recent_breaches(),
         closures=upcoming_closures(),
         refresh=REFRESH_SECONDS if live else None,
