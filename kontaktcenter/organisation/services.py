@@ -18,6 +18,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import normalise_phone
+from kontaktcenter.organisation import queries
 from kontaktcenter.organisation.models import ApiToken, CaseType, Department, User
 
 NAME_MAX = 120
@@ -120,7 +121,7 @@ def list_tokens(user: User) -> list[ApiToken]:
 
 
 def list_departments() -> list[Department]:
-    return list(db.session.scalars(sa.select(Department).order_by(Department.name)))
+    return queries.departments(include_inactive=True)
 
 
 def department_choices(keep: list[Department] | None = None) -> list[Department]:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from kontaktcenter.cases.enums import Channel
 from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.forms import INVALID_CHOICE, parse_id
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import User
 
@@ -159,11 +160,13 @@ def filters_from_args(
 
 
 def _id(value: str | None, field: str) -> int | None:
+    """An id from the query string; a value that is not one is an error here (a filter the
+    viewer chose must not silently widen the report)."""
     if not value:
         return None
-    if not value.isascii() or not value.isdigit() or len(value) > 10 or int(value) > 2**31 - 1:
-        raise ValidationError("Välj ett av alternativen i listan.", field)
-    return int(value)
+    if (number := parse_id(value)) is None:
+        raise ValidationError(INVALID_CHOICE, field)
+    return number
 
 
 def scope_of(user: User) -> frozenset[int] | None:

@@ -18,7 +18,6 @@ from flask import (
 )
 from flask_login import current_user
 
-from kontaktcenter.calendar.services import load_calendar
 from kontaktcenter.cases.enums import Channel, Outcome
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError, ValidationError
@@ -26,7 +25,6 @@ from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.core.forms import ConfirmForm
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation import queries as organisation_queries
-from kontaktcenter.organisation import services as organisation
 from kontaktcenter.organisation.models import User
 from kontaktcenter.reports import export, subscriptions
 from kontaktcenter.reports.charts import bar_chart
@@ -49,7 +47,6 @@ FILTER_FIELDS = ("department", "case_type", "channel")
 
 def filters_for(user: User, args: dict[str, str]) -> ReportFilters:
     today = local_date(utcnow())
-    assert load_calendar()  # the calendar is read once per request, cached
     return filters_from_args(args, today, scope_of(user))
 
 
@@ -83,7 +80,9 @@ def _shows_agents(user: User) -> bool:
 
 def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError | None) -> str:
     departments = [
-        d for d in organisation.list_departments() if filters.scope is None or d.id in filters.scope
+        d
+        for d in organisation_queries.departments(include_inactive=True)
+        if filters.scope is None or d.id in filters.scope
     ]
     return render_template(
         "reports/index.html",
