@@ -8,8 +8,6 @@ e-mail address cannot be surveyed and are left out; each address is listed once 
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -19,6 +17,7 @@ from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.core import audit
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation.models import CaseType, User
+from kontaktcenter.reports.export import csv_bytes
 from kontaktcenter.reports.periods import local_midnight
 
 HEADER = ("datum", "kanal", "telefon", "e-post", "ärendetyp")
@@ -51,8 +50,4 @@ def rows(day: date) -> list[tuple[str, str, str, str, str]]:
 def export(day: date, by: User) -> bytes:
     listed = rows(day)
     audit.record(by, "export_contact_list", day=day.isoformat(), rows=len(listed))
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    writer.writerows(listed)
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes(HEADER, listed)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 
 import xlsxwriter
@@ -34,16 +35,25 @@ def _filters_text(report: ServiceReport) -> str:
     return ", ".join(parts) or "inga"
 
 
-def as_csv(report: ServiceReport) -> bytes:
+def csv_bytes(header: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
+    """RFC 4180 CSV in UTF-8 with a BOM (so Excel reads å, ä, ö)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADER)
-    period = report.filters.period
-    for section, measure, value, unit in summary(report):
-        writer.writerow(
-            (period.first.isoformat(), period.last.isoformat(), section, measure, value, unit)
-        )
+    writer.writerow(header)
+    writer.writerows(rows)
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def as_csv(report: ServiceReport) -> bytes:
+    period = report.filters.period
+    first, last = period.first.isoformat(), period.last.isoformat()
+    return csv_bytes(
+        HEADER,
+        (
+            (first, last, section, measure, value, unit)
+            for section, measure, value, unit in summary(report)
+        ),
+    )
 
 
 def as_xlsx(report: ServiceReport) -> bytes:
