@@ -9,8 +9,8 @@ from flask.typing import ResponseReturnValue
 from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Query
+from kontaktcenter.calendar.services import load_calendar
 from kontaktcenter.core.errors import ValidationError
-from kontaktcenter.goals import engine as goals
 
 MAX_DAYS = 366
 
@@ -35,7 +35,7 @@ def working_days() -> ResponseReturnValue:
     if end - start > timedelta(days=MAX_DAYS):
         raise ValidationError(f"Högst {MAX_DAYS} dagar åt gången.", "to")
     try:
-        calendar = goals.load_calendar()
+        calendar = load_calendar()
         days = calendar.days(start, end)
     except ValueError as error:  # years outside the holiday tables
         raise ValidationError(str(error), "from") from None

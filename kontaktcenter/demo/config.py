@@ -20,7 +20,7 @@ from flask import current_app
 from kontaktcenter.calendar import services as calendar_settings
 from kontaktcenter.calendar.business_calendar import Unit, swedish_holidays
 from kontaktcenter.calendar.models import CalendarException, OpeningWindow
-from kontaktcenter.calendar.services import DayExceptionData
+from kontaktcenter.calendar.services import DayExceptionData, load_calendar
 from kontaktcenter.cases.enums import Channel
 from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import intake as mail_intake
@@ -46,7 +46,6 @@ from kontaktcenter.demo.data import (
     ROUTING_RULES,
     DemoMail,
 )
-from kontaktcenter.goals import engine as goals
 from kontaktcenter.goals import settings
 from kontaktcenter.goals.models import GoalTarget, ServiceGoal
 from kontaktcenter.goals.settings import GoalData
@@ -62,7 +61,7 @@ def configure(now: datetime) -> None:
     if db.session.scalars(sa.select(OpeningWindow.id).limit(1)).first() is None:
         calendar_settings.save_opening_hours(OPENING_HOURS)
     _goals()
-    _special_day(now.astimezone(goals.load_calendar().tz).date())
+    _special_day(now.astimezone(load_calendar().tz).date())
     _templates()
     _routing_rules()
     if db.session.scalars(sa.select(Mailbox.id).limit(1)).first() is None:
@@ -100,7 +99,7 @@ def _special_day(today: date) -> None:
     upcoming = sa.select(CalendarException.id).where(CalendarException.day >= today)
     if db.session.scalars(upcoming).first() is not None:
         return
-    calendar = goals.load_calendar()
+    calendar = load_calendar()
     data = None
     for offset in range(7, 36):
         day = today + timedelta(days=offset)
