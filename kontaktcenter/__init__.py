@@ -29,7 +29,17 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     app.url_map.converters["id"] = IdConverter
     _configure_embedded_defaults(app)
 
-    from kontaktcenter import api, calendar, cases, demo, goals, organisation, reports, workspace
+    from kontaktcenter import (
+        api,
+        calendar,
+        cases,
+        demo,
+        goals,
+        organisation,
+        reports,
+        search,
+        workspace,
+    )
     from kontaktcenter.channels import email, phone
     from kontaktcenter.core import (
         admin,
@@ -69,7 +79,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
         module.init_app(app)
     # The areas, lowest first: each registers its blueprints, commands, menu entries, admin
     # panels and periodic jobs.
-    for area in (calendar, organisation, goals, email, phone, workspace, reports, demo):
+    for area in (calendar, organisation, goals, email, phone, workspace, reports, search, demo):
         area.init_app(app)
     assert cases  # no pages of its own, but its models must be mapped
     navigation.add_item("Administration", "admin.index", order=90)

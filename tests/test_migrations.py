@@ -13,7 +13,7 @@ from flask_migrate import downgrade, upgrade
 
 from kontaktcenter import create_app
 from kontaktcenter.core.config import TestConfig
-from kontaktcenter.core.extensions import db
+from kontaktcenter.core.extensions import db, include_name
 from tests.conftest import postgres_url
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -24,7 +24,9 @@ def _diff(url: str) -> list:
     with app.app_context():
         upgrade(directory=MIGRATIONS)
         with db.engine.connect() as conn:
-            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                conn, opts={"compare_type": True, "include_name": include_name}
+            )
             diff = compare_metadata(context, db.metadata)
         downgrade(directory=MIGRATIONS, revision="base")
         with db.engine.connect() as conn:

@@ -5,7 +5,7 @@ The API is one contract with one OpenAPI document, so it is one package on top o
 its serializers combine a case with its goals and messages, as the case page does.
 """
 
-from kontaktcenter.api import auth, calendar, cases, catalog, mail, openapi, reports
+from kontaktcenter.api import auth, calendar, cases, catalog, mail, openapi, reports, search
 from kontaktcenter.api.blueprint import bp
 
-__all__ = ["auth", "bp", "calendar", "cases", "catalog", "mail", "openapi", "reports"]
+__all__ = ["auth", "bp", "calendar", "cases", "catalog", "mail", "openapi", "reports", "search"]

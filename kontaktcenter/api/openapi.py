@@ -296,6 +296,49 @@ PATHS: dict[str, Schema] = {
             | _std("Unauthorized", "Forbidden", "Invalid"),
         },
     },
+    "/search": {
+        "get": {
+            "operationId": "search",
+            "summary": "Find a case or a person: reference, identifier, name or words",
+            "description": "`q` is a case reference (`KC-2026-000303`, `kc 2026 303`, "
+            "`2026-303`), a phone number in any Swedish form, an e-mail address, an "
+            "organisation number, or words: names (misspellings too, by trigram similarity) "
+            "and words of summaries, notes, e-mail subjects and bodies (Swedish stems, each "
+            "word must match, as a prefix: `bygglovet` finds `bygglov` and "
+            "`bygglovsansökan`). Without `q`, the filters list cases newest first. A handler "
+            "finds only their departments' cases, and only people with such a case. Send a "
+            "personnummer with POST, never in a URL. Looking a person up by an identifier is "
+            "recorded in the audit trail.",
+            "parameters": [
+                _query("q", {"type": "string", "maxLength": 200}, "What to look for."),
+                _query("channel", enum(Channel), "Only this channel."),
+                _query(
+                    "status",
+                    {"type": "string", "enum": ["open", "closed"]},
+                    "Only open or only closed cases (default: both).",
+                ),
+                _query("department", SLUG, "Only cases with this department (slug)."),
+                _query("case_type", SLUG, "Only cases of this case type (slug)."),
+                _query("from", {"type": "string", "format": "date"}, "Received on or after."),
+                _query("to", {"type": "string", "format": "date"}, "Received on or before."),
+                _query(
+                    "limit",
+                    {"type": "integer", "minimum": 1, "maximum": 100},
+                    "Page size; default: the server's API_PAGE_SIZE (50).",
+                ),
+                _query("cursor", {"type": "string"}, "`next` of the previous page."),
+            ],
+            "responses": {"200": _json(ref("SearchResult"), "People and a page of cases.")}
+            | _std("Unauthorized", "Invalid"),
+        },
+        "post": {
+            "operationId": "searchByBody",
+            "summary": "The same search with the query in the body (for a personnummer)",
+            "requestBody": _body("SearchRequest"),
+            "responses": {"200": _json(ref("SearchResult"), "People and a page of cases.")}
+            | _std("BadRequest", "Unauthorized", "UnsupportedMediaType", "Invalid"),
+        },
+    },
     "/case-types": {
         "get": {
             "operationId": "listCaseTypes",

@@ -308,6 +308,77 @@ SCHEMAS: dict[str, Schema] = {
             "next": null_or(STRING | {"description": "Pass as `cursor` for the next page."}),
         }
     ),
+    "SearchResult": strict(
+        {
+            "query": strict(
+                {
+                    "kind": {
+                        "type": "string",
+                        "enum": [
+                            "empty",
+                            "reference",
+                            "phone",
+                            "email",
+                            "personnummer",
+                            "organisation_number",
+                            "text",
+                        ],
+                        "description": "What the text was taken for.",
+                    },
+                    "text": STRING | {"description": "As typed; a personnummer masked."},
+                }
+            ),
+            "case": null_or(ref("CaseSummary"))
+            | {"description": "The case a reference names, if the user may see it."},
+            "contacts": {
+                "type": "array",
+                "items": strict(
+                    {
+                        "contact": ref("Contact"),
+                        "similarity": {
+                            "type": ["number", "null"],
+                            "description": "Trigram similarity of the name (name searches).",
+                        },
+                    }
+                ),
+                "description": "People and businesses (at most 10), only those with a case "
+                "the user may see.",
+            },
+            "items": {
+                "type": "array",
+                "items": strict(
+                    {
+                        "case": ref("CaseSummary"),
+                        "score": {
+                            "type": ["number", "null"],
+                            "description": "Relevance, higher first; null when listed newest "
+                            "first (identifiers, filters only).",
+                        },
+                        "snippet": {
+                            "type": "array",
+                            "items": strict({"text": STRING, "match": {"type": "boolean"}}),
+                            "description": "Text around the first match; `match` marks the "
+                            "words that matched. Plain text: escape it when showing it.",
+                        },
+                    }
+                ),
+            },
+            "next": null_or(STRING | {"description": "Pass as `cursor` for the next page."}),
+        }
+    ),
+    "SearchRequest": strict(
+        {
+            "q": STRING,
+            "channel": enum(Channel),
+            "status": {"type": "string", "enum": ["open", "closed"]},
+            "department": STRING,
+            "case_type": STRING,
+            "from": {"type": "string", "format": "date"},
+            "to": {"type": "string", "format": "date"},
+            "limit": {"type": "integer", "minimum": 1, "maximum": 100},
+            "cursor": STRING,
+        }
+    ),
     "Department": strict(
         {
             "slug": STRING,

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 
+from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import OPEN_STATUSES, ContactKind
 from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.core.errors import NotFound, ValidationError
@@ -16,6 +18,7 @@ from kontaktcenter.core.identifiers import (
     normalise_personnummer,
     normalise_phone,
 )
+from kontaktcenter.organisation.models import User
 
 
 @dataclass
@@ -188,5 +191,32 @@ def open_cases_for(contact_ids: list[int], visible_clause: sa.ColumnElement[bool
             .where(Case.contact_id.in_(contact_ids), Case.status.in_(OPEN_STATUSES), visible_clause)
             .order_by(Case.received_at.desc())
             .limit(20)
+        )
+    )
+
+
+def visible_contact(user: User, contact_id: int) -> Contact:
+    """A contact the user may see: everyone's for the contact center, for a handler only
+    someone with a case in the handler's departments (else 404, as for a case)."""
+    contact = db.session.get(Contact, contact_id)
+    if contact is None or not (
+        access.sees_all_cases(user)
+        or db.session.scalar(
+            sa.select(sa.exists().where(Case.contact_id == contact.id, access.visible_clause(user)))
+        )
+    ):
+        raise NotFound("Kontakten finns inte, eller så har du inte tillgång till den.")
+    return contact
+
+
+def cases_of(user: User, contact: Contact, limit: int = 200) -> list[Case]:
+    """The contact's cases this user may see, newest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Case)
+            .options(joinedload(Case.case_type), joinedload(Case.department))
+            .where(Case.contact_id == contact.id, access.visible_clause(user))
+            .order_by(Case.received_at.desc(), Case.id.desc())
+            .limit(limit)
         )
     )

@@ -203,8 +203,8 @@ class Contact(Model):
     phone: Mapped[str | None] = mapped_column(sa.String(40))  # as entered, for display
     phone_e164: Mapped[str | None] = mapped_column(sa.String(20), index=True)  # lookup key
     email: Mapped[str | None] = mapped_column(sa.String(254), index=True)  # lower-cased
-    organisation_number: Mapped[str | None] = mapped_column(sa.String(11))
-    personnummer: Mapped[str | None] = mapped_column(sa.String(13))  # YYYYMMDD-NNNN
+    organisation_number: Mapped[str | None] = mapped_column(sa.String(11), index=True)
+    personnummer: Mapped[str | None] = mapped_column(sa.String(13), index=True)  # YYYYMMDD-NNNN
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     @property

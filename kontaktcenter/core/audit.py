@@ -15,13 +15,22 @@ if TYPE_CHECKING:
     from kontaktcenter.organisation.models import User
 
 
-def record(user: User, action: str, case: Case | None = None, **detail: Any) -> None:
+def record(
+    user: User,
+    action: str,
+    case: Case | None = None,
+    *,
+    contact_id: int | None = None,
+    **detail: Any,
+) -> None:
     db.session.add(
         AuditEvent(
             user_id=user.id,
             action=action,
             case_id=case.id if case else None,
-            contact_id=case.contact_id if case else None,
+            contact_id=contact_id
+            if contact_id is not None
+            else (case.contact_id if case else None),
             detail=detail,
         )
     )

@@ -6,6 +6,8 @@ from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from kontaktcenter.core.errors import DomainError
+
 MESSAGES = {
     400: ("Felaktig begäran", "Begäran kunde inte tolkas."),
     401: ("Inloggning krävs", "Du behöver logga in."),
@@ -61,6 +63,18 @@ def init_app(app: Flask) -> None:
                 ),
             ),
             400,
+        )
+
+    @app.errorhandler(DomainError)
+    def domain_error(error: DomainError):
+        """A rule of the domain said no (not found, forbidden, conflict) and no view caught it:
+        its own status and Swedish message, never a 500."""
+        if _wants_json():
+            return api_error(error.status, error.message, error.code)
+        title = MESSAGES.get(error.status, ("Det gick inte", ""))[0]
+        return (
+            render_template("error.html", status=error.status, title=title, message=error.message),
+            error.status,
         )
 
     @app.errorhandler(HTTPException)

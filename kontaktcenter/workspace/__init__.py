@@ -8,9 +8,9 @@ from kontaktcenter.core import navigation
 
 
 def init_app(app: Flask) -> None:
-    from kontaktcenter.workspace import case_views, inbox_views, queue_views
+    from kontaktcenter.workspace import case_views, contact_views, inbox_views, queue_views
 
-    for module in (queue_views, inbox_views, case_views):
+    for module in (queue_views, inbox_views, case_views, contact_views):
         app.register_blueprint(module.bp)
     from kontaktcenter.cases.enums import ActivityKind, CaseStatus
     from kontaktcenter.channels.email.models import Direction, MailStatus

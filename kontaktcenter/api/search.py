@@ -1,0 +1,108 @@
+"""Search through the API: the same rules as the search page (``/sok``).
+
+``GET /api/v1/search?q=`` for references, phone numbers, e-mail addresses, organisation
+numbers, names and words. A personnummer belongs in the body of ``POST /api/v1/search``, so it
+stays out of URLs and access logs; it is accepted in the query string too, for clients that
+cannot send a body, but the documentation says why not to.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import current_app
+from flask.typing import ResponseReturnValue
+
+from kontaktcenter.api.auth import api_user
+from kontaktcenter.api.blueprint import bp
+from kontaktcenter.api.parsing import Fields, Query, json_object
+from kontaktcenter.api.serializers import case_json, contact_json
+from kontaktcenter.cases.enums import Channel
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.organisation import queries as organisation
+from kontaktcenter.organisation.models import CaseType, Department
+from kontaktcenter.search.parsing import MAX_QUERY, parse
+from kontaktcenter.search.queries import SearchFilters, SearchResult, record_lookup, search
+
+MAX_LIMIT = 100
+STATUSES = ("open", "closed")
+PARAMETERS = ("q", "channel", "status", "department", "case_type", "from", "to", "limit", "cursor")
+
+
+@bp.get("/search")
+def search_get() -> ResponseReturnValue:
+    query = Query(set(PARAMETERS))
+    values: dict[str, Any] = {
+        name: query.text(name, MAX_QUERY if name == "q" else 200)
+        for name in PARAMETERS
+        if name != "limit"
+    }
+    limit = query.integer("limit", current_app.config["API_PAGE_SIZE"], 1, MAX_LIMIT)
+    return _search(values, limit)
+
+
+@bp.post("/search")
+def search_post() -> ResponseReturnValue:
+    fields = Fields(json_object())
+    values: dict[str, Any] = {"q": fields.text("q", MAX_QUERY)}
+    for name in PARAMETERS[1:]:
+        if name != "limit":
+            values[name] = fields.text(name, 200)
+    limit = fields.integer("limit", 1, MAX_LIMIT) or current_app.config["API_PAGE_SIZE"]
+    fields.finish()
+    return _search(values, limit)
+
+
+def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
+    user = api_user()
+    filters = SearchFilters()
+    if values.get("channel"):
+        if values["channel"] not in Channel._value2member_map_:
+            raise ValidationError("Okänd kanal.", "channel")
+        filters.channel = Channel(values["channel"])
+    if values.get("status"):
+        if values["status"] not in STATUSES:
+            raise ValidationError("Ange open eller closed.", "status")
+        filters.status = values["status"]
+    if values.get("department"):
+        filters.department_id = organisation.id_for_slug(
+            Department, values["department"], "department"
+        )
+    if values.get("case_type"):
+        filters.case_type_id = organisation.id_for_slug(CaseType, values["case_type"], "case_type")
+    for name in ("from", "to"):
+        if values.get(name):
+            try:
+                day = date.fromisoformat(values[name])
+            except ValueError:
+                raise ValidationError("Ange datumet som ÅÅÅÅ-MM-DD.", name) from None
+            if name == "from":
+                filters.received_from = day
+            else:
+                filters.received_to = day
+    query = parse(values.get("q"))
+    result = search(user, query, filters, values.get("cursor") or None, limit=limit)
+    record_lookup(user, query)
+    return _json(result)
+
+
+def _json(result: SearchResult) -> dict[str, Any]:
+    query = result.query
+    return {
+        "query": {"kind": query.kind.value, "text": query.masked},
+        "case": case_json(result.case, timeline=False) if result.case else None,
+        "contacts": [
+            {"contact": contact_json(hit.contact), "similarity": hit.similarity}
+            for hit in result.contacts
+        ],
+        "items": [
+            {
+                "case": case_json(hit.case, timeline=False),
+                "score": hit.score,
+                "snippet": [{"text": f.text, "match": f.match} for f in hit.fragments],
+            }
+            for hit in result.cases
+        ],
+        "next": result.next_cursor,
+    }

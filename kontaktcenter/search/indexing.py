@@ -1,0 +1,176 @@
+"""Keeping the search index: in the transaction that changes a case, whoever changes it.
+
+A session hook notes, at each flush, which cases got new searchable text (a new case, a
+changed summary or resolution, a note, a filed or sent e-mail, a contact's new name or
+address); before the commit, their documents are rebuilt from the database with one read and
+one upsert per batch. So the index can never disagree with a committed case, and no service
+has to remember to call it. Writes that bypass the ORM (the benchmark's COPY, an old database
+before migration 0010) are caught up by :func:`reindex` (``flask search reindex --missing``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from kontaktcenter.cases.models import Activity, Case, Contact
+from kontaktcenter.channels.email.models import MailMessage
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.search.models import MAX_BODY, SearchDocument
+from kontaktcenter.search.text import stems_text
+
+MAX_PART = 20_000  # characters of one e-mail body or note
+BATCH = 500
+_CASE_FIELDS = ("summary", "resolution", "referred_to", "contact_id")
+_CONTACT_FIELDS = ("name", "email", "organisation_number")
+_PENDING = "search_pending_cases"
+_PENDING_CONTACTS = "search_pending_contacts"
+
+
+def _changed(obj: object, fields: Iterable[str]) -> bool:
+    state = sa.inspect(obj)
+    return any(state.attrs[f].history.has_changes() for f in fields)
+
+
+def _case_with_new_text(obj: object) -> int | None:
+    """The case a new object adds text to: a new case, a timeline entry with text, an e-mail."""
+    if isinstance(obj, Case):
+        return obj.id
+    if isinstance(obj, Activity):
+        return obj.case_id if obj.text else None
+    if isinstance(obj, MailMessage):
+        return obj.case_id
+    return None
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note(session: Session, _context: object) -> None:
+    cases: set[int] = session.info.setdefault(_PENDING, set())
+    contacts: set[int] = session.info.setdefault(_PENDING_CONTACTS, set())
+    for obj in session.new:
+        case_id = _case_with_new_text(obj)
+        if case_id is not None:
+            cases.add(case_id)
+    for obj in session.dirty:
+        if isinstance(obj, Case) and _changed(obj, _CASE_FIELDS):
+            cases.add(obj.id)
+        elif isinstance(obj, MailMessage) and obj.case_id is not None:
+            if _changed(obj, ("case_id", "case")):
+                cases.add(obj.case_id)
+        elif isinstance(obj, Contact) and _changed(obj, _CONTACT_FIELDS):
+            contacts.add(obj.id)
+
+
+@sa.event.listens_for(Session, "before_commit")
+def _index(session: Session) -> None:
+    session.flush()  # the commit's own flush, early: it notes what it writes (_note)
+    if not session.info.get(_PENDING) and not session.info.get(_PENDING_CONTACTS):
+        return
+    cases: set[int] = session.info.pop(_PENDING, set())
+    contacts: set[int] = session.info.pop(_PENDING_CONTACTS, set())
+    if contacts:
+        for chunk in _chunks(sorted(contacts)):
+            cases.update(
+                session.scalars(sa.select(Case.id).where(Case.contact_id.in_(chunk))).all()
+            )
+    if cases:
+        index_cases(sorted(cases), session)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget(session: Session, previous: Any) -> None:
+    if not previous.nested:
+        session.info.pop(_PENDING, None)
+        session.info.pop(_PENDING_CONTACTS, None)
+
+
+def _chunks(ids: list[int]) -> Iterable[list[int]]:
+    for start in range(0, len(ids), BATCH):
+        yield ids[start : start + BATCH]
+
+
+def compose(case_ids: list[int], session: Session) -> dict[int, str]:
+    """The searchable text of each case: one query (a UNION of its parts) per batch."""
+    null = sa.null()
+    cases = sa.select(
+        Case.id,
+        Case.summary,
+        Case.resolution,
+        Case.referred_to,
+        Contact.name,
+        Contact.email,
+        Contact.organisation_number,
+    ).outerjoin(Contact, Contact.id == Case.contact_id)
+    notes = sa.select(
+        Activity.case_id, sa.func.substr(Activity.text, 1, MAX_PART), null, null, null, null, null
+    ).where(Activity.text.is_not(None))
+    mails = sa.select(
+        MailMessage.case_id,
+        MailMessage.from_name,
+        MailMessage.subject,
+        sa.func.substr(MailMessage.text_body, 1, MAX_PART),
+        null,
+        null,
+        null,
+    )
+    texts: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
+    for chunk in _chunks(case_ids):
+        query = sa.union_all(
+            cases.where(Case.id.in_(chunk)),
+            notes.where(Activity.case_id.in_(chunk)),
+            mails.where(MailMessage.case_id.in_(chunk)),
+        )
+        for case_id, *parts in session.execute(query):
+            texts[case_id].extend(part for part in parts if part)
+    return {case_id: "\n".join(parts)[:MAX_BODY] for case_id, parts in texts.items()}
+
+
+def index_cases(case_ids: list[int], session: Session | None = None) -> int:
+    """Rebuild the documents of these cases (in the caller's transaction). Returns how many."""
+    session = session or db.session()
+    bodies = compose(case_ids, session)
+    now = utcnow()
+    rows = [
+        {"case_id": case_id, "body": body, "stems": stems_text(body), "indexed_at": now}
+        for case_id, body in bodies.items()
+    ]
+    if not rows:
+        return 0
+    table = SearchDocument.__table__
+    insert: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    statement = insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["case_id"],
+        set_={
+            "body": statement.excluded.body,
+            "stems": statement.excluded.stems,
+            "indexed_at": statement.excluded.indexed_at,
+        },
+    )
+    session.execute(statement, rows)
+    return len(rows)
+
+
+def reindex(*, missing_only: bool, batch: int = 2000) -> int:
+    """Index every case (or those without a document), committing per batch: resumable."""
+    done = 0
+    last_id = 0
+    while True:
+        query = sa.select(Case.id).where(Case.id > last_id).order_by(Case.id).limit(batch)
+        if missing_only:
+            query = query.where(
+                ~sa.exists().where(SearchDocument.case_id == Case.id)  # anti-join on the pk
+            )
+        ids = list(db.session.scalars(query))
+        if not ids:
+            return done
+        done += index_cases(ids)
+        db.session.commit()
+        last_id = ids[-1]

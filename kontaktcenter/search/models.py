@@ -1,0 +1,35 @@
+"""The search index: one document per case, kept in the transaction that changes the case.
+
+``body`` is the case's searchable text (summary, resolution, notes, e-mail subjects and bodies,
+the contact's name and address), kept for the hit list's snippets; ``stems`` is the same text
+as Swedish stems (:mod:`kontaktcenter.search.text`). Migration 0010 adds, for PostgreSQL, the
+generated ``tsv`` column with its GIN index and a trigram index on contact names; for SQLite,
+FTS5 tables over the stems and over the names, kept by triggers. Those are not mapped.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from kontaktcenter.core.extensions import UNMAPPED_PREFIXES, Model, UTCDateTime, utcnow
+
+# PostgreSQL: search_documents.tsv, ix_search_documents_tsv, ix_contacts_name_trgm.
+# SQLite: search_fts and contacts_fts with their shadow tables and triggers.
+UNMAPPED_PREFIXES.update({"search_fts", "contacts_fts", "tsv", "ix_search_documents_tsv"})
+UNMAPPED_PREFIXES.add("ix_contacts_name_trgm")
+
+MAX_BODY = 100_000  # characters of a case's text that are searchable (long mail threads)
+
+
+class SearchDocument(Model):
+    __tablename__ = "search_documents"
+
+    case_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    body: Mapped[str] = mapped_column(sa.Text)
+    stems: Mapped[str] = mapped_column(sa.Text)
+    indexed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -1,0 +1,345 @@
+"""Search: a case by reference, people by identifier or name, cases by their words.
+
+Every query is narrowed by :func:`kontaktcenter.cases.access.visible_clause` in SQL, and people
+are shown to a handler only when they have a case the handler may see, so a search never
+reveals another department's case, not even as a count (no totals are computed at all: the
+hit list pages by keyset on (score, id), or (received, id) when there are no words).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import joinedload
+
+from kontaktcenter.cases import access
+from kontaktcenter.cases.enums import CaseStatus, Channel
+from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.cases.queries import BAD_CURSOR, decode_cursor, encode_cursor
+from kontaktcenter.core import audit
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation.models import User
+from kontaktcenter.search.models import SearchDocument
+from kontaktcenter.search.parsing import Kind, Query
+from kontaktcenter.search.text import Fragment, query_stems, snippet, word_similarity
+
+PAGE = 20
+CONTACTS = 10
+NAME_THRESHOLD = 0.45  # word similarity: "Sundkvist" ~ "Sundqvist" is 0.54
+NAME_CASES_FROM = 20  # cases of at most this many best-matching people join the hit list
+
+
+@dataclass
+class SearchFilters:
+    channel: Channel | None = None
+    status: str | None = None  # "open", "closed" or None for both
+    department_id: int | None = None
+    case_type_id: int | None = None
+    received_from: date | None = None
+    received_to: date | None = None  # inclusive
+
+    def any(self) -> bool:
+        return any(
+            v is not None
+            for v in (
+                self.channel,
+                self.status,
+                self.department_id,
+                self.case_type_id,
+                self.received_from,
+                self.received_to,
+            )
+        )
+
+
+@dataclass
+class CaseHit:
+    case: Case
+    score: float | None
+    fragments: list[Fragment] = field(default_factory=list)
+
+
+@dataclass
+class ContactHit:
+    contact: Contact
+    similarity: float | None = None
+
+
+@dataclass
+class SearchResult:
+    query: Query
+    contacts: list[ContactHit] = field(default_factory=list)
+    cases: list[CaseHit] = field(default_factory=list)
+    next_cursor: str | None = None
+    case: Case | None = None  # a reference that opens one case the user may see
+    stems: list[str] = field(default_factory=list)
+
+
+def search(
+    user: User,
+    query: Query,
+    filters: SearchFilters | None = None,
+    cursor: str | None = None,
+    limit: int = PAGE,
+) -> SearchResult:
+    filters = filters or SearchFilters()
+    result = SearchResult(query)
+    if query.kind is Kind.REFERENCE:
+        case = db.session.scalars(sa.select(Case).where(Case.reference == query.value)).first()
+        if case is not None and access.can_view(user, case):
+            result.case = case
+            result.cases = [CaseHit(case, None)]
+        return result
+    if query.kind is Kind.EMPTY:
+        if filters.any():
+            _recent(result, user, filters, None, cursor, limit)
+        return result
+    if query.kind is Kind.TEXT:
+        result.stems = query_stems(query.text)
+        scored = _people_by_name(user, query.text)
+        result.contacts = [ContactHit(c, s) for c, s in scored[:CONTACTS]]
+        if result.stems or scored:
+            _ranked(result, user, filters, scored[:NAME_CASES_FROM], cursor, limit)
+        return result
+    people = _people_by_identifier(user, query)
+    result.contacts = [ContactHit(c) for c in people[:CONTACTS]]
+    if people:
+        _recent(result, user, filters, [c.id for c in people], cursor, limit)
+    return result
+
+
+# --- people -----------------------------------------------------------------------------------
+
+
+def _visible_people(user: User) -> list[sa.ColumnElement[bool]]:
+    if access.sees_all_cases(user):
+        return []
+    return [
+        sa.exists().where(Case.contact_id == Contact.id, access.visible_clause(user)),
+    ]
+
+
+def _people_by_identifier(user: User, query: Query) -> list[Contact]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if query.kind is Kind.EMAIL:
+        conditions.append(Contact.email == query.value)
+    elif query.kind is Kind.PERSONNUMMER:
+        conditions.append(Contact.personnummer == query.value)
+    elif query.kind is Kind.ORGANISATION_NUMBER:
+        conditions.append(Contact.organisation_number == query.value)
+    if query.phone:
+        conditions.append(Contact.phone_e164 == query.phone)
+    if not conditions:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Contact)
+            .where(sa.or_(*conditions), *_visible_people(user))
+            .order_by(Contact.id.desc())
+            .limit(CONTACTS * 5)
+        )
+    )
+
+
+def _people_by_name(user: User, text: str) -> list[tuple[Contact, float]]:
+    """People whose name has a word like the query's, best first (trigram word similarity)."""
+    needle = " ".join(text.lower().split())[:100]
+    if len(needle) < 3:
+        return []
+    if _dialect() == "postgresql":
+        db.session.execute(
+            sa.text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+            {"t": str(NAME_THRESHOLD)},
+        )
+        similarity = sa.func.word_similarity(needle, Contact.name_lower)
+        rows = db.session.execute(
+            sa.select(Contact, similarity)
+            .where(sa.literal(needle).op("<%")(Contact.name_lower), *_visible_people(user))
+            .order_by(similarity.desc(), Contact.id.desc())
+            .limit(NAME_CASES_FROM)
+        ).all()
+        return [(contact, float(score)) for contact, score in rows]
+    # SQLite: candidates sharing a trigram (FTS5 trigram index), ranked here as pg_trgm would.
+    grams = sorted(
+        {w[i : i + 3] for w in needle.split() for i in range(len(w) - 2) if '"' not in w}
+    )
+    if not grams:
+        return []
+    match = " OR ".join(f'"{g}"' for g in grams[:30])
+    candidates: sa.Select[Any] = sa.select(sa.literal_column("rowid"))
+    candidates = candidates.select_from(sa.table("contacts_fts")).where(
+        sa.literal_column("contacts_fts").op("MATCH")(match)
+    )
+    contacts = db.session.scalars(
+        sa.select(Contact).where(Contact.id.in_(candidates.limit(2000)), *_visible_people(user))
+    ).all()
+    scored = [(c, word_similarity(needle, c.name_lower or "")) for c in contacts]
+    scored = [(c, s) for c, s in scored if s >= NAME_THRESHOLD]
+    scored.sort(key=lambda item: (-item[1], -item[0].id))
+    return scored[:NAME_CASES_FROM]
+
+
+# --- cases ------------------------------------------------------------------------------------
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def _filters(user: User, filters: SearchFilters) -> list[sa.ColumnElement[bool]]:
+    conds: list[sa.ColumnElement[bool]] = [access.visible_clause(user)]
+    if filters.status == "open":
+        conds.append(Case.status != CaseStatus.CLOSED)
+    elif filters.status == "closed":
+        conds.append(Case.status == CaseStatus.CLOSED)
+    if filters.channel is not None:
+        conds.append(Case.channel == filters.channel)
+    if filters.department_id is not None:
+        conds.append(Case.department_id == filters.department_id)
+    if filters.case_type_id is not None:
+        conds.append(Case.case_type_id == filters.case_type_id)
+    tz = ZoneInfo(current_app.config["TIMEZONE"])
+    if filters.received_from is not None:
+        conds.append(Case.received_at >= datetime.combine(filters.received_from, time(), tz))
+    if filters.received_to is not None:
+        end = filters.received_to + timedelta(days=1)
+        conds.append(Case.received_at < datetime.combine(end, time(), tz))
+    return conds
+
+
+def _load(query: sa.Select[Any]) -> sa.Select[Any]:
+    return query.options(
+        joinedload(Case.contact), joinedload(Case.case_type), joinedload(Case.department)
+    )
+
+
+def _recent(
+    result: SearchResult,
+    user: User,
+    filters: SearchFilters,
+    contact_ids: list[int] | None,
+    cursor: str | None,
+    limit: int,
+) -> None:
+    """Cases newest first (of these people, or all): keyset on (received_at, id)."""
+    conds = _filters(user, filters)
+    if contact_ids is not None:
+        conds.append(Case.contact_id.in_(contact_ids))
+    if cursor:
+        received, case_id = _decode(cursor, time_key=True)
+        conds.append(sa.tuple_(Case.received_at, Case.id) < sa.tuple_(received, case_id))
+    rows = db.session.scalars(
+        _load(sa.select(Case))
+        .where(*conds)
+        .order_by(Case.received_at.desc(), Case.id.desc())
+        .limit(limit + 1)
+    ).all()
+    result.cases = [CaseHit(case, None) for case in rows[:limit]]
+    if len(rows) > limit:
+        last = rows[limit - 1]
+        result.next_cursor = encode_cursor([last.received_at.isoformat(), last.id])
+
+
+def _ranked(
+    result: SearchResult,
+    user: User,
+    filters: SearchFilters,
+    people: list[tuple[Contact, float]],
+    cursor: str | None,
+    limit: int,
+) -> None:
+    """Cases matching every word (as a prefix of its stem), and the cases of the people whose
+    names match, best first: keyset on (score, id)."""
+    parts: list[sa.Select[Any]] = []
+    if result.stems:
+        parts.append(_word_hits(result.stems))
+    if people:
+        score = sa.case({c.id: s for c, s in people}, value=Case.contact_id, else_=0.0)
+        parts.append(
+            sa.select(Case.id.label("case_id"), sa.cast(score, sa.Float).label("score")).where(
+                Case.contact_id.in_([c.id for c, _ in people])
+            )
+        )
+    hits = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("hits")
+    best = (
+        sa.select(hits.c.case_id, sa.func.max(hits.c.score).label("score"))
+        .group_by(hits.c.case_id)
+        .subquery("best")
+    )
+    conds = _filters(user, filters)
+    if cursor:
+        score, case_id = _decode(cursor, time_key=False)
+        conds.append(
+            sa.or_(best.c.score < score, sa.and_(best.c.score == score, Case.id < case_id))
+        )
+    rows = db.session.execute(
+        _load(sa.select(Case, best.c.score, SearchDocument.body))
+        .join(best, best.c.case_id == Case.id)
+        .outerjoin(SearchDocument, SearchDocument.case_id == Case.id)
+        .where(*conds)
+        .order_by(best.c.score.desc(), Case.id.desc())
+        .limit(limit + 1)
+    ).all()
+    result.cases = [
+        CaseHit(case, float(score), snippet(body or case.summary, result.stems))
+        for case, score, body in rows[:limit]
+    ]
+    if len(rows) > limit:
+        case, score, _body = rows[limit - 1]
+        result.next_cursor = encode_cursor([float(score), case.id])
+
+
+def _word_hits(stems: list[str]) -> sa.Select[Any]:
+    # Stems are letters and digits only (text.words), so they cannot carry query syntax.
+    if _dialect() == "postgresql":
+        tsv: sa.ColumnClause[Any] = sa.literal_column("search_documents.tsv")
+        tsquery = sa.func.to_tsquery("simple", " & ".join(f"{s}:*" for s in stems))
+        return sa.select(
+            SearchDocument.case_id.label("case_id"),
+            sa.cast(sa.func.ts_rank(tsv, tsquery), sa.Float).label("score"),
+        ).where(tsv.op("@@")(tsquery))
+    fts: sa.ColumnClause[Any] = sa.literal_column("search_fts")
+    # bm25() works only in the FTS query itself: a materialized CTE keeps SQLite from
+    # flattening it into the grouping around it.
+    ranked = (
+        sa.select(
+            sa.literal_column("rowid").label("case_id"),
+            sa.cast(-sa.func.bm25(fts), sa.Float).label("score"),
+        )
+        .select_from(sa.table("search_fts"))
+        .where(fts.op("MATCH")(" AND ".join(f'"{s}"*' for s in stems)))
+        .cte("word_hits")
+        .prefix_with("MATERIALIZED")
+    )
+    return sa.select(ranked.c.case_id, ranked.c.score)
+
+
+def _decode(cursor: str, *, time_key: bool) -> tuple[Any, int]:
+    if len(cursor) > 200:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    key, case_id = decode_cursor(cursor, 2)
+    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 0 < case_id < 2**31:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    if time_key:
+        try:
+            parsed = datetime.fromisoformat(str(key))
+        except ValueError:
+            raise ValidationError(BAD_CURSOR, "cursor") from None
+        if parsed.tzinfo is None:
+            raise ValidationError(BAD_CURSOR, "cursor")
+        return parsed, case_id
+    if isinstance(key, bool) or not isinstance(key, int | float):
+        raise ValidationError(BAD_CURSOR, "cursor")
+    return float(key), case_id
+
+
+def record_lookup(user: User, query: Query) -> None:
+    """Looking a person up by an identifier is recorded (GDPR art. 5.2), a personnummer masked."""
+    if query.kind in (Kind.PHONE, Kind.EMAIL, Kind.PERSONNUMMER, Kind.ORGANISATION_NUMBER):
+        audit.record(user, "search", kind=query.kind.value, query=query.masked)

@@ -1,0 +1,27 @@
+"""A person's or business's page: who they are and every case of theirs the user may see."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from kontaktcenter.cases import contacts
+from kontaktcenter.core import audit
+from kontaktcenter.core.auth import role_required
+from kontaktcenter.core.roles import Role
+
+bp = Blueprint("contacts", __name__, url_prefix="/kontakter")
+
+
+@bp.get("/<int:contact_id>")
+@role_required(Role.AGENT, Role.HANDLER, Role.MANAGER, Role.ADMIN)
+def show(contact_id: int):
+    contact = contacts.visible_contact(current_user, contact_id)
+    cases = contacts.cases_of(current_user, contact)
+    audit.record(current_user, "view_contact", contact_id=contact.id)
+    return render_template(
+        "contacts/show.html",
+        contact=contact,
+        open_cases=[c for c in cases if c.is_open],
+        closed_cases=[c for c in cases if not c.is_open],
+    )

@@ -1,0 +1,102 @@
+"""Search: a document per case, full-text and trigram indexes, identifier indexes.
+
+PostgreSQL: a generated tsvector over the stems with a GIN index, and pg_trgm for misspelt
+names. SQLite: FTS5 tables kept by triggers. Existing cases are indexed by
+``flask search reindex --missing`` (the Procfile's release step runs it after the upgrade).
+
+Revision ID: 0010
+Revises: 0009
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0010"
+down_revision = "0009"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table(
+        "search_documents",
+        sa.Column("case_id", sa.Integer(), nullable=False),
+        sa.Column("body", sa.Text(), nullable=False),
+        sa.Column("stems", sa.Text(), nullable=False),
+        sa.Column("indexed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["case_id"],
+            ["cases.id"],
+            name=op.f("fk_search_documents_case_id_cases"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("case_id", name=op.f("pk_search_documents")),
+    )
+    op.create_index("ix_contacts_personnummer", "contacts", ["personnummer"])
+    op.create_index("ix_contacts_organisation_number", "contacts", ["organisation_number"])
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+        op.execute(
+            "ALTER TABLE search_documents ADD COLUMN tsv tsvector "
+            "GENERATED ALWAYS AS (to_tsvector('simple', stems)) STORED"
+        )
+        op.execute("CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)")
+        op.execute(
+            "CREATE INDEX ix_contacts_name_trgm ON contacts USING gin (name_lower gin_trgm_ops)"
+        )
+        return
+    # SQLite: external-content FTS5 tables, kept in step by triggers in the same transaction.
+    op.execute(
+        "CREATE VIRTUAL TABLE search_fts USING fts5(stems, content='search_documents', "
+        "content_rowid='case_id', tokenize='unicode61 remove_diacritics 0')"
+    )
+    op.execute(
+        "CREATE TRIGGER search_fts_ai AFTER INSERT ON search_documents BEGIN "
+        "INSERT INTO search_fts(rowid, stems) VALUES (new.case_id, new.stems); END"
+    )
+    op.execute(
+        "CREATE TRIGGER search_fts_ad AFTER DELETE ON search_documents BEGIN "
+        "INSERT INTO search_fts(search_fts, rowid, stems) "
+        "VALUES ('delete', old.case_id, old.stems); END"
+    )
+    op.execute(
+        "CREATE TRIGGER search_fts_au AFTER UPDATE ON search_documents BEGIN "
+        "INSERT INTO search_fts(search_fts, rowid, stems) "
+        "VALUES ('delete', old.case_id, old.stems); "
+        "INSERT INTO search_fts(rowid, stems) VALUES (new.case_id, new.stems); END"
+    )
+    op.execute(
+        "CREATE VIRTUAL TABLE contacts_fts USING fts5(name_lower, content='contacts', "
+        "content_rowid='id', tokenize='trigram')"
+    )
+    op.execute(
+        "CREATE TRIGGER contacts_fts_ai AFTER INSERT ON contacts BEGIN "
+        "INSERT INTO contacts_fts(rowid, name_lower) VALUES (new.id, new.name_lower); END"
+    )
+    op.execute(
+        "CREATE TRIGGER contacts_fts_ad AFTER DELETE ON contacts BEGIN "
+        "INSERT INTO contacts_fts(contacts_fts, rowid, name_lower) "
+        "VALUES ('delete', old.id, old.name_lower); END"
+    )
+    op.execute(
+        "CREATE TRIGGER contacts_fts_au AFTER UPDATE OF name_lower ON contacts BEGIN "
+        "INSERT INTO contacts_fts(contacts_fts, rowid, name_lower) "
+        "VALUES ('delete', old.id, old.name_lower); "
+        "INSERT INTO contacts_fts(rowid, name_lower) VALUES (new.id, new.name_lower); END"
+    )
+    op.execute("INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')")
+
+
+def downgrade():
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP INDEX IF EXISTS ix_contacts_name_trgm")
+    else:
+        for trigger in ("contacts_fts_ai", "contacts_fts_ad", "contacts_fts_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        op.execute("DROP TABLE IF EXISTS contacts_fts")
+        for trigger in ("search_fts_ai", "search_fts_ad", "search_fts_au"):
+            op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        op.execute("DROP TABLE IF EXISTS search_fts")
+    op.drop_index("ix_contacts_organisation_number", table_name="contacts")
+    op.drop_index("ix_contacts_personnummer", table_name="contacts")
+    op.drop_table("search_documents")
