@@ -227,6 +227,19 @@ def test_a_handler_never_finds_another_departments_case_or_person(org):
     assert _refs(search(org.handler_miljo, parse("Ödman"))) == [secret.reference]
 
 
+def test_routing_and_closing_move_a_case_in_the_index_at_once(org):
+    case = make_case(org.agent, org.bygglov, summary="Fråga om cisternen på gården")
+    assert _refs(search(org.handler_bygg, parse("cisternen"))) == [case.reference]
+    assert search(org.handler_miljo, parse("cisternen")).cases == []
+    actions.route(case, org.agent, org.miljo)
+    assert search(org.handler_bygg, parse("cisternen")).cases == []
+    assert _refs(search(org.handler_miljo, parse("cisternen"))) == [case.reference]
+    closed_only = SearchFilters(status="closed")
+    assert search(org.agent, parse("cisternen"), closed_only).cases == []
+    actions.close(case, org.handler_miljo, "Klart")
+    assert _refs(search(org.agent, parse("cisternen"), closed_only)) == [case.reference]
+
+
 def test_a_handlers_search_page_says_nothing_about_a_hidden_reference(org, client, login):
     secret = make_case(org.agent, case_type=org.miljotillsyn, summary="Tillsyn")
     login(org.handler_bygg)

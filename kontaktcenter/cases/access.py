@@ -60,14 +60,19 @@ def sees_all_cases(user: User) -> bool:
     return user.role in (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
 
-def visible_clause(user: User) -> sa.ColumnElement[bool]:
-    """A WHERE clause limiting a case query to what `user` may see."""
+def visible_clause(
+    user: User, department: sa.ColumnElement[int | None] | None = None
+) -> sa.ColumnElement[bool]:
+    """A WHERE clause limiting a case query to what `user` may see. `department` is the column
+    that holds the case's department where it is not ``cases.department_id`` (the search
+    index keeps a copy)."""
     if sees_all_cases(user):
         return sa.true()
     ids = sorted(user.department_ids)
     if not ids:
         return sa.false()
-    return Case.department_id.in_(ids)
+    column = Case.department_id if department is None else department
+    return column.in_(ids)
 
 
 def can_view(user: User, case: Case) -> bool:

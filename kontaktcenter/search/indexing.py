@@ -19,12 +19,23 @@ from sqlalchemy.orm import Session
 from kontaktcenter.cases.models import Activity, Case, Contact
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core.extensions import db, utcnow
-from kontaktcenter.search.models import MAX_BODY, SearchDocument
+from kontaktcenter.search.models import FILTER_COLUMNS, MAX_BODY, SearchDocument
 from kontaktcenter.search.text import stems_text
 
 MAX_PART = 20_000  # characters of one e-mail body or note
 BATCH = 500
-_CASE_FIELDS = ("summary", "resolution", "referred_to", "contact_id")
+# What the document holds of a case: its text, and the columns a search narrows by.
+_CASE_FIELDS = (
+    "summary",
+    "resolution",
+    "referred_to",
+    "contact_id",
+    "department_id",
+    "case_type_id",
+    "channel",
+    "status",
+    "received_at",
+)
 _CONTACT_FIELDS = ("name", "email", "organisation_number")
 _PENDING = "search_pending_cases"
 _PENDING_CONTACTS = "search_pending_contacts"
@@ -92,8 +103,9 @@ def _chunks(ids: list[int]) -> Iterable[list[int]]:
         yield ids[start : start + BATCH]
 
 
-def compose(case_ids: list[int], session: Session) -> dict[int, str]:
-    """The searchable text of each case: one query (a UNION of its parts) per batch."""
+def compose(case_ids: list[int], session: Session) -> dict[int, dict[str, Any]]:
+    """Each case's document: its searchable text (one query, a UNION of its parts, per batch)
+    and the columns a search narrows by (one more)."""
     null = sa.null()
     cases = sa.select(
         Case.id,
@@ -117,6 +129,7 @@ def compose(case_ids: list[int], session: Session) -> dict[int, str]:
         null,
     )
     texts: dict[int, list[str]] = {case_id: [] for case_id in case_ids}
+    columns: dict[int, dict[str, Any]] = {}
     for chunk in _chunks(case_ids):
         query = sa.union_all(
             cases.where(Case.id.in_(chunk)),
@@ -125,17 +138,27 @@ def compose(case_ids: list[int], session: Session) -> dict[int, str]:
         )
         for case_id, *parts in session.execute(query):
             texts[case_id].extend(part for part in parts if part)
-    return {case_id: "\n".join(parts)[:MAX_BODY] for case_id, parts in texts.items()}
+        for row in session.execute(
+            sa.select(Case.id, *(getattr(Case, name) for name in FILTER_COLUMNS)).where(
+                Case.id.in_(chunk)
+            )
+        ):
+            columns[row[0]] = dict(zip(FILTER_COLUMNS, row[1:], strict=True))
+    return {
+        case_id: {"body": "\n".join(parts)[:MAX_BODY], **columns[case_id]}
+        for case_id, parts in texts.items()
+        if case_id in columns  # a case deleted meanwhile has no document
+    }
 
 
 def index_cases(case_ids: list[int], session: Session | None = None) -> int:
     """Rebuild the documents of these cases (in the caller's transaction). Returns how many."""
     session = session or db.session()
-    bodies = compose(case_ids, session)
+    documents = compose(case_ids, session)
     now = utcnow()
     rows = [
-        {"case_id": case_id, "body": body, "stems": stems_text(body), "indexed_at": now}
-        for case_id, body in bodies.items()
+        {"case_id": case_id, **doc, "stems": stems_text(doc["body"]), "indexed_at": now}
+        for case_id, doc in documents.items()
     ]
     if not rows:
         return 0
@@ -149,9 +172,8 @@ def index_cases(case_ids: list[int], session: Session | None = None) -> int:
     statement = statement.on_conflict_do_update(
         index_elements=["case_id"],
         set_={
-            "body": statement.excluded.body,
-            "stems": statement.excluded.stems,
-            "indexed_at": statement.excluded.indexed_at,
+            name: getattr(statement.excluded, name)
+            for name in ("body", "stems", "indexed_at", *FILTER_COLUMNS)
         },
     )
     session.execute(statement, rows)

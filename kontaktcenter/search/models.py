@@ -14,13 +14,15 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from kontaktcenter.core.extensions import UNMAPPED_PREFIXES, Model, UTCDateTime, utcnow
+from kontaktcenter.cases.enums import CaseStatus, Channel
+from kontaktcenter.core.extensions import UNMAPPED_PREFIXES, Model, UTCDateTime, str_enum, utcnow
 
 # PostgreSQL: search_documents.tsv, ix_search_documents_tsv, ix_contacts_name_trgm.
 # SQLite: search_fts and contacts_fts with their shadow tables and triggers.
 UNMAPPED_PREFIXES.update({"search_fts", "contacts_fts", "tsv", "ix_search_documents_tsv"})
 UNMAPPED_PREFIXES.add("ix_contacts_name_trgm")
 
+FILTER_COLUMNS = ("department_id", "case_type_id", "channel", "status", "received_at")
 MAX_BODY = 100_000  # characters of a case's text that are searchable (long mail threads)
 
 
@@ -33,3 +35,10 @@ class SearchDocument(Model):
     body: Mapped[str] = mapped_column(sa.Text)
     stems: Mapped[str] = mapped_column(sa.Text)
     indexed_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Copies of the case's columns that narrow a search (who may see it, the filters), so a
+    # ranked search reads this table alone and joins the cases of one page only.
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("departments.id"))
+    case_type_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_types.id"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime())

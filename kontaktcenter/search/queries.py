@@ -192,24 +192,27 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
-def _filters(user: User, filters: SearchFilters) -> list[sa.ColumnElement[bool]]:
-    conds: list[sa.ColumnElement[bool]] = [access.visible_clause(user)]
+def _filters(
+    user: User, filters: SearchFilters, table: type[Case] | type[SearchDocument] = Case
+) -> list[sa.ColumnElement[bool]]:
+    """Who may see it and the filters, on the cases or on the search index's copy of them."""
+    conds: list[sa.ColumnElement[bool]] = [access.visible_clause(user, table.department_id)]
     if filters.status == "open":
-        conds.append(Case.status != CaseStatus.CLOSED)
+        conds.append(table.status != CaseStatus.CLOSED)
     elif filters.status == "closed":
-        conds.append(Case.status == CaseStatus.CLOSED)
+        conds.append(table.status == CaseStatus.CLOSED)
     if filters.channel is not None:
-        conds.append(Case.channel == filters.channel)
+        conds.append(table.channel == filters.channel)
     if filters.department_id is not None:
-        conds.append(Case.department_id == filters.department_id)
+        conds.append(table.department_id == filters.department_id)
     if filters.case_type_id is not None:
-        conds.append(Case.case_type_id == filters.case_type_id)
+        conds.append(table.case_type_id == filters.case_type_id)
     tz = ZoneInfo(current_app.config["TIMEZONE"])
     if filters.received_from is not None:
-        conds.append(Case.received_at >= datetime.combine(filters.received_from, time(), tz))
+        conds.append(table.received_at >= datetime.combine(filters.received_from, time(), tz))
     if filters.received_to is not None:
         end = filters.received_to + timedelta(days=1)
-        conds.append(Case.received_at < datetime.combine(end, time(), tz))
+        conds.append(table.received_at < datetime.combine(end, time(), tz))
     return conds
 
 
@@ -255,47 +258,51 @@ def _ranked(
     limit: int,
 ) -> None:
     """Cases matching every word (as a prefix of its stem), and the cases of the people whose
-    names match, best first: keyset on (score, id)."""
+    names match, best first: keyset on (score, id).
+
+    Two steps: the page's ids from the search index alone (its copy of the columns the
+    filters and the access rule need), then the cases of that page only. So a common word
+    that matches a tenth of the cases ranks index rows and never joins a case it won't show.
+    """
     parts: list[sa.Select[Any]] = []
     if result.stems:
-        parts.append(_word_hits(result.stems))
+        parts.append(_word_hits(result.stems, _filters(user, filters, SearchDocument)))
     if people:
         score = sa.case({c.id: s for c, s in people}, value=Case.contact_id, else_=0.0)
         parts.append(
             sa.select(Case.id.label("case_id"), sa.cast(score, sa.Float).label("score")).where(
-                Case.contact_id.in_([c.id for c, _ in people])
+                Case.contact_id.in_([c.id for c, _ in people]), *_filters(user, filters)
             )
         )
     hits = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("hits")
-    best = (
-        sa.select(hits.c.case_id, sa.func.max(hits.c.score).label("score"))
-        .group_by(hits.c.case_id)
-        .subquery("best")
-    )
-    conds = _filters(user, filters)
+    best = sa.func.max(hits.c.score)
+    page = sa.select(hits.c.case_id, best.label("score")).group_by(hits.c.case_id)
     if cursor:
-        score, case_id = _decode(cursor, time_key=False)
-        conds.append(
-            sa.or_(best.c.score < score, sa.and_(best.c.score == score, Case.id < case_id))
-        )
+        after, case_id = _decode(cursor, time_key=False)
+        page = page.having(sa.or_(best < after, sa.and_(best == after, hits.c.case_id < case_id)))
     rows = db.session.execute(
-        _load(sa.select(Case, best.c.score, SearchDocument.body))
-        .join(best, best.c.case_id == Case.id)
-        .outerjoin(SearchDocument, SearchDocument.case_id == Case.id)
-        .where(*conds)
-        .order_by(best.c.score.desc(), Case.id.desc())
-        .limit(limit + 1)
+        page.order_by(best.desc(), hits.c.case_id.desc()).limit(limit + 1)
     ).all()
-    result.cases = [
-        CaseHit(case, float(score), snippet(body or case.summary, result.stems))
-        for case, score, body in rows[:limit]
-    ]
+    ids = [row.case_id for row in rows[:limit]]
+    loaded = {
+        case.id: (case, body)
+        for case, body in db.session.execute(
+            _load(sa.select(Case, SearchDocument.body))
+            .outerjoin(SearchDocument, SearchDocument.case_id == Case.id)
+            .where(Case.id.in_(ids))
+        )
+    }
+    for row in rows[:limit]:
+        if row.case_id in loaded:  # else deleted since the first step
+            case, body = loaded[row.case_id]
+            fragments = snippet(body or case.summary, result.stems)
+            result.cases.append(CaseHit(case, float(row.score), fragments))
     if len(rows) > limit:
-        case, score, _body = rows[limit - 1]
-        result.next_cursor = encode_cursor([float(score), case.id])
+        last = rows[limit - 1]
+        result.next_cursor = encode_cursor([float(last.score), last.case_id])
 
 
-def _word_hits(stems: list[str]) -> sa.Select[Any]:
+def _word_hits(stems: list[str], conds: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
     # Stems are letters and digits only (text.words), so they cannot carry query syntax.
     if _dialect() == "postgresql":
         tsv: sa.ColumnClause[Any] = sa.literal_column("search_documents.tsv")
@@ -303,7 +310,7 @@ def _word_hits(stems: list[str]) -> sa.Select[Any]:
         return sa.select(
             SearchDocument.case_id.label("case_id"),
             sa.cast(sa.func.ts_rank(tsv, tsquery), sa.Float).label("score"),
-        ).where(tsv.op("@@")(tsquery))
+        ).where(tsv.op("@@")(tsquery), *conds)
     fts: sa.ColumnClause[Any] = sa.literal_column("search_fts")
     # bm25() works only in the FTS query itself: a materialized CTE keeps SQLite from
     # flattening it into the grouping around it.
@@ -317,7 +324,11 @@ def _word_hits(stems: list[str]) -> sa.Select[Any]:
         .cte("word_hits")
         .prefix_with("MATERIALIZED")
     )
-    return sa.select(ranked.c.case_id, ranked.c.score)
+    return (
+        sa.select(ranked.c.case_id, ranked.c.score)
+        .join(SearchDocument, SearchDocument.case_id == ranked.c.case_id)
+        .where(*conds)
+    )
 
 
 def _decode(cursor: str, *, time_key: bool) -> tuple[Any, int]:

@@ -16,6 +16,10 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+STATUS = sa.Enum(
+    "new", "open", "waiting", "closed", name="casestatus", native_enum=False, length=20
+)
+
 
 def upgrade():
     op.create_table(
@@ -24,6 +28,25 @@ def upgrade():
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("stems", sa.Text(), nullable=False),
         sa.Column("indexed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("department_id", sa.Integer(), nullable=True),
+        sa.Column("case_type_id", sa.Integer(), nullable=True),
+        sa.Column(
+            "channel",
+            sa.Enum("phone", "email", "visit", "web", name="channel", native_enum=False, length=20),
+            nullable=False,
+        ),
+        sa.Column("status", STATUS, nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["department_id"],
+            ["departments.id"],
+            name=op.f("fk_search_documents_department_id_departments"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["case_type_id"],
+            ["case_types.id"],
+            name=op.f("fk_search_documents_case_type_id_case_types"),
+        ),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["cases.id"],
