@@ -1,15 +1,19 @@
-"""Jinja filters and globals: local times, labels, masked personal data."""
+"""Jinja filters and globals: local times, Swedish numbers and plurals (Babel, CLDR)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+from babel.dates import format_datetime as babel_datetime
+from babel.numbers import format_decimal
 from flask import Flask, current_app
 
 from kontaktcenter.core.extensions import utcnow
 
 WEEKDAYS = ["mån", "tis", "ons", "tor", "fre", "lör", "sön"]
+LOCALE = Locale("sv", "SE")
 
 
 def local(dt: datetime | None) -> datetime | None:
@@ -25,6 +29,39 @@ def format_datetime(dt: datetime | None, with_weekday: bool = False) -> str:
         return "–"
     text = value.strftime("%Y-%m-%d %H:%M")
     return f"{WEEKDAYS[value.weekday()]} {text}" if with_weekday else text
+
+
+def format_datetime_long(dt: datetime | None) -> str:
+    """``sön 6 dec. 2026 06:23``: Swedish weekday and month (CLDR), for reading rather than
+    sorting."""
+    value = local(dt)
+    if value is None:
+        return "–"
+    return babel_datetime(value, "EEE d MMM y HH:mm", locale=LOCALE)
+
+
+def format_number(value: float | int | None, decimals: int | None = None) -> str:
+    """``1 234`` and ``0,7``: Swedish digit grouping (a no-break space) and decimal comma."""
+    if value is None:
+        return "–"
+    pattern = "#,##0" if decimals == 0 else "#,##0." + ("0" * decimals if decimals else "###")
+    return format_decimal(value, format=pattern, locale=LOCALE)
+
+
+def format_filesize(size: int | None) -> str:
+    """``0,7 kB``, ``2,4 MB``: sizes as people read them (1 kB = 1 024 bytes, as mail clients
+    show them)."""
+    if size is None:
+        return "–"
+    if size < 1024 * 1024:
+        return f"{format_decimal(size / 1024, format='#,##0.#', locale=LOCALE)} kB"
+    return f"{format_decimal(size / 1024 / 1024, format='#,##0.#', locale=LOCALE)} MB"
+
+
+def plural(count: int, one: str, other: str) -> str:
+    """``1 ärendetyp``, ``2 ärendetyper``: the count and the form CLDR's Swedish rule picks."""
+    word = one if LOCALE.plural_form(count) == "one" else other
+    return f"{format_number(count)} {word}"
 
 
 def format_relative(dt: datetime | None) -> str:
@@ -51,5 +88,9 @@ def from_iso(value: str | None) -> datetime | None:
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["fromiso"] = from_iso
     app.jinja_env.filters["dt"] = format_datetime
+    app.jinja_env.filters["dt_long"] = format_datetime_long
+    app.jinja_env.filters["number"] = format_number
+    app.jinja_env.filters["filesize"] = format_filesize
+    app.jinja_env.globals["plural"] = plural
     app.jinja_env.filters["relative"] = format_relative
     app.jinja_env.globals["now"] = utcnow

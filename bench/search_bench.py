@@ -1,0 +1,277 @@
+"""Measure search (issue #12) on a database made by bench.generate.
+
+    .venv/bin/python -m bench.search_bench \\
+        --database-url postgresql://postgres@127.0.0.1:5432/kontaktcenter_bench --prepare
+    .venv/bin/python -m bench.search_bench \\
+        --database-url postgresql://postgres@127.0.0.1:5432/kontaktcenter_bench --json s.json
+
+``--prepare`` upgrades the database to the newest migration and indexes the cases the
+generator's COPY wrote past the app (``search.indexing.reindex(missing_only=True)``, timed),
+then VACUUM (ANALYZE). The benchmark draws four pools of ``--pool`` queries from the data: a
+case reference (typed as ``kc 2025 1234``), a contact's phone number (national form), a
+surname, and two words of a case's summary. Each pool is checked and timed in-process
+(``search()`` in a fresh app context per query; statements and EXPLAIN of the slowest query of
+each kind), then over HTTP: gunicorn with ``--workers`` workers, ``--clients`` clients sending
+``GET /api/v1/search?q=`` back to back for ``--duration`` s per kind, cycling through the pool,
+as an agent (who may see every case: the largest result sets).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import threading
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from bench.generate import create_app_for
+from bench.report_bench import (
+    APP_DIR,
+    CpuMeter,
+    Server,
+    Session,
+    Statements,
+    percentiles,
+    wait_for_quiet,
+)
+
+AGENT = "agent01@kommun.example"
+
+
+def prepare(database_url: str, revision: str = "head") -> dict[str, Any]:
+    from flask_migrate import upgrade
+
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.search.indexing import reindex
+
+    app = create_app_for(database_url)
+    with app.app_context():
+        upgrade(directory=str(APP_DIR / "migrations"), revision=revision)
+        started = time.perf_counter()
+        done = reindex(missing_only=True, batch=5000)
+        seconds = time.perf_counter() - started
+        db.session.remove()
+        with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sa.text("VACUUM (ANALYZE) search_documents"))
+            conn.execute(sa.text("VACUUM (ANALYZE) contacts"))
+            size = conn.execute(
+                sa.text("SELECT pg_size_pretty(pg_total_relation_size('search_documents'))")
+            ).scalar()
+    result = {
+        "indexed": done,
+        "seconds": round(seconds, 1),
+        "cases_per_s": round(done / seconds) if seconds else None,
+        "search_documents_size": size,
+    }
+    print(f"prepare: {json.dumps(result)}", flush=True)
+    return result
+
+
+def pools(app, n: int, seed: int) -> dict[str, list[tuple[str, Any]]]:
+    """Queries drawn from the data, each with what it must find."""
+    from kontaktcenter.cases.models import Case, Contact
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.core.identifiers import format_phone
+
+    rng = random.Random(seed)
+    with app.app_context():
+        top = db.session.scalar(sa.select(sa.func.max(Case.id)))
+        ids = rng.sample(range(1, top + 1), n * 3)
+        cases = db.session.scalars(sa.select(Case).where(Case.id.in_(ids))).all()[:n]
+        contacts = db.session.scalars(
+            sa.select(Contact).where(Contact.phone_e164.is_not(None), Contact.id.in_(ids)).limit(n)
+        ).all()
+        people = db.session.scalars(
+            sa.select(Contact).where(Contact.id.in_(ids), Contact.kind == "citizen").limit(n)
+        ).all()
+        result: dict[str, list[tuple[str, Any]]] = {"reference": [], "phone": [], "surname": []}
+        for case in cases:
+            _, year, number = case.reference.split("-")
+            result["reference"].append((f"kc {year} {int(number)}", case.reference))
+        for contact in contacts:
+            result["phone"].append((format_phone(contact.phone_e164), contact.phone_e164))
+        for person in people:
+            surname = (person.name or "x").split()[-1]
+            result["surname"].append((surname, surname.lower()))
+        two_words = []
+        for case in cases:
+            words = [w for w in case.summary.split() if len(w) > 4 and w.isalpha()]
+            if len(words) >= 2:
+                picked = rng.sample(words, 2)
+                two_words.append((" ".join(picked).lower(), case.reference))
+        result["two words"] = two_words[:n]
+    return result
+
+
+def check(kind: str, expected: Any, body: dict[str, Any]) -> str | None:
+    refs = [item["case"]["reference"] for item in body["items"]]
+    if kind == "reference":
+        ok = body["case"] and body["case"]["reference"] == expected
+    elif kind == "phone":
+        ok = any(c["contact"]["phone_e164"] == expected for c in body["contacts"])
+    elif kind == "surname":
+        ok = any(expected in (c["contact"]["name"] or "").lower() for c in body["contacts"])
+    else:
+        ok = bool(refs)  # the words come from a case's summary: something must match
+    return None if ok else f"{kind}: nothing right found ({expected})"
+
+
+def in_process(app, queries: dict[str, list[tuple[str, Any]]]) -> dict[str, Any]:
+    from kontaktcenter.api.search import _json
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.organisation.models import User
+    from kontaktcenter.search.parsing import parse
+    from kontaktcenter.search.queries import search
+
+    out: dict[str, Any] = {}
+    print("\nin-process search() as the agent, one fresh app context per query")
+    print(f"{'kind':12} {'n':>3} {'p50':>7} {'p95':>7} {'max':>7} {'stmts':>5} problems")
+    for kind, pool in queries.items():
+        walls: list[float] = []
+        statements: list[int] = []
+        problems: list[str] = []
+        slowest: tuple[float, str] = (0.0, "")
+        for text, expected in pool:
+            with app.app_context():
+                user = db.session.scalars(sa.select(User).where(User.email == AGENT)).one()
+                with Statements(db.engine) as recorder:
+                    t = time.perf_counter()
+                    result = search(user, parse(text), limit=50)
+                    body = _json(result)
+                    walls.append((time.perf_counter() - t) * 1000)
+                statements.append(len(recorder.rows))
+                if (problem := check(kind, expected, body)) is not None:
+                    problems.append(problem)
+                slowest = max(slowest, (walls[-1], text))
+        stats = percentiles(walls)
+        out[kind] = {
+            **stats,
+            "statements": statistics.median(statements),
+            "problems": problems[:5],
+            "problem_count": len(problems),
+            "slowest_query": slowest[1],
+        }
+        print(
+            f"{kind:12} {len(pool):>3} {stats['p50_ms']:>7} {stats['p95_ms']:>7} "
+            f"{stats['max_ms']:>7} {statistics.median(statements):>5} {len(problems)}",
+            flush=True,
+        )
+    return out
+
+
+def http(args, queries: dict[str, list[tuple[str, Any]]]) -> list[dict[str, Any]]:
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.organisation.models import User
+    from kontaktcenter.organisation.users import create_token, revoke_token
+
+    app = create_app_for(args.database_url)
+    with app.app_context():
+        user = db.session.scalars(sa.select(User).where(User.email == AGENT)).one()
+        token, secret = create_token(user, "bench.search_bench")
+        token_id = token.id
+    server = Server(args.database_url, args.workers, args.app_dir)
+    runs = []
+    try:
+        meter = CpuMeter(args.database_url, server)
+        print(f"\nHTTP GET /api/v1/search, gunicorn {args.workers} workers, {args.clients} clients")
+        print(f"{'kind':12} {'req':>5} {'err':>3} {'rps':>6} {'p50':>7} {'p95':>7} {'max':>7} cpu")
+        for kind, pool in queries.items():
+            others = wait_for_quiet(args.quiet_wait) if args.quiet_wait else None
+            paths = ["/api/v1/search?" + urllib.parse.urlencode({"q": q}) for q, _ in pool]
+            result = _run(server, meter, secret, paths, args.clients, args.duration)
+            result.update(kind=kind, others_before=others)
+            runs.append(result)
+            cpu = result.get("cpu_ms_per_request", {})
+            print(
+                f"{kind:12} {result['requests']:>5} {result['errors']:>3} "
+                f"{result['throughput_rps']:>6} {result.get('p50_ms', '-'):>7} "
+                f"{result.get('p95_ms', '-'):>7} {result.get('max_ms', '-'):>7} "
+                f"{cpu} others {result.get('others_cpu_share')}",
+                flush=True,
+            )
+    finally:
+        server.stop()
+        with app.app_context():
+            revoke_token(token_id)
+    return runs
+
+
+def _run(server, meter, secret: str, paths: list[str], clients: int, duration: float):
+    sessions = [
+        Session(server.base_url, {"Authorization": f"Bearer {secret}"}) for _ in range(clients)
+    ]
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    for s in sessions:
+        s.get(paths[0])  # warm: one untimed request each
+    meter.start()
+    t0 = time.perf_counter()
+
+    def work(i: int) -> None:
+        n = i
+        while time.perf_counter() - t0 < duration:
+            path = paths[n % len(paths)]
+            n += clients
+            t = time.perf_counter()
+            status, _ = sessions[i].get(path)
+            with lock:
+                latencies.append((time.perf_counter() - t) * 1000)
+                if status != 200:
+                    errors.append(f"HTTP {status} {path}")
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - t0
+    cpu = meter.stop(len(latencies))
+    return {
+        "clients": clients,
+        "requests": len(latencies),
+        "errors": len(errors),
+        "error_samples": errors[:3],
+        "throughput_rps": round(len(latencies) / wall, 1),
+        **percentiles(latencies),
+        **cpu,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--prepare", action="store_true")
+    parser.add_argument("--revision", default="head", help="--prepare upgrades to this")
+    parser.add_argument("--pool", type=int, default=50)
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--quiet-wait", type=float, default=0.0)
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--app-dir", type=Path, default=APP_DIR)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {}
+    if args.prepare:
+        results["prepare"] = prepare(args.database_url, args.revision)
+        return
+    app = create_app_for(args.database_url)
+    queries = pools(app, args.pool, args.seed)
+    results["pools"] = {k: [q for q, _ in v][:5] for k, v in queries.items()}
+    results["in_process"] = in_process(app, queries)
+    if not args.skip_http:
+        results["http"] = http(args, queries)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
