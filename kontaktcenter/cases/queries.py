@@ -267,3 +267,23 @@ def arrivals_page(user: User, filters: CaseFilters, cursor: str | None, limit: i
     rows = list(db.session.scalars(query).unique())
     next_cursor = arrival_cursor(rows[limit - 1]) if len(rows) > limit else None
     return CasePage(rows[:limit], next_cursor)
+
+
+# --- what arrived since a list was shown (the queue's and the inbox's refresh) --------------
+
+
+def last_case_id() -> int:
+    """The newest case's id: ids only grow, so "newer than this" needs the primary key only."""
+    return db.session.scalar(sa.select(sa.func.coalesce(sa.func.max(Case.id), 0))) or 0
+
+
+def count_newer(user: User, filters: QueueFilters, after_id: int) -> int:
+    """Open cases in the list's filter that were made after `after_id`."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Case)
+            .where(Case.id > after_id, *_conditions(user, filters))
+        )
+        or 0
+    )

@@ -48,6 +48,10 @@ class Config:
     TIMEZONE = "Europe/Stockholm"
     MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # above the inbound mail limit; more is a 413
     QUEUE_PAGE_SIZE = 50
+    # The queue and the inbox ask for new cases this often, and reload themselves when there
+    # are some and nobody has touched the page for QUEUE_IDLE_SECONDS (static/queue.js).
+    QUEUE_POLL_SECONDS = 30
+    QUEUE_IDLE_SECONDS = 60
     API_PAGE_SIZE = 50
     JOB_QUEUE = "kontaktcenter"
     # Reports per named agent need a local agreement (MBL, GDPR): off unless switched on.

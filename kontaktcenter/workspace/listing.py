@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kontaktcenter.calendar.services import upcoming_closures
 from kontaktcenter.cases.enums import CaseStatus, Channel
-from kontaktcenter.cases.queries import URGENCIES, QueueFilters, queue_page
+from kontaktcenter.cases.queries import (
+    URGENCIES,
+    QueueFilters,
+    count_newer,
+    last_case_id,
+    queue_page,
+)
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import parse_id
@@ -73,5 +79,20 @@ def render_queue(template: str, filters: QueueFilters, choices: dict):
         flash(error.message, "error")
         return redirect(url_for(request.endpoint or "auth.home"))
     return render_template(
-        template, page=page, args=request.args, closures=upcoming_closures(), **choices
+        template,
+        page=page,
+        args=request.args,
+        closures=upcoming_closures(),
+        high_water=last_case_id(),
+        **choices,
     )
+
+
+def newer_json(filters: QueueFilters):
+    """How many cases arrived in the list's filter since it was shown (``?efter=<id>``): the
+    list's script polls it to say so, and to refresh the list while nobody is reading it."""
+    raw = request.args.get("efter")
+    after = 0 if raw == "0" else parse_id(raw)  # 0: the list was shown before any case
+    if after is None:
+        return jsonify({"error": {"code": "invalid", "message": "efter saknas."}}), 422
+    return jsonify({"new": count_newer(current_user, filters, after), "after": after})

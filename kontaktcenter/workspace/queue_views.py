@@ -8,7 +8,12 @@ from flask_login import current_user
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.roles import Role
-from kontaktcenter.workspace.listing import filter_choices, filters_from_args, render_queue
+from kontaktcenter.workspace.listing import (
+    filter_choices,
+    filters_from_args,
+    newer_json,
+    render_queue,
+)
 
 bp = Blueprint("queue", __name__, url_prefix="/ko")
 
@@ -19,6 +24,12 @@ def index():
     return render_queue(
         "queue/index.html", filters_from_args(request.args, current_user), filter_choices()
     )
+
+
+@bp.get("/nya")
+@role_required(Role.AGENT, Role.MANAGER)
+def newer():
+    return newer_json(filters_from_args(request.args, current_user))
 
 
 @bp.post("/ta-nasta")
