@@ -208,6 +208,27 @@ def test_pages_follow_each_other_without_gaps_or_repeats(org):
     assert not set(_refs(first)) & set(_refs(second))
 
 
+def test_too_many_matches_are_listed_newest_first_and_page_on(app, org):
+    made = [make_case(org.agent, summary=f"Parkeringstillstånd nummer {n}") for n in range(5)]
+    make_case(org.agent, contact=ContactData(name="Parkering Persson", phone="070-000 11 22"))
+    app.config["SEARCH_RANK_LIMIT"] = 3
+    try:
+        first = search(org.agent, parse("parkeringstillstånd"), limit=2)
+        assert first.newest_first
+        assert _refs(first) == [made[4].reference, made[3].reference]
+        assert all(hit.score is None for hit in first.cases)
+        second = search(org.agent, parse("parkeringstillstånd"), cursor=first.next_cursor, limit=2)
+        third = search(org.agent, parse("parkeringstillstånd"), cursor=second.next_cursor, limit=2)
+        assert _refs(second) + _refs(third) == [m.reference for m in reversed(made[:3])]
+        assert third.next_cursor is None
+        handler_view = search(org.handler_miljo, parse("parkeringstillstånd"))
+        assert handler_view.cases == []  # the probe counts only what the user may see
+    finally:
+        app.config["SEARCH_RANK_LIMIT"] = 1000
+    ranked = search(org.agent, parse("parkeringstillstånd"))
+    assert not ranked.newest_first and all(hit.score is not None for hit in ranked.cases)
+
+
 # --- what a handler may see -------------------------------------------------------------------
 
 

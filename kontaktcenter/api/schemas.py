@@ -328,6 +328,13 @@ SCHEMAS: dict[str, Schema] = {
                     "text": STRING | {"description": "As typed; a personnummer masked."},
                 }
             ),
+            "order": {
+                "type": "string",
+                "enum": ["relevance", "newest"],
+                "description": "How `items` are sorted: best match first, or newest first "
+                "(identifiers, filters only, and words that match more cases than the server's "
+                "SEARCH_RANK_LIMIT).",
+            },
             "case": null_or(ref("CaseSummary"))
             | {"description": "The case a reference names, if the user may see it."},
             "contacts": {

@@ -22,7 +22,7 @@ from kontaktcenter.cases.enums import Channel
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department
-from kontaktcenter.search.parsing import MAX_QUERY, parse
+from kontaktcenter.search.parsing import MAX_QUERY, Kind, parse
 from kontaktcenter.search.queries import SearchFilters, SearchResult, record_lookup, search
 
 MAX_LIMIT = 100
@@ -91,6 +91,7 @@ def _json(result: SearchResult) -> dict[str, Any]:
     query = result.query
     return {
         "query": {"kind": query.kind.value, "text": query.masked},
+        "order": "relevance" if query.kind is Kind.TEXT and not result.newest_first else "newest",
         "case": case_json(result.case, timeline=False) if result.case else None,
         "contacts": [
             {"contact": contact_json(hit.contact), "similarity": hit.similarity}

@@ -61,7 +61,7 @@ def sees_all_cases(user: User) -> bool:
 
 
 def visible_clause(
-    user: User, department: sa.ColumnElement[int | None] | None = None
+    user: User, department: sa.orm.QueryableAttribute[int | None] | None = None
 ) -> sa.ColumnElement[bool]:
     """A WHERE clause limiting a case query to what `user` may see. `department` is the column
     that holds the case's department where it is not ``cases.department_id`` (the search

@@ -53,6 +53,9 @@ class Config:
     QUEUE_POLL_SECONDS = 30
     QUEUE_IDLE_SECONDS = 60
     API_PAGE_SIZE = 50
+    # Search ranks the hits best first while the words match at most this many cases;
+    # beyond that it lists them newest first (search/queries.py).
+    SEARCH_RANK_LIMIT = 1000
     JOB_QUEUE = "kontaktcenter"
     # Reports per named agent need a local agreement (MBL, GDPR): off unless switched on.
     REPORTS_PER_AGENT = False

@@ -11,7 +11,7 @@ before migration 0010) are caught up by :func:`reindex` (``flask search reindex 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from kontaktcenter.cases.models import Activity, Case, Contact
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core.extensions import db, utcnow
-from kontaktcenter.search.models import FILTER_COLUMNS, MAX_BODY, SearchDocument
-from kontaktcenter.search.text import stems_text
+from kontaktcenter.search.models import FILTER_COLUMNS, MAX_BODY, NameWord, SearchDocument
+from kontaktcenter.search.text import stems_text, words
 
 MAX_PART = 20_000  # characters of one e-mail body or note
 BATCH = 500
@@ -39,6 +39,7 @@ _CASE_FIELDS = (
 _CONTACT_FIELDS = ("name", "email", "organisation_number")
 _PENDING = "search_pending_cases"
 _PENDING_CONTACTS = "search_pending_contacts"
+_PENDING_NAMES = "search_pending_name_words"
 
 
 def _changed(obj: object, fields: Iterable[str]) -> bool:
@@ -61,10 +62,13 @@ def _case_with_new_text(obj: object) -> int | None:
 def _note(session: Session, _context: object) -> None:
     cases: set[int] = session.info.setdefault(_PENDING, set())
     contacts: set[int] = session.info.setdefault(_PENDING_CONTACTS, set())
+    names: set[str] = session.info.setdefault(_PENDING_NAMES, set())
     for obj in session.new:
         case_id = _case_with_new_text(obj)
         if case_id is not None:
             cases.add(case_id)
+        if isinstance(obj, Contact) and obj.name:
+            names.update(name_words(obj.name))
     for obj in session.dirty:
         if isinstance(obj, Case) and _changed(obj, _CASE_FIELDS):
             cases.add(obj.id)
@@ -73,11 +77,15 @@ def _note(session: Session, _context: object) -> None:
                 cases.add(obj.case_id)
         elif isinstance(obj, Contact) and _changed(obj, _CONTACT_FIELDS):
             contacts.add(obj.id)
+            names.update(name_words(obj.name or ""))
 
 
 @sa.event.listens_for(Session, "before_commit")
 def _index(session: Session) -> None:
     session.flush()  # the commit's own flush, early: it notes what it writes (_note)
+    names: set[str] = session.info.pop(_PENDING_NAMES, set())
+    if names:
+        add_name_words(names, session)
     if not session.info.get(_PENDING) and not session.info.get(_PENDING_CONTACTS):
         return
     cases: set[int] = session.info.pop(_PENDING, set())
@@ -96,6 +104,7 @@ def _forget(session: Session, previous: Any) -> None:
     if not previous.nested:
         session.info.pop(_PENDING, None)
         session.info.pop(_PENDING_CONTACTS, None)
+        session.info.pop(_PENDING_NAMES, None)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -151,6 +160,29 @@ def compose(case_ids: list[int], session: Session) -> dict[int, dict[str, Any]]:
     }
 
 
+def _table(model: type[NameWord] | type[SearchDocument]) -> sa.Table:
+    return cast(sa.Table, model.__table__)  # a mapped class's own table
+
+
+def name_words(name: str) -> set[str]:
+    return {w for w in words(name) if 2 <= len(w) <= 100}
+
+
+def add_name_words(names: set[str], session: Session | None = None) -> None:
+    """Remember the words of contacts' names (each once) for misspelt-name search."""
+    session = session or db.session()
+    statement: Any
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        statement = pg_insert(_table(NameWord)).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        statement = sqlite_insert(_table(NameWord)).on_conflict_do_nothing()
+    session.execute(statement, [{"word": w} for w in sorted(names)])
+
+
 def index_cases(case_ids: list[int], session: Session | None = None) -> int:
     """Rebuild the documents of these cases (in the caller's transaction). Returns how many."""
     session = session or db.session()
@@ -181,7 +213,21 @@ def index_cases(case_ids: list[int], session: Session | None = None) -> int:
 
 
 def reindex(*, missing_only: bool, batch: int = 2000) -> int:
-    """Index every case (or those without a document), committing per batch: resumable."""
+    """Index every case (or those without a document), committing per batch: resumable; and
+    the words of every contact's name."""
+    last_contact = 0
+    while True:
+        rows = db.session.execute(
+            sa.select(Contact.id, Contact.name)
+            .where(Contact.id > last_contact, Contact.name.is_not(None))
+            .order_by(Contact.id)
+            .limit(batch * 5)
+        ).all()
+        if not rows:
+            break
+        add_name_words({w for row in rows for w in name_words(row.name)})
+        db.session.commit()
+        last_contact = rows[-1].id
     done = 0
     last_id = 0
     while True:

@@ -17,10 +17,18 @@ from sqlalchemy.orm import Mapped, mapped_column
 from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.core.extensions import UNMAPPED_PREFIXES, Model, UTCDateTime, str_enum, utcnow
 
-# PostgreSQL: search_documents.tsv, ix_search_documents_tsv, ix_contacts_name_trgm.
-# SQLite: search_fts and contacts_fts with their shadow tables and triggers.
-UNMAPPED_PREFIXES.update({"search_fts", "contacts_fts", "tsv", "ix_search_documents_tsv"})
-UNMAPPED_PREFIXES.add("ix_contacts_name_trgm")
+# PostgreSQL: search_documents.tsv and its GIN index, the trigram indexes on contact names and
+# on the name words. SQLite: search_fts and name_words_fts with their shadow tables, triggers.
+UNMAPPED_PREFIXES.update(
+    {
+        "search_fts",
+        "name_words_fts",
+        "tsv",
+        "ix_search_documents_tsv",
+        "ix_contacts_name_trgm",
+        "ix_search_name_words_trgm",
+    }
+)
 
 FILTER_COLUMNS = ("department_id", "case_type_id", "channel", "status", "received_at")
 MAX_BODY = 100_000  # characters of a case's text that are searchable (long mail threads)
@@ -42,3 +50,13 @@ class SearchDocument(Model):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NameWord(Model):
+    """Every word of every contact's name, once: a misspelt name is matched against these few
+    (trigram similarity) and the people are then found by the words it resembles. Ranking a
+    million names by similarity costs what this table saves."""
+
+    __tablename__ = "search_name_words"
+
+    word: Mapped[str] = mapped_column(sa.String(100), primary_key=True)

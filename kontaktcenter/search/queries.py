@@ -8,14 +8,15 @@ hit list pages by keyset on (score, id), or (received, id) when there are no wor
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import CaseStatus, Channel
@@ -25,9 +26,18 @@ from kontaktcenter.core import audit
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation.models import User
-from kontaktcenter.search.models import SearchDocument
+from kontaktcenter.search.models import NameWord, SearchDocument
 from kontaktcenter.search.parsing import Kind, Query
-from kontaktcenter.search.text import Fragment, query_stems, snippet, word_similarity
+from kontaktcenter.search.text import (
+    Fragment,
+    query_stems,
+    similarity,
+    snippet,
+    word_similarity,
+    words,
+)
+
+S = TypeVar("S", bound=sa.Select)  # any select of cases
 
 PAGE = 20
 CONTACTS = 10
@@ -79,6 +89,7 @@ class SearchResult:
     next_cursor: str | None = None
     case: Case | None = None  # a reference that opens one case the user may see
     stems: list[str] = field(default_factory=list)
+    newest_first: bool = False  # too many matches to rank: the newest are shown first
 
 
 def search(
@@ -148,41 +159,69 @@ def _people_by_identifier(user: User, query: Query) -> list[Contact]:
 
 
 def _people_by_name(user: User, text: str) -> list[tuple[Contact, float]]:
-    """People whose name has a word like the query's, best first (trigram word similarity)."""
-    needle = " ".join(text.lower().split())[:100]
-    if len(needle) < 3:
+    """People whose name has, for every word of the query, that word or a word like it,
+    best first. The words are looked up among the distinct words of names (a small table with
+    a trigram index), so a common or misspelt surname never ranks a million names."""
+    typed = [w for w in words(text) if len(w) >= 2][:4]
+    if not typed or max(len(w) for w in typed) < 3:
         return []
+    conditions = []
+    for word in typed:
+        alternatives = _name_words_like(word)
+        if not alternatives:
+            return []  # a word like no name: nobody matches every word
+        conditions.append(sa.or_(*(Contact.name_lower.like(f"%{a}%") for a in alternatives)))
+    contacts = db.session.scalars(
+        sa.select(Contact)
+        .where(*conditions, *_visible_people(user))
+        .order_by(Contact.id.desc())
+        .limit(NAME_CASES_FROM)
+    ).all()
+    needle = " ".join(typed)
+    scored = [(c, word_similarity(needle, c.name_lower or "")) for c in contacts]
+    scored.sort(key=lambda item: (-item[1], -item[0].id))
+    return scored
+
+
+def _name_words_like(word: str, limit: int = 5) -> list[str]:
+    """Name words that begin with `word` or resemble it (pg_trgm similarity), best first.
+    Words are letters and digits only (text.words): no LIKE or FTS syntax in them."""
     if _dialect() == "postgresql":
         db.session.execute(
-            sa.text("SELECT set_config('pg_trgm.word_similarity_threshold', :t, true)"),
+            sa.text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
             {"t": str(NAME_THRESHOLD)},
         )
-        similarity = sa.func.word_similarity(needle, Contact.name_lower)
-        rows = db.session.execute(
-            sa.select(Contact, similarity)
-            .where(sa.literal(needle).op("<%")(Contact.name_lower), *_visible_people(user))
-            .order_by(similarity.desc(), Contact.id.desc())
-            .limit(NAME_CASES_FROM)
+        likeness = sa.func.similarity(NameWord.word, word)
+        alike = db.session.scalars(
+            sa.select(NameWord.word)
+            .where(NameWord.word.op("%")(word))
+            .order_by(likeness.desc(), NameWord.word)
+            .limit(limit)
         ).all()
-        return [(contact, float(score)) for contact, score in rows]
-    # SQLite: candidates sharing a trigram (FTS5 trigram index), ranked here as pg_trgm would.
-    grams = sorted(
-        {w[i : i + 3] for w in needle.split() for i in range(len(w) - 2) if '"' not in w}
-    )
+        starting = db.session.scalars(
+            sa.select(NameWord.word)
+            .where(NameWord.word.like(f"{word}%"))
+            .order_by(sa.func.length(NameWord.word), NameWord.word)
+            .limit(limit)
+        ).all()
+        return list(dict.fromkeys([*alike, *starting]))
+    # SQLite: words sharing a trigram (FTS5 trigram index), ranked here as pg_trgm would.
+    grams = sorted({word[i : i + 3] for i in range(len(word) - 2)})
     if not grams:
         return []
     match = " OR ".join(f'"{g}"' for g in grams[:30])
-    candidates: sa.Select[Any] = sa.select(sa.literal_column("rowid"))
-    candidates = candidates.select_from(sa.table("contacts_fts")).where(
-        sa.literal_column("contacts_fts").op("MATCH")(match)
-    )
-    contacts = db.session.scalars(
-        sa.select(Contact).where(Contact.id.in_(candidates.limit(2000)), *_visible_people(user))
+    candidates: Sequence[str] = db.session.scalars(
+        sa.select(sa.literal_column("word"))
+        .select_from(sa.table("name_words_fts"))
+        .where(sa.literal_column("name_words_fts").op("MATCH")(match))
+        .limit(2000)
     ).all()
-    scored = [(c, word_similarity(needle, c.name_lower or "")) for c in contacts]
-    scored = [(c, s) for c, s in scored if s >= NAME_THRESHOLD]
-    scored.sort(key=lambda item: (-item[1], -item[0].id))
-    return scored[:NAME_CASES_FROM]
+    scored = sorted(
+        ((similarity(word, c), c) for c in candidates if similarity(word, c) >= NAME_THRESHOLD),
+        key=lambda item: (-item[0], item[1]),
+    )
+    starting = sorted((c for c in candidates if c.startswith(word)), key=lambda c: (len(c), c))
+    return list(dict.fromkeys([c for _s, c in scored[:limit]] + starting[:limit]))
 
 
 # --- cases ------------------------------------------------------------------------------------
@@ -216,9 +255,14 @@ def _filters(
     return conds
 
 
-def _load(query: sa.Select[Any]) -> sa.Select[Any]:
+def _load(query: S) -> S:
+    """What a hit shows (and the API's case summary): loaded with the page, not per case."""
     return query.options(
-        joinedload(Case.contact), joinedload(Case.case_type), joinedload(Case.department)
+        joinedload(Case.contact),
+        joinedload(Case.case_type),
+        joinedload(Case.department),
+        joinedload(Case.assignee),
+        selectinload(Case.goals),
     )
 
 
@@ -258,32 +302,26 @@ def _ranked(
     limit: int,
 ) -> None:
     """Cases matching every word (as a prefix of its stem), and the cases of the people whose
-    names match, best first: keyset on (score, id).
+    names match: best first while the words match at most SEARCH_RANK_LIMIT cases, newest
+    first beyond that (ranking a tenth of a million cases costs more than an agent waits, and
+    for so broad a query the newest are the likely ones; the page says so).
 
-    Two steps: the page's ids from the search index alone (its copy of the columns the
-    filters and the access rule need), then the cases of that page only. So a common word
-    that matches a tenth of the cases ranks index rows and never joins a case it won't show.
+    Both go in two steps: the page's ids from the search index alone (its copy of the columns
+    the filters and the access rule need), then the cases of that page only.
     """
-    parts: list[sa.Select[Any]] = []
+    word_conds = _filters(user, filters, SearchDocument)
     if result.stems:
-        parts.append(_word_hits(result.stems, _filters(user, filters, SearchDocument)))
-    if people:
-        score = sa.case({c.id: s for c, s in people}, value=Case.contact_id, else_=0.0)
-        parts.append(
-            sa.select(Case.id.label("case_id"), sa.cast(score, sa.Float).label("score")).where(
-                Case.contact_id.in_([c.id for c, _ in people]), *_filters(user, filters)
-            )
-        )
-    hits = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("hits")
-    best = sa.func.max(hits.c.score)
-    page = sa.select(hits.c.case_id, best.label("score")).group_by(hits.c.case_id)
-    if cursor:
-        after, case_id = _decode(cursor, time_key=False)
-        page = page.having(sa.or_(best < after, sa.and_(best == after, hits.c.case_id < case_id)))
-    rows = db.session.execute(
-        page.order_by(best.desc(), hits.c.case_id.desc()).limit(limit + 1)
-    ).all()
-    ids = [row.case_id for row in rows[:limit]]
+        word_conds.append(_word_match(result.stems))
+    person_conds = _filters(user, filters)
+    person_conds.append(Case.contact_id.in_([c.id for c, _ in people]))
+    broad = _is_broad(result, word_conds, cursor)
+    if broad:
+        after = _decode(cursor, time_key=False)[1] if cursor else None
+        rows = _newest_ids(result, word_conds, person_conds, people, after, limit)
+    else:
+        rows = _best_ids(result, word_conds, person_conds, people, cursor, limit)
+    result.newest_first = broad
+    ids = [case_id for case_id, _score in rows[:limit]]
     loaded = {
         case.id: (case, body)
         for case, body in db.session.execute(
@@ -292,25 +330,114 @@ def _ranked(
             .where(Case.id.in_(ids))
         )
     }
-    for row in rows[:limit]:
-        if row.case_id in loaded:  # else deleted since the first step
-            case, body = loaded[row.case_id]
+    for case_id, score in rows[:limit]:
+        if case_id in loaded:  # else deleted since the first step
+            case, body = loaded[case_id]
             fragments = snippet(body or case.summary, result.stems)
-            result.cases.append(CaseHit(case, float(row.score), fragments))
+            result.cases.append(CaseHit(case, score, fragments))
     if len(rows) > limit:
-        last = rows[limit - 1]
-        result.next_cursor = encode_cursor([float(last.score), last.case_id])
+        case_id, score = rows[limit - 1]
+        result.next_cursor = encode_cursor([-1.0 if score is None else score, case_id])
+
+
+def _is_broad(
+    result: SearchResult, word_conds: list[sa.ColumnElement[bool]], cursor: str | None
+) -> bool:
+    if cursor:
+        return _decode(cursor, time_key=False)[0] < 0  # a newest-first page's mark
+    if not result.stems:
+        return False
+    cap = current_app.config["SEARCH_RANK_LIMIT"]
+    probe = sa.select(SearchDocument.case_id).where(*word_conds).limit(cap + 1).subquery()
+    return (db.session.scalar(sa.select(sa.func.count()).select_from(probe)) or 0) > cap
+
+
+def _best_ids(
+    result: SearchResult,
+    word_conds: list[sa.ColumnElement[bool]],
+    person_conds: list[sa.ColumnElement[bool]],
+    people: list[tuple[Contact, float]],
+    cursor: str | None,
+    limit: int,
+) -> list[tuple[int, float | None]]:
+    parts: list[sa.Select[Any]] = []
+    if result.stems:
+        parts.append(_word_hits(result.stems, word_conds))
+    if people:
+        score = sa.case({c.id: s for c, s in people}, value=Case.contact_id, else_=0.0)
+        parts.append(
+            sa.select(Case.id.label("case_id"), sa.cast(score, sa.Float).label("score")).where(
+                *person_conds
+            )
+        )
+    hits = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("hits")
+    best = sa.func.max(hits.c.score)
+    page = sa.select(hits.c.case_id, best.label("score")).group_by(hits.c.case_id)
+    if cursor:
+        after, case_id = _decode(cursor, time_key=False)
+        page = page.having(sa.or_(best < after, sa.and_(best == after, hits.c.case_id < case_id)))
+    rows = db.session.execute(page.order_by(best.desc(), hits.c.case_id.desc()).limit(limit + 1))
+    return [(row.case_id, float(row.score)) for row in rows]
+
+
+def _newest_ids(
+    result: SearchResult,
+    word_conds: list[sa.ColumnElement[bool]],
+    person_conds: list[sa.ColumnElement[bool]],
+    people: list[tuple[Contact, float]],
+    after: int | None,
+    limit: int,
+) -> list[tuple[int, float | None]]:
+    """Newest first: the primary key backwards, stopping at the page's end."""
+    parts: list[sa.Select[Any]] = []
+    if result.stems:
+        query = sa.select(SearchDocument.case_id.label("case_id")).where(*word_conds)
+        if after is not None:
+            query = query.where(SearchDocument.case_id < after)
+        parts.append(query.order_by(SearchDocument.case_id.desc()).limit(limit + 1))
+    if people:
+        query = sa.select(Case.id.label("case_id")).where(*person_conds)
+        if after is not None:
+            query = query.where(Case.id < after)
+        parts.append(query.order_by(Case.id.desc()).limit(limit + 1))
+    hits = sa.union(*(p.subquery().select() for p in parts)).subquery("hits")
+    rows = db.session.scalars(
+        sa.select(hits.c.case_id).order_by(hits.c.case_id.desc()).limit(limit + 1)
+    )
+    return [(case_id, None) for case_id in rows]
+
+
+def _word_match(stems: list[str]) -> sa.ColumnElement[bool]:
+    """The document has every stem (as a prefix). Stems are letters and digits only
+    (text.words), so they cannot carry query syntax."""
+    if _dialect() == "postgresql":
+        tsv: sa.ColumnClause[Any] = sa.literal_column("search_documents.tsv")
+        return tsv.op("@@")(_tsquery(stems))
+    fts: sa.ColumnClause[Any] = sa.literal_column("search_fts")
+    matching: sa.Select[Any] = (
+        sa.select(sa.literal_column("rowid"))
+        .select_from(sa.table("search_fts"))
+        .where(fts.op("MATCH")(_fts_query(stems)))
+    )
+    return SearchDocument.case_id.in_(matching)
+
+
+def _tsquery(stems: list[str]) -> sa.ColumnElement[Any]:
+    return sa.func.to_tsquery("simple", " & ".join(f"{s}:*" for s in stems))
+
+
+def _fts_query(stems: list[str]) -> str:
+    return " AND ".join(f'"{s}"*' for s in stems)
 
 
 def _word_hits(stems: list[str], conds: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
-    # Stems are letters and digits only (text.words), so they cannot carry query syntax.
+    """The matching documents with their relevance (`conds` include the match)."""
     if _dialect() == "postgresql":
         tsv: sa.ColumnClause[Any] = sa.literal_column("search_documents.tsv")
-        tsquery = sa.func.to_tsquery("simple", " & ".join(f"{s}:*" for s in stems))
         return sa.select(
             SearchDocument.case_id.label("case_id"),
-            sa.cast(sa.func.ts_rank(tsv, tsquery), sa.Float).label("score"),
-        ).where(tsv.op("@@")(tsquery), *conds)
+            sa.cast(sa.func.ts_rank(tsv, _tsquery(stems)), sa.Float).label("score"),
+        ).where(*conds)
     fts: sa.ColumnClause[Any] = sa.literal_column("search_fts")
     # bm25() works only in the FTS query itself: a materialized CTE keeps SQLite from
     # flattening it into the grouping around it.
@@ -320,7 +447,7 @@ def _word_hits(stems: list[str], conds: list[sa.ColumnElement[bool]]) -> sa.Sele
             sa.cast(-sa.func.bm25(fts), sa.Float).label("score"),
         )
         .select_from(sa.table("search_fts"))
-        .where(fts.op("MATCH")(" AND ".join(f'"{s}"*' for s in stems)))
+        .where(fts.op("MATCH")(_fts_query(stems)))
         .cte("word_hits")
         .prefix_with("MATERIALIZED")
     )

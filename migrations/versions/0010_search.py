@@ -55,6 +55,11 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_search_documents")),
     )
+    op.create_table(
+        "search_name_words",
+        sa.Column("word", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("word", name=op.f("pk_search_name_words")),
+    )
     op.create_index("ix_contacts_personnummer", "contacts", ["personnummer"])
     op.create_index("ix_contacts_organisation_number", "contacts", ["organisation_number"])
     if op.get_bind().dialect.name == "postgresql":
@@ -66,6 +71,10 @@ def upgrade():
         op.execute("CREATE INDEX ix_search_documents_tsv ON search_documents USING gin (tsv)")
         op.execute(
             "CREATE INDEX ix_contacts_name_trgm ON contacts USING gin (name_lower gin_trgm_ops)"
+        )
+        op.execute(
+            "CREATE INDEX ix_search_name_words_trgm ON search_name_words "
+            "USING gin (word gin_trgm_ops)"
         )
         return
     # SQLite: external-content FTS5 tables, kept in step by triggers in the same transaction.
@@ -89,37 +98,31 @@ def upgrade():
         "INSERT INTO search_fts(rowid, stems) VALUES (new.case_id, new.stems); END"
     )
     op.execute(
-        "CREATE VIRTUAL TABLE contacts_fts USING fts5(name_lower, content='contacts', "
-        "content_rowid='id', tokenize='trigram')"
+        "CREATE VIRTUAL TABLE name_words_fts USING fts5(word, content='search_name_words', "
+        "tokenize='trigram')"
     )
     op.execute(
-        "CREATE TRIGGER contacts_fts_ai AFTER INSERT ON contacts BEGIN "
-        "INSERT INTO contacts_fts(rowid, name_lower) VALUES (new.id, new.name_lower); END"
+        "CREATE TRIGGER name_words_fts_ai AFTER INSERT ON search_name_words BEGIN "
+        "INSERT INTO name_words_fts(rowid, word) VALUES (new.rowid, new.word); END"
     )
     op.execute(
-        "CREATE TRIGGER contacts_fts_ad AFTER DELETE ON contacts BEGIN "
-        "INSERT INTO contacts_fts(contacts_fts, rowid, name_lower) "
-        "VALUES ('delete', old.id, old.name_lower); END"
+        "CREATE TRIGGER name_words_fts_ad AFTER DELETE ON search_name_words BEGIN "
+        "INSERT INTO name_words_fts(name_words_fts, rowid, word) "
+        "VALUES ('delete', old.rowid, old.word); END"
     )
-    op.execute(
-        "CREATE TRIGGER contacts_fts_au AFTER UPDATE OF name_lower ON contacts BEGIN "
-        "INSERT INTO contacts_fts(contacts_fts, rowid, name_lower) "
-        "VALUES ('delete', old.id, old.name_lower); "
-        "INSERT INTO contacts_fts(rowid, name_lower) VALUES (new.id, new.name_lower); END"
-    )
-    op.execute("INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')")
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP INDEX IF EXISTS ix_contacts_name_trgm")
     else:
-        for trigger in ("contacts_fts_ai", "contacts_fts_ad", "contacts_fts_au"):
+        for trigger in ("name_words_fts_ai", "name_words_fts_ad"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
-        op.execute("DROP TABLE IF EXISTS contacts_fts")
+        op.execute("DROP TABLE IF EXISTS name_words_fts")
         for trigger in ("search_fts_ai", "search_fts_ad", "search_fts_au"):
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
         op.execute("DROP TABLE IF EXISTS search_fts")
     op.drop_index("ix_contacts_organisation_number", table_name="contacts")
     op.drop_index("ix_contacts_personnummer", table_name="contacts")
+    op.drop_table("search_name_words")
     op.drop_table("search_documents")
