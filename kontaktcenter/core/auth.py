@@ -20,7 +20,7 @@ from kontaktcenter.core.roles import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PUBLIC_ENDPOINTS = {"auth.login", "static"}
+PUBLIC_ENDPOINTS = {"auth.login", "auth.forgot_password", "auth.reset_password", "static"}
 ROLES_ATTRIBUTE = "allowed_roles"
 
 

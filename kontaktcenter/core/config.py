@@ -68,6 +68,9 @@ class Config:
     JOBS_MODE: str | None = None
     SCHEDULER_ENABLED = True  # in-process periodic jobs when there is no Redis
     MAIL_FROM = "kontaktcenter@localhost"
+    # The address people reach the app at (https://kontaktcenter.kommun.se): links in mail are
+    # built from it, never from a request's Host header. Unset: no self-service password reset.
+    PUBLIC_URL: str | None = None
     OUTBOX_DIR: str | None = None  # default: instance/outbox
     ALERT_EMAIL: str | None = None  # goal alerts for first-line cases without an assignee
     MAIL_MAX_BYTES = 25 * 1024 * 1024  # larger messages are kept whole, flagged, not unpacked

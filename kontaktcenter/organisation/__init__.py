@@ -10,7 +10,13 @@ from kontaktcenter.core.forms import parse_id
 
 
 def init_app(app: Flask) -> None:
-    from kontaktcenter.organisation import admin_views, auth_views, cli, directory_views
+    from kontaktcenter.organisation import (
+        admin_views,
+        auth_views,
+        cli,
+        directory_views,
+        password_reset,
+    )
     from kontaktcenter.organisation import services as organisation
     from kontaktcenter.organisation.models import User
 
@@ -22,6 +28,7 @@ def init_app(app: Flask) -> None:
         "admin/_panel_organisation.html", lambda: {"counts": organisation.counts()}, order=10
     )
     assert admin_views.bp is admin.bp
+    assert password_reset  # registers its outbox task
 
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:

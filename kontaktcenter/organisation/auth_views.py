@@ -8,10 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
-from wtforms.validators import DataRequired, Email
+from wtforms.validators import DataRequired, Email, EqualTo
 
+from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.roles import Role
-from kontaktcenter.organisation import users
+from kontaktcenter.organisation import password_reset, users
 from kontaktcenter.organisation.models import User
 
 bp = Blueprint("auth", __name__)
@@ -33,6 +34,26 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField("Lösenord", validators=[DataRequired("Fyll i lösenord.")])
     remember = BooleanField("Kom ihåg mig på den här datorn")
+
+
+class ForgotForm(FlaskForm):
+    email = EmailField(
+        "E-postadress",
+        validators=[DataRequired("Fyll i e-postadress."), Email("Ange en giltig e-postadress.")],
+    )
+
+
+class ResetForm(FlaskForm):
+    password = PasswordField(
+        "Nytt lösenord", validators=[DataRequired("Fyll i ett nytt lösenord.")]
+    )
+    repeat = PasswordField(
+        "Upprepa lösenordet",
+        validators=[
+            DataRequired("Skriv lösenordet en gång till."),
+            EqualTo("password", "Lösenorden är inte lika."),
+        ],
+    )
 
 
 def _safe_next(target: str | None) -> str | None:
@@ -62,6 +83,44 @@ def login():
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
     status = 422 if form.is_submitted() and form.errors else 200
     return render_template("auth/login.html", form=form), status
+
+
+@bp.route("/glomt-losenord", methods=["GET", "POST"])
+def forgot_password():
+    """Anyone may ask; the answer is the same whether the address has an account or not."""
+    form = ForgotForm()
+    sent = False
+    if password_reset.available() and form.validate_on_submit():
+        password_reset.request_reset(form.email.data)
+        sent = True
+    status = 422 if form.is_submitted() and form.errors else 200
+    return render_template(
+        "auth/forgot.html", form=form, sent=sent, available=password_reset.available()
+    ), status
+
+
+@bp.route("/aterstall-losenord/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    if current_user.is_authenticated:
+        logout_user()
+    form = ResetForm()
+    try:
+        password_reset.user_for_token(token)
+    except ValidationError as error:
+        return render_template("auth/reset.html", form=None, expired=error.message), 410
+    if form.validate_on_submit():
+        try:
+            password_reset.reset_password(token, form.password.data)
+        except ValidationError as error:
+            target = form.password if error.field == "password" else None
+            if target is None:
+                return render_template("auth/reset.html", form=None, expired=error.message), 410
+            target.errors.append(error.message)
+        else:
+            flash("Lösenordet är bytt. Logga in med det nya.", "success")
+            return redirect(url_for("auth.login"))
+    status = 422 if form.is_submitted() and form.errors else 200
+    return render_template("auth/reset.html", form=form, expired=None), status
 
 
 @bp.post("/logout")

@@ -143,7 +143,8 @@ def test_call_routed_to_department_is_taken_and_closed_by_handler(
     row = handler.get_by_role("row").filter(has=handler.get_by_role("link", name=reference))
     expect(row).to_contain_text("Bygglov")
     expect(row).to_contain_text(CALLER_NAME)
-    expect(row.get_by_role("cell", name="Ny", exact=True)).to_be_visible()  # the status
+    # The status, with who handles it (nobody yet), in one cell.
+    expect(row.get_by_role("cell", name="Ny Ingen handläggare", exact=True)).to_be_visible()
     row.get_by_role("link", name=reference).click()
 
     expect(handler.get_by_role("heading", level=1)).to_contain_text(reference)
