@@ -42,3 +42,12 @@ def test_a_single_case_type_is_not_plural_on_the_admin_page(org, client, login):
     html = client.get("/admin/arendetyper/").get_data(as_text=True)
     assert "1 ärendetyp hos Miljöförvaltningen" in html
     assert "2 ärendetyper hos Stadsbyggnadskontoret" in html
+
+
+def test_every_page_has_a_favicon_even_before_login(client):
+    assert 'rel="icon" href="/static/favicon.svg"' in client.get("/login").get_data(as_text=True)
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/static/favicon.svg")
+    with client.get("/static/favicon.svg") as svg:
+        assert svg.status_code == 200 and svg.mimetype == "image/svg+xml"

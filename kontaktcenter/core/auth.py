@@ -20,7 +20,13 @@ from kontaktcenter.core.roles import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-PUBLIC_ENDPOINTS = {"auth.login", "auth.forgot_password", "auth.reset_password", "static"}
+PUBLIC_ENDPOINTS = {
+    "auth.login",
+    "auth.forgot_password",
+    "auth.reset_password",
+    "static",
+    "favicon",
+}
 ROLES_ATTRIBUTE = "allowed_roles"
 
 
@@ -58,6 +64,11 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Logga in för att fortsätta."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
+
+    @app.get("/favicon.ico")
+    def favicon() -> ResponseReturnValue:
+        """Browsers ask for it before they read the page's <link rel="icon">."""
+        return redirect(url_for("static", filename="favicon.svg"), code=301)
 
     @app.before_request
     def require_login() -> ResponseReturnValue | None:
