@@ -15,7 +15,9 @@ What it does, in order (``--skip-inprocess`` / ``--skip-http`` leave a part out)
    the database, the slowest statements (median over the runs) with the report function that
    sent them, and the time per report function. The same for one in-process ``GET /oversikt/``
    (test client, logged in as the manager). ``--explain N`` prints EXPLAIN (ANALYZE, BUFFERS) of
-   the N slowest SELECTs of the year's report and of the overview.
+   the N slowest SELECTs of the year's report and of the overview. ``--serial`` repeats the
+   two reports without parallel workers and reports their CPU (this process and its database
+   backend, from /proc): what a report costs, whatever the others' load does to wall times.
 2. **Over HTTP**: starts ``gunicorn wsgi:app --workers 4`` on 127.0.0.1 (as bench.queue_bench
    does: same environment, access log with the server time ``%(D)s``), logs clients in as the
    manager ``chef1@kommun.example`` through the /login form, and runs each scenario for
@@ -156,25 +158,43 @@ def periods(today: date):
     }
 
 
-def time_full_report(app, filters, repeat: int) -> dict[str, Any]:
+def time_full_report(app, filters, repeat: int, serial: bool = False) -> dict[str, Any]:
     """One warm-up and `repeat` timed runs of full_report, each in a fresh app context and
-    session (nothing cached but the per-process calendar, as in a worker)."""
+    session (nothing cached but the per-process calendar, as in a worker).
+
+    `serial`: without parallel workers (``SET LOCAL max_parallel_workers_per_gather = 0``), so
+    that the CPU the report costs is this process plus its one backend, measured from /proc:
+    the cost of a report on a shared machine, where wall times depend on the others' load."""
+    import sqlalchemy as sa
+
     from kontaktcenter.core.extensions import db
     from kontaktcenter.reports.report import full_report
 
     with app.app_context():
         engine = db.engine
-    walls, runs = [], []
+    walls, runs, cpus = [], [], []
     for i in range(repeat + 1):
         with app.app_context(), Statements(engine) as log:
+            backend = db.session.scalar(sa.text("SELECT pg_backend_pid()"))
+            if serial:
+                db.session.execute(sa.text("SET LOCAL max_parallel_workers_per_gather = 0"))
+            app0, db0 = time.process_time(), _process_ticks([backend])
             t0 = time.perf_counter()
             full_report(filters)
             wall = (time.perf_counter() - t0) * 1000
+            cpu = (time.process_time() - app0, (_process_ticks([backend]) - db0) / TICK)
             db.session.remove()
         if i:  # the first run warms caches (PostgreSQL's and the process's)
             walls.append(wall)
             runs.append(log.rows)
-    return summarise(walls, runs)
+            cpus.append(cpu)
+    result = summarise(walls, runs)
+    if serial:
+        result["cpu_ms_median"] = {
+            "app": round(statistics.median(c[0] for c in cpus) * 1000, 1),
+            "db": round(statistics.median(c[1] for c in cpus) * 1000, 1),
+        }
+    return result
 
 
 def summarise(walls: list[float], runs: list[list[tuple[float, str, Any, str]]]) -> dict[str, Any]:
@@ -242,6 +262,9 @@ def print_timing(name: str, result: dict[str, Any]) -> None:
         f"{w['max']} ms; {result['statements']} statements, {result['db_ms_median']} ms in "
         "the database (median per statement, summed)"
     )
+    if "cpu_ms_median" in result:
+        cpu = result["cpu_ms_median"]
+        print(f"  CPU (median, no parallel workers): app {cpu['app']} ms + database {cpu['db']} ms")
     print("  time per function (ms):")
     for where, ms in result["by_function_ms"].items():
         print(f"    {ms:9.1f}  {where}")
@@ -250,7 +273,7 @@ def print_timing(name: str, result: dict[str, Any]) -> None:
         print(f"    {s['ms']:9.1f}  {s['where']:42} {s['sql']}")
 
 
-def in_process(database_url: str, repeat: int, explain_n: int) -> dict[str, Any]:
+def in_process(database_url: str, repeat: int, explain_n: int, serial: bool) -> dict[str, Any]:
     from kontaktcenter.core.extensions import db, utcnow
     from kontaktcenter.reports.periods import ReportFilters, local_date
 
@@ -266,6 +289,11 @@ def in_process(database_url: str, repeat: int, explain_n: int) -> dict[str, Any]
         if explain_n and name == "year":
             plans += explain(engine, result["_rows"], explain_n, "full_report year")
         results[f"full_report_{name}"] = {"period": period.label, **result}
+        if serial:
+            result = time_full_report(app, ReportFilters(period=period), repeat, serial=True)
+            print_timing(f"full_report, {name}, serial", result)
+            result.pop("_rows")
+            results[f"full_report_{name}_serial"] = {"period": period.label, **result}
     result = overview_in_process(app, repeat)
     print_timing("GET /oversikt/ in-process (test client, manager)", result)
     if explain_n:
@@ -812,6 +840,11 @@ def main(argv: list[str] | None = None) -> None:
         metavar="SECONDS",
         help="before each part wait up to this long for other load to drop",
     )
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="also run the in-process reports without parallel workers and report their CPU",
+    )
     parser.add_argument("--skip-inprocess", action="store_true")
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument(
@@ -843,7 +876,9 @@ def main(argv: list[str] | None = None) -> None:
         if not args.skip_inprocess:
             if args.quiet_wait:
                 results["others_before_inprocess"] = wait_for_quiet(args.quiet_wait)
-            results["in_process"] = in_process(args.database_url, args.repeat, args.explain)
+            results["in_process"] = in_process(
+                args.database_url, args.repeat, args.explain, args.serial
+            )
         if not args.skip_http:
             http_part(args, results)
     if args.json:

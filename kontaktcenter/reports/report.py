@@ -10,6 +10,7 @@ from kontaktcenter.cases.enums import Outcome
 from kontaktcenter.goals.models import CaseGoal
 from kontaktcenter.reports import compliance as goal_compliance
 from kontaktcenter.reports import service, volumes
+from kontaktcenter.reports.period_counts import PeriodCounts, period_counts, without_jit
 from kontaktcenter.reports.periods import ReportFilters
 
 
@@ -28,17 +29,25 @@ class ServiceReport:
 
 def service_report(filters: ReportFilters) -> ServiceReport:
     """The headline measures for the period and for the period of the same length before it."""
-    before = filters.period.previous()
+    without_jit()
+    return _service_report(
+        filters, *period_counts(filters, [filters.period, filters.period.previous()])
+    )
+
+
+def _service_report(
+    filters: ReportFilters, now: PeriodCounts, before: PeriodCounts
+) -> ServiceReport:
     return ServiceReport(
         filters=filters,
-        email=service.email_measures(filters),
-        phone=service.phone_measures(filters),
-        callbacks=service.callback_measures(filters),
-        resolution=service.resolution(filters),
-        previous_email=service.email_measures(filters, before),
-        previous_phone=service.phone_measures(filters, before),
-        previous_callbacks=service.callback_measures(filters, before),
-        previous_resolution=service.resolution(filters, before)[0],
+        email=now.email,
+        phone=now.phone,
+        callbacks=now.callbacks,
+        resolution=now.resolution,
+        previous_email=before.email,
+        previous_phone=before.phone,
+        previous_callbacks=before.callbacks,
+        previous_resolution=before.resolution[0],
     )
 
 
@@ -56,16 +65,23 @@ class FullReport:
 
 
 def full_report(filters: ReportFilters) -> FullReport:
-    compliance, compliance_by = goal_compliance.compliance_all(filters)
+    """Every section of the page: the cases of the period and the one before in one grouped
+    statement (:mod:`period_counts`), the goals in another (:func:`compliance.goal_rows`),
+    then the volumes, breaches, forwarding chains, response times and backlog."""
+    without_jit()
+    now, before = period_counts(filters, [filters.period, filters.period.previous()])
+    ids = now.ids or (0, -1)  # no cases: no goals, chains or breaches either
+    goals = goal_compliance.goal_rows(filters, ids=ids)
+    compliance, compliance_by = goal_compliance.compliance_all(filters, rows=goals)
     return FullReport(
-        service=service_report(filters),
+        service=_service_report(filters, now, before),
         compliance=compliance,
         compliance_by=compliance_by,
-        breaches=goal_compliance.breaches(filters),
-        second_line=goal_compliance.second_line(filters),
+        breaches=goal_compliance.breaches(filters, ids),
+        second_line=goal_compliance.second_line(filters, goals, now.per_department, ids),
         volumes=volumes.volumes(filters),
-        top_case_types=volumes.top_case_types(filters),
-        forwarded=volumes.forwarded_per_department(filters),
+        top_case_types=now.top_case_types,
+        forwarded=now.forwarded,
         backlog=volumes.backlog(filters),
     )
 

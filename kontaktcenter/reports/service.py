@@ -3,13 +3,17 @@ goals for a period, computed by aggregate queries in the database (never case by
 
 Every figure counts the cases *received* in the period (local dates, Europe/Stockholm), narrowed
 by the filters. Each measure's definition is in :data:`DEFINITIONS`, shown next to it.
+
+The functions here compute one measure each, one query apiece: they are the definitions. The
+report itself reads the same numbers from one grouped statement over the period and the one
+before it (:mod:`period_counts`); tests/test_reports_paths.py checks that both agree.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 
@@ -19,7 +23,7 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import UTCDateTime, db, utcnow
 from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.reports.models import ResponseTime
-from kontaktcenter.reports.periods import TZ, Period, ReportFilters, local_date
+from kontaktcenter.reports.periods import TZ, Period, ReportFilters, local_midnight
 
 RESOLVED = (Outcome.ANSWERED, Outcome.REFERRED)
 
@@ -127,10 +131,11 @@ def answer_deadlines(
     if not per_hour:
         return [(day.isoformat(), *due) for day, due in deadlines.items()]
     rows = []
-    hour = period.start
-    while hour < period.end:
-        rows.append((hour.astimezone(UTC).strftime("%Y-%m-%d %H"), *deadlines[local_date(hour)]))
-        hour += timedelta(hours=1)
+    for day, due in deadlines.items():  # the UTC hours from the day's midnight to the next
+        hour, end = local_midnight(day), local_midnight(day + timedelta(days=1))
+        while hour < end:
+            rows.append((hour.strftime("%Y-%m-%d %H"), *due))
+            hour += timedelta(hours=1)
     return rows
 
 
