@@ -314,12 +314,19 @@ def _ranked(
         word_conds.append(_word_match(result.stems))
     person_conds = _filters(user, filters)
     person_conds.append(Case.contact_id.in_([c.id for c, _ in people]))
-    broad = _is_broad(result, word_conds, cursor)
-    if broad:
-        after = _decode(cursor, time_key=False)[1] if cursor else None
+    marked = _decode(cursor, time_key=False) if cursor else None
+    scores: dict[int, float] | None = {}
+    if marked is not None and marked[0] < 0:
+        scores = None  # a newest-first page's mark: go on newest first
+    elif result.stems:
+        scores = _word_scores(result.stems, word_conds)
+    broad = scores is None
+    rows: list[tuple[int, float | None]]
+    if scores is None:
+        after = marked[1] if marked is not None else None
         rows = _newest_ids(result, word_conds, person_conds, people, after, limit)
     else:
-        rows = _best_ids(result, word_conds, person_conds, people, cursor, limit)
+        rows = _best_ids(scores, person_conds, people, marked, limit)
     result.newest_first = broad
     ids = [case_id for case_id, _score in rows[:limit]]
     loaded = {
@@ -340,44 +347,40 @@ def _ranked(
         result.next_cursor = encode_cursor([-1.0 if score is None else score, case_id])
 
 
-def _is_broad(
-    result: SearchResult, word_conds: list[sa.ColumnElement[bool]], cursor: str | None
-) -> bool:
-    if cursor:
-        return _decode(cursor, time_key=False)[0] < 0  # a newest-first page's mark
-    if not result.stems:
-        return False
+def _word_scores(
+    stems: list[str], word_conds: list[sa.ColumnElement[bool]]
+) -> dict[int, float] | None:
+    """Each matching case's relevance, or None when more than SEARCH_RANK_LIMIT match: one
+    statement that stops reading the index after the limit."""
     cap = current_app.config["SEARCH_RANK_LIMIT"]
-    probe = sa.select(SearchDocument.case_id).where(*word_conds).limit(cap + 1).subquery()
-    return (db.session.scalar(sa.select(sa.func.count()).select_from(probe)) or 0) > cap
+    rows = db.session.execute(_word_hits(stems, word_conds).limit(cap + 1)).all()
+    if len(rows) > cap:
+        return None
+    return {case_id: float(score) for case_id, score in rows}
 
 
 def _best_ids(
-    result: SearchResult,
-    word_conds: list[sa.ColumnElement[bool]],
+    scores: dict[int, float],
     person_conds: list[sa.ColumnElement[bool]],
     people: list[tuple[Contact, float]],
-    cursor: str | None,
+    marked: tuple[float, int] | None,
     limit: int,
 ) -> list[tuple[int, float | None]]:
-    parts: list[sa.Select[Any]] = []
-    if result.stems:
-        parts.append(_word_hits(result.stems, word_conds))
+    """Best first: the word scores and the cases of the people found (by how well their name
+    matched), at most SEARCH_RANK_LIMIT and a few hundred, ordered and paged here."""
+    merged = dict(scores)
     if people:
-        score = sa.case({c.id: s for c, s in people}, value=Case.contact_id, else_=0.0)
-        parts.append(
-            sa.select(Case.id.label("case_id"), sa.cast(score, sa.Float).label("score")).where(
-                *person_conds
-            )
-        )
-    hits = (parts[0] if len(parts) == 1 else sa.union_all(*parts)).subquery("hits")
-    best = sa.func.max(hits.c.score)
-    page = sa.select(hits.c.case_id, best.label("score")).group_by(hits.c.case_id)
-    if cursor:
-        after, case_id = _decode(cursor, time_key=False)
-        page = page.having(sa.or_(best < after, sa.and_(best == after, hits.c.case_id < case_id)))
-    rows = db.session.execute(page.order_by(best.desc(), hits.c.case_id.desc()).limit(limit + 1))
-    return [(row.case_id, float(row.score)) for row in rows]
+        similarity_of = {c.id: s for c, s in people}
+        for case_id, contact_id in db.session.execute(
+            sa.select(Case.id, Case.contact_id).where(*person_conds)
+        ):
+            score = similarity_of.get(contact_id, 0.0) if contact_id is not None else 0.0
+            merged[case_id] = max(merged.get(case_id, 0.0), score)
+    ordered = sorted(merged.items(), key=lambda item: (-item[1], -item[0]))
+    if marked is not None:
+        after, after_id = marked
+        ordered = [(i, s) for i, s in ordered if s < after or (s == after and i < after_id)]
+    return [(case_id, score) for case_id, score in ordered[: limit + 1]]
 
 
 def _newest_ids(
