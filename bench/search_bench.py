@@ -131,7 +131,7 @@ def in_process(app, queries: dict[str, list[tuple[str, Any]]]) -> dict[str, Any]
     from kontaktcenter.core.extensions import db
     from kontaktcenter.organisation.models import User
     from kontaktcenter.search.parsing import parse
-    from kontaktcenter.search.queries import search
+    from kontaktcenter.search.queries import load_goals, search
 
     out: dict[str, Any] = {}
     print("\nin-process search() as the agent, one fresh app context per query")
@@ -147,6 +147,7 @@ def in_process(app, queries: dict[str, list[tuple[str, Any]]]) -> dict[str, Any]
                 with Statements(db.engine) as recorder:
                     t = time.perf_counter()
                     result = search(user, parse(text), limit=50)
+                    load_goals(result)
                     body = _json(result)
                     walls.append((time.perf_counter() - t) * 1000)
                 statements.append(len(recorder.rows))

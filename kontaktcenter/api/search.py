@@ -23,7 +23,13 @@ from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department
 from kontaktcenter.search.parsing import MAX_QUERY, Kind, parse
-from kontaktcenter.search.queries import SearchFilters, SearchResult, record_lookup, search
+from kontaktcenter.search.queries import (
+    SearchFilters,
+    SearchResult,
+    load_goals,
+    record_lookup,
+    search,
+)
 
 MAX_LIMIT = 100
 STATUSES = ("open", "closed")
@@ -83,6 +89,7 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
                 filters.received_to = day
     query = parse(values.get("q"))
     result = search(user, query, filters, values.get("cursor") or None, limit=limit)
+    load_goals(result)
     record_lookup(user, query)
     return _json(result)
 

@@ -187,24 +187,26 @@ def _name_words_like(word: str, limit: int = 5) -> list[str]:
     """Name words that begin with `word` or resemble it (pg_trgm similarity), best first.
     Words are letters and digits only (text.words): no LIKE or FTS syntax in them."""
     if _dialect() == "postgresql":
-        db.session.execute(
-            sa.text("SELECT set_config('pg_trgm.similarity_threshold', :t, true)"),
-            {"t": str(NAME_THRESHOLD)},
-        )
+        # similarity() >= threshold is what `%` means; the operator lets the trigram index
+        # find the candidates at pg_trgm's default threshold (0.3), the filter keeps ours.
         likeness = sa.func.similarity(NameWord.word, word)
-        alike = db.session.scalars(
-            sa.select(NameWord.word)
-            .where(NameWord.word.op("%")(word))
+        alike = (
+            sa.select(NameWord.word, likeness.label("rank"))
+            .where(NameWord.word.op("%")(word), likeness >= NAME_THRESHOLD)
             .order_by(likeness.desc(), NameWord.word)
             .limit(limit)
-        ).all()
-        starting = db.session.scalars(
-            sa.select(NameWord.word)
+        )
+        starting = (
+            sa.select(NameWord.word, sa.literal(0.0).label("rank"))
             .where(NameWord.word.like(f"{word}%"))
             .order_by(sa.func.length(NameWord.word), NameWord.word)
             .limit(limit)
-        ).all()
-        return list(dict.fromkeys([*alike, *starting]))
+        )
+        both = sa.union_all(alike.subquery().select(), starting.subquery().select()).subquery()
+        rows = db.session.execute(sa.select(both.c.word, both.c.rank)).all()
+        # The alike first, most alike first; then the longer words that begin with it.
+        ranked = sorted(rows, key=lambda row: (-row.rank, len(row.word), row.word))
+        return list(dict.fromkeys(row.word for row in ranked))
     # SQLite: words sharing a trigram (FTS5 trigram index), ranked here as pg_trgm would.
     grams = sorted({word[i : i + 3] for i in range(len(word) - 2)})
     if not grams:
@@ -220,8 +222,8 @@ def _name_words_like(word: str, limit: int = 5) -> list[str]:
         ((similarity(word, c), c) for c in candidates if similarity(word, c) >= NAME_THRESHOLD),
         key=lambda item: (-item[0], item[1]),
     )
-    starting = sorted((c for c in candidates if c.startswith(word)), key=lambda c: (len(c), c))
-    return list(dict.fromkeys([c for _s, c in scored[:limit]] + starting[:limit]))
+    prefixed = sorted((c for c in candidates if c.startswith(word)), key=lambda c: (len(c), c))
+    return list(dict.fromkeys([c for _s, c in scored[:limit]] + prefixed[:limit]))
 
 
 # --- cases ------------------------------------------------------------------------------------
@@ -262,8 +264,20 @@ def _load(query: S) -> S:
         joinedload(Case.case_type),
         joinedload(Case.department),
         joinedload(Case.assignee),
-        selectinload(Case.goals),
     )
+
+
+def load_goals(result: SearchResult) -> None:
+    """The hits' goals and timelines in two queries, for the API's case summaries (which show
+    the goals, and a paused goal's time needs the timeline)."""
+    ids = [hit.case.id for hit in result.cases]
+    if ids:
+        db.session.scalars(
+            _load(sa.select(Case))
+            .where(Case.id.in_(ids))
+            .options(selectinload(Case.goals), selectinload(Case.activities))
+            .execution_options(populate_existing=True)
+        ).unique().all()
 
 
 def _recent(
