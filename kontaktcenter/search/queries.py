@@ -8,7 +8,6 @@ hit list pages by keyset on (score, id), or (received, id) when there are no wor
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -26,23 +25,18 @@ from kontaktcenter.core import audit
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation.models import User
-from kontaktcenter.search.models import NameWord, SearchDocument
+from kontaktcenter.search.models import SearchDocument
 from kontaktcenter.search.parsing import Kind, Query
+from kontaktcenter.search.people import CONTACTS, NAME_CASES_FROM, by_identifier, by_name
 from kontaktcenter.search.text import (
     Fragment,
     query_stems,
-    similarity,
     snippet,
-    word_similarity,
-    words,
 )
 
 S = TypeVar("S", bound=sa.Select)  # any select of cases
 
 PAGE = 20
-CONTACTS = 10
-NAME_THRESHOLD = 0.45  # word similarity: "Sundkvist" ~ "Sundqvist" is 0.54
-NAME_CASES_FROM = 20  # cases of at most this many best-matching people join the hit list
 
 
 @dataclass
@@ -113,117 +107,16 @@ def search(
         return result
     if query.kind is Kind.TEXT:
         result.stems = query_stems(query.text)
-        scored = _people_by_name(user, query.text)
+        scored = by_name(user, query.text)
         result.contacts = [ContactHit(c, s) for c, s in scored[:CONTACTS]]
         if result.stems or scored:
             _ranked(result, user, filters, scored[:NAME_CASES_FROM], cursor, limit)
         return result
-    people = _people_by_identifier(user, query)
-    result.contacts = [ContactHit(c) for c in people[:CONTACTS]]
-    if people:
-        _recent(result, user, filters, [c.id for c in people], cursor, limit)
+    found = by_identifier(user, query)
+    result.contacts = [ContactHit(c) for c in found[:CONTACTS]]
+    if found:
+        _recent(result, user, filters, [c.id for c in found], cursor, limit)
     return result
-
-
-# --- people -----------------------------------------------------------------------------------
-
-
-def _visible_people(user: User) -> list[sa.ColumnElement[bool]]:
-    if access.sees_all_cases(user):
-        return []
-    return [
-        sa.exists().where(Case.contact_id == Contact.id, access.visible_clause(user)),
-    ]
-
-
-def _people_by_identifier(user: User, query: Query) -> list[Contact]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if query.kind is Kind.EMAIL:
-        conditions.append(Contact.email == query.value)
-    elif query.kind is Kind.PERSONNUMMER:
-        conditions.append(Contact.personnummer == query.value)
-    elif query.kind is Kind.ORGANISATION_NUMBER:
-        conditions.append(Contact.organisation_number == query.value)
-    if query.phone:
-        conditions.append(Contact.phone_e164 == query.phone)
-    if not conditions:
-        return []
-    return list(
-        db.session.scalars(
-            sa.select(Contact)
-            .where(sa.or_(*conditions), *_visible_people(user))
-            .order_by(Contact.id.desc())
-            .limit(CONTACTS * 5)
-        )
-    )
-
-
-def _people_by_name(user: User, text: str) -> list[tuple[Contact, float]]:
-    """People whose name has, for every word of the query, that word or a word like it,
-    best first. The words are looked up among the distinct words of names (a small table with
-    a trigram index), so a common or misspelt surname never ranks a million names."""
-    typed = [w for w in words(text) if len(w) >= 2][:4]
-    if not typed or max(len(w) for w in typed) < 3:
-        return []
-    conditions = []
-    for word in typed:
-        alternatives = _name_words_like(word)
-        if not alternatives:
-            return []  # a word like no name: nobody matches every word
-        conditions.append(sa.or_(*(Contact.name_lower.like(f"%{a}%") for a in alternatives)))
-    contacts = db.session.scalars(
-        sa.select(Contact)
-        .where(*conditions, *_visible_people(user))
-        .order_by(Contact.id.desc())
-        .limit(NAME_CASES_FROM)
-    ).all()
-    needle = " ".join(typed)
-    scored = [(c, word_similarity(needle, c.name_lower or "")) for c in contacts]
-    scored.sort(key=lambda item: (-item[1], -item[0].id))
-    return scored
-
-
-def _name_words_like(word: str, limit: int = 5) -> list[str]:
-    """Name words that begin with `word` or resemble it (pg_trgm similarity), best first.
-    Words are letters and digits only (text.words): no LIKE or FTS syntax in them."""
-    if _dialect() == "postgresql":
-        # similarity() >= threshold is what `%` means; the operator lets the trigram index
-        # find the candidates at pg_trgm's default threshold (0.3), the filter keeps ours.
-        likeness = sa.func.similarity(NameWord.word, word)
-        alike = (
-            sa.select(NameWord.word, likeness.label("rank"))
-            .where(NameWord.word.op("%")(word), likeness >= NAME_THRESHOLD)
-            .order_by(likeness.desc(), NameWord.word)
-            .limit(limit)
-        )
-        starting = (
-            sa.select(NameWord.word, sa.literal(0.0).label("rank"))
-            .where(NameWord.word.like(f"{word}%"))
-            .order_by(sa.func.length(NameWord.word), NameWord.word)
-            .limit(limit)
-        )
-        both = sa.union_all(alike.subquery().select(), starting.subquery().select()).subquery()
-        rows = db.session.execute(sa.select(both.c.word, both.c.rank)).all()
-        # The alike first, most alike first; then the longer words that begin with it.
-        ranked = sorted(rows, key=lambda row: (-row.rank, len(row.word), row.word))
-        return list(dict.fromkeys(row.word for row in ranked))
-    # SQLite: words sharing a trigram (FTS5 trigram index), ranked here as pg_trgm would.
-    grams = sorted({word[i : i + 3] for i in range(len(word) - 2)})
-    if not grams:
-        return []
-    match = " OR ".join(f'"{g}"' for g in grams[:30])
-    candidates: Sequence[str] = db.session.scalars(
-        sa.select(sa.literal_column("word"))
-        .select_from(sa.table("name_words_fts"))
-        .where(sa.literal_column("name_words_fts").op("MATCH")(match))
-        .limit(2000)
-    ).all()
-    scored = sorted(
-        ((similarity(word, c), c) for c in candidates if similarity(word, c) >= NAME_THRESHOLD),
-        key=lambda item: (-item[0], item[1]),
-    )
-    prefixed = sorted((c for c in candidates if c.startswith(word)), key=lambda c: (len(c), c))
-    return list(dict.fromkeys([c for _s, c in scored[:limit]] + prefixed[:limit]))
 
 
 # --- cases ------------------------------------------------------------------------------------
