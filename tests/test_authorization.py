@@ -6,7 +6,7 @@ A handler of department A never sees a case of department B: not in lists, not b
 import pytest
 
 from kontaktcenter.cases.enums import Channel, Outcome
-from kontaktcenter.workspace.case_views import ACTIONS
+from kontaktcenter.workspace.case_views import ACTIONS, RELATION_ACTIONS
 from tests.factories import make_case, post
 
 ROLES = ["agent", "handler_bygg", "manager", "admin"]
@@ -107,3 +107,32 @@ def test_handler_lists_show_only_own_department(client, org, login):
 def test_unknown_case_id_is_404(client, org, login):
     login(org.agent)
     assert client.get("/arenden/999999").status_code == 404
+
+
+# Merging and linking (workspace.case_views.RELATION_ACTIONS): the same matrix.
+RELATIONS_ALLOWED = {
+    "agent": {"merge", "link", "unlink"},
+    "handler_bygg": {"merge", "link", "unlink"},
+    "manager": {"link", "unlink"},  # they may point out related cases, not merge work away
+    "admin": set(RELATION_ACTIONS),
+}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", sorted(RELATION_ACTIONS))
+def test_relation_actions_by_role(client, org, login, role, action):
+    case = make_case(org.agent, org.bygglov, outcome=Outcome.CALLBACK)
+    login(getattr(org, role))
+    response = post(client, f"/arenden/{case.id}/{action}", {"version": case.version})
+    if action in RELATIONS_ALLOWED[role]:
+        assert response.status_code in (302, 422), response.status_code
+    else:
+        assert response.status_code == 403
+
+
+@pytest.mark.parametrize("action", sorted(RELATION_ACTIONS))
+def test_handler_of_other_department_cannot_merge_or_link(client, org, login, action):
+    case = make_case(org.agent, org.bygglov)
+    login(org.handler_miljo)
+    response = post(client, f"/arenden/{case.id}/{action}", {"version": case.version})
+    assert response.status_code == 404

@@ -34,6 +34,9 @@ ACTIONS: dict[Role, frozenset[str]] = {
             "resume",
             "classify",
             "reply",
+            "merge",
+            "link",
+            "unlink",
         }
     ),
     Role.HANDLER: frozenset(
@@ -48,9 +51,13 @@ ACTIONS: dict[Role, frozenset[str]] = {
             "wait",
             "resume",
             "reply",
+            "merge",
+            "link",
+            "unlink",
         }
     ),
-    Role.MANAGER: frozenset({"note", "assign", "reopen"}),
+    # Managers oversee: they may point out related cases, not merge someone's work away.
+    Role.MANAGER: frozenset({"note", "assign", "reopen", "link", "unlink"}),
 }
 ALL_ACTIONS = frozenset().union(*ACTIONS.values())
 ACTIONS[Role.ADMIN] = ALL_ACTIONS

@@ -27,6 +27,9 @@ from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import CaseType, Department, User
 
 TEXT_MAX = 4000
+# What may be done with a closed case; a merged one takes nothing but notes.
+ON_CLOSED = frozenset({"note", "reopen", "merge", "link", "unlink"})
+ON_MERGED = frozenset({"note"})
 
 
 @contextmanager
@@ -34,7 +37,11 @@ def acting(case: Case, by: User, action: str, expected_version: int | None) -> I
     access.ensure(by, action, case)
     if expected_version is not None and expected_version != case.version:
         raise Conflict(STALE_MESSAGE)
-    if action not in ("note", "reopen") and not case.is_open:
+    if case.merged_into is not None and action not in ON_MERGED:
+        raise ValidationError(
+            f"Ärendet är sammanslaget med {case.merged_into.reference}. Arbeta i det ärendet."
+        )
+    if action not in ON_CLOSED and not case.is_open:
         raise ValidationError("Ärendet är avslutat. Återöppna det först.")
     try:
         yield

@@ -111,6 +111,10 @@ class ActivityKind(StrEnum):
     EMAIL_SENT = "email_sent"
     ACKNOWLEDGED = "acknowledged"  # automatic receipt sent
     DELIVERY_FAILED = "delivery_failed"
+    MERGED = "merged"  # another case was merged into this one
+    MERGED_INTO = "merged_into"  # this case was merged into another
+    LINKED = "linked"
+    UNLINKED = "unlinked"
 
     @property
     def label(self) -> str:
@@ -139,4 +143,8 @@ ACTIVITY_LABELS = {
     ActivityKind.EMAIL_SENT: "Svar skickat",
     ActivityKind.ACKNOWLEDGED: "Mottagningskvitto skickat",
     ActivityKind.DELIVERY_FAILED: "E-post kunde inte levereras",
+    ActivityKind.MERGED: "Ärende sammanslaget hit",
+    ActivityKind.MERGED_INTO: "Sammanslaget med annat ärende",
+    ActivityKind.LINKED: "Kopplat till ärende",
+    ActivityKind.UNLINKED: "Koppling borttagen",
 }

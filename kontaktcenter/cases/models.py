@@ -41,6 +41,9 @@ class Case(Model):
     referred_to: Mapped[str | None] = mapped_column(sa.String(200))
     # A case opened from mail that cited another case's reference without being its party.
     linked_case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
+    # Merged into another case (the same matter): closed, its mail moved there (cases/merging).
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -59,7 +62,12 @@ class Case(Model):
     __mapper_args__ = {"version_id_col": version}
 
     case_type: Mapped[CaseType | None] = relationship()
-    linked_case: Mapped[Case | None] = relationship(remote_side="Case.id")
+    linked_case: Mapped[Case | None] = relationship(
+        remote_side="Case.id", foreign_keys=[linked_case_id]
+    )
+    merged_into: Mapped[Case | None] = relationship(
+        remote_side="Case.id", foreign_keys=[merged_into_id]
+    )
     department: Mapped[Department | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
@@ -142,6 +150,10 @@ class Case(Model):
         return self.due_at.year < 9999
 
     @property
+    def is_merged(self) -> bool:
+        return self.merged_into_id is not None
+
+    @property
     def callback_pending(self) -> bool:
         return self.callback_due_at is not None and self.callback_done_at is None
 
@@ -180,6 +192,27 @@ class Activity(Model):
 @sa.event.listens_for(Activity, "before_delete")
 def _activities_are_append_only(mapper: Any, connection: Any, target: Activity) -> None:
     raise RuntimeError("The case timeline is append-only")
+
+
+class CaseLink(Model):
+    """Two cases marked as related. Symmetric, so stored once: the lower case id first."""
+
+    __tablename__ = "case_links"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"))
+    other_case_id: Mapped[int] = mapped_column(sa.ForeignKey("cases.id"), index=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case: Mapped[Case] = relationship(foreign_keys=[case_id])
+    other_case: Mapped[Case] = relationship(foreign_keys=[other_case_id])
+    created_by: Mapped[User | None] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("case_id", "other_case_id"),
+        sa.CheckConstraint("case_id < other_case_id", name="ordered"),
+    )
 
 
 class CaseSequence(Model):

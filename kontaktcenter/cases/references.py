@@ -7,6 +7,7 @@ series has no gaps and no duplicates (the unique index on cases.reference is the
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -44,3 +45,16 @@ def next_references(at: datetime, count: int) -> list[str]:
         .returning(CaseSequence.last_value)
     ).scalar_one()
     return [f"KC-{year}-{value:06d}" for value in range(last - count + 1, last + 1)]
+
+
+_TYPED = re.compile(r"^(?:kc)?[\s-]*(20\d\d)(?:[\s-]+(\d{1,6})|(\d{6}))$", re.IGNORECASE)
+
+
+def parse_reference(text: str | None) -> str | None:
+    """``KC-2026-000303`` from what people type: ``kc 2026 303``, ``2026-303`` or in full."""
+    match = _TYPED.match((text or "").strip()[:40])
+    if match is None:
+        return None
+    year, short, full = match.groups()
+    number = int(short or full)
+    return f"KC-{year}-{number:06d}" if number > 0 else None

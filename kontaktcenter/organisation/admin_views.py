@@ -69,6 +69,9 @@ def user_new():
                 Role(form.role.data),
                 form.password.data,
                 _departments(form.departments.data),
+                title=form.title.data,
+                unit=form.unit.data,
+                phone=form.phone.data,
             )
         except DomainError as error:
             show_error(form, error)
@@ -98,6 +101,9 @@ def _user_edit_form(user: User, submitted: bool = True) -> UserEditForm:
         "role": user.role.value,
         "departments": [d.id for d in user.departments],
         "active": user.active,
+        "title": user.title or "",
+        "unit": user.unit or "",
+        "phone": user.phone or "",
     }
     if submitted:
         form = UserEditForm(data=initial(stored))
@@ -122,6 +128,9 @@ def user_edit(user_id: int):
                 active=form.active.data,
                 password=form.password.data or None,
                 by=current_user,
+                title=form.title.data,
+                unit=form.unit.data,
+                phone=form.phone.data,
             )
         except DomainError as error:
             db.session.rollback()  # the service may have changed the user before refusing

@@ -58,7 +58,21 @@ def _departments_field() -> CheckboxListField:
     )
 
 
-class UserCreateForm(FlaskForm):
+class ProfileFields:
+    """What a reply's signature is made of, besides the name."""
+
+    title = StringField("Titel", validators=[Optional(), max_length(120)], filters=[strip])
+    unit = StringField(
+        "Förvaltning, avdelning eller enhet",
+        validators=[Optional(), max_length(120)],
+        filters=[strip],
+    )
+    phone = StringField(
+        "Telefon i signaturen", validators=[Optional(), max_length(40)], filters=[strip]
+    )
+
+
+class UserCreateForm(ProfileFields, FlaskForm):
     email = EmailField(
         "E-postadress",
         validators=[
@@ -78,7 +92,7 @@ class UserCreateForm(FlaskForm):
     )
 
 
-class UserEditForm(FlaskForm):
+class UserEditForm(ProfileFields, FlaskForm):
     name = StringField("Namn", validators=[DataRequired("Fyll i namn."), max_length(120)])
     role = _role_field()
     departments = _departments_field()

@@ -75,6 +75,10 @@ class User(UserMixin, Model):
     role: Mapped[Role] = mapped_column(str_enum(Role))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # The profile a reply's signature is made of (with the name).
+    title: Mapped[str | None] = mapped_column(sa.String(120))  # befattning
+    unit: Mapped[str | None] = mapped_column(sa.String(120))  # förvaltning, avdelning, enhet
+    phone: Mapped[str | None] = mapped_column(sa.String(40))
 
     # Loaded when asked for (the signed-in user's, for access checks), not with every assignee.
     departments: Mapped[list[Department]] = relationship(

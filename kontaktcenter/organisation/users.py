@@ -70,8 +70,20 @@ def _departments_for(role: Role, departments: list[Department]) -> list[Departme
     return departments
 
 
+def _profile(value: str | None, limit: int) -> str | None:
+    return (value or "").strip()[:limit] or None
+
+
 def create_user(
-    email: str, name: str, role: Role, password: str, departments: list[Department] | None = None
+    email: str,
+    name: str,
+    role: Role,
+    password: str,
+    departments: list[Department] | None = None,
+    *,
+    title: str | None = None,
+    unit: str | None = None,
+    phone: str | None = None,
 ) -> User:
     email = (email or "").strip().lower()
     if "@" not in email:
@@ -84,6 +96,9 @@ def create_user(
         role=role,
         password_hash=generate_password_hash(validate_password(password)),
         departments=_departments_for(role, list(departments or [])),
+        title=_profile(title, 120),
+        unit=_profile(unit, 120),
+        phone=_profile(phone, 40),
     )
     db.session.add(user)
     db.session.commit()
@@ -99,6 +114,9 @@ def update_user(
     active: bool,
     password: str | None = None,
     by: User | None = None,
+    title: str | None = None,
+    unit: str | None = None,
+    phone: str | None = None,
 ) -> User:
     if by is not None and by.id == user.id and (not active or role != Role.ADMIN):
         raise ValidationError("Du kan inte ta bort din egen administratörsbehörighet.", "role")
@@ -109,6 +127,13 @@ def update_user(
     user.role = role
     user.departments = departments
     user.active = active
+    # None: not part of this change (a caller that does not edit the profile keeps it).
+    if title is not None:
+        user.title = _profile(title, 120)
+    if unit is not None:
+        user.unit = _profile(unit, 120)
+    if phone is not None:
+        user.phone = _profile(phone, 40)
     if new_hash:
         user.password_hash = new_hash
     db.session.commit()

@@ -20,12 +20,13 @@ from flask import (
 )
 from flask_login import current_user
 
-from kontaktcenter.cases import access
+from kontaktcenter.cases import access, merging, relations
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases.enums import CallbackResult, TransferKind
 from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import outbound
 from kontaktcenter.channels.email.mime.text import safe_filename
+from kontaktcenter.channels.email.models import MailMessage, MailStatus
 from kontaktcenter.channels.email.presenting import answer_templates, message_views
 from kontaktcenter.core import audit
 from kontaktcenter.core.errors import Conflict, DomainError
@@ -34,7 +35,7 @@ from kontaktcenter.core.forms import choices, parse_id
 from kontaktcenter.goals import engine as goals
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
-from kontaktcenter.workspace import forms
+from kontaktcenter.workspace import case_page, forms
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
 
@@ -44,7 +45,8 @@ class Action:
     permission: str
     form: type[forms.ActionForm]
     run: Callable[[Case, forms.ActionForm, int | None], object]
-    done: str
+    done: str | Callable[[object], str]
+    goto_result: bool = False  # show the case the action returns (a merge: the survivor)
 
 
 def _user(form_value: str) -> User | None:
@@ -127,7 +129,7 @@ ACTIONS: dict[str, Action] = {
         "reply",
         forms.ReplyForm,
         lambda c, f, v: outbound.reply(c, current_user, f.body.data, _uploads(), v),
-        "Svaret är skickat.",
+        lambda message: _reply_done(message),
     ),
     "refer": Action(
         "refer",
@@ -184,6 +186,52 @@ ACTIONS: dict[str, Action] = {
 }
 
 
+# Linking and merging (their own dict: the action matrix above predates them).
+RELATION_ACTIONS: dict[str, Action] = {
+    "merge": Action(
+        "merge",
+        forms.MergeForm,
+        lambda c, f, v: merging.merge(c, current_user, f.reference.data, f.note.data, v),
+        lambda survivor: (
+            f"Ärendena är sammanslagna i {_reference(survivor)}: alla meddelanden och händelser "
+            "finns här."
+        ),
+        goto_result=True,
+    ),
+    "link": Action(
+        "link",
+        forms.LinkForm,
+        lambda c, f, v: merging.link(c, current_user, f.reference.data, v),
+        lambda other: f"Ärendet är kopplat till {_reference(other)}.",
+    ),
+    "unlink": Action(
+        "unlink",
+        forms.UnlinkForm,
+        lambda c, f, v: merging.unlink(c, current_user, parse_id(f.other.data), v),
+        lambda other: f"Kopplingen till {_reference(other)} är borttagen.",
+    ),
+}
+ALL_ACTIONS = {**ACTIONS, **RELATION_ACTIONS}
+
+
+def _reference(result: object) -> str:
+    return result.reference if isinstance(result, Case) else ""
+
+
+def _reply_done(message: object) -> str:
+    """What happens next with a reply: sent already, or queued and sent in a moment."""
+    assert isinstance(message, MailMessage)
+    db.session.refresh(message)
+    if message.status == MailStatus.SENT:
+        return f"Svaret är skickat till {message.recipient}."
+    if message.status == MailStatus.FAILED:
+        return f"Svaret kunde inte skickas till {message.recipient}. Se Händelser."
+    return (
+        f"Svaret till {message.recipient} ligger i kö och skickas inom någon minut. "
+        "Under Händelser ser du när det har gått iväg."
+    )
+
+
 def _visible_case(case_id: int) -> Case:
     try:
         return access.get_visible_case(current_user, case_id=case_id)
@@ -196,7 +244,7 @@ def _build_forms(
 ) -> dict[str, forms.ActionForm]:
     allowed = access.allowed_actions(current_user, case)
     built: dict[str, forms.ActionForm] = {}
-    for name, action in ACTIONS.items():
+    for name, action in ALL_ACTIONS.items():
         if action.permission not in allowed:
             continue
         form = (
@@ -245,25 +293,64 @@ def render(
 ):
     now = utcnow()
     case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
-    templates = answer_templates()
+    messages = message_views(case)
+    merged = relations.merged_into_case(case)
+    groups, reply_open = case_page.arrange(
+        case, set(case_forms), open_action, has_mail=bool(messages)
+    )
+    reply = None
     reply_form = case_forms.get("reply")
-    chosen = request.args.get("mall", "")
-    if reply_form is not None and not reply_form.body.data and parse_id(chosen):
-        template = next((t for t in templates if t.id == int(chosen)), None)
-        if template is not None:
-            reply_form.body.data = outbound.render_template_text(
-                template.body, **outbound.template_values(case, case.summary)
-            )
+    if reply_form is not None and case_page.reply_possible(case, set(case_forms)):
+        signature = outbound.signature(current_user)
+        if not reply_form.body.data:
+            reply_form.body.data = "\n\n" + signature
+        reply = {
+            "subject": outbound.reply_subject(case),
+            "signature": signature,
+            "templates": [
+                (t.id, t.name, outbound.template_text(t, case)) for t in answer_templates()
+            ],
+            "open": reply_open,
+        }
+    merged_into = case.merged_into
+    timeline = relations.timeline(case, merged)
     return render_template(
         "cases/show.html",
         case=case,
-        messages=message_views(case),
-        answer_templates=templates,
+        messages=messages,
+        message_status={v.message.id: v.message for v in messages},
+        timeline=timeline,
+        visible_references=relations.visible_references(current_user, timeline),
+        related=relations.related(current_user, case, merged),
+        candidates=relations.candidates(current_user, case),
+        merged_into=merged_into
+        if merged_into and access.can_view(current_user, merged_into)
+        else None,
+        reply=reply,
+        groups=groups,
+        action_text=case_page.ACTION_TEXT,
         case_goals=case_goals,
         forms=case_forms,
         open_action=open_action,
         revealed=revealed,
     ), status
+
+
+def _insert_template(case: Case, form: forms.ActionForm):
+    """The reply form's "Infoga mallen" without JavaScript: the chosen template is added to the
+    text already written (the page's script does this in place, at the cursor)."""
+    assert isinstance(form, forms.ReplyForm)
+    chosen = parse_id(request.form.get("mall"))
+    template = next((t for t in answer_templates() if t.id == chosen), None)
+    if template is None:
+        flash("Välj en svarsmall.", "error")
+    else:
+        form.body.data = outbound.insert_text(
+            form.body.data or "",
+            outbound.template_text(template, case),
+            outbound.signature(current_user),
+        )
+    return render(case, _build_forms(case, "reply", form), open_action="reply")
 
 
 @bp.get("/<id:case_id>")
@@ -286,7 +373,7 @@ def reveal_personnummer(case_id: int):
 
 @bp.post("/<id:case_id>/<action>")
 def act(case_id: int, action: str):
-    spec = ACTIONS.get(action)
+    spec = ALL_ACTIONS.get(action)
     if spec is None:
         abort(404)
     case = _visible_case(case_id)
@@ -294,11 +381,13 @@ def act(case_id: int, action: str):
         abort(403)
     form = spec.form()
     _fill_choices(form, case)
+    if action == "reply" and "infoga" in request.form:
+        return _insert_template(case, form)
     status = 422
     if form.validate_on_submit():
         version = parse_id(form.version.data)
         try:
-            spec.run(case, form, version)
+            result = spec.run(case, form, version)
         except DomainError as error:
             status = error.status
             if isinstance(error, Conflict):
@@ -312,7 +401,9 @@ def act(case_id: int, action: str):
                 else:
                     flash(error.message, "error")
         else:
-            flash(spec.done, "success")
+            flash(spec.done if isinstance(spec.done, str) else spec.done(result), "success")
+            if spec.goto_result and isinstance(result, Case):
+                case = result
             if access.can_view(current_user, case):
                 return redirect(url_for("cases.show", case_id=case.id))
             return redirect(url_for("auth.home"))

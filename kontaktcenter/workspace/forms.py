@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import MultipleFileField
 from wtforms import (
+    BooleanField,
     DateTimeLocalField,
     HiddenField,
     RadioField,
@@ -50,7 +51,7 @@ class HandOffForm(ActionForm):
         validators=[DataRequired("Välj typ av koppling.")],
     )
     to = StringField("Kopplat till (namn eller funktion)", validators=[Optional(), Length(max=120)])
-    note = TextAreaField("Anteckning", validators=[Optional(), Length(max=4000)])
+    note = TextAreaField("Anteckning om kopplingen", validators=[Optional(), Length(max=4000)])
 
 
 class ClassifyForm(ActionForm):
@@ -61,7 +62,7 @@ class ReferForm(ActionForm):
     authority = StringField(
         "Myndighet", validators=[DataRequired("Ange myndighet."), Length(max=200)]
     )
-    note = TextAreaField("Anteckning", validators=[Optional(), Length(max=4000)])
+    note = TextAreaField("Anteckning om hänvisningen", validators=[Optional(), Length(max=4000)])
 
 
 class CallbackForm(ActionForm):
@@ -79,7 +80,7 @@ class CallbackAttemptForm(ActionForm):
         choices=choices((r.value, r.label) for r in CallbackResult),
         validators=[DataRequired("Välj resultat.")],
     )
-    note = TextAreaField("Anteckning", validators=[Optional(), Length(max=4000)])
+    note = TextAreaField("Anteckning om försöket", validators=[Optional(), Length(max=4000)])
 
 
 class ReturnForm(ActionForm):
@@ -115,3 +116,30 @@ class ReplyForm(ActionForm):
         "Svar till medborgaren", validators=[DataRequired("Skriv ett svar."), Length(max=20000)]
     )
     attachments = MultipleFileField("Bilagor (högst 10 MB styck)")
+
+
+class MergeForm(ActionForm):
+    reference = StringField(
+        "Ärendenummer för samma ärende",
+        validators=[DataRequired("Skriv ärendenumret."), Length(max=40)],
+        render_kw={"autocomplete": "off", "list": "related-candidates"},
+    )
+    confirm = BooleanField(
+        "Jag har kontrollerat att ärendena gäller samma sak",
+        validators=[DataRequired("Bekräfta att ärendena gäller samma sak.")],
+    )
+    note = TextAreaField(
+        "Anteckning om sammanslagningen", validators=[Optional(), Length(max=4000)]
+    )
+
+
+class LinkForm(ActionForm):
+    reference = StringField(
+        "Ärendenummer för relaterat ärende",
+        validators=[DataRequired("Skriv ärendenumret."), Length(max=40)],
+        render_kw={"autocomplete": "off", "list": "related-candidates"},
+    )
+
+
+class UnlinkForm(ActionForm):
+    other = HiddenField()

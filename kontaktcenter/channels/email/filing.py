@@ -122,10 +122,34 @@ class Batch:
         for chunk in chunks(references):
             for case in db.session.scalars(sa.select(Case).where(Case.reference.in_(chunk))):
                 self.cited_cases[case.reference] = case
+        self.merged_cited: dict[str, Case] = {}  # a cited reference of a case merged away
+        self._follow_merges()
         self.contacts = EmailIndex({e for parsed in messages if (e := contact_email(parsed))})
         self.acknowledged = recent_acknowledgements(
             {a for parsed in messages if (a := parsed.response_address)}, self.now
         )
+
+    def _follow_merges(self) -> None:
+        """Mail for a case that was merged into another goes to the case that took it over (a
+        merge repoints earlier merges, so one step is enough)."""
+        targets = {
+            c.merged_into_id
+            for c in [*self.cases.values(), *self.cited_cases.values()]
+            if c.merged_into_id is not None
+        }
+        survivors: dict[int, Case] = {}
+        for chunk in chunks(sorted(targets)):
+            survivors.update(
+                (case.id, case)
+                for case in db.session.scalars(sa.select(Case).where(Case.id.in_(chunk)))
+            )
+        for case_id, case in list(self.cases.items()):
+            if case.merged_into_id in survivors:
+                self.cases[case_id] = survivors[case.merged_into_id]
+        for reference, case in list(self.cited_cases.items()):
+            if case.merged_into_id in survivors:
+                self.merged_cited[reference] = case
+                self.cited_cases[reference] = survivors[case.merged_into_id]
 
     # --- filing
 
@@ -333,7 +357,12 @@ def _thread(parsed: ParsedMessage, batch: Batch) -> Case | None:
             return case
     for reference in parsed.case_references:
         case = batch.cited_cases.get(reference)
-        if case is not None and parsed.from_addr and batch.is_party(case, parsed.from_addr):
+        if case is None or not parsed.from_addr:
+            continue
+        cited = batch.merged_cited.get(reference)  # the case merged into `case`
+        if batch.is_party(case, parsed.from_addr) or (
+            cited is not None and batch.is_party(cited, parsed.from_addr)
+        ):
             return case
     return None
 

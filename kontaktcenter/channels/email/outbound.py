@@ -33,6 +33,15 @@ from kontaktcenter.goals.models import GoalTarget
 from kontaktcenter.organisation.models import User
 
 BODY_MAX = 20000
+SUBJECT_MAX = 60
+REPLY_PREFIX = "Sv: "
+CLOSING = "Vänliga hälsningar"
+_REFERENCE_TAG = re.compile(r"\s*\[KC-\d{4}-\d{6}\]\s*")
+# Reply and forward prefixes of Swedish, English, German, Danish/Norwegian and Outlook mail.
+_PREFIXES = re.compile(r"^(?:re|sv|svar|aw|vs|vb|fw|fwd|ang)\s*(?:\[\d+\])?\s*:\s*", re.IGNORECASE)
+_CLOSING_LINE = re.compile(
+    r"^(?:med\s+)?(?:vänlig(?:a|en)?\s+hälsning(?:ar)?|hälsningar|mvh)\b", re.IGNORECASE
+)
 ATTACHMENT_MAX = 10 * 1024 * 1024
 NUMBERS = {1: "en", 2: "två", 3: "tre", 4: "fyra", 5: "fem", 10: "tio"}
 DEFAULT_ACK_SUBJECT = "Vi har tagit emot ditt meddelande: {ämne}"
@@ -65,8 +74,80 @@ def _last_inbound(case: Case) -> MailMessage | None:
 
 
 def _subject(case: Case, subject: str) -> str:
-    subject = re.sub(r"\s*\[KC-\d{4}-\d{6}\]\s*", " ", subject).strip()
-    return f"[{case.reference}] {subject}".strip()
+    """The reference in brackets, after a reply's "Sv:" (which mail programs expect first)."""
+    subject = " ".join(_REFERENCE_TAG.sub(" ", subject).split())
+    prefix = ""
+    if subject.startswith(REPLY_PREFIX):
+        prefix, subject = REPLY_PREFIX, subject[len(REPLY_PREFIX) :]
+    return f"{prefix}[{case.reference}] {subject}".strip()
+
+
+def subject_line(case: Case) -> str:
+    """What the case is about, as a subject: for mail, the citizen's subject without "Re:",
+    "Sv:", "VB:"… and our reference; otherwise the first line of the summary, shortened."""
+    for subject in db.session.scalars(
+        sa.select(MailMessage.subject)
+        .where(
+            MailMessage.case_id == case.id,
+            MailMessage.direction == Direction.INBOUND,
+            MailMessage.kind == MailKind.MESSAGE,
+        )
+        .order_by(MailMessage.id.desc())
+        .limit(5)
+    ):
+        text = _bare(subject or "")
+        if text:
+            return text
+    first = " ".join((case.summary or "").strip().split("\n", 1)[0].split())
+    if len(first) > SUBJECT_MAX:
+        first = first[:SUBJECT_MAX].rsplit(" ", 1)[0].rstrip(",.;:") + "…"
+    return first or (case.case_type.name if case.case_type else "Ditt ärende")
+
+
+def _bare(subject: str) -> str:
+    text = " ".join(_REFERENCE_TAG.sub(" ", subject).split())
+    while (match := _PREFIXES.match(text)) is not None and match.end() < len(text):
+        text = text[match.end() :].lstrip()
+    return _REFERENCE_TAG.sub(" ", text).strip()
+
+
+def reply_subject(case: Case) -> str:
+    """A reply's subject as the citizen will see it: ``Sv: [KC-2026-000123] Fråga om bygglov``."""
+    return _subject(case, REPLY_PREFIX + subject_line(case))
+
+
+def signature(user: User) -> str:
+    """The sender's own signature, from their profile: name, title, unit, phone."""
+    departments = ", ".join(d.name for d in user.departments)
+    unit = (user.unit or "").strip() or departments or "Kontaktcenter"
+    lines = [CLOSING, user.name, (user.title or "").strip(), unit, (user.phone or "").strip()]
+    return "\n".join(line for line in lines if line)
+
+
+def without_closing(text: str) -> str:
+    """A template's text without its own closing paragraph ("Vänliga hälsningar\nKontaktcenter"):
+    the reply is signed by the person who sends it."""
+    paragraphs = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").strip())
+    if len(paragraphs) > 1 and _CLOSING_LINE.match(paragraphs[-1].strip()):
+        paragraphs = paragraphs[:-1]
+    return "\n\n".join(paragraphs)
+
+
+def template_text(template: MailTemplate, case: Case) -> str:
+    """An answer template filled in for `case`, ready to go into the reply box."""
+    return without_closing(
+        render_template_text(template.body, **template_values(case, subject_line(case)))
+    )
+
+
+def insert_text(body: str, text: str, signature_text: str) -> str:
+    """`text` added to what is already written: before the signature if the box still has it,
+    else at the end. Nothing typed is lost (the page's script inserts at the cursor instead)."""
+    body = (body or "").replace("\r\n", "\n")
+    at = body.rfind(signature_text) if signature_text and signature_text in body else len(body)
+    before, after = body[:at].rstrip(), body[at:]
+    parts = [part for part in (before, text.strip(), after.strip()) if part]
+    return "\n\n".join(parts)
 
 
 def compose(
@@ -146,21 +227,24 @@ def reply(
     for file in files or []:
         if len(file.data) > ATTACHMENT_MAX:
             raise ValidationError("En bilaga får vara högst 10 MB.", "attachments")
+    if text == signature(by):
+        raise ValidationError("Skriv ett svar ovanför signaturen.", "body")
     recipient = case.contact.email if case.contact and case.contact.email else None
     if recipient is None:
         raise ValidationError("Kontakten har ingen e-postadress att svara till.", "body")
-    parent = _last_inbound(case)
-    subject = f"Svar: {parent.subject}" if parent is not None else case.summary
     with acting(case, by, "reply", expected_version):
         now = utcnow()
+        subject = REPLY_PREFIX + subject_line(case)
         message = compose(case, MailKind.REPLY, recipient, subject, text, by, files)
-        add_activity(case, ActivityKind.EMAIL_QUEUED, by, text, recipient=recipient)
+        db.session.flush()
+        add_activity(
+            case, ActivityKind.EMAIL_QUEUED, by, text, recipient=recipient, message=message.id
+        )
         if case.first_response_at is None:
             case.first_response_at = now
         events.first_response.send(case, at=now)
         if case.assignee is None:
             case.assignee = by
-        db.session.flush()
         outbox.add("email.deliver", message_pk=message.id)
     outbox.dispatch()
     return message

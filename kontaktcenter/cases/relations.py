@@ -1,0 +1,127 @@
+"""What the case page shows of a case's relations: the cases merged into it, the cases it is
+linked to, and one timeline over the case and the cases merged into it. Only cases the reader
+may see are named (a link to another nämnd's case is not even counted)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from kontaktcenter.cases import access
+from kontaktcenter.cases.models import Activity, Case, CaseLink
+from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation.models import User
+
+# How a related case is related, as the page says it.
+LABELS = {
+    "merged": "Sammanslaget hit",
+    "linked": "Kopplat",
+    "mentions": "Nämns i e-post till det här ärendet",
+    "mentioned_by": "Nämner det här ärendet",
+}
+
+
+@dataclass(frozen=True)
+class Related:
+    case: Case
+    how: str  # merged | linked | mentions | mentioned_by
+
+    @property
+    def label(self) -> str:
+        return LABELS[self.how]
+
+    @property
+    def removable(self) -> bool:
+        return self.how != "merged"
+
+
+def merged_into_case(case: Case) -> list[Case]:
+    """The cases merged into `case`, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Case)
+            .where(Case.merged_into_id == case.id)
+            .order_by(Case.received_at, Case.id)
+        )
+    )
+
+
+def related(user: User, case: Case, merged: list[Case] | None = None) -> list[Related]:
+    """The cases related to `case` that `user` may see, merged ones first."""
+    found: dict[int, str] = {}
+    for absorbed in merged if merged is not None else merged_into_case(case):
+        found[absorbed.id] = "merged"
+    rows = db.session.execute(
+        sa.select(CaseLink.case_id, CaseLink.other_case_id).where(
+            sa.or_(CaseLink.case_id == case.id, CaseLink.other_case_id == case.id)
+        )
+    ).all()
+    for a, b in rows:
+        found.setdefault(b if a == case.id else a, "linked")
+    if case.linked_case_id is not None:
+        found.setdefault(case.linked_case_id, "mentions")
+    for mentioning in db.session.scalars(
+        sa.select(Case.id).where(Case.linked_case_id == case.id).limit(50)
+    ):
+        found.setdefault(mentioning, "mentioned_by")
+    found.pop(case.id, None)
+    if not found:
+        return []
+    cases = db.session.scalars(
+        sa.select(Case)
+        .where(Case.id.in_(sorted(found)), access.visible_clause(user))
+        .order_by(Case.received_at, Case.id)
+    ).all()
+    order = list(LABELS)
+    return sorted((Related(c, found[c.id]) for c in cases), key=lambda r: order.index(r.how))
+
+
+def timeline(case: Case, merged: list[Case] | None = None) -> list[Activity]:
+    """The case's activities and those of the cases merged into it, in the order they happened."""
+    absorbed = merged if merged is not None else merged_into_case(case)
+    if not absorbed:
+        return list(case.activities)
+    ids = [case.id] + [c.id for c in absorbed]
+    return list(
+        db.session.scalars(
+            sa.select(Activity)
+            .where(Activity.case_id.in_(ids))
+            .order_by(Activity.created_at, Activity.id)
+        )
+    )
+
+
+def candidates(user: User, case: Case, limit: int = 10) -> list[Case]:
+    """Other cases of the same contact that `user` may see: offered when linking or merging."""
+    if case.contact_id is None:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Case)
+            .where(
+                Case.contact_id == case.contact_id,
+                Case.id != case.id,
+                Case.merged_into_id.is_(None),
+                access.visible_clause(user),
+            )
+            .order_by(Case.received_at.desc(), Case.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def visible_references(user: User, activities: list[Activity]) -> set[str]:
+    """Of the references the timeline names (links, merges), those `user` may see: a link to
+    another nämnd's case does not name it."""
+    named = {a.data.get("other") for a in activities if isinstance(a.data, dict)}
+    named.discard(None)
+    if not named:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Case.reference).where(
+                Case.reference.in_(sorted(str(r) for r in named)), access.visible_clause(user)
+            )
+        )
+    )
