@@ -214,10 +214,12 @@ def http(args, queries: dict[str, list[tuple[str, Any]]]) -> list[dict[str, Any]
     return runs
 
 
-def _run(server, meter, secret: str, paths: list[str], clients: int, duration: float):
-    sessions = [
-        Session(server.base_url, {"Authorization": f"Bearer {secret}"}) for _ in range(clients)
-    ]
+def _run(server, meter, secret, paths, clients: int, duration: float, sessions=None):
+    """Closed loop: `clients` threads, each cycling through `paths` from its own offset; with
+    `sessions` (logged-in pages) instead of the API token."""
+    if sessions is None:
+        auth = {"Authorization": f"Bearer {secret}"}
+        sessions = [Session(server.base_url, auth) for _ in range(clients)]
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
