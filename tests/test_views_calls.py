@@ -1,5 +1,9 @@
 """Logging a call through the browser form, as an agent does it all day."""
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
 import sqlalchemy as sa
 
 from kontaktcenter.cases.enums import ActivityKind, CaseStatus, Outcome
@@ -19,6 +23,13 @@ def _log(client, **fields):
     }
     data.update(fields)
     return post(client, "/samtal/ny", data)
+
+
+@pytest.fixture
+def lines_open(monkeypatch):
+    """A Monday 10:30, when the factories' direct numbers (Mån–tor 10–12) answer."""
+    monday = datetime(2026, 11, 16, 10, 30, tzinfo=ZoneInfo("Europe/Stockholm"))
+    monkeypatch.setattr("kontaktcenter.channels.phone.lines.utcnow", lambda: monday)
 
 
 def _latest_case() -> Case:
@@ -51,7 +62,7 @@ def test_answered_directly_closes_the_case(client, org, login):
     assert f"Samtalet är registrerat som {case.reference}" in follow
 
 
-def test_handoff_records_number_and_transfer(client, org, login):
+def test_handoff_records_number_and_transfer(client, org, login, lines_open):
     login(org.agent)
     response = _log(client, outcome="handed_off", transfer="cold", handed_to="Bygglovsjouren")
     assert response.status_code == 302

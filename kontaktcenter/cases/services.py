@@ -35,6 +35,7 @@ class NewCase:
     handed_to: str | None = None  # handed_off: who took the call
     referred_to: str | None = None  # referred: the other authority
     callback_note: str | None = None  # callback: preferred time, what to call about
+    answer: str | None = None  # answered: the answer given (the case's resolution)
     note: str | None = None  # internal note
 
 
@@ -73,6 +74,7 @@ def _validate(data: NewCase, now: datetime) -> None:
         ("referred_to", data.referred_to, 200),
         ("handed_to", data.handed_to, 120),
         ("callback_note", data.callback_note, 500),
+        ("answer", data.answer, SUMMARY_MAX),
         ("note", data.note, SUMMARY_MAX),
     ):
         if value is not None and len(value.strip()) > limit:
@@ -150,8 +152,9 @@ def _apply_outcome(
     if data.outcome in DEPARTMENT_OUTCOMES:
         assert case_type is not None
         case.department = case_type.department
+    answer = (data.answer or "").strip() if data.outcome == Outcome.ANSWERED else ""
     if data.outcome == Outcome.ANSWERED:
-        add_activity(case, ActivityKind.ANSWERED, by)
+        add_activity(case, ActivityKind.ANSWERED, by, answer)
     elif data.outcome == Outcome.HANDED_OFF:
         assert case_type is not None
         add_activity(
@@ -184,6 +187,6 @@ def _apply_outcome(
     if data.outcome in CLOSING_OUTCOMES:
         case.status = CaseStatus.CLOSED
         case.closed_at = now
-        case.resolution = case.summary
+        case.resolution = answer or case.summary
         add_activity(case, ActivityKind.CLOSED, by)
         events.closed.send(case, at=max(now, contact_time))

@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from kontaktcenter.cases.enums import Outcome, TransferKind
@@ -35,6 +42,8 @@ class LogCallForm(FlaskForm):
         default=TransferKind.WARM.value,
         validators=[Optional()],
     )
+    answer = TextAreaField("Svaret du gav", validators=[Optional(), Length(max=4000)])
+    handoff_confirmed = BooleanField("Koppla ändå (linjen svarar trots telefontiden)")
     handed_to = StringField(
         "Kopplat till (namn eller funktion)", validators=[Optional(), Length(max=120)]
     )
