@@ -88,9 +88,9 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
             else:
                 filters.received_to = day
     query = parse(values.get("q"))
+    record_lookup(user, query)  # first: its commit would expire the hits
     result = search(user, query, filters, values.get("cursor") or None, limit=limit)
     load_goals(result)
-    record_lookup(user, query)
     return _json(result)
 
 

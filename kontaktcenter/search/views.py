@@ -49,12 +49,13 @@ def submit():
 
 def _answer(query: Query, args: MultiDict[str, str]):
     filters, errors = filters_from(args)
+    # Recorded first: its commit would expire the hits, and the page would reload each one.
+    record_lookup(current_user, query)
     try:
         result = search(current_user, query, filters, args.get("cursor") or None)
     except DomainError as error:
         errors.append(error.message)
         result = SearchResult(query)
-    record_lookup(current_user, query)
     if result.case is not None and not filters.any():
         return redirect(url_for("cases.show", case_id=result.case.id), code=303)
     departments = organisation.departments()

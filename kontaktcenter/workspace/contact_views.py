@@ -18,10 +18,12 @@ bp = Blueprint("contacts", __name__, url_prefix="/kontakter")
 def show(contact_id: int):
     contact = contacts.visible_contact(current_user, contact_id)
     cases = contacts.cases_of(current_user, contact)
-    audit.record(current_user, "view_contact", contact_id=contact.id)
-    return render_template(
+    page = render_template(
         "contacts/show.html",
         contact=contact,
         open_cases=[c for c in cases if c.is_open],
         closed_cases=[c for c in cases if not c.is_open],
     )
+    # After rendering: its commit expires what the page read.
+    audit.record(current_user, "view_contact", contact_id=contact.id)
+    return page
