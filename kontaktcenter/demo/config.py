@@ -49,6 +49,7 @@ from kontaktcenter.demo.data import (
 from kontaktcenter.goals import settings
 from kontaktcenter.goals.models import GoalTarget, ServiceGoal
 from kontaktcenter.goals.settings import GoalData
+from kontaktcenter.organisation import branding
 from kontaktcenter.organisation.models import CaseType
 
 # The e-mails that become cases of their own (a reply joins its case, an auto-reply is unfiled).
@@ -60,6 +61,8 @@ def configure(now: datetime) -> None:
     """Everything the cases depend on: call before creating demo cases, so they carry goals."""
     if db.session.scalars(sa.select(OpeningWindow.id).limit(1)).first() is None:
         calendar_settings.save_opening_hours(OPENING_HOURS)
+    if branding.current().name is None:
+        branding.set_name("Exempelby kommun")
     _goals()
     _special_day(now.astimezone(load_calendar().tz).date())
     _templates()

@@ -10,9 +10,12 @@ from kontaktcenter.core.forms import parse_id
 
 
 def init_app(app: Flask) -> None:
+    from kontaktcenter.core import auth
     from kontaktcenter.organisation import (
         admin_views,
         auth_views,
+        branding,
+        branding_views,
         cli,
         directory_views,
         password_reset,
@@ -21,6 +24,9 @@ def init_app(app: Flask) -> None:
     from kontaktcenter.organisation.models import User
 
     app.register_blueprint(auth_views.bp)
+    app.register_blueprint(branding_views.bp)
+    auth.PUBLIC_ENDPOINTS.add("branding.logo")  # the login page shows it
+    app.jinja_env.globals["brand"] = branding.current
     app.register_blueprint(directory_views.bp)
     cli.init_app(app)
     navigation.add_item("Direktnummer", "directory.index", order=40)

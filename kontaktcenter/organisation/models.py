@@ -112,3 +112,15 @@ class ApiToken(Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     user: Mapped[User] = relationship()
+
+
+class Branding(Model):
+    """The municipality's name and logo, shown on every page (one row, id 1)."""
+
+    __tablename__ = "branding"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str | None] = mapped_column(sa.String(100))
+    logo: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)  # PNG, ours
+    logo_etag: Mapped[str | None] = mapped_column(sa.String(16))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
