@@ -164,7 +164,7 @@ def test_admin_index_counts_and_links(client, org, rows, login):
     login(org.admin)
     html = client.get("/admin/").get_data(as_text=True)
     assert 'href="/admin/ej-kopplade/">Ej kopplade meddelanden</a>: <strong>1</strong>' in html
-    assert 'href="/admin/utkorg/">Utkorg</a>: 1 meddelanden' in html
+    assert 'href="/admin/utkorg/">Utkorg</a>: 1 meddelande (' in html
     for path in ("/admin/brevlador/", "/admin/sorteringsregler/", "/admin/mallar/"):
         assert f'href="{path}"' in html
 
@@ -479,6 +479,8 @@ def test_outbox_lists_newest_first_and_shows_a_message(client, org, login, outbo
     assert "anna@example.se" in html
     html = client.get("/admin/utkorg/new.eml").get_data(as_text=True)
     assert "Nyare svar" in html and "Hej Anna!\nSvaret kommer." in html
+    # The Date header in Swedish and local time, not as the header reads (09:00 UTC).
+    assert "mån 16 nov. 2026 10:00" in html and "+0000" not in html.split("<details>")[0]
     event = db.session.scalars(sa.select(AuditEvent)).one()
     assert event.action == "view_outbox" and event.detail == {"file": "new.eml"}
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from flask import current_app
@@ -33,7 +34,7 @@ class OutboxItem:
     subject: str = ""
     to: str = ""
     sender: str = ""
-    date: str = ""
+    date: datetime | None = None  # the Date header, parsed (shown in Swedish, local time)
 
 
 @dataclass
@@ -76,8 +77,17 @@ def _item(path: Path, head: bytes) -> OutboxItem:
         subject=_header(parsed, "Subject"),
         to=_header(parsed, "To"),
         sender=_header(parsed, "From"),
-        date=_header(parsed, "Date"),
+        date=_date(_header(parsed, "Date")),
     )
+
+
+def _date(value: str) -> datetime | None:
+    """RFC 5322's Date header as an aware datetime (the standard library's parser)."""
+    try:
+        parsed = parsedate_to_datetime(value) if value else None
+    except (ValueError, TypeError, IndexError):
+        return None
+    return parsed if parsed is not None and parsed.tzinfo is not None else None
 
 
 def items(limit: int = LIST_MAX) -> tuple[list[OutboxItem], int]:
