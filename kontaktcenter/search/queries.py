@@ -260,8 +260,8 @@ def _word_scores(
     """Each matching case's relevance, or None when more than SEARCH_RANK_LIMIT match: one
     statement that stops reading the index after the limit."""
     cap = current_app.config["SEARCH_RANK_LIMIT"]
-    if _dialect() == "postgresql" and _estimated_rows(_word_hits(stems, word_conds)) > 4 * cap:
-        return None  # clearly broad: the planner's statistics say so without reading the rows
+    if _dialect() == "postgresql" and _estimated_rows(_word_hits(stems, word_conds)) > cap:
+        return None  # broad by the planner's statistics: no need to read the rows to know
     rows = db.session.execute(_word_hits(stems, word_conds).limit(cap + 1)).all()
     if len(rows) > cap:
         return None
