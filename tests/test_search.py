@@ -4,6 +4,7 @@ reveal (another department's cases, a personnummer in a URL or log)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from kontaktcenter.cases.contacts import ContactData
 from kontaktcenter.cases.enums import Channel, Outcome
 from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.channels.email.intake import ingest
+from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.extensions import db
 from kontaktcenter.search.models import SearchDocument
@@ -128,6 +130,31 @@ def test_a_contacts_new_name_is_found_in_their_cases(org):
     contact.name = "Gunvor Pettersson"
     db.session.commit()
     assert _refs(search(org.agent, parse("Pettersson"))) == [case.reference]
+
+
+def test_a_merge_moves_the_messages_words_to_the_surviving_case(org, outbox):
+    from kontaktcenter.cases import merging
+
+    def mail_case(subject: str, body: str, day: int) -> Case:
+        when = datetime(2026, 11, day, 9, 0, tzinfo=UTC)
+        result = ingest(make_mail(subject=subject, body=body, when=when))
+        return db.session.scalars(sa.select(Case).where(Case.reference == result.reference)).one()
+
+    older = mail_case("Fråga om bygglov", "Hej, gäller det altanen?", 16)
+    newer = mail_case("Igen", "Nu undrar jag om vindkraftverket också.", 17)
+    assert _refs(search(org.agent, parse("vindkraftverket"))) == [newer.reference]
+    merging.merge(newer, org.agent, older.reference)
+    assert _refs(search(org.agent, parse("vindkraftverket"))) == [older.reference]
+
+
+def test_a_message_moved_alone_moves_its_words(org, outbox):
+    first = ingest(make_mail(subject="Ett", body="Om fjärrvärmen i kvarteret."))
+    second = ingest(make_mail(subject="Två", body="Om något annat.", sender="bo@example.se"))
+    message = db.session.get(MailMessage, first.message_pk)
+    target = db.session.scalars(sa.select(Case).where(Case.reference == second.reference)).one()
+    message.case = target  # nothing else changes on either case
+    db.session.commit()
+    assert _refs(search(org.agent, parse("fjärrvärmen"))) == [second.reference]
 
 
 def test_reindex_catches_up_cases_written_past_the_orm(app, org):

@@ -72,9 +72,12 @@ def _note(session: Session, _context: object) -> None:
     for obj in session.dirty:
         if isinstance(obj, Case) and _changed(obj, _CASE_FIELDS):
             cases.add(obj.id)
-        elif isinstance(obj, MailMessage) and obj.case_id is not None:
-            if _changed(obj, ("case_id", "case")):
-                cases.add(obj.case_id)
+        elif isinstance(obj, MailMessage) and _changed(obj, ("case_id", "case")):
+            # Moved (a merge): the case it left loses its text, the one it joined gains it.
+            state = sa.inspect(obj).attrs
+            left = [*state.case_id.history.deleted]
+            left += [c.id for c in state.case.history.deleted if isinstance(c, Case)]
+            cases.update(i for i in (*left, obj.case_id) if i is not None)
         elif isinstance(obj, Contact) and _changed(obj, _CONTACT_FIELDS):
             contacts.add(obj.id)
             names.update(name_words(obj.name or ""))
