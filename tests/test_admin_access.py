@@ -33,6 +33,8 @@ def _routes(org, token_id: int) -> list[tuple[str, str]]:
         ("POST", f"/admin/arendetyper/{org.bygglov.id}"),
         ("GET", "/admin/driftstatus"),
         ("POST", "/admin/driftstatus/1/forsok-igen"),
+        ("GET", "/admin/kommun"),
+        ("POST", "/admin/kommun"),
     ]
 
 
@@ -49,7 +51,7 @@ def test_every_admin_endpoint_is_covered(app, org):
     listed = {path.split("/")[2] for _method, path in _routes(org, 1)}
     registered = {rule.rule.split("/")[2] for rule in admin_rules}
     assert registered == listed
-    assert len(admin_rules) == 14
+    assert len(admin_rules) == 15
 
 
 @pytest.mark.parametrize("role", NON_ADMINS)

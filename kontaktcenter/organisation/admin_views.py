@@ -23,9 +23,10 @@ from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import ConfirmForm, choices, parse_id
 from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation import branding, users
 from kontaktcenter.organisation import services as admin
-from kontaktcenter.organisation import users
 from kontaktcenter.organisation.forms import (
+    BrandingForm,
     CaseTypeForm,
     DepartmentForm,
     TokenForm,
@@ -313,3 +314,27 @@ def case_type_edit(case_type_id: int):
     return done or render(
         "admin/case_type_form.html", form_status(form), form=form, case_type=case_type
     )
+
+
+@bp.route("/kommun", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def branding_edit():
+    current = branding.current()
+    form = BrandingForm(data={"name": current.name or ""})
+
+    def save() -> None:
+        branding.set_name(form.name.data)
+        upload = form.logo.data
+        if form.remove_logo.data:
+            branding.set_logo(None)
+        elif upload is not None and upload.filename:
+            try:
+                data = upload.read(branding.LOGO_MAX_BYTES + 1)
+            finally:
+                upload.close()
+            branding.set_logo(data)
+
+    done = submitted(
+        form, save, lambda _: "Kommunens namn och logotyp är sparade.", "admin.branding_edit"
+    )
+    return done or render("admin/branding.html", form_status(form), form=form, saved=current)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     EmailField,
@@ -25,7 +26,7 @@ from wtforms.validators import (
 
 from kontaktcenter.core.forms import INVALID_CHOICE, choices, max_length, stop_if_unparsed, strip
 from kontaktcenter.core.roles import Role
-from kontaktcenter.organisation import queries
+from kontaktcenter.organisation import branding, queries
 from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.organisation.services import PROMISE_MAX, PROMISE_MIN
 
@@ -167,3 +168,11 @@ def case_type_choices(keep: CaseType | None, empty: str) -> list[SelectChoice]:
             for t in queries.case_types(keep=keep)
         ]
     )
+
+
+class BrandingForm(FlaskForm):
+    name = StringField(
+        "Kommunens namn", filters=[strip], validators=[max_length(branding.NAME_MAX)]
+    )
+    logo = FileField("Ny logotyp (PNG, JPEG eller WebP, högst 1 MB)")
+    remove_logo = BooleanField("Ta bort logotypen")
