@@ -85,10 +85,23 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        # SQLite: batch operations rebuild a table (create, copy, drop, rename); with foreign
+        # keys enforced, dropping a table others refer to fails, or cascades and deletes their
+        # rows. Alembic's advice: enforcement off while migrating (it can only be switched
+        # outside a transaction, so first), then check every reference before switching back.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:  # on the driver's connection: SQLAlchemy would BEGIN first (core/extensions)
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            raw = connection.connection.dbapi_connection
+            broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+            raw.execute("PRAGMA foreign_keys=ON")
+            if broken:
+                raise RuntimeError(f"The migration left broken foreign keys: {broken[:5]}")
 
 
 if context.is_offline_mode():

@@ -17,6 +17,13 @@ def _image(fmt: str = "PNG", size: tuple[int, int] = (1200, 400)) -> bytes:
     return out.getvalue()
 
 
+def _broken_header() -> bytes:
+    """A PNG whose IHDR chunk claims a wrong length (Pillow raises ValueError, not OSError)."""
+    png = bytearray(_image("PNG", (20, 20)))
+    png[8:12] = (5).to_bytes(4, "big")
+    return bytes(png)
+
+
 def _save(client, **fields):
     data = {"csrf_token": csrf_token(client, "/admin/kommun"), "name": "", **fields}
     return client.post("/admin/kommun", data=data, content_type="multipart/form-data")
@@ -52,6 +59,7 @@ def test_a_file_that_is_not_an_allowed_image_is_refused_with_a_reason(
         (svg, "Filen kunde inte läsas som en bild."),
         (_image("GIF", (10, 10)), "Använd en PNG-, JPEG- eller WebP-bild."),
         (b"\x89PNG\r\n\x1a\n" + b"0" * 100, "Filen kunde inte läsas som en bild."),
+        (_broken_header(), "Filen kunde inte läsas som en bild."),
         (b"0" * 4001, "Bilden är för stor (högst 1 MB)."),
     ]
     for data, message in cases:
@@ -59,6 +67,7 @@ def test_a_file_that_is_not_an_allowed_image_is_refused_with_a_reason(
         assert response.status_code == 422, message
         assert message in response.get_data(as_text=True)
     assert client.get("/kommun/logotyp.png").status_code == 404  # nothing was stored
+    assert branding.current().name is None  # not even the name sent with the bad file
 
 
 def test_the_logo_can_be_removed_and_only_admins_may_change_it(org, client, login):

@@ -260,3 +260,34 @@ def test_bad_input_to_the_relation_forms_is_never_a_500(client, org, login):
         response = post(client, f"/arenden/{case.id}/{action}", {"version": "x", **data})
         # 400: a NUL byte is refused before any view (core); never a 500.
         assert response.status_code in (400, 422), (action, data, response.status_code)
+
+
+def test_a_department_never_sees_the_first_line_case_it_did_not_get(org, client, login, outbox):
+    """Merged, then routed on: the survivor's department sees the survivor, not the absorbed
+    first-line case, whose notes and reference stay off the timeline it is shown."""
+    older = _mail_case("Fråga om bygglov", "<a1@example.se>", OLD)
+    newer = _mail_case("Igen", "<a2@example.se>", OLD + timedelta(days=1))
+    from kontaktcenter.cases import actions
+
+    actions.add_note(newer, org.agent, "Intern anteckning om grannen")
+    merging.merge(newer, org.agent, older.reference)
+    actions.route(older, org.agent, org.bygg)
+    login(org.handler_bygg)
+    assert client.get(f"/arenden/{newer.id}").status_code == 404
+    page = client.get(f"/arenden/{older.id}").get_data(as_text=True)
+    assert newer.reference not in page and "Intern anteckning om grannen" not in page
+
+
+def test_a_merged_callback_is_pending_even_if_the_survivor_had_one_done(org, outbox):
+    from kontaktcenter.cases import actions
+    from kontaktcenter.cases.enums import CallbackResult
+
+    older = _mail_case("Fråga om bygglov", "<b1@example.se>", OLD)
+    newer = _mail_case("Igen", "<b2@example.se>", OLD + timedelta(days=1))
+    actions.book_callback(older, org.agent)
+    actions.record_callback_attempt(older, org.agent, CallbackResult.REACHED)
+    actions.book_callback(newer, org.agent)
+    assert not older.callback_pending and newer.callback_pending
+    merging.merge(newer, org.agent, older.reference)
+    db.session.refresh(older)
+    assert older.callback_pending

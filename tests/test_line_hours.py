@@ -113,3 +113,8 @@ def test_next_opening_skips_days_the_calendar_closes() -> None:
     closed = date(2026, 11, 19)  # that Thursday
     assert schedule.next_opening(at(MON, 12), lambda d: d != closed) == at(MON + 7, 10)
     assert schedule.next_opening(at(MON, 12), lambda d: False) is None
+
+
+@pytest.mark.parametrize("typo", ["Mån–tordag 8–12", "Fredag–sönda 8-12", "tisdagar 8–16 x"])
+def test_a_typo_in_the_hours_is_unknown_not_an_error(typo):
+    assert parse(typo) is None

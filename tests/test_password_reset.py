@@ -118,3 +118,9 @@ def test_without_a_public_url_people_are_sent_to_an_administrator(org, client, o
 def test_the_login_page_links_to_it(client):
     html = client.get("/login").get_data(as_text=True)
     assert 'href="/glomt-losenord"' in html
+
+
+def test_opening_a_link_logs_nobody_out(org, client, login, public_url):
+    login(org.agent)
+    assert client.get("/aterstall-losenord/inte-en-token").status_code == 410
+    assert client.get("/ko/").status_code == 200  # still logged in

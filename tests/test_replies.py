@@ -103,11 +103,9 @@ def test_the_reply_box_starts_with_the_signature_and_a_bare_signature_is_not_sen
     page = client.get(f"/arenden/{case.id}").get_data(as_text=True)
     assert _textarea(page) == "\n\n" + outbound.signature(org.agent)
     assert f"Sv: [{case.reference}] Fråga om bygglov" in page
-    response = post(
-        client,
-        f"/arenden/{case.id}/reply",
-        {"version": case.version, "body": "\r\n\r\n" + outbound.signature(org.agent)},
-    )
+    # As a browser sends it: every line break CRLF, the signature's own ones too.
+    bare = ("\n\n" + outbound.signature(org.agent)).replace("\n", "\r\n")
+    response = post(client, f"/arenden/{case.id}/reply", {"version": case.version, "body": bare})
     assert response.status_code == 422
     assert "Skriv ett svar ovanför signaturen." in response.get_data(as_text=True)
 

@@ -24,6 +24,7 @@ from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department
 from kontaktcenter.search.parsing import MAX_QUERY, Kind, parse
 from kontaktcenter.search.queries import (
+    YEARS,
     SearchFilters,
     SearchResult,
     load_goals,
@@ -83,6 +84,8 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
                 day = date.fromisoformat(values[name])
             except ValueError:
                 raise ValidationError("Ange datumet som ÅÅÅÅ-MM-DD.", name) from None
+            if not YEARS[0] <= day.year <= YEARS[1]:
+                raise ValidationError(f"Ange ett datum mellan år {YEARS[0]} och {YEARS[1]}.", name)
             if name == "from":
                 filters.received_from = day
             else:

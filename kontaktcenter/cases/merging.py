@@ -130,6 +130,7 @@ def _merge(survivor: Case, absorbed: Case, by: User, note: str | None, now: date
             events.reopened.send(survivor, at=now)
         if absorbed.callback_pending and not survivor.callback_pending:  # keep the promise
             due_at = absorbed.callback_due_at
+            survivor.callback_done_at = None  # a callback it made before is not this one
             promised = events.book_callback(survivor, now, due_at)
             add_activity(
                 survivor,

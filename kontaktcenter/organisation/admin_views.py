@@ -323,16 +323,13 @@ def branding_edit():
     form = BrandingForm(data={"name": current.name or ""})
 
     def save() -> None:
-        branding.set_name(form.name.data)
-        upload = form.logo.data
-        if form.remove_logo.data:
-            branding.set_logo(None)
-        elif upload is not None and upload.filename:
+        upload, data = form.logo.data, None
+        if upload is not None and upload.filename:
             try:
                 data = upload.read(branding.LOGO_MAX_BYTES + 1)
             finally:
                 upload.close()
-            branding.set_logo(data)
+        branding.save(form.name.data, data, remove_logo=bool(form.remove_logo.data))
 
     done = submitted(
         form, save, lambda _: "Kommunens namn och logotyp är sparade.", "admin.branding_edit"

@@ -101,8 +101,8 @@ def forgot_password():
 
 @bp.route("/aterstall-losenord/<token>", methods=["GET", "POST"])
 def reset_password(token: str):
-    if current_user.is_authenticated:
-        logout_user()
+    # Nobody is logged out by merely opening a link (an <img> on any page could do that);
+    # only a reset that succeeds ends the session of whoever is logged in here.
     form = ResetForm()
     try:
         password_reset.user_for_token(token)
@@ -117,6 +117,8 @@ def reset_password(token: str):
                 return render_template("auth/reset.html", form=None, expired=error.message), 410
             target.errors.append(error.message)
         else:
+            if current_user.is_authenticated:
+                logout_user()
             flash("Lösenordet är bytt. Logga in med det nya.", "success")
             return redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() and form.errors else 200

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import struct
 from dataclasses import dataclass
 
 from flask import g
@@ -58,28 +59,26 @@ def _row() -> Branding:
     return row
 
 
-def set_name(name: str | None) -> Branding:
+def save(name: str | None, logo: bytes | None = None, remove_logo: bool = False) -> Branding:
+    """Set the name and, if given, a new logo (or remove it): checked first, one commit."""
     name = " ".join((name or "").split()) or None
     if name is not None and len(name) > NAME_MAX:
         raise ValidationError(f"Högst {NAME_MAX} tecken.", "name")
+    png = _reencode(logo) if logo is not None and not remove_logo else None
     row = _row()
     row.name = name
-    row.updated_at = utcnow()
-    db.session.commit()
-    return row
-
-
-def set_logo(data: bytes | None) -> Branding:
-    """Store an uploaded logo re-encoded as PNG; None removes it."""
-    row = _row()
-    if data is None:
+    if remove_logo:
         row.logo = row.logo_etag = None
-    else:
-        png = _reencode(data)
+    elif png is not None:
         row.logo, row.logo_etag = png, hashlib.sha256(png).hexdigest()[:16]
     row.updated_at = utcnow()
     db.session.commit()
     return row
+
+
+def set_name(name: str | None) -> Branding:
+    """Only the name (the demo's seed)."""
+    return save(name)
 
 
 def _reencode(data: bytes) -> bytes:
@@ -95,7 +94,15 @@ def _reencode(data: bytes) -> bytes:
                 raise ValidationError("Bilden har för många bildpunkter.", "logo")
             image.load()
             converted = image.convert("RGBA")
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError):
+    except (  # what a damaged file makes Pillow's decoders raise
+        UnidentifiedImageError,
+        OSError,
+        ValueError,
+        SyntaxError,
+        EOFError,
+        struct.error,
+        Image.DecompressionBombError,
+    ):
         raise ValidationError("Filen kunde inte läsas som en bild.", "logo") from None
     converted.thumbnail(LOGO_BOX)
     out = io.BytesIO()

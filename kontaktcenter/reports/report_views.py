@@ -43,6 +43,7 @@ from kontaktcenter.reports.volumes import per_agent
 
 bp = Blueprint("reports", __name__, url_prefix="/rapporter")
 FILTER_FIELDS = ("department", "case_type", "channel")
+REPORT_KEYS = ("period", "from", "to", *FILTER_FIELDS, "format")
 
 
 def filters_for(user: User, args: dict[str, str]) -> ReportFilters:
@@ -53,7 +54,9 @@ def filters_for(user: User, args: dict[str, str]) -> ReportFilters:
 @bp.get("/")
 @role_required(Role.MANAGER, Role.HANDLER)
 def index():
-    args = request.args.to_dict()
+    # Only the report's own keys: the page's links pass them to url_for, where a key such as
+    # "endpoint" or "_external" would mean something else.
+    args = {k: v for k, v in request.args.items() if k in REPORT_KEYS}
     try:
         filters = filters_for(current_user, args)
     except ValidationError as error:

@@ -40,6 +40,9 @@ class Kind(StrEnum):
 
 # Identifiers that are personal data: kept out of URLs, logs and the audit detail in clear.
 SENSITIVE = frozenset({Kind.PERSONNUMMER})
+# Anything shaped like a personnummer inside other text ("Tolvan 19121212-1212", a mistyped
+# check digit) is treated the same way: valid or not, it may be one.
+_PNR_TOKEN = re.compile(r"(?<!\d)((?:\d{2})?\d{6})[-+ ]?\d{4}(?!\d)")
 
 
 @dataclass(frozen=True)
@@ -52,13 +55,17 @@ class Query:
 
     @property
     def sensitive(self) -> bool:
-        return self.kind in SENSITIVE
+        return self.kind in SENSITIVE or (
+            self.kind in (Kind.TEXT, Kind.PHONE) and _PNR_TOKEN.search(self.text) is not None
+        )
 
     @property
     def masked(self) -> str:
-        """The query as it may be shown in a log or the audit trail."""
+        """The query as it may be shown in a log, a page title or the audit trail."""
         if self.kind is Kind.PERSONNUMMER:
             return self.value[:8] + "-****"
+        if self.kind in (Kind.TEXT, Kind.PHONE):
+            return _PNR_TOKEN.sub(lambda m: m.group(1) + "-****", self.text)
         return self.text
 
 

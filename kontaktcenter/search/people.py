@@ -104,8 +104,15 @@ def _name_words_like(word: str, limit: int = 5) -> list[str]:
         return list(dict.fromkeys(row.word for row in ranked))
     # SQLite: words sharing a trigram (FTS5 trigram index), ranked here as pg_trgm would.
     grams = sorted({word[i : i + 3] for i in range(len(word) - 2)})
-    if not grams:
-        return []
+    if not grams:  # "Bo": too short for a trigram, so the words that are it or begin with it
+        return list(
+            db.session.scalars(
+                sa.select(NameWord.word)
+                .where(NameWord.word.like(f"{word}%"))
+                .order_by(sa.func.length(NameWord.word), NameWord.word)
+                .limit(limit)
+            )
+        )
     match = " OR ".join(f'"{g}"' for g in grams[:30])
     candidates: Sequence[str] = db.session.scalars(
         sa.select(sa.literal_column("word"))

@@ -39,6 +39,9 @@ S = TypeVar("S", bound=sa.Select)  # any select of cases
 PAGE = 20
 
 
+YEARS = (1900, 2999)  # dates a case can have been received on (and no datetime overflow)
+
+
 @dataclass
 class SearchFilters:
     channel: Channel | None = None

@@ -21,7 +21,7 @@ from kontaktcenter.core.forms import parse_id
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.search.parsing import Query, parse
-from kontaktcenter.search.queries import SearchFilters, SearchResult, record_lookup, search
+from kontaktcenter.search.queries import YEARS, SearchFilters, SearchResult, record_lookup, search
 
 bp = Blueprint("search", __name__, url_prefix="/sok")
 
@@ -56,7 +56,7 @@ def _answer(query: Query, args: MultiDict[str, str]):
     except DomainError as error:
         errors.append(error.message)
         result = SearchResult(query)
-    if result.case is not None and not filters.any():
+    if result.case is not None:  # a reference the user may see opens its case, filters or not
         return redirect(url_for("cases.show", case_id=result.case.id), code=303)
     departments = organisation.departments()
     case_types = organisation.case_types(include_inactive=True)
@@ -102,6 +102,9 @@ def filters_from(args: MultiDict[str, str]) -> tuple[SearchFilters, list[str]]:
             value = date.fromisoformat(raw)
         except ValueError:
             errors.append(f"{label}: skriv datumet som ÅÅÅÅ-MM-DD.")
+            continue
+        if not YEARS[0] <= value.year <= YEARS[1]:
+            errors.append(f"{label}: ange ett datum mellan år {YEARS[0]} och {YEARS[1]}.")
             continue
         if key == "from":
             filters.received_from = value

@@ -294,7 +294,9 @@ def render(
     now = utcnow()
     case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
     messages = message_views(case)
-    merged = relations.merged_into_case(case)
+    # Cases merged into this one that the reader may see: a case routed on after a merge can
+    # be seen by a department that may not see the first-line case it absorbed.
+    merged = [c for c in relations.merged_into_case(case) if access.can_view(current_user, c)]
     groups, reply_open = case_page.arrange(
         case, set(case_forms), open_action, has_mail=bool(messages)
     )

@@ -13,7 +13,7 @@ from kontaktcenter.core.roles import Role
 bp = Blueprint("contacts", __name__, url_prefix="/kontakter")
 
 
-@bp.get("/<int:contact_id>")
+@bp.get("/<id:contact_id>")
 @role_required(Role.AGENT, Role.HANDLER, Role.MANAGER, Role.ADMIN)
 def show(contact_id: int):
     contact = contacts.visible_contact(current_user, contact_id)

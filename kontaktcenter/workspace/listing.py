@@ -25,6 +25,9 @@ def _int(value: str | None) -> int | None:
     return parse_id(value)
 
 
+FILTER_KEYS = ("channel", "status", "department", "case_type", "assignee", "callbacks", "urgency")
+
+
 def filters_from_args(args, user: User) -> QueueFilters:
     """Unknown or malformed filter values are ignored, never an error page."""
     filters = QueueFilters()
@@ -82,6 +85,9 @@ def render_queue(template: str, filters: QueueFilters, choices: dict):
         template,
         page=page,
         args=request.args,
+        # The filters, and only them, for the list's own links (a query string's other keys
+        # must not reach url_for, where "endpoint" or "_external" mean something else).
+        list_args={k: v for k, v in request.args.items() if k in FILTER_KEYS and v},
         closures=upcoming_closures(),
         high_water=last_case_id(),
         **choices,

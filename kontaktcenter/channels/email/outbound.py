@@ -219,7 +219,8 @@ def reply(
     """Answer the citizen by e-mail. The first answer is the case's first response."""
     from kontaktcenter.cases.actions import acting
 
-    text = (body or "").strip()
+    # Browsers send a textarea's line breaks as CRLF; compare and store them as LF.
+    text = (body or "").replace("\r\n", "\n").strip()
     if not text:
         raise ValidationError("Skriv ett svar.", "body")
     if len(text) > BODY_MAX:
@@ -227,7 +228,7 @@ def reply(
     for file in files or []:
         if len(file.data) > ATTACHMENT_MAX:
             raise ValidationError("En bilaga får vara högst 10 MB.", "attachments")
-    if text == signature(by):
+    if " ".join(text.split()) == " ".join(signature(by).split()):
         raise ValidationError("Skriv ett svar ovanför signaturen.", "body")
     recipient = case.contact.email if case.contact and case.contact.email else None
     if recipient is None:

@@ -86,6 +86,8 @@ class Schedule:
 def _day(word: str) -> int:
     word = word.lower().rstrip(".")
     word = word.removesuffix("ar") if word.endswith("dagar") else word
+    if word not in _DAYS:
+        raise _Unknown(word)
     return _DAYS[word]
 
 
@@ -122,8 +124,19 @@ def _subtract(windows: list[tuple[time, time]], gap: tuple[time, time]) -> list[
     return result
 
 
+class _Unknown(Exception):
+    """A day name the pattern let through but the table does not know ("tordag")."""
+
+
 def parse(text: str | None) -> Schedule | None:
     """The weekly schedule the text describes, or None if it is empty or not understood."""
+    try:
+        return _parse(text)
+    except _Unknown:
+        return None
+
+
+def _parse(text: str | None) -> Schedule | None:
     text = (text or "").strip()
     if not text:
         return None
