@@ -195,16 +195,21 @@ def open_cases_for(contact_ids: list[int], visible_clause: sa.ColumnElement[bool
     )
 
 
+def visible_contacts_clause(user: User) -> sa.ColumnElement[bool]:
+    """The people a user may see: everyone for the contact center, for a handler only those
+    with a case in the handler's departments (a person is never shown to reveal that they
+    contacted another department). The one rule for the contact page and search."""
+    if access.sees_all_cases(user):
+        return sa.true()
+    return sa.exists().where(Case.contact_id == Contact.id, access.visible_clause(user))
+
+
 def visible_contact(user: User, contact_id: int) -> Contact:
-    """A contact the user may see: everyone's for the contact center, for a handler only
-    someone with a case in the handler's departments (else 404, as for a case)."""
-    contact = db.session.get(Contact, contact_id)
-    if contact is None or not (
-        access.sees_all_cases(user)
-        or db.session.scalar(
-            sa.select(sa.exists().where(Case.contact_id == contact.id, access.visible_clause(user)))
-        )
-    ):
+    """A contact the user may see, else 404 (as for a case)."""
+    contact = db.session.scalars(
+        sa.select(Contact).where(Contact.id == contact_id, visible_contacts_clause(user))
+    ).first()
+    if contact is None:
         raise NotFound("Kontakten finns inte, eller så har du inte tillgång till den.")
     return contact
 

@@ -1,7 +1,7 @@
 """People in search: by an identifier, or by a name typed with or without a mistake.
 
-A handler finds only people with a case the handler may see (`visible_people`), so a search
-never shows that someone contacted another department.
+A handler finds only people with a case the handler may see
+(`cases.contacts.visible_contacts_clause`, the contact page's rule too).
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-from kontaktcenter.cases import access
-from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.cases.contacts import visible_contacts_clause
+from kontaktcenter.cases.models import Contact
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation.models import User
 from kontaktcenter.search.models import NameWord
@@ -21,14 +21,6 @@ from kontaktcenter.search.text import similarity, word_similarity, words
 CONTACTS = 10
 NAME_THRESHOLD = 0.45  # trigram similarity: "Sundkvist" ~ "Sundqvist" is 0.54
 NAME_CASES_FROM = 20  # cases of at most this many best-matching people join the hit list
-
-
-def visible_people(user: User) -> list[sa.ColumnElement[bool]]:
-    if access.sees_all_cases(user):
-        return []
-    return [
-        sa.exists().where(Case.contact_id == Contact.id, access.visible_clause(user)),
-    ]
 
 
 def by_identifier(user: User, query: Query) -> list[Contact]:
@@ -46,7 +38,7 @@ def by_identifier(user: User, query: Query) -> list[Contact]:
     return list(
         db.session.scalars(
             sa.select(Contact)
-            .where(sa.or_(*conditions), *visible_people(user))
+            .where(sa.or_(*conditions), visible_contacts_clause(user))
             .order_by(Contact.id.desc())
             .limit(CONTACTS * 5)
         )
@@ -68,7 +60,7 @@ def by_name(user: User, text: str) -> list[tuple[Contact, float]]:
         conditions.append(sa.or_(*(Contact.name_lower.like(f"%{a}%") for a in alternatives)))
     contacts = db.session.scalars(
         sa.select(Contact)
-        .where(*conditions, *visible_people(user))
+        .where(*conditions, visible_contacts_clause(user))
         .order_by(Contact.id.desc())
         .limit(NAME_CASES_FROM)
     ).all()
