@@ -264,6 +264,15 @@ def test_too_many_matches_are_listed_newest_first_and_page_on(app, org):
     assert not ranked.newest_first and all(hit.score is not None for hit in ranked.cases)
 
 
+def test_a_persons_cases_page_on_newest_first(org):
+    data = ContactData(name="Ofta Ringer", phone="070-555 66 77")
+    made = [make_case(org.agent, contact=data, summary=f"Samtal {n}").reference for n in range(7)]
+    first = search(org.agent, parse("0705556677"), limit=5)
+    assert _refs(first) == made[::-1][:5] and first.next_cursor
+    second = search(org.agent, parse("0705556677"), cursor=first.next_cursor, limit=5)
+    assert _refs(second) == made[::-1][5:] and second.next_cursor is None
+
+
 # --- what a handler may see -------------------------------------------------------------------
 
 

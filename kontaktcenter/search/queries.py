@@ -20,7 +20,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.cases.models import Case, Contact
-from kontaktcenter.cases.queries import BAD_CURSOR, decode_cursor, encode_cursor
+from kontaktcenter.cases.queries import (
+    BAD_CURSOR,
+    ID_MAX,
+    decode_cursor,
+    decode_keyset,
+    encode_cursor,
+)
 from kontaktcenter.core import audit
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
@@ -189,7 +195,7 @@ def _recent(
     if contact_ids is not None:
         conds.append(Case.contact_id.in_(contact_ids))
     if cursor:
-        received, case_id = _decode(cursor, time_key=True)
+        (received,), case_id = decode_keyset(cursor, 1)
         conds.append(sa.tuple_(Case.received_at, Case.id) < sa.tuple_(received, case_id))
     rows = db.session.scalars(
         _load(sa.select(Case))
@@ -224,7 +230,7 @@ def _ranked(
         word_conds.append(_word_match(result.stems))
     person_conds = _filters(user, filters)
     person_conds.append(Case.contact_id.in_([c.id for c, _ in people]))
-    marked = _decode(cursor, time_key=False) if cursor else None
+    marked = _decode_scored(cursor) if cursor else None
     scores: dict[int, float] | None = {}
     if marked is not None and marked[0] < 0:
         scores = None  # a newest-first page's mark: go on newest first
@@ -395,20 +401,14 @@ def _word_hits(stems: list[str], conds: list[sa.ColumnElement[bool]]) -> sa.Sele
     )
 
 
-def _decode(cursor: str, *, time_key: bool) -> tuple[Any, int]:
+def _decode_scored(cursor: str) -> tuple[float, int]:
+    """A ranked page's mark: (score, case id); a newest-first page's has score -1. The checks
+    of the queue's keyset cursors (cases.queries), with a number where they have a time."""
     if len(cursor) > 200:
         raise ValidationError(BAD_CURSOR, "cursor")
     key, case_id = decode_cursor(cursor, 2)
-    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 0 < case_id < 2**31:
+    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 0 < case_id <= ID_MAX:
         raise ValidationError(BAD_CURSOR, "cursor")
-    if time_key:
-        try:
-            parsed = datetime.fromisoformat(str(key))
-        except ValueError:
-            raise ValidationError(BAD_CURSOR, "cursor") from None
-        if parsed.tzinfo is None:
-            raise ValidationError(BAD_CURSOR, "cursor")
-        return parsed, case_id
     if isinstance(key, bool) or not isinstance(key, int | float):
         raise ValidationError(BAD_CURSOR, "cursor")
     return float(key), case_id
