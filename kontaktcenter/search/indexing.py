@@ -163,8 +163,16 @@ def compose(case_ids: list[int], session: Session) -> dict[int, dict[str, Any]]:
     }
 
 
-def _table(model: type[NameWord] | type[SearchDocument]) -> sa.Table:
-    return cast(sa.Table, model.__table__)  # a mapped class's own table
+def _upsert(model: type[NameWord] | type[SearchDocument], session: Session) -> Any:
+    """INSERT … ON CONFLICT for the session's database (both dialects have it, spelt alike)."""
+    table = cast(sa.Table, model.__table__)  # a mapped class's own table
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)
 
 
 def name_words(name: str) -> set[str]:
@@ -174,15 +182,7 @@ def name_words(name: str) -> set[str]:
 def add_name_words(names: set[str], session: Session | None = None) -> None:
     """Remember the words of contacts' names (each once) for misspelt-name search."""
     session = session or db.session()
-    statement: Any
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        statement = pg_insert(_table(NameWord)).on_conflict_do_nothing()
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-        statement = sqlite_insert(_table(NameWord)).on_conflict_do_nothing()
+    statement = _upsert(NameWord, session).on_conflict_do_nothing()
     session.execute(statement, [{"word": w} for w in sorted(names)])
 
 
@@ -197,13 +197,7 @@ def index_cases(case_ids: list[int], session: Session | None = None) -> int:
     ]
     if not rows:
         return 0
-    table = SearchDocument.__table__
-    insert: Any
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(table)
+    statement = _upsert(SearchDocument, session)
     statement = statement.on_conflict_do_update(
         index_elements=["case_id"],
         set_={
