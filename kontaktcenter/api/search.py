@@ -8,7 +8,6 @@ cannot send a body, but the documentation says why not to.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import current_app
@@ -24,10 +23,10 @@ from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department
 from kontaktcenter.search.parsing import MAX_QUERY, Kind, parse
 from kontaktcenter.search.queries import (
-    YEARS,
     SearchFilters,
     SearchResult,
     load_goals,
+    parse_day,
     record_lookup,
     search,
 )
@@ -80,12 +79,7 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
         filters.case_type_id = organisation.id_for_slug(CaseType, values["case_type"], "case_type")
     for name in ("from", "to"):
         if values.get(name):
-            try:
-                day = date.fromisoformat(values[name])
-            except ValueError:
-                raise ValidationError("Ange datumet som ÅÅÅÅ-MM-DD.", name) from None
-            if not YEARS[0] <= day.year <= YEARS[1]:
-                raise ValidationError(f"Ange ett datum mellan år {YEARS[0]} och {YEARS[1]}.", name)
+            day = parse_day(values[name], name)
             if name == "from":
                 filters.received_from = day
             else:

@@ -48,6 +48,17 @@ PAGE = 20
 YEARS = (1900, 2999)  # dates a case can have been received on (and no datetime overflow)
 
 
+def parse_day(raw: str, field: str) -> date:
+    """A filter's date (ÅÅÅÅ-MM-DD) within YEARS, or a ValidationError saying what to write."""
+    try:
+        day = date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError("Ange datumet som ÅÅÅÅ-MM-DD.", field) from None
+    if not YEARS[0] <= day.year <= YEARS[1]:
+        raise ValidationError(f"Ange ett datum mellan år {YEARS[0]} och {YEARS[1]}.", field)
+    return day
+
+
 @dataclass
 class SearchFilters:
     channel: Channel | None = None

@@ -7,7 +7,6 @@ the answer to the POST itself, anything else is redirected to the linkable ``GET
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -16,12 +15,18 @@ from werkzeug.datastructures import MultiDict
 
 from kontaktcenter.cases.enums import Channel
 from kontaktcenter.core.auth import role_required
-from kontaktcenter.core.errors import DomainError
+from kontaktcenter.core.errors import DomainError, ValidationError
 from kontaktcenter.core.forms import parse_id
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.search.parsing import Query, parse
-from kontaktcenter.search.queries import YEARS, SearchFilters, SearchResult, record_lookup, search
+from kontaktcenter.search.queries import (
+    SearchFilters,
+    SearchResult,
+    parse_day,
+    record_lookup,
+    search,
+)
 
 bp = Blueprint("search", __name__, url_prefix="/sok")
 
@@ -99,12 +104,9 @@ def filters_from(args: MultiDict[str, str]) -> tuple[SearchFilters, list[str]]:
         if not raw:
             continue
         try:
-            value = date.fromisoformat(raw)
-        except ValueError:
-            errors.append(f"{label}: skriv datumet som ÅÅÅÅ-MM-DD.")
-            continue
-        if not YEARS[0] <= value.year <= YEARS[1]:
-            errors.append(f"{label}: ange ett datum mellan år {YEARS[0]} och {YEARS[1]}.")
+            value = parse_day(raw, key)
+        except ValidationError as error:  # "Till: ange ett datum …", one line per field
+            errors.append(f"{label}: {error.message[0].lower()}{error.message[1:]}")
             continue
         if key == "from":
             filters.received_from = value
