@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from kontaktcenter.core.config import Config
@@ -28,6 +29,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     app.config.update(overrides or {})
     app.url_map.converters["id"] = IdConverter
     _configure_embedded_defaults(app)
+    _trust_proxies(app)
 
     from kontaktcenter import (
         api,
@@ -53,7 +55,14 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
         security,
         templating,
     )
-    from kontaktcenter.core.extensions import configure_sqlite, csrf, db, login_manager, migrate
+    from kontaktcenter.core.extensions import (
+        configure_sqlite,
+        csrf,
+        db,
+        init_limiter,
+        login_manager,
+        migrate,
+    )
 
     db.init_app(app)
     with app.app_context():
@@ -65,6 +74,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
     )
     login_manager.init_app(app)
     csrf.init_app(app)
+    init_limiter(app)
     for module in (
         auth,
         jobs,
@@ -112,6 +122,24 @@ def _configure_embedded_defaults(app: Flask) -> None:
         app.config["SECRET_KEY"] = _instance_secret(Path(app.instance_path))
     elif not embedded and not app.testing and len(app.config["SECRET_KEY"]) < 32:
         raise RuntimeError("SECRET_KEY is too short for production: use at least 32 characters.")
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address, scheme, host and port
+    from their X-Forwarded-* headers (each proxy appends one hop; only that many are believed)."""
+    hops = app.config.get("TRUSTED_PROXIES") or 0
+    if isinstance(hops, str) and hops.strip().isdigit():
+        hops = int(hops)
+    if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+        raise RuntimeError(
+            "KONTAKTCENTER_TRUSTED_PROXIES must be the number of reverse proxies in front of "
+            f"the app (0 or more), not {hops!r}."
+        )
+    app.config["TRUSTED_PROXIES"] = hops
+    if hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops
+        )
 
 
 def _instance_secret(instance: Path) -> str:

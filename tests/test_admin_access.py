@@ -21,6 +21,8 @@ def _routes(org, token_id: int) -> list[tuple[str, str]]:
         ("POST", f"/admin/anvandare/{org.agent.id}"),
         ("POST", f"/admin/anvandare/{org.agent.id}/nycklar"),
         ("POST", f"/admin/anvandare/{org.agent.id}/nycklar/{token_id}/aterkalla"),
+        ("POST", f"/admin/anvandare/{org.agent.id}/logga-ut"),
+        ("GET", "/admin/misslyckade-inloggningar"),
         ("GET", "/admin/forvaltningar/"),
         ("GET", "/admin/forvaltningar/ny"),
         ("POST", "/admin/forvaltningar/ny"),
@@ -51,7 +53,7 @@ def test_every_admin_endpoint_is_covered(app, org):
     listed = {path.split("/")[2] for _method, path in _routes(org, 1)}
     registered = {rule.rule.split("/")[2] for rule in admin_rules}
     assert registered == listed
-    assert len(admin_rules) == 15
+    assert len(admin_rules) == 17
 
 
 @pytest.mark.parametrize("role", NON_ADMINS)

@@ -256,8 +256,8 @@ BAD_PARAMETERS = [
     ("limit=" + "9" * 5000, "limit"),
     ("status=new&status=open", "status"),
     ("stauts=new", "stauts"),
-    ("channel=phone%00", "channel"),
 ]
+# A NUL in the query string is a 400 before any route: tests/test_nul_bytes.py.
 
 
 @pytest.mark.parametrize(("query", "field"), BAD_PARAMETERS, ids=[q for q, _ in BAD_PARAMETERS])
@@ -273,7 +273,6 @@ def _b64(raw: bytes) -> str:
 
 TAMPERED = [
     "not-a-cursor!",
-    "%00",
     _b64(b"not json"),
     _b64(b'{"a": 1}'),
     encode_cursor(["2024-05-02T08:00:00+00:00"]),

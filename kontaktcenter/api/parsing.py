@@ -46,7 +46,32 @@ def json_object() -> dict[str, Any]:
         raise BadRequest("Innehållet är inte giltig JSON.") from None
     if not isinstance(body, dict):
         raise BadRequest("Innehållet måste vara ett JSON-objekt.")
+    field = nul_field(body)
+    if field is not None:
+        raise BadRequest("Innehållet får inte innehålla NUL-tecken (\\u0000).", field)
     return body
+
+
+def nul_field(body: Any) -> str | None:
+    """Where a NUL character is in a parsed JSON value (``contact.name``, ``items.2``; the key
+    itself, without the NUL, when it is in a key), or None. Depth first, in document order;
+    iterative, since json.loads accepts deeper nesting than a recursive walk would."""
+    stack: list[tuple[str, Any]] = [("", body)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and "\x00" in value:
+            return path
+        if isinstance(value, dict):
+            items = [(f"{path}.{key}" if path else str(key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            items = [(f"{path}.{i}" if path else str(i), item) for i, item in enumerate(value)]
+        else:
+            continue
+        for name, _item in items:
+            if "\x00" in name:
+                return name.replace("\x00", "")
+        stack.extend(reversed(items))
+    return None
 
 
 def _enum_value(enum_cls: type[E], value: object, field: str) -> E:

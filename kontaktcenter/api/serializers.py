@@ -9,6 +9,7 @@ from typing import Any
 from kontaktcenter.cases.models import Activity, Case, Contact
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core.extensions import utcnow
+from kontaktcenter.core.identifiers import mask_personnummer
 from kontaktcenter.goals import engine as goals
 from kontaktcenter.goals.models import CaseGoal
 from kontaktcenter.organisation.models import CaseType, Department, User
@@ -53,8 +54,13 @@ def activity_json(activity: Activity) -> JSON:
 
 
 def case_json(case: Case, *, timeline: bool) -> JSON:
-    """A case; list items (`timeline=False`) leave the timeline out."""
+    """A case; list items (`timeline=False`) leave the timeline out and show a personnummer in
+    the free text masked: only the case itself (`timeline=True`) shows the text whole."""
     assignee = case.assignee
+
+    def text(value: str | None) -> str | None:
+        return value if timeline else mask_personnummer(value)
+
     body: JSON = {
         "reference": case.reference,
         "channel": case.channel.value,
@@ -64,9 +70,9 @@ def case_json(case: Case, *, timeline: bool) -> JSON:
         "department": slug_name(case.department),
         "assignee": {"name": assignee.name, "email": assignee.email} if assignee else None,
         "contact": contact_json(case.contact),
-        "summary": case.summary,
-        "resolution": case.resolution,
-        "referred_to": case.referred_to,
+        "summary": text(case.summary),
+        "resolution": text(case.resolution),
+        "referred_to": text(case.referred_to),
         "received_at": iso(case.received_at),
         "created_at": iso(case.created_at),
         "updated_at": iso(case.updated_at),

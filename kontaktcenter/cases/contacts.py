@@ -13,7 +13,9 @@ from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.core.errors import NotFound, ValidationError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import (
+    is_email,
     looks_like_phone,
+    normalise_email,
     normalise_organisation_number,
     normalise_personnummer,
     normalise_phone,
@@ -92,9 +94,7 @@ def resolve_contact(
     name = _clean(data.name)
     phone = _clean(data.phone)
     phone_e164 = normalise_phone(phone)
-    email = (_clean(data.email) or "").lower() or None
-    if email is not None and ("@" not in email or len(email) > 254):
-        raise ValidationError("E-postadressen är inte giltig.", "email")
+    email = normalise_email(data.email)
     personnummer = normalise_personnummer(data.personnummer)
     org = normalise_organisation_number(data.organisation_number)
     if name is not None and len(name) > 200:
@@ -171,7 +171,7 @@ def search_contacts(query: str, limit: int = 10) -> list[Contact]:
             return []
         condition = Contact.phone_e164 == e164
     elif "@" in query:
-        condition = Contact.email == query.lower()
+        condition = Contact.email == (normalise_email(query) if is_email(query) else query.lower())
     else:
         escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         condition = Contact.name_lower.like(escaped + "%", escape="\\")

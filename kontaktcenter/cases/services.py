@@ -91,9 +91,14 @@ def _validate(data: NewCase, now: datetime) -> None:
 
 
 def create_case(data: NewCase, *, by: User | None) -> Case:
-    """Register a contact as a case with its outcome, in one transaction."""
-    case = build_case(data, by=by)
-    db.session.commit()
+    """Register a contact as a case with its outcome, in one transaction: all of it, or (on a
+    refusal) nothing, so that a later commit in the same request cannot save half a case."""
+    try:
+        case = build_case(data, by=by)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
     return case
 
 

@@ -9,6 +9,7 @@ With none of them set the app runs embedded: SQLite in the instance folder, jobs
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 
 
 def normalise_database_url(url: str) -> str:
@@ -25,7 +26,9 @@ class Config:
         if os.environ.get("DATABASE_URL")
         else None
     )
-    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    # hide_parameters: a failing statement's error (and so the error log) shows the SQL, never
+    # its values, which are search terms, names, addresses and personnummer.
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True, "hide_parameters": True}
     REDIS_URL: str | None = os.environ.get("REDIS_URL") or None
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY") or None
     SMTP_URL: str | None = os.environ.get("SMTP_URL") or None
@@ -37,8 +40,29 @@ class Config:
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_HTTPONLY = True
-    # Production (a configured database) runs behind TLS: cookies only over HTTPS.
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    # A sign-in lasts at most this long, remembered or not: the server refuses an older one
+    # whatever the cookie says (KONTAKTCENTER_REMEMBER_COOKIE_DURATION in seconds).
+    REMEMBER_COOKIE_DURATION: timedelta | int = timedelta(days=14)
+    # Production (a configured database) runs behind TLS: cookies only over HTTPS. Any
+    # request that arrives over HTTPS marks its cookies Secure as well (core/security.py).
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = bool(os.environ.get("DATABASE_URL"))
+    # Reverse proxies in front of the app (nginx, the platform's router) whose X-Forwarded-For,
+    # -Proto, -Host and -Port are believed: the client address, HTTPS and external URLs come
+    # from them. 0: none (the app is reached directly); never more than there really are.
+    TRUSTED_PROXIES = 0
+    HSTS_SECONDS = 365 * 24 * 3600  # Strict-Transport-Security on HTTPS responses; 0: none
+    # Sign-in throttling (organisation/login_throttle.py), "N per <period>" as the limits
+    # library reads it. Per account and client address; per account from addresses that never
+    # signed in to it; per client address for accounts it never signed in to.
+    LOGIN_LIMIT_ACCOUNT_ADDRESS = "10 per 15 minutes"
+    LOGIN_LIMIT_ACCOUNT = "30 per hour"
+    LOGIN_LIMIT_ADDRESS = "100 per hour"
+    # Where Flask-Limiter keeps the counts: default REDIS_URL (shared by all processes), else
+    # memory:// (per process: the embedded default).
+    RATELIMIT_STORAGE_URI: str | None = None
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "kontaktcenter"
 
     SQLITE_BEGIN_IMMEDIATE = True  # embedded default: writers queue instead of failing
     CALENDAR_CACHE_SECONDS = 60
@@ -74,8 +98,20 @@ class Config:
     OUTBOX_DIR: str | None = None  # default: instance/outbox
     ALERT_EMAIL: str | None = None  # goal alerts for first-line cases without an assignee
     MAIL_MAX_BYTES = 25 * 1024 * 1024  # larger messages are kept whole, flagged, not unpacked
+    # Larger messages are stored first, before any parsing, and filed by a job (every door;
+    # the HTTP door answers 202): a slow message never holds up a web worker or a poll.
+    MAIL_ASYNC_BYTES = 5 * 1024 * 1024
     INBOUND_MAX_BYTES = 100 * 1024 * 1024  # the HTTP inbound door refuses more
     ACK_LIMIT_PER_HOUR = 3  # acknowledgements per sender address and hour (loop protection)
+    # ... and to all addresses together per hour: a spray of forged senders gets no more.
+    ACK_LIMIT_GLOBAL_PER_HOUR = 200
+    # Mail that cites a case closed longer ago than this opens a new case linked to it.
+    MAIL_REOPEN_DAYS = 30
+    # Mail that comes from no mailbox (import-mail, POST /api/v1/inbound/email): whose
+    # Authentication-Results to believe (authserv-ids, comma-separated in the environment)
+    # and "verified" or "as_before" (see channels/email/models.SenderTrust).
+    MAIL_TRUSTED_SERVERS: str | list[str] = ""
+    MAIL_SENDER_TRUST = "verified"
     # A poll or an import files this many messages (or bytes) per transaction.
     MAIL_BATCH_MESSAGES = 100
     MAIL_BATCH_BYTES = 32 * 1024 * 1024
@@ -87,6 +123,10 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = True
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     SESSION_COOKIE_SECURE = REMEMBER_COOKIE_SECURE = False
+    RATELIMIT_STORAGE_URI = "memory://"  # never the Redis other runs share
+    # Tests sign in far more often than people do (and their rows roll back, so no address is
+    # ever known): the throttle's own tests (test_login_throttle.py) set the real limits.
+    LOGIN_LIMIT_ACCOUNT_ADDRESS = LOGIN_LIMIT_ACCOUNT = LOGIN_LIMIT_ADDRESS = "100000 per hour"
     JOBS_MODE = "eager"
     SCHEDULER_ENABLED = False
     SQLITE_BEGIN_IMMEDIATE = False

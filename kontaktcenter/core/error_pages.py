@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -47,6 +48,14 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def bad_request(message: str, field: str | None = None) -> ResponseReturnValue:
+    """400 with this (Swedish) message: the API's error shape (naming the field) under /api,
+    the error page elsewhere."""
+    if _wants_json():
+        return api_error(400, message, "bad_request", **({"field": field} if field else {}))
+    return render_template("error.html", status=400, title=MESSAGES[400][0], message=message), 400
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError):
@@ -81,7 +90,11 @@ def init_app(app: Flask) -> None:
     def http_error(error: HTTPException):
         status = error.code or 500
         if _wants_json():
-            return api_error(status, error.description or MESSAGES.get(status, ("", ""))[1])
+            response, _ = api_error(status, error.description or MESSAGES.get(status, ("", ""))[1])
+            # A 405 names the methods the URL takes (RFC 9110); the error's other headers are
+            # for the HTML body Werkzeug would have rendered.
+            response.headers.update({k: v for k, v in error.get_headers() if k == "Allow"})
+            return response, status
         title, message = MESSAGES.get(status, (error.name, error.description))
         return render_template("error.html", status=status, title=title, message=message), status
 

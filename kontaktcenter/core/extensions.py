@@ -7,6 +7,9 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from flask import Flask, current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -51,6 +54,24 @@ def include_name(name: str | None, type_: str, parent_names: object) -> bool:
 migrate = Migrate(include_name=include_name)
 login_manager = LoginManager()
 csrf = CSRFProtect()
+_LIMITER = "kontaktcenter.limiter"
+
+
+def init_limiter(app: Flask) -> Limiter:
+    """Flask-Limiter for `app`, counting in RATELIMIT_STORAGE_URI: by default REDIS_URL (shared by
+    every process), else memory (per process, the embedded default). One per app, kept in
+    ``app.extensions``, so two apps in one process (tests) never share counts or storage."""
+    if not app.config.get("RATELIMIT_STORAGE_URI"):
+        app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    limiter = Limiter(get_remote_address, app=app)
+    app.extensions[_LIMITER] = limiter
+    return limiter
+
+
+def limiter() -> Limiter:
+    """The current app's limiter (see :func:`init_limiter`)."""
+    found: Limiter = current_app.extensions[_LIMITER]
+    return found
 
 
 class UTCDateTime(sa.types.TypeDecorator[datetime]):

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField
+from wtforms import Field, IntegerField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, StopValidation
+from wtforms.validators import ValidationError as FieldError
+
+from kontaktcenter.core.errors import ValidationError
+from kontaktcenter.core.identifiers import normalise_email
 
 INVALID_CHOICE = "Välj ett av alternativen i listan."
 
@@ -40,6 +44,21 @@ def stop_if_unparsed(form: FlaskForm, field: IntegerField) -> None:
     """Not a number: the parse error is the one message shown."""
     if field.process_errors:
         raise StopValidation()
+
+
+class EmailAddress:
+    """A form field holding one valid e-mail address (core.identifiers.normalise_email, the
+    rule the services apply too): a blank field passes, Optional() or DataRequired() decide
+    about that."""
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message
+
+    def __call__(self, form: FlaskForm, field: Field) -> None:
+        try:
+            normalise_email(field.data)
+        except ValidationError as error:
+            raise FieldError(self.message or error.message) from None
 
 
 class ConfirmForm(FlaskForm):

@@ -3,7 +3,12 @@ if the sanitiser missed something, no script runs and nothing is loaded from els
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+from flask import Flask, Response, request
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from kontaktcenter.core.error_pages import bad_request
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -11,19 +16,29 @@ CSP = (
     "form-action 'self'"
 )
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+NUL_MESSAGE = "Begäran innehåller ett otillåtet tecken (NUL, %00). Ta bort det och försök igen."
+
+
+def nul_parameter(values: MultiDict[str, str]) -> str | None:
+    """The name of the first parameter whose name or value holds a NUL byte (the name without
+    it), or None."""
+    for name, items in values.lists():
+        if "\x00" in name or any("\x00" in item for item in items):
+            return name.replace("\x00", "")
+    return None
+
 
 def init_app(app: Flask) -> None:
     @app.before_request
-    def refuse_nul_characters() -> None:
-        """A NUL byte can never be stored in PostgreSQL text: refuse it as bad input (400)
-        rather than fail deep inside a service."""
-        if request.method == "POST" and request.mimetype in (
-            "application/x-www-form-urlencoded",
-            "multipart/form-data",
-        ):
-            for values in request.form.listvalues():
-                if any("\x00" in value for value in values):
-                    abort(400)
+    def refuse_nul_characters() -> ResponseReturnValue | None:
+        """A NUL byte can never be stored in PostgreSQL text, nor compared with it, and nobody
+        types one: refuse it as bad input (400) in any query string or form, before any view,
+        rather than fail deep inside a query. (JSON bodies: api/parsing.json_object.)"""
+        name = nul_parameter(request.args)
+        if name is None and request.method == "POST" and request.mimetype in FORM_TYPES:
+            name = nul_parameter(request.form)
+        return None if name is None else bad_request(NUL_MESSAGE, name)
 
     @app.after_request
     def headers(response: Response) -> Response:
@@ -31,4 +46,37 @@ def init_app(app: Flask) -> None:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if request.endpoint not in CACHEABLE_ENDPOINTS:
+            # Pages, downloads and API answers show personal data: no browser or proxy keeps
+            # them (the back button after logout, a shared computer, a caching proxy).
+            response.headers["Cache-Control"] = "no-store"
+        # Behind a proxy request.is_secure is right with TRUSTED_PROXIES (create_app).
+        if request.is_secure and app.config["HSTS_SECONDS"]:
+            response.headers.setdefault(
+                "Strict-Transport-Security",
+                f"max-age={int(app.config['HSTS_SECONDS'])}; includeSubDomains",
+            )
         return response
+
+    app.session_interface = HttpsCookiesSessionInterface()
+
+
+# Public and the same for everyone: the only responses a cache may keep.
+CACHEABLE_ENDPOINTS = frozenset({"static", "branding.logo", "favicon"})
+
+
+class HttpsCookiesSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, and: a request that came over HTTPS gets only Secure
+    cookies (the session, the remember cookie, any other), also where the config does not
+    demand HTTPS (the embedded default behind a TLS proxy). Saving the session is the last
+    step of every response, after the after_request functions that set the other cookies."""
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        super().save_session(app, session, response)
+        if request.is_secure:
+            cookies = response.headers.getlist("Set-Cookie")
+            response.headers.remove("Set-Cookie")
+            for cookie in cookies:
+                attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+                secure = cookie if "secure" in attributes else cookie + "; Secure"
+                response.headers.add("Set-Cookie", secure)

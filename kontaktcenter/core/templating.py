@@ -1,4 +1,5 @@
-"""Jinja filters and globals: local times, Swedish numbers and plurals (Babel, CLDR)."""
+"""Jinja filters and globals: local times, Swedish numbers and plurals (Babel, CLDR), and
+personnummer masked in free text (``|masked``)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from babel.numbers import format_decimal
 from flask import Flask, current_app
 
 from kontaktcenter.core.extensions import utcnow
+from kontaktcenter.core.identifiers import mask_personnummer
 
 WEEKDAYS = ["mån", "tis", "ons", "tor", "fre", "lör", "sön"]
 LOCALE = Locale("sv", "SE")
@@ -93,4 +95,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = format_filesize
     app.jinja_env.globals["plural"] = plural
     app.jinja_env.filters["relative"] = format_relative
+    # Free text in a list (a summary, a subject): mask before truncating, so that a cut never
+    # leaves half a number showing: {{ case.summary|masked|truncate(90) }}.
+    app.jinja_env.filters["masked"] = mask_personnummer
     app.jinja_env.globals["now"] = utcnow

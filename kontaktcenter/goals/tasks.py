@@ -6,6 +6,7 @@ from flask import current_app
 
 from kontaktcenter.core import mailer, outbox
 from kontaktcenter.core.extensions import db
+from kontaktcenter.core.identifiers import mask_personnummer
 from kontaktcenter.core.templating import format_datetime
 from kontaktcenter.goals.models import CaseGoal
 
@@ -36,7 +37,7 @@ def send_goal_alert(goal_id: int, kind: str) -> None:
         body = (
             f"Ärende {case.reference} ({type_name})"
             f"\n\nMålet ”{goal.target.label}” {verb} {due}.\n\n"
-            f"Sammanfattning: {case.summary}\n\n"
+            f"Sammanfattning: {mask_personnummer(case.summary)}\n\n"  # mail: masked
             f"Hos: {case.department.name if case.department else 'Kontaktcenter'}\n"
             f"Handläggs av: {case.assignee.name if case.assignee else 'ingen'}\n"
         )

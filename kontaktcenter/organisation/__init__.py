@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import Flask
 
 from kontaktcenter.core import admin, navigation
-from kontaktcenter.core.extensions import db, login_manager
-from kontaktcenter.core.forms import parse_id
 
 
 def init_app(app: Flask) -> None:
@@ -18,10 +16,11 @@ def init_app(app: Flask) -> None:
         branding_views,
         cli,
         directory_views,
+        login_throttle,
         password_reset,
+        sessions,
     )
     from kontaktcenter.organisation import services as organisation
-    from kontaktcenter.organisation.models import User
 
     app.register_blueprint(auth_views.bp)
     app.register_blueprint(branding_views.bp)
@@ -35,8 +34,5 @@ def init_app(app: Flask) -> None:
     )
     assert admin_views.bp is admin.bp
     assert password_reset  # registers its outbox task
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        user = db.session.get(User, uid) if (uid := parse_id(user_id)) else None
-        return user if user is not None and user.active else None
+    sessions.init_app(app)  # the user loader: which sessions and remember cookies still count
+    login_throttle.init_app(app)

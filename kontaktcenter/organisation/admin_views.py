@@ -23,7 +23,7 @@ from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import ConfirmForm, choices, parse_id
 from kontaktcenter.core.roles import Role
-from kontaktcenter.organisation import branding, users
+from kontaktcenter.organisation import branding, login_throttle, sessions, users
 from kontaktcenter.organisation import services as admin
 from kontaktcenter.organisation.forms import (
     BrandingForm,
@@ -92,6 +92,7 @@ def _user_page(user: User, form: UserEditForm, token_form: TokenForm, status: in
         token_form=token_form,
         revoke_form=ConfirmForm(),
         tokens=admin.list_tokens(user),
+        end_sessions_form=ConfirmForm(),
     )
 
 
@@ -120,6 +121,7 @@ def user_edit(user_id: int):
     user = db.get_or_404(User, user_id)
     form = _user_edit_form(user)
     if form.validate_on_submit():
+        own_password = bool(form.password.data) and user.id == current_user.id
         try:
             users.update_user(
                 user,
@@ -137,10 +139,35 @@ def user_edit(user_id: int):
             db.session.rollback()  # the service may have changed the user before refusing
             show_error(form, error)
         else:
+            if own_password:
+                sessions.restart(user)  # your other sessions ended; this one goes on
             flash(f"Ändringarna för {user.name} är sparade.", "success")
             return redirect(url_for("admin.user_edit", user_id=user.id))
     status = 422 if form.is_submitted() else 200
     return _user_page(user, form, TokenForm(formdata=None), status)
+
+
+@bp.post("/anvandare/<id:user_id>/logga-ut")
+@role_required(Role.ADMIN)
+def user_end_sessions(user_id: int):
+    """Logga ut överallt: every session and remember cookie of the user ends (a lost laptop, a
+    stolen cookie). Their API keys are separate: revoke those below."""
+    user = db.get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    sessions.end_sessions(user, by=current_user._get_current_object())
+    flash(f"{user.name} är utloggad överallt.", "success")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
+
+
+@bp.get("/misslyckade-inloggningar")
+@role_required(Role.ADMIN)
+def login_failures():
+    return render_template(
+        "admin/login_failures.html",
+        failures=login_throttle.recent_failures(),
+        keep_days=login_throttle.KEEP_FAILURES.days,
+    )
 
 
 @bp.post("/anvandare/<id:user_id>/nycklar")

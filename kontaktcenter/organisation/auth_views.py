@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+from flask import (
+    Blueprint,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField
 from wtforms.validators import DataRequired, Email, EqualTo
 
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.roles import Role
-from kontaktcenter.organisation import password_reset, users
+from kontaktcenter.organisation import login_throttle, password_reset, sessions
 from kontaktcenter.organisation.models import User
 
 bp = Blueprint("auth", __name__)
@@ -72,14 +81,16 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = users.authenticate(form.email.data, form.password.data)
-        except users.TooManyAttempts as error:
+            user = login_throttle.sign_in(form.email.data, form.password.data, request.remote_addr)
+        except login_throttle.Throttled as error:
             form.password.errors.append(error.message)
-            return render_template("auth/login.html", form=form), 429
+            response = make_response(render_template("auth/login.html", form=form), 429)
+            response.headers["Retry-After"] = str(error.retry_after)
+            return response
         if user is None:
-            form.password.errors.append("Fel e-postadress eller lösenord.")
+            form.password.errors.append(login_throttle.WRONG)
         else:
-            login_user(user, remember=form.remember.data)
+            sessions.start(user, remember=bool(form.remember.data))
             return redirect(_safe_next(request.args.get("next")) or home_for(user))
     status = 422 if form.is_submitted() and form.errors else 200
     return render_template("auth/login.html", form=form), status
@@ -117,8 +128,8 @@ def reset_password(token: str):
                 return render_template("auth/reset.html", form=None, expired=error.message), 410
             target.errors.append(error.message)
         else:
-            if current_user.is_authenticated:
-                logout_user()
+            session.clear()  # the account's sessions ended with the reset; this one too
+            logout_user()
             flash("Lösenordet är bytt. Logga in med det nya.", "success")
             return redirect(url_for("auth.login"))
     status = 422 if form.is_submitted() and form.errors else 200
@@ -127,7 +138,11 @@ def reset_password(token: str):
 
 @bp.post("/logout")
 def logout():
-    logout_user()
+    """Ends every session and remember cookie of the user (a copied cookie dies with them)."""
+    if current_user.is_authenticated:
+        sessions.end_sessions(current_user._get_current_object())
+    session.clear()
+    logout_user()  # after clear(): it marks the remember cookie for deletion
     flash("Du är utloggad.", "info")
     return redirect(url_for("auth.login"))
 

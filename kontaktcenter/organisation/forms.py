@@ -18,13 +18,19 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import (
     DataRequired,
-    Email,
     InputRequired,
     NumberRange,
     Optional,
 )
 
-from kontaktcenter.core.forms import INVALID_CHOICE, choices, max_length, stop_if_unparsed, strip
+from kontaktcenter.core.forms import (
+    INVALID_CHOICE,
+    EmailAddress,
+    choices,
+    max_length,
+    stop_if_unparsed,
+    strip,
+)
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation import branding, queries
 from kontaktcenter.organisation.models import CaseType
@@ -78,7 +84,7 @@ class UserCreateForm(ProfileFields, FlaskForm):
         "E-postadress",
         validators=[
             DataRequired("Fyll i e-postadress."),
-            Email("Ange en giltig e-postadress."),
+            EmailAddress("Ange en giltig e-postadress."),
             max_length(254),
         ],
         filters=[strip],
@@ -117,7 +123,7 @@ class DepartmentForm(FlaskForm):
     slug = StringField("Kortnamn", validators=[Optional(), max_length(60)])
     contact_email = EmailField(
         "Funktionsbrevlåda (e-post)",
-        validators=[Optional(), Email("Ange en giltig e-postadress."), max_length(254)],
+        validators=[Optional(), EmailAddress("Ange en giltig e-postadress."), max_length(254)],
         filters=[strip],
     )
     phone_hours = StringField("Telefontid", validators=[Optional(), max_length(200)])

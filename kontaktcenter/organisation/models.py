@@ -3,6 +3,8 @@ API tokens."""
 
 from __future__ import annotations
 
+import secrets
+import time
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -65,6 +67,10 @@ class CaseType(Model):
         return f"<CaseType {self.slug}>"
 
 
+def new_session_token() -> str:
+    return secrets.token_urlsafe(16)
+
+
 class User(UserMixin, Model):
     __tablename__ = "users"
 
@@ -79,6 +85,9 @@ class User(UserMixin, Model):
     title: Mapped[str | None] = mapped_column(sa.String(120))  # befattning
     unit: Mapped[str | None] = mapped_column(sa.String(120))  # förvaltning, avdelning, enhet
     phone: Mapped[str | None] = mapped_column(sa.String(40))
+    # Part of the id every session and remember cookie of the user carries (get_id): a new
+    # value ends them all (logout, a new password, deactivation, "Logga ut överallt").
+    session_token: Mapped[str] = mapped_column(sa.String(32), default=new_session_token)
 
     # Loaded when asked for (the signed-in user's, for access checks), not with every assignee.
     departments: Mapped[list[Department]] = relationship(
@@ -89,12 +98,56 @@ class User(UserMixin, Model):
     def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
         return self.active
 
+    def get_id(self) -> str:
+        """Flask-Login's id of the user: ``<id>:<session token>``."""
+        return f"{self.id}:{self.session_token}"
+
+    def get_login_id(self) -> str:
+        """What a new sign-in stores in its session and remember cookie (Flask-Login's
+        ``id_attribute``): get_id() with the time of the sign-in, so the server can refuse it
+        once it is too old, and a nonce, so every sign-in gets a new remember cookie."""
+        return f"{self.get_id()}:{int(time.time())}:{secrets.token_urlsafe(6)}"
+
     @property
     def department_ids(self) -> set[int]:
         return {d.id for d in self.departments}
 
     def __repr__(self) -> str:
         return f"<User {self.email} {self.role}>"
+
+
+class LoginFailure(Model):
+    """Failed sign-ins per typed account name and client address, for the admins' page
+    (Misslyckade inloggningar): the latest burst (failures less than the account-and-address
+    window apart) and when it began. Unknown account names are kept the same way."""
+
+    __tablename__ = "login_failures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account: Mapped[str] = mapped_column(sa.String(254))  # the e-mail address as typed
+    address: Mapped[str] = mapped_column(sa.String(64))  # the client's IP address
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"))
+    failures: Mapped[int] = mapped_column(default=1)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
+    throttled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # a limit was reached
+
+    user: Mapped[User | None] = relationship()
+
+    __table_args__ = (sa.UniqueConstraint("account", "address"),)
+
+
+class LoginAddress(Model):
+    """A client address (an IPv6 /64) the user has signed in from: the throttle treats it as
+    theirs, so attacks from elsewhere never lock the user out from where they work."""
+
+    __tablename__ = "login_addresses"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    address: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, index=True)
 
 
 class ApiToken(Model):

@@ -24,6 +24,7 @@ from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.organisation.models import User
+from kontaktcenter.organisation.sessions import renew
 from kontaktcenter.organisation.users import validate_password
 
 SALT = "kontaktcenter.password-reset"
@@ -102,6 +103,7 @@ def user_for_token(token: str) -> User:
 def reset_password(token: str, password: str) -> User:
     user = user_for_token(token)
     user.password_hash = generate_password_hash(validate_password(password))
+    renew(user)  # every session and remember cookie of the account ends (a thief's too)
     db.session.add(AuditEvent(user_id=user.id, action="password_reset", detail={}))
     db.session.commit()
     return user

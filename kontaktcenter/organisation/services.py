@@ -17,7 +17,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
-from kontaktcenter.core.identifiers import normalise_phone
+from kontaktcenter.core.identifiers import normalise_email, normalise_phone
 from kontaktcenter.organisation import queries
 from kontaktcenter.organisation.models import ApiToken, CaseType, Department, User
 
@@ -31,7 +31,6 @@ GUIDANCE_MAX = 4000
 PROMISE_MIN, PROMISE_MAX = 1, 720  # hours: one hour to thirty days
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 DEPARTMENT_TAKEN = {
     "name": "Det finns redan en förvaltning med det namnet.",
@@ -161,10 +160,10 @@ def _apply_department(department: Department, data: DepartmentData) -> None:
     name = _required(data.name, "name", "Ange förvaltningens namn.", NAME_MAX)
     slug = _slug(data.slug, name)
     email = _optional(data.contact_email, "contact_email", "E-postadressen", EMAIL_MAX)
-    if email is not None:
-        email = email.lower()
-        if not _EMAIL.match(email):
-            raise ValidationError("Ange en giltig e-postadress.", "contact_email")
+    try:
+        email = normalise_email(email)
+    except ValidationError:
+        raise ValidationError("Ange en giltig e-postadress.", "contact_email") from None
     hours = _optional(data.phone_hours, "phone_hours", "Telefontiden", HOURS_MAX)
     _ensure_free(Department, Department.name, name, department.id, DEPARTMENT_TAKEN["name"], "name")
     _ensure_free(Department, Department.slug, slug, department.id, DEPARTMENT_TAKEN["slug"], "slug")

@@ -10,11 +10,11 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from email_validator import EmailNotValidError, validate_email
-
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.identifiers import (
+    is_email,
     looks_like_phone,
+    normalise_email,
     normalise_organisation_number,
     normalise_personnummer,
     normalise_phone,
@@ -86,13 +86,9 @@ def parse(raw: str | None) -> Query:
     reference = reference_of(text)
     if reference is not None:
         return Query(Kind.REFERENCE, text, reference)
-    if "@" in text and " " not in text:
-        try:
-            address = validate_email(text, check_deliverability=False).normalized
-        except EmailNotValidError:
-            pass
-        else:
-            return Query(Kind.EMAIL, text, address.lower())
+    if "@" in text and " " not in text and is_email(text):
+        # The form contacts are stored in (core.identifiers.normalise_email).
+        return Query(Kind.EMAIL, text, normalise_email(text) or "")
     compact = text.replace(" ", "")
     if _PNR_SHAPE.match(compact):
         try:

@@ -30,6 +30,7 @@ from kontaktcenter.cases.queries import (
 from kontaktcenter.core import audit
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
+from kontaktcenter.core.identifiers import mask_personnummer
 from kontaktcenter.organisation.models import User
 from kontaktcenter.search.models import SearchDocument
 from kontaktcenter.search.parsing import Kind, Query
@@ -267,7 +268,8 @@ def _ranked(
     for case_id, score in rows[:limit]:
         if case_id in loaded:  # else deleted since the first step
             case, body = loaded[case_id]
-            fragments = snippet(body or case.summary, result.stems)
+            # A hit list: a personnummer in the text is masked before the snippet is cut.
+            fragments = snippet(mask_personnummer(body or case.summary), result.stems)
             result.cases.append(CaseHit(case, score, fragments))
     if len(rows) > limit:
         case_id, score = rows[limit - 1]

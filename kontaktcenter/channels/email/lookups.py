@@ -20,6 +20,7 @@ from kontaktcenter.channels.email.models import (
     MailMessage,
 )
 from kontaktcenter.core.extensions import db
+from kontaktcenter.core.identifiers import is_email, normalise_email
 
 V = TypeVar("V", str, int)
 
@@ -46,9 +47,9 @@ def chunks(values: Iterable[V]) -> Iterator[list[V]]:
 
 def contact_email(parsed: ParsedMessage) -> str | None:
     email = parsed.response_address or parsed.from_addr
-    if email and ("@" not in email or len(email) > 254):
-        return None
-    return email
+    if email and not is_email(email):
+        return None  # not one valid address: the message is filed without a contact e-mail
+    return normalise_email(email) if email else None
 
 
 def dedupe_key(parsed: ParsedMessage) -> tuple[str, str]:

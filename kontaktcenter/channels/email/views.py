@@ -86,6 +86,9 @@ def with_remote_images(case_id: int, message_pk: int):
         f"<title>{escape(message.subject or case.reference)}</title></head>"
         f"<body>{body}</body></html>"
     )
+    # The whole message as sent, on purpose: logged like the case page (after composing the
+    # page: the record commits, which expires what was read).
+    audit.record(current_user, "view_message", case, message=message_pk, remote_images=True)
     response = Response(page, content_type="text/html; charset=utf-8")
     response.headers["Content-Security-Policy"] = (
         "default-src 'none'; img-src http: https: data:; style-src 'unsafe-inline'; sandbox"

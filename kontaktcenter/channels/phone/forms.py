@@ -12,14 +12,14 @@ from wtforms import (
 from wtforms.validators import DataRequired, Length, Optional
 
 from kontaktcenter.cases.enums import Outcome, TransferKind
-from kontaktcenter.core.forms import choices
+from kontaktcenter.core.forms import EmailAddress, choices
 
 
 class LogCallForm(FlaskForm):
     contact_id = HiddenField()
     phone = StringField("Telefonnummer", validators=[Optional(), Length(max=40)])
     name = StringField("Namn", validators=[Optional(), Length(max=200)])
-    email = StringField("E-post", validators=[Optional(), Length(max=254)])
+    email = StringField("E-post", validators=[Optional(), Length(max=254), EmailAddress()])
     organisation_number = StringField(
         "Organisationsnummer (företag)", validators=[Optional(), Length(max=20)]
     )

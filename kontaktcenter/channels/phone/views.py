@@ -13,10 +13,12 @@ from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.cases.services import NewCase, create_case
 from kontaktcenter.channels.phone.forms import LogCallForm
 from kontaktcenter.channels.phone.lines import LineStatus, line_statuses
+from kontaktcenter.core import audit
 from kontaktcenter.core.auth import role_required
-from kontaktcenter.core.errors import DomainError
+from kontaktcenter.core.errors import DomainError, NotFound
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import choices, parse_id
+from kontaktcenter.core.identifiers import mask_personnummer
 from kontaktcenter.core.roles import Role
 from kontaktcenter.core.templating import format_datetime
 from kontaktcenter.organisation import queries as organisation
@@ -57,10 +59,38 @@ def _picked(form: LogCallForm) -> Contact | None:
         contact_id = parse_id(request.args.get("contact_id"))
     else:
         contact_id = parse_id(form.contact_id.data)
-    picked = db.session.get(Contact, contact_id) if contact_id else None
+    picked = _visible_contact(contact_id) if contact_id else None
     if picked is not None:
         form.contact_id.data = str(picked.id)
     return picked
+
+
+def _visible_contact(contact_id: int) -> Contact | None:
+    """The contact the agent picked, by the one rule of who may see whom
+    (cases.contacts.visible_contacts_clause: the contact center sees the whole register, which
+    it needs to log a call from anyone). An id out of reach is ignored, as an unknown one."""
+    try:
+        return contacts.visible_contact(current_user, contact_id)
+    except NotFound:
+        return None
+
+
+def _record_views(picked: Contact | None, query: str, matches: list[Contact]) -> None:
+    """Personal data shown is logged (GDPR art. 5.2), as on the contact page and in search: the
+    contact picked by id (every time: an id in the address can be any contact's), and a look-up
+    by phone number or e-mail address that found someone. Called after rendering: it commits."""
+    if picked is not None:
+        audit.record(current_user, "view_contact", contact_id=picked.id, via="call_form")
+    elif matches and (contacts.looks_like_phone(query) or "@" in query):
+        kind = "phone" if contacts.looks_like_phone(query) else "email"
+        audit.record(
+            current_user,
+            "search",
+            kind=kind,
+            query=mask_personnummer(query),
+            via="call_form",
+            contacts=[c.id for c in matches],
+        )
 
 
 def _prefill_from_query(form: LogCallForm, query: str) -> None:
@@ -130,30 +160,29 @@ def new():
     open_cases = contacts.open_cases_for([c.id for c in shown], access.visible_clause(current_user))
     recent = contacts.cases_of(current_user, picked, limit=RECENT_CONTACTS) if picked else []
     selected_type = by_slug.get(form.case_type.data or "")
-    return (
-        render_template(
-            "calls/new.html",
-            closures=upcoming_closures(),
-            form=form,
-            query=query,
-            matches=matches,
-            picked=picked,
-            open_cases=open_cases,
-            recent=recent,
-            case_types=case_types,
-            selected_type=selected_type,
-            lines=lines,
-            closed_messages={
-                t.slug: closed_line_message(t, lines[t.slug])
-                for t in case_types
-                if lines[t.slug].closed
-            },
-            needs_personnummer=needs_personnummer,
-            focus=focus,
-            last=_last_case(request.args.get("last", "")),
-        ),
-        status,
+    page = render_template(
+        "calls/new.html",
+        closures=upcoming_closures(),
+        form=form,
+        query=query,
+        matches=matches,
+        picked=picked,
+        open_cases=open_cases,
+        recent=recent,
+        case_types=case_types,
+        selected_type=selected_type,
+        lines=lines,
+        closed_messages={
+            t.slug: closed_line_message(t, lines[t.slug])
+            for t in case_types
+            if lines[t.slug].closed
+        },
+        needs_personnummer=needs_personnummer,
+        focus=focus,
+        last=_last_case(request.args.get("last", "")),
     )
+    _record_views(picked, query, matches)
+    return page, status
 
 
 def _focus_after_search(
