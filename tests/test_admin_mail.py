@@ -345,10 +345,15 @@ def test_acknowledgement_starts_from_the_default_and_is_sent_once_saved(client, 
     assert "{servicelöfte}" in html and "<code>{referens}</code>" in html
     form = {
         "name": "Kvittens",
-        "subject": "Tack, vi har fått ditt meddelande: {ämne}",
-        "body": "Hej {namn}!\r\nDitt ärende har nummer {referens}. {servicelöfte}",
+        "subject": "Tack, vi har fått ditt meddelande",
+        "body": "Hej!\r\nDitt ärende har nummer {referens}. {servicelöfte}",
         "active": "y",
     }
+    # A receipt quotes nothing the sender wrote: their subject and name are refused.
+    for quoting in ({"subject": "Tack: {ämne}"}, {"body": "Hej {namn}! {referens}"}):
+        response = post(client, "/admin/mallar/kvittens", form | quoting)
+        assert response.status_code == 422
+        assert "Kvittensen kan inte citera" in response.get_data(as_text=True)
     assert post(client, "/admin/mallar/kvittens", form).status_code == 302
     template = mail_settings.acknowledgement_template()
     assert template.key == "acknowledgement" and "\r" not in template.body
@@ -360,13 +365,14 @@ def test_acknowledgement_starts_from_the_default_and_is_sent_once_saved(client, 
             MailMessage.case_id == case.id, MailMessage.kind == "acknowledgement"
         )
     ).one()
-    assert sent.subject == f"[{case.reference}] Tack, vi har fått ditt meddelande: Fråga om bygglov"
-    assert f"Hej Anna Svensson!\nDitt ärende har nummer {case.reference}." in sent.text_body
+    assert sent.subject == f"[{case.reference}] Tack, vi har fått ditt meddelande"
+    assert f"Hej!\nDitt ärende har nummer {case.reference}." in sent.text_body
+    assert "bygglov" not in sent.text_body and "Anna" not in sent.text_body
     html = client.get("/admin/mallar/").get_data(as_text=True)
     assert "Kvitto</a> – Aktiv" in html
     # Without SMTP the acknowledgement went to the outbox, where the admin can read it.
     html = client.get("/admin/utkorg/").get_data(as_text=True)
-    assert "Tack, vi har fått ditt meddelande: Fråga om bygglov" in html
+    assert f"[{case.reference}] Tack, vi har fått ditt meddelande" in html
 
 
 def test_unknown_placeholders_and_empty_texts_are_refused(client, org, login):

@@ -6,7 +6,8 @@ import pytest
 import sqlalchemy as sa
 
 from kontaktcenter.calendar.business_calendar import Unit
-from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.cases.contacts import ContactData
+from kontaktcenter.cases.enums import Channel
 from kontaktcenter.channels.email.models import MailKind, MailMessage
 from kontaktcenter.core.extensions import db
 from kontaktcenter.goals.models import GoalTarget, ServiceGoal
@@ -77,10 +78,51 @@ def test_reply_through_the_api(client, org):
     assert error_of(api.post(f"/cases/{reference}/replies", {"body": ""}))["field"] == "body"
 
 
+def _mail_count() -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(MailMessage)) or 0
+
+
 def test_reply_needs_an_email_address_and_respects_departments(client, org):
-    phone_case = make_case(org.agent, org.bygglov, outcome=Outcome.ROUTED, contact=None)
-    api = api_as(client, org.handler_miljo)
-    assert api.post(f"/cases/{phone_case.reference}/replies", {"body": "x"}).status_code == 404
+    # A phone case whose caller left only a phone number: nothing to reply to.
+    phone_case = make_case(
+        org.agent, org.bygglov, contact=ContactData(name="Sven Svensson", phone="070-123 45 67")
+    )
+    version = phone_case.version
+    response = api_as(client, org.handler_bygg).post(
+        f"/cases/{phone_case.reference}/replies", {"body": "Hej! Här är svaret."}
+    )
+    assert response.status_code == 422
+    assert error_of(response) == {
+        "code": "invalid",
+        "message": "Kontakten har ingen e-postadress att svara till.",
+        "field": "body",
+    }
+    db.session.expire_all()
+    assert _mail_count() == 0 and phone_case.version == version
+    # A case with an address, in Stadsbyggnadskontoret: another department's handler is told it
+    # does not exist (as for a missing case), and nothing is sent; its own handler may answer.
+    mail_case = make_case(
+        org.agent,
+        org.bygglov,
+        contact=ContactData(name="Anna Andersson", email="anna@example.se"),
+    )
+    for reference in (mail_case.reference, "KC-2026-999999"):
+        response = api_as(client, org.handler_miljo).post(
+            f"/cases/{reference}/replies", {"body": "Hej! Här är svaret."}
+        )
+        assert response.status_code == 404
+        assert error_of(response) == {
+            "code": "not_found",
+            "message": "Ärendet finns inte, eller så har du inte tillgång till det.",
+        }
+    assert _mail_count() == 0
+    response = api_as(client, org.handler_bygg).post(
+        f"/cases/{mail_case.reference}/replies", {"body": "Hej! Här är svaret."}
+    )
+    assert response.status_code == 201
+    assert [m["to"] for m in response.get_json()["messages"] if m["kind"] == "reply"] == [
+        ["anna@example.se"]
+    ]
 
 
 def test_cases_carry_their_goals(client, org):

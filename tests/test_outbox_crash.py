@@ -41,7 +41,9 @@ ROOT = Path(__file__).resolve().parent.parent
 MAILS = 120
 WORKERS = 2
 KILL_ROUNDS = 8  # rounds that end in SIGKILL; the next import-mail is let finish
-TIME_LIMIT = 90  # seconds for the whole test; every wait is bounded by what is left of it
+# A guard against a hang, not a speed target: every wait is bounded by what is left of it.
+# Under a loaded machine (two cores, other suites) the whole test has taken up to ~100 s.
+TIME_LIMIT = 300
 # Recover at once and free rows after 1 s; many small transactions.
 SETTINGS = {"OUTBOX_GRACE_SECONDS": 0, "OUTBOX_STUCK_SECONDS": 1, "MAIL_BATCH_MESSAGES": 3}
 

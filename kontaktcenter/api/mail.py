@@ -22,7 +22,8 @@ GATEWAY_ROLES = (Role.AGENT, Role.ADMIN)
 @bp.post("/inbound/email")
 def inbound_email() -> ResponseReturnValue:
     """The raw MIME message as the body. Rejected messages are kept too, so a gateway must not
-    retry them: every outcome but a transport error is a 2xx."""
+    retry them: every outcome but a transport error is a 2xx. A large message is stored before
+    it is read and filed by a job: 202 with its id."""
     if api_user().role not in GATEWAY_ROLES:
         raise Forbidden("Din roll får inte lämna in e-post.")
     if request.mimetype != "message/rfc822":
@@ -34,6 +35,9 @@ def inbound_email() -> ResponseReturnValue:
     if not raw:
         raise BadRequest("Meddelandet är tomt.")
     result = ingest(raw)
+    if result.result == "accepted":
+        accepted = {"result": "accepted", "id": result.message_pk, "reference": None}
+        return accepted | {"reason": result.reason}, 202
     body = {"reference": result.reference, "result": result.result, "reason": result.reason}
     return body, 201 if result.result == "created" else 200
 

@@ -34,6 +34,8 @@ the cases of the handler's departments. Another department's case is reported as
 **Errors** are always `{"error": {"code", "message", "field"?}}`; `message` is Swedish and safe
 to show a user, `field` names the field or parameter at fault (`contact.phone`, `cursor`).
 Request bodies are JSON objects; unknown fields and unknown query parameters are rejected (422).
+An optional query parameter left empty (`?department=`), like an optional body field that is
+`null`, is the same as leaving it out.
 
 **Times** are ISO 8601 with offset, returned in UTC (`+00:00`).
 
@@ -58,7 +60,10 @@ def _error(description: str, headers: dict[str, Any] | None = None) -> Schema:
 
 
 RESPONSES: dict[str, Schema] = {
-    "BadRequest": _error("The body is not JSON, or not a JSON object."),
+    "BadRequest": _error(
+        "The body is not JSON, or not a JSON object; or a query parameter or the body holds a "
+        "NUL character (`%00`, `\\u0000`), which any operation refuses (`field` names it)."
+    ),
     "Unauthorized": _error(
         "No token, or an unknown or revoked token, or the token's user is inactive.",
         {
@@ -104,6 +109,7 @@ def _query(name: str, schema: Schema, description: str) -> Schema:
         "required": False,
         "schema": schema,
         "description": description,
+        "allowEmptyValue": True,  # `?department=` is the same as leaving it out
     }
 
 
@@ -228,16 +234,27 @@ PATHS: dict[str, Schema] = {
             "operationId": "receiveEmail",
             "summary": "Hand in one raw e-mail (mail gateways)",
             "description": "The body is the message exactly as received. It becomes a case, "
-            "joins the case it belongs to, is recognised as a duplicate (same Message-ID), or "
-            "is kept but rejected with a reason (auto-replies to nothing, bounces of unknown "
-            "mail, unreadable messages). Do not retry a 2xx. Roles agent and admin.",
+            "joins the case it belongs to, is recognised as a duplicate (the same Message-ID "
+            "and the same content: the same message delivered again, whatever the servers on "
+            "the way added), or is kept but rejected with a reason (auto-replies to nothing, "
+            "bounces of unknown mail, unreadable messages). A different message that reuses a "
+            "Message-ID is filed, not dropped. A message larger than the server's "
+            "`MAIL_ASYNC_BYTES` (5 MB by default) is stored at once, before it is read, and "
+            "answered `202` with its `id`; a background job files it (a message the job cannot "
+            "file after three tries is kept for an administrator, never lost). Do not retry a "
+            "2xx. Roles agent and admin.",
             "requestBody": {
                 "required": True,
-                "content": {"message/rfc822": {"schema": {"type": "string"}}},
+                # Any bytes, the message as received, but not none (400).
+                "content": {"message/rfc822": {"schema": {"minLength": 1}}},
             },
             "responses": {
                 "201": _json(ref("InboundResult"), "A new case was created."),
                 "200": _json(ref("InboundResult"), "Joined, duplicate or rejected (kept)."),
+                "202": _json(
+                    ref("InboundAccepted"),
+                    "A large message, stored and filed in the background.",
+                ),
             }
             | _std("BadRequest", "Unauthorized", "Forbidden", "UnsupportedMediaType"),
         },
@@ -368,6 +385,17 @@ PATHS: dict[str, Schema] = {
 }
 
 
+def _refusing_nul(paths: dict[str, Schema]) -> dict[str, Schema]:
+    """Every operation answers 400 to a NUL character in its query string (checked before any
+    route, core/security.py) and in a JSON body (api/parsing.py)."""
+    for operations in paths.values():
+        for operation in operations.values():
+            if isinstance(operation, dict) and "responses" in operation:
+                bad_request = {"$ref": "#/components/responses/BadRequest"}
+                operation["responses"].setdefault("400", bad_request)
+    return paths
+
+
 @cache
 def _document() -> dict[str, Any]:
     return {
@@ -375,7 +403,7 @@ def _document() -> dict[str, Any]:
         "info": {"title": "Kontaktcenter API", "version": "1.0.0", "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "paths": PATHS,
+        "paths": _refusing_nul(PATHS),
         "components": {
             "securitySchemes": {
                 "bearerAuth": {

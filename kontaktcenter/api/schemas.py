@@ -62,6 +62,19 @@ def null_or(schema: Schema) -> Schema:
     return result
 
 
+def request_body(properties: dict[str, Schema], required: list[str]) -> Schema:
+    """A request body with these properties, the `required` ones present. An optional one may
+    also be null, which the API reads as left out (api/parsing.Fields)."""
+    return strict(
+        {name: s if name in required else null_or(s) for name, s in properties.items()}, required
+    )
+
+
+def or_left_out(schema: Schema) -> Schema:
+    """The schema, or null or an empty string: an optional field the API reads as left out."""
+    return {"anyOf": [schema, {"type": ["string", "null"], "maxLength": 0}]}
+
+
 def strict(properties: dict[str, Schema], required: list[str] | None = None) -> Schema:
     """An object with exactly these properties (all present unless `required` says otherwise)."""
     return {
@@ -176,7 +189,7 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
-    "NewReply": strict(
+    "NewReply": request_body(
         {"body": text(20000) | {"minLength": 1}, "version": VERSION}, required=["body"]
     ),
     "InboundResult": strict(
@@ -184,6 +197,17 @@ SCHEMAS: dict[str, Schema] = {
             "reference": null_or(STRING),
             "result": {"type": "string", "enum": ["created", "joined", "duplicate", "rejected"]},
             "reason": null_or(STRING),
+        }
+    ),
+    "InboundAccepted": strict(
+        {
+            "result": {"type": "string", "enum": ["accepted"]},
+            "id": {
+                "type": "integer",
+                "description": "The stored message's id; it keeps it when it is filed.",
+            },
+            "reference": {"type": "null", "description": "Not known until it is filed."},
+            "reason": STRING,
         }
     ),
     "WorkingDay": strict(
@@ -293,7 +317,11 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "CaseSummary": strict(CASE_PROPERTIES)
-    | {"description": "A case as listed: without its timeline."},
+    | {
+        "description": "A case as listed: without its timeline, and with any valid "
+        "personnummer or samordningsnummer in `summary`, `resolution` and `referred_to` "
+        "masked (`19811218-****`). `GET /cases/{reference}` shows the text whole."
+    },
     "Case": strict(
         CASE_PROPERTIES
         | {
@@ -365,7 +393,8 @@ SCHEMAS: dict[str, Schema] = {
                             "type": "array",
                             "items": strict({"text": STRING, "match": {"type": "boolean"}}),
                             "description": "Text around the first match; `match` marks the "
-                            "words that matched. Plain text: escape it when showing it.",
+                            "words that matched, a personnummer in it masked. Plain text: "
+                            "escape it when showing it.",
                         },
                     }
                 ),
@@ -374,17 +403,18 @@ SCHEMAS: dict[str, Schema] = {
         }
     ),
     "SearchRequest": strict(
-        {
-            "q": STRING,
-            "channel": enum(Channel),
-            "status": {"type": "string", "enum": ["open", "closed"]},
-            "department": STRING,
-            "case_type": STRING,
-            "from": {"type": "string", "format": "date"},
-            "to": {"type": "string", "format": "date"},
-            "limit": {"type": "integer", "minimum": 1, "maximum": 100},
-            "cursor": STRING,
-        }
+        {  # every field is optional, as in GET /search
+            "q": or_left_out(text(200)),
+            "channel": or_left_out(enum(Channel)),
+            "status": or_left_out({"type": "string", "enum": ["open", "closed"]}),
+            "department": or_left_out(text(200)),
+            "case_type": or_left_out(text(200)),
+            "from": or_left_out({"type": "string", "format": "date"}),
+            "to": or_left_out({"type": "string", "format": "date"}),
+            "limit": null_or({"type": "integer", "minimum": 1, "maximum": 100}),
+            "cursor": or_left_out(text(200)),
+        },
+        required=[],
     ),
     "Department": strict(
         {
@@ -414,7 +444,7 @@ SCHEMAS: dict[str, Schema] = {
     "CaseTypeList": strict(
         {"items": {"type": "array", "items": ref("CaseType")}, "next": {"type": "null"}}
     ),
-    "NewContact": strict(
+    "NewContact": request_body(
         {
             "name": text(200),
             "phone": text(40, "Any Swedish or international format."),
@@ -426,7 +456,7 @@ SCHEMAS: dict[str, Schema] = {
         required=[],
     )
     | {"description": "An existing contact with the same phone number or e-mail is reused."},
-    "NewCase": strict(
+    "NewCase": request_body(
         {
             "channel": enum(Channel),
             "summary": text(SUMMARY_MAX) | {"minLength": 1},
@@ -449,14 +479,14 @@ SCHEMAS: dict[str, Schema] = {
         },
         required=["channel", "summary"],
     ),
-    "NewNote": strict(
+    "NewNote": request_body(
         {
             "text": text(TEXT_MAX) | {"minLength": 1},
             "version": VERSION,
         },
         required=["text"],
     ),
-    "CloseCase": strict(
+    "CloseCase": request_body(
         {
             "resolution": text(SUMMARY_MAX) | {"minLength": 1},
             "version": VERSION,

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from kontaktcenter.core import jobs, periodic
 from kontaktcenter.core.extensions import Model, UTCDateTime, db, utcnow
+from kontaktcenter.core.identifiers import mask_personal_data
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +104,19 @@ def commit() -> None:
 
 
 def dispatch() -> None:
-    """Run the rows committed in this session that wait for an eager run."""
-    ready: list[int] = db.session.info.get("outbox_ready", [])
-    while ready:
-        run(ready.pop(0))
+    """Run the rows committed in this session that wait for an eager run. A task that commits
+    rows of its own while this runs (a receipt's delivery) adds them to the same list, which
+    this loop then runs: not nested inside the task, so a long chain cannot exhaust the stack."""
+    info = db.session.info
+    if info.get("outbox_dispatching"):
+        return
+    ready: list[int] = info.setdefault("outbox_ready", [])
+    info["outbox_dispatching"] = True
+    try:
+        while ready:
+            run(ready.pop(0))
+    finally:
+        info["outbox_dispatching"] = False
 
 
 # --- handing rows over after the commit ------------------------------------------------------
@@ -187,13 +197,18 @@ def _failed(job_id: int, attempts: int, error: str) -> None:
     final = attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
     delay = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
     values: dict[str, Any] = {"last_error": error[:2000]}
+    logged = mask_personal_data(error)  # e.g. an SMTP refusal quotes the citizen's address
     if final:
         values.update(state=FAILED, finished_at=utcnow())
-        log.error("Outbox job %s failed for good after %s attempts: %s", job_id, attempts, error)
+        log.error("Outbox job %s failed for good after %s attempts: %s", job_id, attempts, logged)
     else:
         values.update(state=PENDING, run_after=utcnow() + timedelta(seconds=delay))
         log.warning(
-            "Outbox job %s failed (attempt %s), retried in %s s: %s", job_id, attempts, delay, error
+            "Outbox job %s failed (attempt %s), retried in %s s: %s",
+            job_id,
+            attempts,
+            delay,
+            logged,
         )
     db.session.execute(
         sa.update(OutboxJob)

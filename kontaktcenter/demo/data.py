@@ -14,6 +14,7 @@ from kontaktcenter.core.roles import Role
 
 DEMO_PASSWORD = "demo-losenord"
 DEMO_DOMAIN = "exempelby.se"
+DEMO_RECEIVING_SERVER = f"mx.{DEMO_DOMAIN}"
 
 
 @dataclass(frozen=True)
@@ -188,7 +189,7 @@ GOALS = (
 )
 
 ACK_NAME = "Kvittens"
-ACK_SUBJECT = "Vi har fått ditt meddelande: {ämne}"
+ACK_SUBJECT = "Vi har fått ditt meddelande"
 ACK_BODY = (
     "Hej!\n\n"
     "Tack för att du skrev till Exempelby kommun. Vi har fått ditt meddelande och gett det "
@@ -241,6 +242,7 @@ class DemoMailbox(TypedDict):
     imap_user: str
     password_env: str
     active: bool
+    trusted_servers: str
 
 
 DEMO_MAILBOX: DemoMailbox = {
@@ -250,6 +252,9 @@ DEMO_MAILBOX: DemoMailbox = {
     "imap_user": "kontakt",
     "password_env": "IMAP_LOSENORD_KONTAKT",
     "active": False,  # the demo has no mail server to poll
+    # The municipality's own receiving server: it checks senders (DMARC, SPF, DKIM) and says
+    # so in Authentication-Results, which the demo e-mails carry.
+    "trusted_servers": DEMO_RECEIVING_SERVER,
 }
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email import outbound
 
 MAX_OPEN = 3
 
@@ -84,8 +85,10 @@ def reply_possible(case: Case, allowed: set[str] | frozenset[str]) -> bool:
         "reply" in allowed
         and case.is_open
         and case.merged_into_id is None
-        and case.contact is not None
-        and bool(case.contact.email)
+        and (
+            (case.contact is not None and bool(case.contact.email))
+            or outbound.reply_addresses(case).reply_to is not None  # after the agent chooses it
+        )
     )
 
 

@@ -128,7 +128,9 @@ ACTIONS: dict[str, Action] = {
     "reply": Action(
         "reply",
         forms.ReplyForm,
-        lambda c, f, v: outbound.reply(c, current_user, f.body.data, _uploads(), v),
+        lambda c, f, v: outbound.reply(
+            c, current_user, f.body.data, _uploads(), v, reply_to=f.reply_to.data or None
+        ),
         lambda message: _reply_done(message),
     ),
     "refer": Action(
@@ -307,6 +309,7 @@ def render(
         if not reply_form.body.data:
             reply_form.body.data = "\n\n" + signature
         reply = {
+            "addresses": outbound.reply_addresses(case),
             "subject": outbound.reply_subject(case),
             "signature": signature,
             "templates": [

@@ -116,6 +116,9 @@ class ReplyForm(ActionForm):
         "Svar till medborgaren", validators=[DataRequired("Skriv ett svar."), Length(max=20000)]
     )
     attachments = MultipleFileField("Bilagor (högst 10 MB styck)")
+    # A checkbox whose value is the Reply-To address the agent saw: chosen, the answer goes
+    # there instead of to the sender (channels/email/outbound.reply).
+    reply_to = StringField("Svara till Reply-To-adressen", validators=[Optional(), Length(max=254)])
 
 
 class MergeForm(ActionForm):

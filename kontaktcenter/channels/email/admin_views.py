@@ -12,6 +12,7 @@ from kontaktcenter.channels.email import store as mail_store
 from kontaktcenter.channels.email.forms import MailboxForm, MoveForm, RoutingRuleForm, TemplateForm
 from kontaktcenter.channels.email.models import Mailbox, MailTemplate, RoutingRule, RuleKind
 from kontaktcenter.channels.email.settings import MailboxData, RuleData, TemplateData
+from kontaktcenter.channels.email.trust import import_trust, mail_trust, trust_warning
 from kontaktcenter.core import audit
 from kontaktcenter.core import sent_mail as outbox
 from kontaktcenter.core.admin import bp, form_status, initial, render, show_error, submitted
@@ -29,10 +30,15 @@ from kontaktcenter.organisation.models import CaseType
 @bp.get("/brevlador/")
 @role_required(Role.ADMIN)
 def mailboxes_list():
+    mailboxes = mail_settings.list_mailboxes()
+    default_trust, default_warning = import_trust()
     return render_template(
         "admin/mail/mailboxes.html",
-        mailboxes=mail_settings.list_mailboxes(),
+        mailboxes=mailboxes,
         password_is_set=mail_settings.password_is_set,
+        warnings={m.id: trust_warning(mail_trust(m.id)) for m in mailboxes},
+        default_trust=default_trust,
+        default_warning=default_warning,
     )
 
 
@@ -46,6 +52,8 @@ def _mailbox_form(mailbox: Mailbox | None) -> MailboxForm:
         "folder": mailbox.folder,
         "processed_folder": mailbox.processed_folder,
         "active": mailbox.active,
+        "sender_trust": mailbox.sender_trust.value,
+        "trusted_servers": ", ".join(mailbox.trusted_servers or []),
     }
     return MailboxForm(data=initial(stored))
 
@@ -68,6 +76,8 @@ def mailbox_edit(mailbox_id: int | None = None):
             folder=form.folder.data or "",
             processed_folder=form.processed_folder.data,
             active=form.active.data,
+            trusted_servers=form.trusted_servers.data or "",
+            sender_trust=form.sender_trust.data or "",
         )
         try:
             saved = mail_settings.save_mailbox(mailbox, data)
@@ -84,6 +94,7 @@ def mailbox_edit(mailbox_id: int | None = None):
         form=form,
         mailbox=mailbox,
         password_set=mail_settings.password_is_set(env) if env else None,
+        trust_warning=trust_warning(mail_trust(mailbox.id)) if mailbox is not None else None,
     )
 
 
@@ -197,7 +208,7 @@ def _template_page(form: TemplateForm, template: MailTemplate | None, ack: bool,
         form=form,
         mail_template=template,
         acknowledgement=ack,
-        placeholders=mail_settings.PLACEHOLDERS,
+        placeholders=mail_settings.ACK_PLACEHOLDERS if ack else mail_settings.PLACEHOLDERS,
     )
 
 
@@ -283,6 +294,8 @@ def unfiled_reprocess(message_pk: int):
         flash(f"Meddelandet kunde läsas och är nu ärende {result.reference}.", "success")
     elif result.result in ("joined", "duplicate") and result.reference:
         flash(f"Meddelandet kunde läsas och hör till ärende {result.reference}.", "success")
+    elif result.result == "accepted":  # a large message: filed by a job, with fresh tries
+        flash("Meddelandet är stort och behandlas igen i bakgrunden.", "success")
     else:
         flash(f"Meddelandet är behandlat igen men inte kopplat: {result.reason}", "warning")
     return redirect(url_for("admin.unfiled_list"))

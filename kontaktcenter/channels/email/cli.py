@@ -13,18 +13,28 @@ from kontaktcenter.channels.email.files import ImportSummary, count_sources, ite
 
 @click.command("import-mail")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def import_mail_command(paths: tuple[Path, ...]) -> None:
+@click.option(
+    "--keep-received-time",
+    is_flag=True,
+    help="History from an old system: each message keeps the time it was received (its "
+    "Received or Date header) instead of the time of the import; its case is closed at once, "
+    "without service goals and without a receipt.",
+)
+def import_mail_command(paths: tuple[Path, ...], keep_received_time: bool) -> None:
     """Import .eml files, directories of them, mbox files or Maildirs as e-mail cases."""
     from kontaktcenter.channels.email.intake import batches, ingest_batch
     from kontaktcenter.core.extensions import db
 
     summary = ImportSummary()
+    accepted = 0  # large messages stored first, filed by a job
     total = count_sources(list(paths))
     sources = ((source.label, source.raw) for source in iter_sources(list(paths), summary))
     with click.progressbar(length=total, label="Importerar", file=sys.stderr, show_pos=True) as bar:
         for group in batches(sources):
             try:
-                results = ingest_batch([raw for _label, raw in group])
+                results = ingest_batch(
+                    [raw for _label, raw in group], keep_received_time=keep_received_time
+                )
             except Exception as error:  # noqa: BLE001 - reported; the rest still imports
                 db.session.rollback()
                 reason = f"{type(error).__name__}: {error}"
@@ -33,6 +43,8 @@ def import_mail_command(paths: tuple[Path, ...]) -> None:
                 for (label, _raw), result in zip(group, results, strict=True):
                     if result.result == "rejected":
                         summary.rejected.append((label, result.reason or ""))
+                    elif result.result == "accepted":
+                        accepted += 1
                     else:
                         setattr(summary, result.result, getattr(summary, result.result) + 1)
             bar.update(len(group))
@@ -41,6 +53,8 @@ def import_mail_command(paths: tuple[Path, ...]) -> None:
         f"dubbletter: {summary.duplicate}, inte kopplade: {len(summary.rejected)}, "
         f"fel: {len(summary.failed)}"
     )
+    if accepted:
+        click.echo(f"Stora meddelanden som sparats och behandlas i bakgrunden: {accepted}")
     for label, reason in summary.rejected:
         click.echo(f"  inte kopplat: {label}: {reason}")
     for label, reason in summary.failed:

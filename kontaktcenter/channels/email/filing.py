@@ -20,6 +20,8 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.references import next_references, year_of
 from kontaktcenter.cases.services import NewCase, add_activity, build_case
 from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email import threads
+from kontaktcenter.channels.email.archive import keep_as_history
 from kontaktcenter.channels.email.lookups import (
     DUPLICATE_REASON,
     IngestResult,
@@ -28,8 +30,9 @@ from kontaktcenter.channels.email.lookups import (
     cited_ids,
     contact_email,
     dedupe_key,
-    recent_acknowledgements,
+    reply_to_address,
 )
+from kontaktcenter.channels.email.mime.authentication import Verdict
 from kontaktcenter.channels.email.mime.parsing import ParsedMessage
 from kontaktcenter.channels.email.models import (
     Direction,
@@ -39,7 +42,10 @@ from kontaktcenter.channels.email.models import (
     MailStatus,
     RuleKind,
 )
+from kontaktcenter.channels.email.receipts import ReceiptLimits
 from kontaktcenter.channels.email.routing import own_addresses, route, routing_rules
+from kontaktcenter.channels.email.threads import Thread, is_party
+from kontaktcenter.channels.email.trust import mail_trust
 from kontaktcenter.core.extensions import db, utcnow
 
 T = TypeVar("T")
@@ -84,10 +90,14 @@ class Batch:
     """Files messages one after the other in Python, as `ingest` did one per transaction, with
     what the database holds read up front and what the batch adds kept in memory."""
 
-    def __init__(self, messages: list[ParsedMessage], mailbox_id: int | None) -> None:
+    def __init__(
+        self, messages: list[ParsedMessage], mailbox_id: int | None, *, archive: bool = False
+    ) -> None:
         self.mailbox_id = mailbox_id
+        self.archive = archive  # history from an old system: see archive.py
         self.now = utcnow()
         self.own = own_addresses()
+        self.trust = mail_trust(mailbox_id)  # whose From addresses to believe
         self.seen: dict[tuple[str, str], Filed] = {}
         self.blobs: dict[str, bytes] = {}
         self.new_cases: list[Case] = []
@@ -103,13 +113,26 @@ class Batch:
         # Threading: Message-IDs we hold, and the messages of this batch by Message-ID.
         cited = [i for parsed in messages for i in cited_ids(parsed)]
         self.threads: dict[str, tuple[int, int]] = {}  # Message-ID -> (message pk, case id)
+        # Message-ID -> the address it was exchanged with: the recipient of one we sent, the
+        # sender of one we received (this batch's included, as they are filed).
+        self.exchanged: dict[str, str] = {}
         for chunk in chunks(cited):
             for row in db.session.execute(
-                sa.select(MailMessage.message_id, MailMessage.id, MailMessage.case_id).where(
-                    MailMessage.message_id.in_(chunk), MailMessage.case_id.is_not(None)
+                sa.select(
+                    MailMessage.message_id,
+                    MailMessage.id,
+                    MailMessage.case_id,
+                    MailMessage.direction,
+                    MailMessage.recipient,
+                    MailMessage.from_addr,
                 )
+                .where(MailMessage.message_id.in_(chunk), MailMessage.case_id.is_not(None))
+                .order_by(MailMessage.id.desc())  # a reused Message-ID: the oldest, last, wins
             ):
                 self.threads[row.message_id] = (row.id, row.case_id)
+                other = row.recipient if row.direction == Direction.OUTBOUND else row.from_addr
+                if other:
+                    self.exchanged.setdefault(row.message_id, other.lower())
         # Held here: the session's identity map only keeps objects something refers to.
         self.cases: dict[int, Case] = {}
         for case_ids in chunks(sorted({case_id for _pk, case_id in self.threads.values()})):
@@ -124,10 +147,9 @@ class Batch:
                 self.cited_cases[case.reference] = case
         self.merged_cited: dict[str, Case] = {}  # a cited reference of a case merged away
         self._follow_merges()
-        self.contacts = EmailIndex({e for parsed in messages if (e := contact_email(parsed))})
-        self.acknowledged = recent_acknowledgements(
-            {a for parsed in messages if (a := parsed.response_address)}, self.now
-        )
+        senders = {e for parsed in messages if (e := contact_email(parsed))}
+        self.contacts = EmailIndex(senders)
+        self.receipts = ReceiptLimits(senders)  # counted under a lock, at the first receipt
 
     def _follow_merges(self) -> None:
         """Mail for a case that was merged into another goes to the case that took it over (a
@@ -162,12 +184,19 @@ class Batch:
         if earlier is not None:  # twice in this batch
             return Filed("duplicate", earlier.case, earlier.message, DUPLICATE_REASON)
         filed = file_message(parsed, self)
+        if filed.message is not None:
+            self.lookups.annotate(filed.message, parsed)  # its fingerprint, a cut body
+            if self.archive:
+                new_case = filed.case if filed.result == "created" else None
+                keep_as_history(filed.message, new_case, parsed, self.now)
         self.seen[key] = filed
         if filed.case is not None and parsed.message_id:
             self.threaded.setdefault(parsed.message_id, (len(self.seen), filed.case))
+            if parsed.from_addr:
+                self.exchanged.setdefault(parsed.message_id, parsed.from_addr.lower())
         if filed.case is not None and filed.case.id is not None and parsed.from_addr:
             self.parties.setdefault(filed.case.id, set()).add(parsed.from_addr.lower())
-        if filed.result == "created" and filed.case is not None:
+        if filed.result == "created" and filed.case is not None and not self.archive:
             filed.acknowledge = self.may_acknowledge(parsed)
         return filed
 
@@ -212,6 +241,13 @@ class Batch:
         pending = [self.threaded[i] for i in ids if i in self.threaded]
         return min(pending, key=lambda item: item[0])[1] if pending else None
 
+    def exchanged_with_sender(self, ids: list[str], parsed: ParsedMessage) -> list[str]:
+        """Those of `ids` exchanged with the message's From address: ones we sent to it, or it
+        sent us. Only that mailbox (and whoever it copied) has seen them, so citing one is
+        evidence of its own, short of a checked sender (threads.py)."""
+        sender = {a for a in (contact_email(parsed), (parsed.from_addr or "").lower()) if a}
+        return [i for i in ids if self.exchanged.get(i) in sender]
+
     def cites_unknown_case(self, parsed: ParsedMessage) -> bool:
         return any(r not in self.cited_cases for r in parsed.case_references)
 
@@ -220,15 +256,16 @@ class Batch:
         return address in self.parties.get(case.id, ()) or is_party(case, address)
 
     def may_acknowledge(self, parsed: ParsedMessage) -> bool:
-        """Loop protection: never to machines, lists, no-reply or our own addresses; at most
-        ACK_LIMIT_PER_HOUR per address, counting the ones this batch will send."""
-        address = parsed.response_address
+        """Loop protection: never to machines, lists, no-reply or our own addresses, nor to a
+        From address a server said was forged. Always to the From address, never a Reply-To
+        (that would make our receipts a relay). At most ACK_LIMIT_PER_HOUR per address and
+        ACK_LIMIT_GLOBAL_PER_HOUR in all, counted in the database (receipts.py)."""
+        address = contact_email(parsed)
         if not parsed.may_acknowledge or address is None or address in self.own:
             return False
-        if self.acknowledged[address] >= current_app.config.get("ACK_LIMIT_PER_HOUR", 3):
+        if self.trust.check(parsed).verdict == Verdict.FAIL:
             return False
-        self.acknowledged[address] += 1
-        return True
+        return self.receipts.grant(address)
 
 
 def file_message(parsed: ParsedMessage, batch: Batch) -> Filed:
@@ -243,17 +280,22 @@ def file_message(parsed: ParsedMessage, batch: Batch) -> Filed:
         return _file_bounce(parsed, message, now)
     if parsed.from_addr and parsed.from_addr in batch.own:
         return _reject(message, "Avsändaren är en av våra egna adresser (slinga).")
-    case = _thread(parsed, batch)
-    if case is not None:
-        _join(case, parsed, message, now)
-        return Filed("joined", case, message)
+    thread = _thread(parsed, batch)
+    message.flags["sender_check"] = thread.check.verdict.value
+    if thread.check.evidence:
+        message.flags["sender_check_detail"] = thread.check.detail[:1000]
+    if thread.case is not None:
+        _join(thread.case, parsed, message, now, archive=batch.archive)
+        return Filed("joined", thread.case, message)
+    if thread.reason:
+        message.flags["not_joined"] = thread.reason
     if parsed.is_auto_reply or parsed.is_mailing_list:
         reasons = ", ".join(parsed.auto_reply_reasons) or "massutskick"
         message.kind = MailKind.AUTO_REPLY if parsed.is_auto_reply else MailKind.MESSAGE
         return _reject(
             message, f"Automatiskt meddelande som inte hör till något ärende ({reasons})."
         )
-    case = _new_case(parsed, message, now, batch)
+    case = _new_case(parsed, message, now, batch, thread.cited)
     return Filed("created", case, message)
 
 
@@ -271,6 +313,7 @@ def _message_row(parsed: ParsedMessage, batch: Batch, now: datetime) -> MailMess
         from_name=(parsed.from_name or "")[:200] or None,
         to_addrs=parsed.to_addrs,
         cc_addrs=parsed.cc_addrs,
+        reply_to=reply_to_address(parsed),
         subject=parsed.subject,
         received_at=_believable(parsed.received_at, now),
         created_at=now,
@@ -349,43 +392,13 @@ def _file_bounce(parsed: ParsedMessage, message: MailMessage, now: datetime) -> 
     return Filed("joined", case, message)
 
 
-def _thread(parsed: ParsedMessage, batch: Batch) -> Case | None:
-    ids = cited_ids(parsed)
-    if ids:
-        case = batch.case_for(ids)
-        if case is not None:
-            return case
-    for reference in parsed.case_references:
-        case = batch.cited_cases.get(reference)
-        if case is None or not parsed.from_addr:
-            continue
-        cited = batch.merged_cited.get(reference)  # the case merged into `case`
-        if batch.is_party(case, parsed.from_addr) or (
-            cited is not None and batch.is_party(cited, parsed.from_addr)
-        ):
-            return case
-    return None
+def _thread(parsed: ParsedMessage, batch: Batch) -> Thread:
+    return threads.find(parsed, batch)
 
 
-def is_party(case: Case, address: str) -> bool:
-    """The case's contact, or someone who already wrote to or was written to on the case."""
-    address = address.lower()
-    if case.contact is not None and case.contact.email == address:
-        return True
-    return (
-        db.session.execute(
-            sa.select(sa.func.count())
-            .select_from(MailMessage)
-            .where(
-                MailMessage.case_id == case.id,
-                sa.or_(MailMessage.from_addr == address, MailMessage.recipient == address),
-            )
-        ).scalar_one()
-        > 0
-    )
-
-
-def _join(case: Case, parsed: ParsedMessage, message: MailMessage, now: datetime) -> None:
+def _join(
+    case: Case, parsed: ParsedMessage, message: MailMessage, now: datetime, *, archive: bool = False
+) -> None:
     message.case = case
     add_activity(
         case,
@@ -395,8 +408,8 @@ def _join(case: Case, parsed: ParsedMessage, message: MailMessage, now: datetime
         sender=parsed.from_addr,
         auto_reply=parsed.is_auto_reply,
     )
-    if parsed.is_auto_reply:
-        return  # an out-of-office does not reopen or resume anything
+    if parsed.is_auto_reply or archive:
+        return  # an out-of-office, or history from an archive, reopens or resumes nothing
     if case.status == CaseStatus.WAITING:  # the citizen answered: the clock runs again
         old = case.status
         case.status = CaseStatus.OPEN
@@ -417,7 +430,9 @@ def _join(case: Case, parsed: ParsedMessage, message: MailMessage, now: datetime
     case.updated_at = now
 
 
-def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime, batch: Batch) -> Case:
+def _new_case(
+    parsed: ParsedMessage, message: MailMessage, now: datetime, batch: Batch, cited: Case | None
+) -> Case:
     summary = (parsed.subject or parsed.text.strip().split("\n", 1)[0] or "(inget ämne)").strip()
     rule = route(parsed, batch.rules)
     address = contact_email(parsed)
@@ -427,9 +442,7 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime, batch:
             summary=summary[:SUMMARY_MAX],
             case_type=rule.case_type if rule else None,
             contact=ContactData(
-                name=(parsed.from_name or "")[:200] or None
-                if address == parsed.from_addr
-                else None,
+                name=(parsed.from_name or "")[:200] or None if address is not None else None,
                 email=address,
             ),
             received_at=message.received_at,
@@ -439,8 +452,10 @@ def _new_case(parsed: ParsedMessage, message: MailMessage, now: datetime, batch:
         numbered=False,  # the batch numbers its new cases at once, last
     )
     batch.new_case(case)
-    if parsed.case_references:  # cited, but not by the case's party: linked, not joined
-        case.linked_case = batch.cited_cases.get(parsed.case_references[0])
+    if cited is None and parsed.case_references:
+        cited = batch.cited_cases.get(parsed.case_references[0])
+    if cited is not None:  # cited, but not joined (a stranger, or not believed): linked
+        case.linked_case = cited
     message.case = case
     add_activity(case, ActivityKind.EMAIL_RECEIVED, None, parsed.subject, sender=parsed.from_addr)
     if rule is not None and rule.to_department and rule.kind == RuleKind.RECIPIENT:

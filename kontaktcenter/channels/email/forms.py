@@ -13,9 +13,16 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
-from kontaktcenter.channels.email.models import RuleKind
+from kontaktcenter.channels.email.models import RuleKind, SenderTrust
 from kontaktcenter.channels.email.settings import SECURITY_LABELS
-from kontaktcenter.core.forms import INVALID_CHOICE, choices, max_length, stop_if_unparsed, strip
+from kontaktcenter.core.forms import (
+    INVALID_CHOICE,
+    EmailAddress,
+    choices,
+    max_length,
+    stop_if_unparsed,
+    strip,
+)
 
 PORT_MESSAGE = "Ange port som ett heltal mellan 1 och 65535."
 
@@ -23,7 +30,11 @@ PORT_MESSAGE = "Ange port som ett heltal mellan 1 och 65535."
 class MailboxForm(FlaskForm):
     address = EmailField(
         "E-postadress",
-        validators=[DataRequired("Fyll i e-postadress."), max_length(254)],
+        validators=[
+            DataRequired("Fyll i e-postadress."),
+            max_length(254),
+            EmailAddress("Ange en giltig e-postadress."),
+        ],
         filters=[strip],
     )
     name = StringField("Namn", validators=[DataRequired("Fyll i namn."), max_length(120)])
@@ -65,6 +76,18 @@ class MailboxForm(FlaskForm):
         "Flytta lästa meddelanden till mappen", validators=[Optional(), max_length(200)]
     )
     active = BooleanField("Aktiv (hämtas automatiskt)", default=True)
+    sender_trust = SelectField(
+        "Godta avsändaradressen",
+        choices=choices((t.value, t.label) for t in SenderTrust),
+        default=SenderTrust.VERIFIED.value,
+        validators=[DataRequired("Välj när avsändaradressen ska godtas.")],
+        invalid_choice_message=INVALID_CHOICE,
+    )
+    trusted_servers = TextAreaField(
+        "Betrodda servrar (authserv-id)",
+        validators=[Optional(), max_length(2000)],
+        render_kw={"rows": 2, "spellcheck": "false", "autocomplete": "off"},
+    )
 
 
 class RoutingRuleForm(FlaskForm):

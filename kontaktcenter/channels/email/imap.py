@@ -76,8 +76,9 @@ def _check(response: tuple[str, list], what: str) -> list:
 
 def poll(mailbox: Mailbox) -> dict[str, int]:
     """Fetch unseen messages, file them (a batch per transaction), then mark each on the
-    server. Returns counts."""
-    counts = {"created": 0, "joined": 0, "duplicate": 0, "rejected": 0, "failed": 0}
+    server. A large message is stored first and marked once stored ("accepted": a job files
+    it). Returns counts."""
+    counts = {"created": 0, "joined": 0, "duplicate": 0, "rejected": 0, "accepted": 0, "failed": 0}
     mailbox_id = mailbox.id
     client = connect(mailbox)
     try:
@@ -153,7 +154,9 @@ def poll_all() -> list[tuple[str, str]]:
             outcome = f"fel: {error}"
             log.warning("Polling %s failed: %s", address, error)
         else:
-            outcome = ", ".join(f"{k} {v}" for k, v in counts.items() if k != "failed" or v)
+            outcome = ", ".join(
+                f"{k} {v}" for k, v in counts.items() if k not in ("accepted", "failed") or v
+            )
         current = db.session.get(Mailbox, mailbox_id)
         if current is not None:  # not deleted meanwhile
             current.last_polled_at = utcnow()

@@ -4,15 +4,21 @@ the inbound HTTP endpoint).
 Every message is kept byte for byte and either becomes a case, joins the case it belongs to, or is
 recorded as rejected with a reason. A reply joins through In-Reply-To/References (a Message-ID we
 sent or received) or through ``[KC-YYYY-NNNNNN]`` in the subject, but the subject is trusted only
-from the case's own party; anyone else gets a new case linked to the cited one. The same
-Message-ID never files twice: the unique index decides, also between concurrent workers.
+from the case's own party; anyone else gets a new case linked to the cited one. The same message
+(the same Message-ID and content fingerprint) never files twice: the unique index decides, also
+between concurrent workers; a different message reusing a Message-ID is filed and flagged.
+
+A message larger than MAIL_ASYNC_BYTES is stored first, before it is parsed, with status
+'pending' and an outbox row in the same commit, and filed by the ``email.file_stored`` job
+(:func:`file_stored`): a door answers at once, and a message whose filing kills its worker is
+tried again by the outbox and kept as "kunde inte behandlas" after MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from flask import current_app
@@ -21,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from kontaktcenter.channels.email import store as mail_store
 from kontaktcenter.channels.email.filing import Batch, Filed
 from kontaktcenter.channels.email.lookups import IngestResult, Lookups
-from kontaktcenter.channels.email.mime.parsing import ParsedMessage, parse_message
+from kontaktcenter.channels.email.mime.parsing import ParsedMessage, parse_message, peek
 from kontaktcenter.channels.email.models import (
     Direction,
     MailKind,
@@ -44,35 +50,157 @@ LOOKUP_CHUNK = 1000
 log = logging.getLogger(__name__)
 
 
-def ingest(raw: bytes, *, mailbox_id: int | None = None) -> IngestResult:
+def ingest(
+    raw: bytes, *, mailbox_id: int | None = None, keep_received_time: bool = False
+) -> IngestResult:
     """File one raw message. Commits; never raises for bad input: a message that cannot be
-    filed is kept as unreadable with the reason, so a poller can mark it and go on."""
-    return ingest_batch([raw], mailbox_id=mailbox_id)[0]
+    filed is kept as unreadable with the reason, so a poller can mark it and go on. A large
+    one is stored and "accepted" (filed by a job)."""
+    return ingest_batch([raw], mailbox_id=mailbox_id, keep_received_time=keep_received_time)[0]
 
 
-def ingest_batch(raws: Sequence[bytes], *, mailbox_id: int | None = None) -> list[IngestResult]:
+def ingest_batch(
+    raws: Sequence[bytes], *, mailbox_id: int | None = None, keep_received_time: bool = False
+) -> list[IngestResult]:
     """File several messages, a batch per transaction; the results are in the order of `raws`,
     each what `ingest` would have given for the messages one after the other.
 
-    The look-ups for a batch (duplicates, threads, contacts, cited cases, routing rules, the
-    acknowledgement limit) are one query each, and everything is written in one flush and one
-    commit. If anything fails (another worker filed one of the messages first, a message trips
-    a bug), the batch is rolled back and its messages are filed one transaction each, so one bad
-    message never holds back or loses the others."""
-    messages = [parsed_message(raw) for raw in raws]
+    Messages above MAIL_ASYNC_BYTES are stored first, committed before anything is parsed, and
+    come back "accepted" (a job files them). The others: the look-ups for a batch (duplicates,
+    threads, contacts, cited cases, routing rules, the acknowledgement limit) are one query
+    each, and everything is written in one flush and one commit. If anything fails (another
+    worker filed one of the messages first, a message trips a bug), the batch is rolled back
+    and its messages are filed one transaction each, so one bad message never holds back or
+    loses the others. `keep_received_time`: history from an old system (archive.py)."""
+    limit = current_app.config["MAIL_ASYNC_BYTES"]
+    large = [i for i, raw in enumerate(raws) if len(raw) > limit]
+    stored = store_first([raws[i] for i in large], mailbox_id, keep_received_time)
+    accepted = dict(zip(large, stored, strict=True))
+    messages = [parsed_message(raw) for i, raw in enumerate(raws) if i not in accepted]
     results: list[IngestResult] = []
     while len(results) < len(messages):
         rest = messages[len(results) :]
         if len(rest) > 1:
             try:
-                results += _file_together(rest, mailbox_id)
+                results += _file_together(rest, mailbox_id, archive=keep_received_time)
                 continue
             except Exception:  # noqa: BLE001 - each message is filed again on its own below
                 db.session.rollback()
                 log.info("A batch of %d messages failed; filing them one by one", len(rest))
-        results += [_file_alone(parsed, mailbox_id) for parsed in rest]
+        results += [_file_alone(parsed, mailbox_id, keep_received_time) for parsed in rest]
     outbox.dispatch()
-    return results
+    filed = iter(results)
+    return [accepted[i] if i in accepted else next(filed) for i in range(len(raws))]
+
+
+def store_first(
+    raws: Sequence[bytes], mailbox_id: int | None, keep_received_time: bool = False
+) -> list[IngestResult]:
+    """Store messages unparsed (their bytes, and a 'pending' row with what the first 64 kB of
+    headers say for the admin's list), each with the outbox row that files it, in one commit;
+    nothing expensive happens before it. Returns "accepted" results with the rows' ids."""
+    if not raws:
+        return []
+    now = utcnow()
+    rows = []
+    for raw in raws:
+        head = peek(raw)
+        rows.append(
+            MailMessage(
+                direction=Direction.INBOUND,
+                kind=MailKind.MESSAGE,
+                status=MailStatus.PENDING,
+                mailbox_id=mailbox_id,
+                from_addr=(head.from_addr or "")[:254] or None,
+                from_name=(head.from_name or "")[:200] or None,
+                subject=head.subject[:1000],
+                received_at=now,
+                created_at=now,
+                raw_sha256=mail_store.digest(raw),
+                size=len(raw),
+                flags={"keep_received_time": True} if keep_received_time else {},
+            )
+        )
+    mail_store.store_many({row.raw_sha256: raw for row, raw in zip(rows, raws, strict=True)})
+    db.session.add_all(rows)
+    db.session.flush()
+    for row in rows:
+        outbox.add("email.file_stored", message_pk=row.id)
+    db.session.commit()
+    return [IngestResult("accepted", reason=STORED_REASON, message_pk=row.id) for row in rows]
+
+
+STORED_REASON = "Meddelandet är sparat och behandlas i bakgrunden."
+MAX_ATTEMPTS = 3  # tries to file a stored message before it is kept as "kunde inte behandlas"
+
+
+def file_stored(message_pk: int) -> IngestResult | None:
+    """File a message stored first (the ``email.file_stored`` job). Idempotent: a message no
+    longer pending was filed. A try is counted (and committed) before it begins, so a worker
+    that dies mid-message still used one; a failure is raised for the outbox to retry with
+    backoff. After MAX_ATTEMPTS tries the message is kept unfiled, "kunde inte behandlas" with
+    the reason, on the admin's list of unfiled messages (where it can be processed again)."""
+    stored = db.session.get(MailMessage, message_pk)
+    if stored is None or stored.status != MailStatus.PENDING:
+        return None
+    if stored.attempts >= MAX_ATTEMPTS:  # tries began and never ended: the worker died
+        return _give_up(stored, stored.reason or "behandlingen avbröts (tidsgräns eller omstart)")
+    stored.attempts += 1
+    db.session.commit()
+    try:
+        result = _file_stored(message_pk)
+    except Exception as error:
+        db.session.rollback()
+        log.exception("Could not file stored message %s", message_pk)
+        stored = db.session.get(MailMessage, message_pk)
+        if stored is None or stored.status != MailStatus.PENDING:
+            return None
+        reason = f"{type(error).__name__}: {error}"[:500]
+        if stored.attempts >= MAX_ATTEMPTS:
+            return _give_up(stored, reason)
+        stored.reason = reason
+        db.session.commit()
+        raise
+    outbox.dispatch()
+    return result
+
+
+def _file_stored(message_pk: int) -> IngestResult:
+    """File the stored message in one transaction; the filed row takes the stored row's id
+    (the one a gateway was given). A duplicate only removes the stored row."""
+    stored = db.session.get(MailMessage, message_pk)
+    assert stored is not None
+    mailbox_id, archive = stored.mailbox_id, bool(stored.flags.get("keep_received_time"))
+    arrived = stored.created_at
+    parsed = parsed_message(mail_store.load(stored.raw_sha256))
+    duplicate = Lookups([parsed], besides=message_pk).duplicate_of(parsed)
+    if duplicate is None:
+        db.session.delete(stored)
+        db.session.flush()
+        try:
+            (result,) = _file_together(
+                [parsed], mailbox_id, archive=archive, replacing=(message_pk, arrived)
+            )
+            db.session.commit()  # (done already, unless it turned out a duplicate after all)
+            return result
+        except IntegrityError:  # another worker filed the same message a moment ago
+            db.session.rollback()
+            duplicate = Lookups([parsed], besides=message_pk).duplicate_of(parsed)
+            if duplicate is None:
+                raise
+    stored = db.session.get(MailMessage, message_pk)
+    if stored is not None:
+        db.session.delete(stored)
+    db.session.commit()
+    return duplicate
+
+
+def _give_up(stored: MailMessage, reason: str) -> IngestResult:
+    stored.status = MailStatus.UNREADABLE
+    stored.reason = f"Kunde inte behandlas ({stored.attempts} försök): {reason}"[:1000]
+    db.session.commit()
+    log.error("Gave up filing stored message %s: %s", stored.id, stored.reason)
+    return IngestResult("rejected", reason=stored.reason, message_pk=stored.id)
 
 
 def batches(raws: Iterable[tuple[T, bytes]]) -> Iterator[list[tuple[T, bytes]]]:
@@ -99,9 +227,11 @@ def parsed_message(raw: bytes) -> ParsedMessage:
     return parsed
 
 
-def _file_alone(parsed: ParsedMessage, mailbox_id: int | None) -> IngestResult:
+def _file_alone(
+    parsed: ParsedMessage, mailbox_id: int | None, archive: bool = False
+) -> IngestResult:
     try:
-        return _file_together([parsed], mailbox_id)[0]
+        return _file_together([parsed], mailbox_id, archive=archive)[0]
     except IntegrityError:
         db.session.rollback()  # another worker filed the same Message-ID first
         existing = Lookups([parsed]).duplicate_of(parsed) if parsed.message_id else None
@@ -114,14 +244,24 @@ def _file_alone(parsed: ParsedMessage, mailbox_id: int | None) -> IngestResult:
         return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
 
 
-def _file_together(messages: list[ParsedMessage], mailbox_id: int | None) -> list[IngestResult]:
+def _file_together(
+    messages: list[ParsedMessage],
+    mailbox_id: int | None,
+    *,
+    archive: bool = False,
+    replacing: tuple[int, datetime] | None = None,
+) -> list[IngestResult]:
     """File `messages` from the first on, in one transaction; returns the results of those it
     filed (at least one), with the acknowledgements to send in the same transaction.
 
     It stops before a message that cites a case reference not yet in the database while this
     batch has made new cases: the reference may be one of theirs, which are numbered at the
-    commit, so that message begins the next batch."""
-    batch = Batch(messages, mailbox_id)
+    commit, so that message begins the next batch. `replacing`: the id the first message's row
+    takes (a stored message's, deleted by the caller in this transaction) and when it arrived:
+    it is filed as it would have been then."""
+    batch = Batch(messages, mailbox_id, archive=archive)
+    if replacing is not None:
+        batch.now = min(batch.now, replacing[1])
     filed: list[Filed] = []
     # Nothing is written until everything is decided: one flush for the whole batch.
     with db.session.no_autoflush:
@@ -129,6 +269,8 @@ def _file_together(messages: list[ParsedMessage], mailbox_id: int | None) -> lis
             if batch.new_cases and batch.cites_unknown_case(parsed):
                 break
             filed.append(batch.file(parsed))
+        if replacing is not None and filed and filed[0].message is not None:
+            filed[0].message.id = replacing[0]
         if all(item.stored is not None for item in filed):
             return [item.outcome() for item in filed]  # all filed before: nothing to write
         batch.write_blobs()
@@ -168,10 +310,16 @@ def _keep_unfiled(parsed: ParsedMessage, mailbox_id: int | None, reason: str) ->
 
 
 def reprocess(message_pk: int) -> IngestResult:
-    """Parse a kept message again (after a parser fix) and file it; the old record is replaced."""
+    """Parse a kept message again (after a parser fix) and file it; the old record is replaced.
+    A large one is filed by a job again, with MAX_ATTEMPTS fresh tries ("accepted")."""
     message = db.session.get(MailMessage, message_pk)
     if message is None or message.direction != Direction.INBOUND or message.case_id is not None:
         return IngestResult("rejected", reason="Meddelandet kan inte behandlas igen.")
+    if message.size > current_app.config["MAIL_ASYNC_BYTES"]:
+        message.status, message.attempts, message.reason = MailStatus.PENDING, 0, None
+        outbox.add("email.file_stored", message_pk=message.id)
+        outbox.commit()
+        return IngestResult("accepted", reason=STORED_REASON, message_pk=message_pk)
     parsed = parsed_message(mail_store.load(message.raw_sha256))
     duplicate = Lookups([parsed], besides=message_pk).duplicate_of(parsed)
     if duplicate is not None:  # filed since under the same Message-ID: keep this copy too
@@ -184,4 +332,4 @@ def reprocess(message_pk: int) -> IngestResult:
     return result
 
 
-__all__ = ["IngestResult", "batches", "ingest", "ingest_batch", "reprocess"]
+__all__ = ["IngestResult", "batches", "file_stored", "ingest", "ingest_batch", "reprocess"]

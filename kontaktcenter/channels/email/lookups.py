@@ -6,18 +6,21 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 import sqlalchemy as sa
 
 from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.mime.classify import is_no_reply_address
+from kontaktcenter.channels.email.mime.fingerprint import fingerprint as content_fingerprint
 from kontaktcenter.channels.email.mime.parsing import ParsedMessage
 from kontaktcenter.channels.email.models import (
     Direction,
-    MailKind,
     MailMessage,
+    MailStatus,
+    ReceiptGrant,
 )
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import is_email, normalise_email
@@ -30,7 +33,7 @@ LOOKUP_CHUNK = 1000
 
 @dataclass
 class IngestResult:
-    result: str  # created | joined | duplicate | rejected
+    result: str  # created | joined | duplicate | rejected | accepted (stored, filed by a job)
     reference: str | None = None
     reason: str | None = None
     message_pk: int | None = None
@@ -46,18 +49,36 @@ def chunks(values: Iterable[V]) -> Iterator[list[V]]:
 
 
 def contact_email(parsed: ParsedMessage) -> str | None:
-    email = parsed.response_address or parsed.from_addr
-    if email and not is_email(email):
+    """The sender's address, from From only: a Reply-To is anyone's to write, so it never picks
+    or makes a contact (it is kept on the message for the agent to choose). A no-reply or
+    mailer-daemon From (a web form's, a robot's) is nobody's address: no contact."""
+    email = parsed.from_addr
+    if email and (not is_email(email) or is_no_reply_address(email)):
         return None  # not one valid address: the message is filed without a contact e-mail
-    return normalise_email(email) if email else None
+    return normalise_email(email)
+
+
+def reply_to_address(parsed: ParsedMessage) -> str | None:
+    """A Reply-To that differs from the sender's address (kept on the message), if valid."""
+    address = parsed.reply_to
+    if not address or address == parsed.from_addr or not is_email(address):
+        return None
+    return normalise_email(address)
 
 
 def dedupe_key(parsed: ParsedMessage) -> tuple[str, str]:
-    """Same Message-ID; without one, identical bytes mean the same delivery (e.g. fetched again
-    after a crash between filing and marking it on the server)."""
+    """The same message: the same Message-ID and the same content fingerprint (the bytes
+    without what each delivery adds, mime/fingerprint.py), so one mail delivered to two of our
+    mailboxes is one case while a different message reusing a Message-ID is kept. Without a
+    Message-ID, identical bytes mean the same delivery (e.g. fetched again after a crash
+    between filing and marking it on the server)."""
     if parsed.message_id:
-        return ("id", parsed.message_id)
+        return ("id", _id_key(parsed.message_id, parsed.fingerprint))
     return ("sha", mail_store.digest(parsed.raw))
+
+
+def _id_key(message_id: str, fingerprint: str) -> str:
+    return f"{message_id}\n{fingerprint}"  # a header value is unfolded: never holds "\n"
 
 
 class Lookups:
@@ -67,38 +88,80 @@ class Lookups:
         """`besides`: a stored message that does not count (the one being processed again)."""
         self.known: dict[tuple[str, str], IngestResult] = {}
         self.besides = besides
-        keys = [dedupe_key(parsed) for parsed in messages]
-        for chunk in chunks(value for kind, value in keys if kind == "id"):
-            self._read_known("id", MailMessage.message_id, MailMessage.message_id.in_(chunk))
-        for chunk in chunks(value for kind, value in keys if kind == "sha"):
+        for chunk in chunks(parsed.message_id for parsed in messages if parsed.message_id):
+            self._read_known(MailMessage.message_id.in_(chunk))
+        for chunk in chunks(value for kind, value in map(dedupe_key, messages) if kind == "sha"):
             self._read_known(
-                "sha",
-                MailMessage.raw_sha256,
                 MailMessage.raw_sha256.in_(chunk) & (MailMessage.direction == Direction.INBOUND),
+                by_bytes=True,
             )
 
-    def _read_known(
-        self,
-        kind: str,
-        column: sa.orm.QueryableAttribute[str | None],
-        condition: sa.ColumnElement[bool],
-    ) -> None:
+    def _read_known(self, condition: sa.ColumnElement[bool], *, by_bytes: bool = False) -> None:
+        condition = condition & (MailMessage.status != MailStatus.PENDING)  # not filed yet
         if self.besides is not None:
             condition = condition & (MailMessage.id != self.besides)
         rows = db.session.execute(
-            sa.select(column.label("key"), MailMessage.id, Case.reference)
+            sa.select(
+                MailMessage.message_id,
+                MailMessage.fingerprint,
+                MailMessage.raw_sha256,
+                MailMessage.id,
+                Case.reference,
+            )
             .outerjoin(Case, Case.id == MailMessage.case_id)
             .where(condition)
             .order_by(MailMessage.id)
         )
+        legacy: dict[str, str] = {}  # raw sha256 -> fingerprint, for rows stored without one
         for row in rows:
+            if by_bytes:
+                key = ("sha", row.raw_sha256)
+            else:
+                fingerprint = row.fingerprint
+                if fingerprint is None:  # filed before fingerprints, or sent by us
+                    if row.raw_sha256 not in legacy:
+                        legacy[row.raw_sha256] = content_fingerprint(
+                            mail_store.load(row.raw_sha256)
+                        )
+                    fingerprint = legacy[row.raw_sha256]
+                key = ("id", _id_key(row.message_id, fingerprint))
             self.known.setdefault(
-                (kind, row.key),
-                IngestResult("duplicate", row.reference, DUPLICATE_REASON, row.id),
+                key, IngestResult("duplicate", row.reference, DUPLICATE_REASON, row.id)
             )
 
     def duplicate_of(self, parsed: ParsedMessage) -> IngestResult | None:
         return self.known.get(dedupe_key(parsed))
+
+    @staticmethod
+    def annotate(message: MailMessage, parsed: ParsedMessage) -> None:
+        """On a message about to be filed: its fingerprint (what the unique index compares),
+        and a flag when its body was cut to be shown (mime/parsing.BODY_*_LIMIT). Whether
+        another message holds its Message-ID is read when it is shown (reused_message_ids):
+        workers filing two such messages at once cannot see each other."""
+        message.fingerprint = parsed.fingerprint
+        if parsed.truncated:
+            message.flags["truncated"] = True
+
+
+def reused_message_ids(messages: Iterable[MailMessage]) -> set[int]:
+    """Of `messages`, the ids of those whose Message-ID an older message (a different one:
+    duplicates are not kept) holds too, in one query."""
+    ids = {m.message_id for m in messages if m.message_id and m.direction == Direction.INBOUND}
+    oldest: dict[str, int] = {}
+    for chunk in chunks(ids):
+        rows = db.session.execute(
+            sa.select(MailMessage.message_id, sa.func.min(MailMessage.id))
+            .where(MailMessage.message_id.in_(chunk), MailMessage.status != MailStatus.PENDING)
+            .group_by(MailMessage.message_id)
+        )
+        oldest.update((message_id, first) for message_id, first in rows if message_id)
+    return {
+        m.id
+        for m in messages
+        if m.message_id in oldest
+        and m.direction == Direction.INBOUND
+        and oldest[m.message_id] < m.id
+    }
 
 
 def cited_ids(parsed: ParsedMessage) -> list[str]:
@@ -106,18 +169,15 @@ def cited_ids(parsed: ParsedMessage) -> list[str]:
     return list(dict.fromkeys(parsed.in_reply_to + parsed.references))[-200:]
 
 
-def recent_acknowledgements(addresses: set[str], now: datetime) -> Counter[str]:
+def granted_receipts(addresses: set[str], since: datetime) -> Counter[str]:
+    """Receipts granted to each of `addresses` after `since` (receipts.ReceiptLimits reads it
+    under its lock)."""
     counts: Counter[str] = Counter()
     for chunk in chunks(addresses):
         rows = db.session.execute(
-            sa.select(MailMessage.recipient, sa.func.count())
-            .where(
-                MailMessage.recipient.in_(chunk),
-                MailMessage.kind == MailKind.ACKNOWLEDGEMENT,
-                MailMessage.created_at > now - timedelta(hours=1),
-            )
-            .group_by(MailMessage.recipient)
+            sa.select(ReceiptGrant.address, sa.func.count())
+            .where(ReceiptGrant.address.in_(chunk), ReceiptGrant.granted_at > since)
+            .group_by(ReceiptGrant.address)
         ).all()
-        # Found by recipient IN (...): never NULL.
-        counts.update({recipient: n for recipient, n in rows if recipient is not None})
+        counts.update({address: n for address, n in rows})
     return counts

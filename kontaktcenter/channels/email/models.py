@@ -23,6 +23,7 @@ class MailStatus(StrEnum):
     RECEIVED = "received"  # inbound, filed on a case
     REJECTED = "rejected"  # inbound, kept but not filed (reason says why)
     UNREADABLE = "unreadable"  # inbound, could not be parsed: kept raw, can be processed again
+    PENDING = "pending"  # inbound, stored first (a large message): filed by a job
     QUEUED = "queued"  # outbound, waiting for delivery
     SENT = "sent"
     FAILED = "failed"  # outbound, delivery gave up or bounced
@@ -33,6 +34,7 @@ class MailStatus(StrEnum):
             "received": "Mottaget",
             "rejected": "Inte kopplat till ärende",
             "unreadable": "Kunde inte läsas",
+            "pending": "Väntar på behandling",
             "queued": "Väntar på att skickas",
             "sent": "Skickat",
             "failed": "Kunde inte levereras",
@@ -45,6 +47,21 @@ class MailKind(StrEnum):
     ACKNOWLEDGEMENT = "acknowledgement"  # our automatic receipt
     BOUNCE = "bounce"  # a delivery status notification about one of ours
     AUTO_REPLY = "auto_reply"  # someone's out-of-office etc.
+
+
+class SenderTrust(StrEnum):
+    """When a mailbox believes a message's From address (to join a case by its reference, or
+    to reopen one): see mime/authentication.py."""
+
+    VERIFIED = "verified"  # a trusted server's Authentication-Results must vouch for it
+    AS_BEFORE = "as_before"  # the server adds no such header: believed unless a check failed
+
+    @property
+    def label(self) -> str:
+        return {
+            "verified": "Bara när en betrodd server har kontrollerat avsändaren (DMARC, SPF, DKIM)",
+            "as_before": "Som tidigare: servern kontrollerar inte avsändare (varnas)",
+        }[self.value]
 
 
 class Blob(Model):
@@ -76,6 +93,12 @@ class Mailbox(Model):
     active: Mapped[bool] = mapped_column(default=True)
     last_polled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_error: Mapped[str | None] = mapped_column(sa.Text)
+    # Whose Authentication-Results to believe (authserv-ids, lower case), and what to do when
+    # the server writes none (see SenderTrust).
+    trusted_servers: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    sender_trust: Mapped[SenderTrust] = mapped_column(
+        str_enum(SenderTrust), default=SenderTrust.VERIFIED
+    )
 
 
 _ACKNOWLEDGEMENT = sa.text("kind = 'acknowledgement'")
@@ -91,15 +114,22 @@ class MailMessage(Model):
     case_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"))
     mailbox_id: Mapped[int | None] = mapped_column(sa.ForeignKey("mailboxes.id"))
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    # The same Message-ID never files twice: the database enforces it (duplicate delivery,
-    # a retried job, two workers at once).
-    message_id: Mapped[str | None] = mapped_column(sa.String(998), unique=True)
+    # The same message never files twice: the database enforces it on (message_id,
+    # fingerprint) (duplicate delivery, a retried job, two workers at once), while a different
+    # message reusing a Message-ID is kept (shown as such: lookups.reused_message_ids).
+    message_id: Mapped[str | None] = mapped_column(sa.String(998))
+    # Inbound: mime/fingerprint.py, the content without what each delivery adds. NULL on
+    # outgoing mail and on messages filed before it existed (computed when needed).
+    fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     in_reply_to: Mapped[str | None] = mapped_column(sa.Text)
     references: Mapped[str | None] = mapped_column(sa.Text)
     from_addr: Mapped[str | None] = mapped_column(sa.String(254))
     from_name: Mapped[str | None] = mapped_column(sa.String(200))
     to_addrs: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     cc_addrs: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    # Inbound: the Reply-To address. Never the contact, never a receipt's recipient: an answer
+    # goes there only when the agent chooses it (anyone can write any Reply-To).
+    reply_to: Mapped[str | None] = mapped_column(sa.String(254))
     recipient: Mapped[str | None] = mapped_column(sa.String(254))  # outbound: the citizen
     subject: Mapped[str] = mapped_column(sa.Text, default="")
     received_at: Mapped[datetime | None] = mapped_column(UTCDateTime())  # reached us
@@ -124,6 +154,7 @@ class MailMessage(Model):
     case = relationship("Case", back_populates="messages")
 
     __table_args__ = (
+        sa.Index("uq_mail_messages_message_fingerprint", "message_id", "fingerprint", unique=True),
         sa.Index("ix_mail_messages_case", "case_id", "created_at"),
         sa.Index("ix_mail_messages_status", "status", "created_at"),
         # Acknowledgement rate limit: what did we send this address lately?
@@ -138,6 +169,33 @@ class MailMessage(Model):
             sqlite_where=_ACKNOWLEDGEMENT,
         ),
     )
+
+
+class ReceiptGrant(Model):
+    """One acknowledgement granted to an address, written in the transaction that queues it:
+    the rate limits count these rows, under ReceiptLock, so concurrent imports and workers
+    cannot exceed them. Rows older than the window are deleted as new ones are granted."""
+
+    __tablename__ = "mail_receipt_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(sa.String(254))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    __table_args__ = (
+        sa.Index("ix_mail_receipt_grants_address", "address", "granted_at"),
+        sa.Index("ix_mail_receipt_grants_granted_at", "granted_at"),
+    )
+
+
+class ReceiptLock(Model):
+    """The row a transaction updates before it counts and grants receipts: the row lock (the
+    write lock in SQLite) makes granting transactions take turns until they commit."""
+
+    __tablename__ = "mail_receipt_lock"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class MailAttachment(Model):

@@ -18,6 +18,7 @@ from kontaktcenter.cases.enums import ActivityKind
 from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.services import add_activity
 from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.mime.classify import is_no_reply_address
 from kontaktcenter.channels.email.models import (
     Direction,
     MailAttachment,
@@ -26,9 +27,11 @@ from kontaktcenter.channels.email.models import (
     MailStatus,
     MailTemplate,
 )
+from kontaktcenter.channels.email.routing import own_addresses
 from kontaktcenter.core import mailer, outbox
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.identifiers import is_email, normalise_email
 from kontaktcenter.goals.models import GoalTarget
 from kontaktcenter.organisation.models import User
 
@@ -44,7 +47,15 @@ _CLOSING_LINE = re.compile(
 )
 ATTACHMENT_MAX = 10 * 1024 * 1024
 NUMBERS = {1: "en", 2: "två", 3: "tre", 4: "fyra", 5: "fem", 10: "tio"}
-DEFAULT_ACK_SUBJECT = "Vi har tagit emot ditt meddelande: {ämne}"
+INVALID_RECIPIENT = (
+    "Kontaktens e-postadress är inte en giltig adress, så inget har skickats. "
+    "Kontakta personen på annat sätt."
+)
+DEFAULT_ACK_SUBJECT = "Vi har tagit emot ditt meddelande"
+# Placeholders whose text the sender wrote (the subject, the From name): never in a receipt,
+# which goes out unasked, so it must carry nothing but the reference and our own words.
+SENDER_PLACEHOLDERS = ("ämne", "namn")
+_SENDER_PLACEHOLDER = re.compile(r"[ \t]*[:–—-]?[ \t]*\{(?:ämne|namn)\}")
 DEFAULT_ACK_BODY = (
     "Hej!\n\nTack för ditt meddelande. Vi har tagit emot det och gett det ärendenummer "
     "{referens}.\n\n{servicelöfte}\n\nSvara på det här mejlet om du vill lägga till något; "
@@ -159,6 +170,8 @@ def compose(
     author: User | None = None,
     files: list[OutgoingFile] | None = None,
 ) -> MailMessage:
+    if not is_email(recipient):  # one valid address, or nothing is sent (no header injection)
+        raise ValidationError(INVALID_RECIPIENT)
     parent = _last_inbound(case)
     headers: dict[str, str] = {}
     if parent is not None and parent.message_id:
@@ -209,14 +222,54 @@ def compose(
     return message
 
 
+@dataclass(frozen=True)
+class ReplyAddresses:
+    sender: str | None  # the contact's address: where an answer goes
+    reply_to: str | None  # the citizen's last message asked for answers here: only if chosen
+
+
+def reply_addresses(case: Case) -> ReplyAddresses:
+    """Where an answer can go: the contact (from the From address), and a differing Reply-To
+    of the last message, which anyone can write and so is used only when the agent says so."""
+    sender = case.contact.email if case.contact is not None and case.contact.email else None
+    last = _last_inbound(case)
+    reply_to = last.reply_to if last is not None else None
+    if reply_to is not None and reply_to in (sender, last.from_addr if last else None):
+        reply_to = None
+    return ReplyAddresses(sender, reply_to)
+
+
+def _recipient(case: Case, reply_to: str | None) -> str:
+    addresses = reply_addresses(case)
+    if reply_to:
+        if " ".join(reply_to.split()).lower() != addresses.reply_to:
+            raise ValidationError(
+                "Reply-To-adressen har ändrats sedan sidan visades. Kontrollera den och välj igen.",
+                "reply_to",
+            )
+        return addresses.reply_to
+    if addresses.sender is None:
+        if addresses.reply_to:
+            raise ValidationError(
+                "Kontakten har ingen e-postadress. Välj att svara till Reply-To-adressen "
+                f"{addresses.reply_to} om du har kontrollerat att den hör till avsändaren.",
+                "reply_to",
+            )
+        raise ValidationError("Kontakten har ingen e-postadress att svara till.", "body")
+    return addresses.sender
+
+
 def reply(
     case: Case,
     by: User,
     body: str,
     files: list[OutgoingFile] | None = None,
     expected_version: int | None = None,
+    reply_to: str | None = None,
 ) -> MailMessage:
-    """Answer the citizen by e-mail. The first answer is the case's first response."""
+    """Answer the citizen by e-mail. The first answer is the case's first response. It goes to
+    the contact, or to the Reply-To address `reply_to` when the agent chose it (the address
+    they saw, which must still be the one of the last message)."""
     from kontaktcenter.cases.actions import acting
 
     # Browsers send a textarea's line breaks as CRLF; compare and store them as LF.
@@ -230,16 +283,21 @@ def reply(
             raise ValidationError("En bilaga får vara högst 10 MB.", "attachments")
     if " ".join(text.split()) == " ".join(signature(by).split()):
         raise ValidationError("Skriv ett svar ovanför signaturen.", "body")
-    recipient = case.contact.email if case.contact and case.contact.email else None
-    if recipient is None:
-        raise ValidationError("Kontakten har ingen e-postadress att svara till.", "body")
+    recipient = _recipient(case, reply_to)
     with acting(case, by, "reply", expected_version):
         now = utcnow()
         subject = REPLY_PREFIX + subject_line(case)
         message = compose(case, MailKind.REPLY, recipient, subject, text, by, files)
         db.session.flush()
+        chosen = {"reply_to": True} if reply_to else {}
         add_activity(
-            case, ActivityKind.EMAIL_QUEUED, by, text, recipient=recipient, message=message.id
+            case,
+            ActivityKind.EMAIL_QUEUED,
+            by,
+            text,
+            recipient=recipient,
+            message=message.id,
+            **chosen,
         )
         if case.first_response_at is None:
             case.first_response_at = now
@@ -281,14 +339,34 @@ def promise_text(case: Case) -> str:
     return f"Vi svarar inom {word} timm{'ar' if amount != 1 else 'e'}."
 
 
+def acknowledgement_text(text: str, case: Case) -> str:
+    """A receipt's subject or body from its template: the reference and the promise filled in;
+    the sender's words (an old template's {ämne} or {namn}) left out, with the colon or dash
+    that introduced them."""
+    text = _SENDER_PLACEHOLDER.sub("", text)
+    return render_template_text(
+        text, referens=case.reference, servicelöfte=promise_text(case)
+    ).strip()
+
+
+def receipt_address(inbound: MailMessage) -> str | None:
+    """Where a receipt goes: the From address (never a Reply-To), if it is one valid address
+    and not a no-reply one or one of ours."""
+    address = (inbound.from_addr or "").strip().lower()
+    if not is_email(address) or is_no_reply_address(address) or address in own_addresses():
+        return None
+    return normalise_email(address)
+
+
 def acknowledgement(case: Case, inbound: MailMessage) -> MailMessage | None:
-    """Compose the automatic receipt for a new case (once per case)."""
+    """Compose the automatic receipt for a new case (once per case), to the address the
+    intake counted against the limits (receipts.py): the sender's From."""
     already = db.session.scalar(
         sa.select(sa.func.count())
         .select_from(MailMessage)
         .where(MailMessage.case_id == case.id, MailMessage.kind == MailKind.ACKNOWLEDGEMENT)
     )
-    recipient = case.contact.email if case.contact else None
+    recipient = receipt_address(inbound)
     if already or not recipient:
         return None
     template = db.session.scalars(
@@ -296,9 +374,10 @@ def acknowledgement(case: Case, inbound: MailMessage) -> MailMessage | None:
             MailTemplate.key == "acknowledgement", MailTemplate.active.is_(True)
         )
     ).first()
-    values = template_values(case, inbound.subject or case.summary)
-    subject = render_template_text(template.subject if template else DEFAULT_ACK_SUBJECT, **values)
-    body = render_template_text(template.body if template else DEFAULT_ACK_BODY, **values)
-    message = compose(case, MailKind.ACKNOWLEDGEMENT, recipient, subject, body)
+    subject = acknowledgement_text(template.subject if template else DEFAULT_ACK_SUBJECT, case)
+    body = acknowledgement_text(template.body if template else DEFAULT_ACK_BODY, case)
+    message = compose(
+        case, MailKind.ACKNOWLEDGEMENT, recipient, subject or DEFAULT_ACK_SUBJECT, body
+    )
     add_activity(case, ActivityKind.ACKNOWLEDGED, None, recipient=recipient)
     return message

@@ -11,6 +11,7 @@ from flask import url_for
 from markupsafe import Markup
 
 from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email.lookups import reused_message_ids
 from kontaktcenter.channels.email.mime.sanitize import split_quoted
 from kontaktcenter.channels.email.models import MailMessage, MailTemplate
 from kontaktcenter.core.extensions import db
@@ -24,6 +25,7 @@ class MessageView:
     new_text: str
     quoted_text: str
     html: Markup | None
+    reused_id: bool = False  # an older, different message has its Message-ID
 
 
 def message_views(case: Case) -> list[MessageView]:
@@ -33,10 +35,12 @@ def message_views(case: Case) -> list[MessageView]:
         .order_by(MailMessage.id)
         .options(sa.orm.selectinload(MailMessage.attachments))
     ).all()
+    reused = reused_message_ids(messages)
     views = []
     for message in messages:
         new, quoted = split_quoted(message.text_body or "")
-        views.append(MessageView(message, new, quoted, _html(case, message)))
+        html = _html(case, message)
+        views.append(MessageView(message, new, quoted, html, message.id in reused))
     return views
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from kontaktcenter.channels.email import intake as mail_intake
 from kontaktcenter.channels.email import outbound
+from kontaktcenter.channels.email.mime.authentication import server_ids
 from kontaktcenter.channels.email.models import (
     Direction,
     Mailbox,
@@ -27,10 +28,12 @@ from kontaktcenter.channels.email.models import (
     MailTemplate,
     RoutingRule,
     RuleKind,
+    SenderTrust,
 )
 from kontaktcenter.core import sent_mail as outbox
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
+from kontaktcenter.core.identifiers import is_email
 from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.organisation.services import slugify
 
@@ -45,13 +48,19 @@ PLACEHOLDERS = {
     "ämne": "ämnesraden i medborgarens meddelande (eller ärendets sammanfattning)",
     "namn": "medborgarens namn, om det är känt (annars tomt)",
 }
+# The receipt goes out unasked, to whatever address wrote to us: it may quote nothing the
+# sender wrote (a subject such as "Logga in på https://evil.example/bankid" would make it a
+# relay), so only these.
+ACK_PLACEHOLDERS = {
+    name: text for name, text in PLACEHOLDERS.items() if name not in outbound.SENDER_PLACEHOLDERS
+}
 ACK_KEY = "acknowledgement"
 ACK_NAME = "Kvittens (automatiskt svar)"
 ANSWER_PREFIX = "answer-"
-UNFILED_STATUSES = (MailStatus.REJECTED, MailStatus.UNREADABLE)
+# PENDING: a large message stored first, not filed yet (shown while it waits or is retried).
+UNFILED_STATUSES = (MailStatus.REJECTED, MailStatus.UNREADABLE, MailStatus.PENDING)
 PAGE_SIZE = 50
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
 _HOST = re.compile(r"^[A-Za-z0-9.-]+$|^\[[0-9A-Fa-f:.]+\]$")
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9_]{0,99}$")
@@ -70,6 +79,10 @@ class MailboxData:
     folder: str = "INBOX"
     processed_folder: str | None = None
     active: bool = True
+    # Authserv-ids whose Authentication-Results are believed (separated by spaces, commas or
+    # new lines), and what to do when the server writes none.
+    trusted_servers: str = ""
+    sender_trust: str = SenderTrust.VERIFIED.value
 
 
 @dataclass
@@ -122,7 +135,7 @@ def password_is_set(env_name: str) -> bool:
 def save_mailbox(mailbox: Mailbox | None, data: MailboxData) -> Mailbox:
     mailbox = mailbox or Mailbox()
     address = _text(data.address, "address", "E-postadressen", 254).lower()
-    if not _EMAIL.match(address):
+    if not is_email(address):
         raise ValidationError("Ange en giltig e-postadress.", "address")
     same = sa.select(Mailbox.id).where(sa.func.lower(Mailbox.address) == address)
     if db.session.scalars(same.where(Mailbox.id != (mailbox.id or -1))).first() is not None:
@@ -153,6 +166,11 @@ def save_mailbox(mailbox: Mailbox | None, data: MailboxData) -> Mailbox:
         raise ValidationError("Välj en annan mapp än den som läses.", "processed_folder")
     name = _text(data.name, "name", "Namnet", 120)
     user = _text(data.imap_user, "imap_user", "Användarnamnet", 200)
+    servers = _servers(data.trusted_servers)
+    try:
+        trust = SenderTrust(data.sender_trust)
+    except ValueError:
+        raise ValidationError("Välj när avsändaradressen ska godtas.", "sender_trust") from None
     mailbox.address = address
     mailbox.name = name
     mailbox.imap_host = host
@@ -163,9 +181,26 @@ def save_mailbox(mailbox: Mailbox | None, data: MailboxData) -> Mailbox:
     mailbox.folder = folder
     mailbox.processed_folder = processed or None
     mailbox.active = data.active
+    mailbox.trusted_servers = servers
+    mailbox.sender_trust = trust
     db.session.add(mailbox)
     _commit("Det finns redan en brevlåda med den adressen.", "address")
     return mailbox
+
+
+def _servers(text: str | None) -> list[str]:
+    try:
+        servers = server_ids(text or "")
+    except ValueError as error:
+        raise ValidationError(
+            f"”{error}” är inget servernamn. Ange servrarnas namn som de står först i "
+            "Authentication-Results, till exempel mx.kommun.se, med mellanslag eller komma "
+            "mellan.",
+            "trusted_servers",
+        ) from None
+    if len(servers) > 20 or len(", ".join(servers)) > 2000:
+        raise ValidationError("Ange högst 20 servrar.", "trusted_servers")
+    return servers
 
 
 def _is_loopback(host: str) -> bool:
@@ -226,7 +261,7 @@ def _pattern(kind: RuleKind, value: str | None) -> str:
     text = _text(value, "pattern", "Mönstret", 200)
     if kind == RuleKind.RECIPIENT:
         text = text.lower()
-        if not _EMAIL.match(text):
+        if not is_email(text):
             message = "Ange en e-postadress, till exempel bygglov@kommun.se."
             raise ValidationError(message, "pattern")
     elif kind == RuleKind.SENDER_DOMAIN:
@@ -283,7 +318,7 @@ def acknowledgement_data() -> TemplateData:
 def save_acknowledgement(data: TemplateData) -> MailTemplate:
     template = acknowledgement_template() or MailTemplate(key=ACK_KEY)
     subject = _text(data.subject, "subject", "Ämnesraden", 300)
-    _apply_template(template, data, subject)
+    _apply_template(template, data, subject, ACK_PLACEHOLDERS)
     db.session.add(template)
     _commit("Kvittensen sparades samtidigt av någon annan. Försök igen.", "name")
     return template
@@ -307,7 +342,12 @@ def save_answer_template(template: MailTemplate | None, data: TemplateData) -> M
     return template
 
 
-def _apply_template(template: MailTemplate, data: TemplateData, subject: str) -> None:
+def _apply_template(
+    template: MailTemplate,
+    data: TemplateData,
+    subject: str,
+    placeholders: dict[str, str] = PLACEHOLDERS,
+) -> None:
     name = _text(data.name, "name", "Namnet", 120)
     body = (data.body or "").strip().replace("\r\n", "\n")
     if not body:
@@ -315,9 +355,16 @@ def _apply_template(template: MailTemplate, data: TemplateData, subject: str) ->
     if len(body) > outbound.BODY_MAX:
         raise ValidationError(f"Texten får vara högst {outbound.BODY_MAX} tecken.", "body")
     for field, text in (("subject", subject), ("body", body)):
-        unknown = [p for p in _PLACEHOLDER.findall(text) if p not in PLACEHOLDERS]
+        unknown = [p for p in _PLACEHOLDER.findall(text) if p not in placeholders]
+        known = ", ".join("{" + p + "}" for p in placeholders)
+        if unknown and unknown[0] in outbound.SENDER_PLACEHOLDERS:
+            raise ValidationError(
+                f"Kvittensen kan inte citera {{{unknown[0]}}}: den skickas till vem som helst som "
+                "skriver till oss och får bara innehålla ärendenumret och er egen text. Du kan "
+                f"använda {known}.",
+                field,
+            )
         if unknown:
-            known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
             raise ValidationError(
                 f"Okänd platshållare {{{unknown[0]}}}. Du kan använda {known}.", field
             )

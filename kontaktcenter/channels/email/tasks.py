@@ -9,11 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from kontaktcenter.cases.enums import ActivityKind
 from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.services import add_activity
-from kontaktcenter.channels.email import outbound
+from kontaktcenter.channels.email import intake, outbound
 from kontaktcenter.channels.email import store as mail_store
 from kontaktcenter.channels.email.models import MailKind, MailMessage, MailStatus
 from kontaktcenter.core import mailer, outbox
 from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.identifiers import mask_personal_data
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -71,7 +72,7 @@ def deliver(message_pk: int) -> None:
         db.session.commit()
         if not final:
             raise
-        log.warning("Giving up on message %s: %s", message_pk, message.reason)
+        log.warning("Giving up on message %s: %s", message_pk, mask_personal_data(message.reason))
         return
     message.status = MailStatus.SENT
     message.sent_at = utcnow()
@@ -79,3 +80,11 @@ def deliver(message_pk: int) -> None:
     if message.case is not None and message.kind == MailKind.REPLY:
         add_activity(message.case, ActivityKind.EMAIL_SENT, None, recipient=message.recipient)
     db.session.commit()
+
+
+@outbox.task("email.file_stored")
+def file_stored(message_pk: int) -> None:
+    """File a message that was stored before it was parsed (a large one): idempotent; a failure
+    is retried by the outbox, and after intake.MAX_ATTEMPTS tries the message is kept unfiled
+    with the reason (see intake.file_stored)."""
+    intake.file_stored(message_pk)

@@ -12,6 +12,7 @@ from markupsafe import escape
 from kontaktcenter.cases import access
 from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.mime.parsing import BODY_HTML_LIMIT
 from kontaktcenter.channels.email.mime.sanitize import sanitize_html
 from kontaktcenter.channels.email.mime.text import safe_filename
 from kontaktcenter.channels.email.models import MailAttachment, MailMessage
@@ -19,6 +20,7 @@ from kontaktcenter.core import audit
 from kontaktcenter.core.extensions import db
 
 bp = Blueprint("messages", __name__, url_prefix="/arenden")
+TOO_LARGE = "Resten av meddelandet är för stort att visa – ladda ner originalet"
 
 
 def _visible(case_id: int) -> Case:
@@ -80,7 +82,11 @@ def with_remote_images(case_id: int, message_pk: int):
     if message is None or message.case_id != case.id or not message.html_body:
         abort(404)
     html = _original_html(mail_store.load(message.raw_sha256))
-    body = sanitize_html(html, allow_remote_images=True) if html else message.html_body
+    cut = html is not None and len(html) > BODY_HTML_LIMIT  # the sanitiser's work is bounded
+    body = sanitize_html(html[:BODY_HTML_LIMIT], allow_remote_images=True) if html else None
+    body = body or message.html_body or ""
+    if cut or message.flags.get("truncated"):  # no link: this sandboxed page cannot download
+        body += f"<p>{TOO_LARGE} från ärendet.</p>"
     page = (
         '<!doctype html><html lang="sv"><head><meta charset="utf-8">'
         f"<title>{escape(message.subject or case.reference)}</title></head>"

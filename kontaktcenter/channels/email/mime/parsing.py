@@ -14,6 +14,7 @@ from email.parser import BytesParser
 
 from . import classify
 from .classify import BounceInfo
+from .fingerprint import fingerprint
 from .headers import (
     Headers,
     message_ids,
@@ -21,11 +22,16 @@ from .headers import (
     received_date,
     single_message_id,
 )
-from .parts import Attachment, PartScan, all_texts, content_type, defects, scan
+from .parts import Attachment, PartScan, all_texts, content_type, defects, part_text, scan
 from .sanitize import html_to_text, sanitize_html
 from .text import contains_personnummer, find_case_references
 
-__all__ = ["Attachment", "BounceInfo", "ParsedMessage", "parse_message"]
+__all__ = ["Attachment", "BounceInfo", "ParsedMessage", "parse_message", "peek"]
+
+# What is rendered and extracted of a body, however large the message: the sanitiser and the
+# text extraction run on at most this much (the rest is in the original, for download).
+BODY_HTML_LIMIT = 500_000  # characters of HTML sanitised and turned into text
+BODY_TEXT_LIMIT = 200_000  # characters of text kept as the body
 
 
 @dataclass
@@ -59,6 +65,8 @@ class ParsedMessage:
     headers: list[tuple[str, str]] = field(default_factory=list, repr=False)  # decoded, unfolded
     defects: list[str] = field(default_factory=list)
     parse_error: str | None = None
+    fingerprint: str = ""  # the content without what each delivery adds (mime/fingerprint.py)
+    truncated: bool = False  # the body is longer than BODY_TEXT_LIMIT / BODY_HTML_LIMIT
 
     def header(self, name: str) -> str | None:
         """First value of a top-level header (unfolded, 8-bit bytes decoded, encoded words
@@ -107,9 +115,27 @@ def parse_message(raw: bytes) -> ParsedMessage:
     else:
         return ParsedMessage(raw=b"", parse_error=f"indata är inte bytes ({type(raw).__name__})")
     try:
-        return _parse(data)
+        pm = _parse(data)
     except Exception as exc:  # noqa: BLE001 - last line of defence
-        return ParsedMessage(raw=data, parse_error=f"meddelandet kunde inte tolkas: {exc!r}"[:500])
+        pm = ParsedMessage(raw=data, parse_error=f"meddelandet kunde inte tolkas: {exc!r}"[:500])
+    pm.fingerprint = fingerprint(data)
+    return pm
+
+
+PEEK_BYTES = 65_536
+
+
+def peek(raw: bytes) -> ParsedMessage:
+    """The header fields (sender, subject, ids, dates) read from the first PEEK_BYTES alone:
+    cheap whatever the size, for a message that is stored before it is parsed. Never raises;
+    the body fields stay empty."""
+    pm = ParsedMessage(raw=b"")
+    try:
+        head = _header_start(bytes(raw[:PEEK_BYTES]), [])
+        _fill_headers(pm, Headers(BytesParser(policy=policy.compat32).parsebytes(head, True)))
+    except Exception:  # noqa: BLE001 - a peek is a courtesy: the message is parsed later
+        pass
+    return pm
 
 
 def _first_addr(pairs: list[tuple[str, str]]) -> str | None:
@@ -187,7 +213,10 @@ def _parse(data: bytes) -> ParsedMessage:
     with _guard(pm, "klassningen"):
         _classify(pm, msg, headers, parts)
     with _guard(pm, "personnummerkontrollen"):
-        texts = [html_to_text(t) if ct == "text/html" else t for ct, t in all_texts(msg)]
+        texts = [
+            html_to_text(t[:BODY_HTML_LIMIT]) if ct == "text/html" else t
+            for ct, t in all_texts(msg)
+        ]
         pm.contains_personnummer = contains_personnummer("\n".join([pm.subject, *texts]))
     with _guard(pm, "felkontrollen"):
         pm.defects.extend(d for d in defects(msg) if d not in pm.defects)
@@ -225,6 +254,8 @@ def _fill_body(pm: ParsedMessage, parts: PartScan) -> None:
     pm.text = "\n\n".join(t for t in plain if t.strip())
     if parts.html:
         joined_html = "\n".join(parts.html)
+        if len(joined_html) > BODY_HTML_LIMIT:
+            joined_html, pm.truncated = joined_html[:BODY_HTML_LIMIT], True
         pm.html = sanitize_html(joined_html)
         if not pm.text.strip():
             pm.text = html_to_text(joined_html)
@@ -232,6 +263,22 @@ def _fill_body(pm: ParsedMessage, parts: PartScan) -> None:
         for att in pm.attachments:  # Outlook: "attachment" disposition, yet shown via cid:
             if att.content_id and f"cid:{att.content_id.lower()}" in lowered:
                 att.inline = True
+    if not pm.text.strip() and not pm.html and parts.text_attachments:
+        # No body, but text sent as a file (a text/plain part with a name, or a type Python
+        # reads as text/plain because it is invalid): shown as the body too, kept as a file.
+        texts = [part_text(part, "text/plain")[0] for part in parts.text_attachments]
+        pm.text = "\n\n".join(t.strip("\n").rstrip() for t in texts if _readable(t))
+    if len(pm.text) > BODY_TEXT_LIMIT:
+        pm.text, pm.truncated = pm.text[:BODY_TEXT_LIMIT], True
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f\ufffd]")
+
+
+def _readable(text: str) -> bool:
+    """Text rather than binary bytes behind a text type: hardly any control characters."""
+    sample = text[:10_000]
+    return bool(sample.strip()) and len(_CONTROL.findall(sample)) <= len(sample) // 100
 
 
 def _classify(pm: ParsedMessage, msg, headers: Headers, parts: PartScan) -> None:

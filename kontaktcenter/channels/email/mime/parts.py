@@ -79,6 +79,8 @@ class PartScan:
     dsn_blocks: list[Headers] = field(default_factory=list)
     original_headers: Headers | None = None
     problems: list[str] = field(default_factory=list)
+    # Parts kept as attachments that hold plain text: the body when the message has no other.
+    text_attachments: list[Message] = field(default_factory=list)
 
 
 def content_type(part: Message) -> str:
@@ -311,7 +313,12 @@ def scan(msg: Message, linesep: str) -> PartScan:
             result.attachments.append(
                 _attachment(part, headers, ctype, declared, disposition, linesep)
             )
+            if _TOKEN_JUNK.sub("", ctype) == "text/plain":
+                result.text_attachments.append(part)
     return result
+
+
+_TOKEN_JUNK = re.compile(r"[^a-z0-9/.+-]")  # "text/plain>" is still meant as text/plain
 
 
 def all_texts(msg: Message, limit: int = 5_000_000) -> list[tuple[str, str]]:
@@ -321,9 +328,9 @@ def all_texts(msg: Message, limit: int = 5_000_000) -> list[tuple[str, str]]:
         ctype = content_type(part)
         if not ctype.startswith("text/") or part.is_multipart():
             continue
-        text = part_text(part, ctype)[0]
+        text = part_text(part, ctype)[0][: limit - total]
         out.append((ctype, text))
         total += len(text)
-        if total > limit:
+        if total >= limit:
             break
     return out

@@ -1,0 +1,96 @@
+"""How many acknowledgements (receipts) may go out: at most ACK_LIMIT_PER_HOUR to one address
+and ACK_LIMIT_GLOBAL_PER_HOUR to all together, in any hour.
+
+Counted in the database, in the transaction that queues the receipts: each one granted is a
+`mail_receipt_grants` row, and a transaction first updates the `mail_receipt_lock` row, so
+transactions that grant receipts take turns (a row lock in PostgreSQL, the write lock in
+SQLite) and each counts what the ones before it committed. Neither several messages in one
+import nor workers filing at the same moment can exceed a limit. The lock is taken only by a
+transaction about to grant one, and held until its commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
+
+from kontaktcenter.channels.email.lookups import granted_receipts
+from kontaktcenter.channels.email.models import ReceiptGrant, ReceiptLock
+from kontaktcenter.core.extensions import db, utcnow
+
+LOCK = "receipts"
+WINDOW = timedelta(hours=1)
+KEEP = 2 * WINDOW  # older grants are deleted as new ones are made
+log = logging.getLogger(__name__)
+
+
+class ReceiptLimits:
+    """The receipts one transaction grants. `addresses`: those it may grant to, read in one
+    query once the lock is held."""
+
+    def __init__(self, addresses: set[str]) -> None:
+        self.addresses = set(addresses)
+        self.per_address: Counter[str] | None = None  # None: the lock is not held yet
+        self.total = 0
+        self.now: datetime | None = None
+
+    def grant(self, address: str) -> bool:
+        """Whether a receipt may go to `address`; if so, it is counted (a row written with the
+        transaction's next flush)."""
+        limit = int(current_app.config.get("ACK_LIMIT_PER_HOUR", 3))
+        overall = int(current_app.config.get("ACK_LIMIT_GLOBAL_PER_HOUR", 200))
+        if limit <= 0 or overall <= 0:
+            return False
+        if self.per_address is None or self.now is None:
+            self._lock()
+            assert self.per_address is not None and self.now is not None
+        if address not in self.addresses:  # not foreseen: count it now (still under the lock)
+            self.addresses.add(address)
+            self.per_address.update(granted_receipts({address}, self.now - WINDOW))
+        if self.per_address[address] >= limit:
+            return False
+        if self.total >= overall:
+            log.warning("The limit of %d receipts an hour is reached: one not sent", overall)
+            return False
+        self.per_address[address] += 1
+        self.total += 1
+        db.session.add(ReceiptGrant(address=address, granted_at=self.now))
+        return True
+
+    def _lock(self) -> None:
+        now = utcnow()
+        insert = (
+            postgresql.insert
+            if db.session.get_bind().dialect.name == "postgresql"
+            else sqlite.insert
+        )
+        db.session.execute(
+            insert(ReceiptLock)
+            .values(name=LOCK, taken_at=now)
+            .on_conflict_do_nothing(index_elements=["name"])
+        )
+        db.session.execute(
+            sa.update(ReceiptLock).where(ReceiptLock.name == LOCK).values(taken_at=now)
+        )
+        # Taken: from here on nobody else grants until this transaction ends. The time is read
+        # after the wait, so the window is the one the counts below see.
+        self.now = utcnow()
+        since = self.now - WINDOW
+        db.session.execute(
+            sa.delete(ReceiptGrant).where(ReceiptGrant.granted_at < self.now - KEEP),
+            execution_options={"synchronize_session": False},
+        )
+        self.per_address = granted_receipts(self.addresses, since)
+        self.total = (
+            db.session.scalar(
+                sa.select(sa.func.count())
+                .select_from(ReceiptGrant)
+                .where(ReceiptGrant.granted_at > since)
+            )
+            or 0
+        )
