@@ -12,6 +12,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import holidays
+
 from kontaktcenter.cases.enums import Channel
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.forms import INVALID_CHOICE, parse_id
@@ -20,6 +22,7 @@ from kontaktcenter.organisation.models import User
 
 TZ = ZoneInfo("Europe/Stockholm")
 MAX_DAYS = 3 * 366  # a report covers at most three years
+YEARS = (holidays.Sweden.start_year, holidays.Sweden.end_year)  # the calendar knows their red days
 
 PRESETS = {
     "this_week": "Denna vecka",
@@ -111,6 +114,9 @@ def custom(first: date | None, last: date | None) -> Period:
         raise ValidationError("Periodens sista dag ligger före den första.", "to")
     if (last - first).days + 1 > MAX_DAYS:
         raise ValidationError("En rapport kan omfatta högst tre år.", "to")
+    for day, field in ((first, "from"), (last, "to")):
+        if not YEARS[0] <= day.year <= YEARS[1]:  # working days need the year's red days
+            raise ValidationError(f"Välj en period mellan åren {YEARS[0]} och {YEARS[1]}.", field)
     return Period(first, last)
 
 
