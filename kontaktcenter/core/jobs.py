@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, ParamSpec, TypeVar
 
 from flask import Flask, current_app, has_app_context
@@ -23,6 +23,7 @@ R = TypeVar("R")
 log = logging.getLogger(__name__)
 
 _executor: ThreadPoolExecutor | None = None
+_pending: set[Future[None]] = set()  # thread mode: jobs not finished yet (drain() waits)
 _worker_app: Flask | None = None
 
 
@@ -102,7 +103,26 @@ def enqueue(
                 except Exception:
                     log.exception("Job %s failed", getattr(func, "__name__", func))
 
-        _executor.submit(run)
+        future = _executor.submit(run)
+        _pending.add(future)
+        future.add_done_callback(_pending.discard)
     else:
         # No RQ retries: the outbox records failures and retries them itself, in every mode.
         rq_queue().enqueue(func, *args, **kwargs, job_id=rq_job_id, job_timeout=rq_job_timeout)
+
+
+def drain(timeout: float = 300.0) -> bool:
+    """Thread mode: wait until the jobs handed over so far, and the jobs they hand over in
+    turn (a receipt's delivery), have finished, at most `timeout` seconds. A command such as
+    `import-mail` calls it before it exits, so its work is done rather than left for the web
+    process's recovery. True when nothing is left; in the other modes there is nothing to wait
+    for."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while _pending:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        wait(list(_pending), timeout=left)
+    return True

@@ -23,6 +23,7 @@ from kontaktcenter.channels.email.files import ImportSummary, count_sources, ite
 def import_mail_command(paths: tuple[Path, ...], keep_received_time: bool) -> None:
     """Import .eml files, directories of them, mbox files or Maildirs as e-mail cases."""
     from kontaktcenter.channels.email.intake import batches, ingest_batch
+    from kontaktcenter.core import jobs
     from kontaktcenter.core.extensions import db
 
     summary = ImportSummary()
@@ -53,6 +54,9 @@ def import_mail_command(paths: tuple[Path, ...], keep_received_time: bool) -> No
         f"dubbletter: {summary.duplicate}, inte kopplade: {len(summary.rejected)}, "
         f"fel: {len(summary.failed)}"
     )
+    db.session.close()  # hold no read transaction (SQLite: a lock) while the jobs write
+    if not jobs.drain():  # receipts and large messages (embedded default: this process)
+        click.echo("Allt efterarbete hann inte bli klart; det görs när appen körs nästa gång.")
     if accepted:
         click.echo(f"Stora meddelanden som sparats och behandlas i bakgrunden: {accepted}")
     for label, reason in summary.rejected:
