@@ -22,7 +22,12 @@ from kontaktcenter.organisation.models import LoginAddress, LoginFailure
 from tests.conftest import RUN_ID, redis_url
 from tests.factories import PASSWORD, csrf_token
 
-SETTINGS = ("LOGIN_LIMIT_ACCOUNT_ADDRESS", "LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS")
+SETTINGS = (
+    "LOGIN_LIMIT_ACCOUNT_ADDRESS",
+    "LOGIN_LIMIT_ACCOUNT",
+    "LOGIN_LIMIT_ADDRESS",
+    "LOGIN_LIMIT_ACCOUNT_ADDRESS_STRICT",
+)
 WRONG = "fel-losenord-1"
 ERROR = re.compile(r'<p class="error"[^>]*>([^<]+)</p>')
 
@@ -67,6 +72,7 @@ def test_the_production_limits():
     assert Config.LOGIN_LIMIT_ACCOUNT_ADDRESS == "10 per 15 minutes"
     assert Config.LOGIN_LIMIT_ACCOUNT == "30 per hour"
     assert Config.LOGIN_LIMIT_ADDRESS == "100 per hour"
+    assert Config.LOGIN_LIMIT_ACCOUNT_ADDRESS_STRICT == "3 per 15 minutes"
 
 
 def test_known_unknown_and_deactivated_accounts_get_the_same_answers(app, org, real_limits):
@@ -139,8 +145,15 @@ def test_guesses_from_elsewhere_never_lock_out_the_usual_address(app, org, real_
     for n in range(29):
         response = _attempt(app, f"10.66.{n % 10}.1", org.agent.email, WRONG)
         assert response.status_code == 422
-    # A stranger's address now waits, even with the right password ...
-    assert _attempt(app, "10.66.99.1", org.agent.email, PASSWORD).status_code == 429
+    # A new address is not refused (or anyone could keep the agent off a new computer by
+    # guessing wrong 30 times): it gets 3 tries per 15 minutes of its own, then waits.
+    assert _attempt(app, "10.66.99.1", org.agent.email, PASSWORD).status_code == 302
+    for _ in range(2):
+        assert _attempt(app, "10.66.98.1", org.agent.email, WRONG).status_code == 422
+    assert _attempt(app, "10.66.98.1", org.agent.email, PASSWORD).status_code == 302
+    for _ in range(3):
+        assert _attempt(app, "10.66.97.1", org.agent.email, WRONG).status_code == 422
+    assert _attempt(app, "10.66.97.1", org.agent.email, PASSWORD).status_code == 429
     # ... while the office, where the agent signed in before, only counts its own attempts.
     assert _attempt(app, office, org.agent.email, PASSWORD).status_code == 302
     assert _attempt(app, office, org.agent.email, WRONG).status_code == 422
@@ -292,3 +305,22 @@ def test_without_its_storage_the_throttle_counts_per_process(
     finally:
         with down.app_context():
             db.engine.dispose()
+
+
+def test_a_failure_is_answered_even_if_the_storage_goes_away_after_counting(
+    app, org, real_limits, monkeypatch
+):
+    """The attempt was counted; Redis then fails while the failure is recorded: the person
+    still gets the ordinary answer (not a 500) and the admins still see the failure."""
+    strategy = limiter().limiter
+
+    def unreachable(*args, **kwargs):
+        raise ConnectionError("Redis went away")
+
+    monkeypatch.setattr(strategy, "get_window_stats", unreachable)
+    response = _attempt(app, "10.25.0.1", org.agent.email, WRONG)
+    assert response.status_code == 422 and "Fel e-postadress eller lösenord." in _error(response)
+    failure = db.session.scalars(
+        sa.select(LoginFailure).where(LoginFailure.address == "10.25.0.1")
+    ).one()
+    assert failure.failures == 1

@@ -58,6 +58,8 @@ class Config:
     LOGIN_LIMIT_ACCOUNT_ADDRESS = "10 per 15 minutes"
     LOGIN_LIMIT_ACCOUNT = "30 per hour"
     LOGIN_LIMIT_ADDRESS = "100 per hour"
+    # An address new to an account whose LOGIN_LIMIT_ACCOUNT is used up: fewer tries, not none.
+    LOGIN_LIMIT_ACCOUNT_ADDRESS_STRICT = "3 per 15 minutes"
     # Where Flask-Limiter keeps the counts: default REDIS_URL (shared by all processes), else
     # memory:// (per process: the embedded default).
     RATELIMIT_STORAGE_URI: str | None = None
@@ -127,6 +129,7 @@ class TestConfig(Config):
     # Tests sign in far more often than people do (and their rows roll back, so no address is
     # ever known): the throttle's own tests (test_login_throttle.py) set the real limits.
     LOGIN_LIMIT_ACCOUNT_ADDRESS = LOGIN_LIMIT_ACCOUNT = LOGIN_LIMIT_ADDRESS = "100000 per hour"
+    LOGIN_LIMIT_ACCOUNT_ADDRESS_STRICT = "100000 per hour"
     JOBS_MODE = "eager"
     SCHEDULER_ENABLED = False
     SQLITE_BEGIN_IMMEDIATE = False

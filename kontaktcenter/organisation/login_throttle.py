@@ -8,7 +8,10 @@ Flask-Limiter's storage (Redis in production, memory in the embedded default), i
   where the user has signed in before, so guesses from elsewhere never keep the right password out
   from where the user works; a success there clears the count;
 - per account from addresses that never signed in to it (LOGIN_LIMIT_ACCOUNT, higher): a botnet
-  spreading its guesses over many addresses;
+  spreading its guesses over many addresses. When it is used up, an address new to the account
+  is not refused (that would let anyone keep a user out of a new computer by guessing wrong 30
+  times): it gets fewer tries of its own instead (LOGIN_LIMIT_ACCOUNT_ADDRESS_STRICT, 3 per 15
+  minutes), so the right password still gets in and a botnet gets 3 guesses per address;
 - per client address for accounts it never signed in to (LOGIN_LIMIT_ADDRESS): one address trying
   many accounts (password spraying).
 
@@ -25,7 +28,7 @@ import hashlib
 import ipaddress
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, cast
 
@@ -68,6 +71,7 @@ class _Limit:
     setting: str
     item: RateLimitItem
     identifiers: tuple[str, ...]
+    instead: _Limit | None = None  # counted in its place once this one is used up
 
 
 def address_key(address: str) -> str:
@@ -97,16 +101,26 @@ def _limits(account: str, address: str, known: bool) -> list[_Limit]:
     if not known:
         wanted.append(("LOGIN_LIMIT_ACCOUNT", (_account_key(account),)))
         wanted.append(("LOGIN_LIMIT_ADDRESS", (address,)))
-    return [
+    limits = [
         _Limit(setting, parse(config[setting]), (*prefix, setting.lower(), *ids))
         for setting, ids in wanted
     ]
+    if not known:  # the account-wide limit tightens the pair's instead of refusing
+        strict = "LOGIN_LIMIT_ACCOUNT_ADDRESS_STRICT"
+        ids = (*prefix, strict.lower(), _account_key(account), address)
+        limits[1] = replace(limits[1], instead=_Limit(strict, parse(config[strict]), ids))
+    return limits
 
 
 def init_app(app: Flask) -> None:
     """Refuse to start with a limit the limits library cannot read; register the clean-up and
     the admin index panel."""
-    for setting in ("LOGIN_LIMIT_ACCOUNT_ADDRESS", "LOGIN_LIMIT_ACCOUNT", "LOGIN_LIMIT_ADDRESS"):
+    for setting in (
+        "LOGIN_LIMIT_ACCOUNT_ADDRESS",
+        "LOGIN_LIMIT_ACCOUNT",
+        "LOGIN_LIMIT_ADDRESS",
+        "LOGIN_LIMIT_ACCOUNT_ADDRESS_STRICT",
+    ):
         try:
             parse(str(app.config[setting]))
         except ValueError:
@@ -145,6 +159,12 @@ def _take(limits: list[_Limit]) -> RateLimiter:
 
 
 def _take_with(strategy: RateLimiter, limits: list[_Limit]) -> RateLimiter:
+    limits = [
+        limit.instead
+        if limit.instead is not None and not strategy.test(limit.item, *limit.identifiers)
+        else limit
+        for limit in limits
+    ]
     full = [limit for limit in limits if not strategy.test(limit.item, *limit.identifiers)]
     if not full:
         taken = [strategy.hit(limit.item, *limit.identifiers) for limit in limits]
@@ -201,11 +221,15 @@ def _record_failure(
     """Count the failure in the account name's and address's latest burst (a new burst when
     the last failure is older than the account-and-address window)."""
     now = utcnow()
-    used_up = [
-        limit.setting
-        for limit in limits
-        if strategy.get_window_stats(limit.item, *limit.identifiers).remaining <= 0
-    ]
+    try:
+        used_up = [
+            limit.setting
+            for limit in limits
+            if strategy.get_window_stats(limit.item, *limit.identifiers).remaining <= 0
+        ]
+    except Exception:  # the storage went away since the attempt was counted: still record it
+        current_app.logger.exception("Rate limit storage unreachable while recording a failure")
+        used_up = []
     table = cast(sa.Table, LoginFailure.__table__)
     new_burst = table.c.last_at < now - timedelta(seconds=limits[0].item.get_expiry())
     user_id = db.session.scalar(sa.select(User.id).where(User.email == account))
