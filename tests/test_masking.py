@@ -62,6 +62,8 @@ SAMORDNINGSNUMMER = _samordningsnummer()
         ("pnr: 19811218 9876.", f"pnr: {MASKED}."),
         ("19811218 - 9876", MASKED),
         ("811218–9876", "811218-****"),  # an en dash, as word processors write it
+        ("811218\u20109876", "811218-****"),  # a Unicode hyphen (U+2010)
+        ("19811218\u20119876", MASKED),  # a non-breaking hyphen (U+2011)
         (SAMORDNINGSNUMMER, SAMORDNINGSNUMMER[:8] + "-****"),
         ("Tolvan 191212121212 och 811218-9876", "Tolvan 19121212-**** och 811218-****"),
     ],

@@ -102,11 +102,13 @@ def normalise_personnummer(raw: str | None) -> str | None:
 
 
 # A personnummer or samordningsnummer inside text, in the forms people write: 12 or 10 digits,
-# with "-", "+" (100 years or older) or an en dash, or without; a space may stand beside or
-# instead of the separator. Not part of a longer number ("…-9876-12" is an order number).
+# with "-", "+" (100 years or older), an en dash or a Unicode hyphen (U+2010, U+2011, as word
+# processors write it), or without; a space may stand beside or instead of the separator. Not
+# part of a longer number ("…-9876-12" is an order number).
 _PNR_IN_TEXT = re.compile(
-    r"(?<!\d)(?<!\d[-+–])(\d{8}|\d{6})([ \t\u00a0]?[-+–][ \t\u00a0]?|[ \t\u00a0]?)(\d{4})"
-    r"(?!\d)(?![-+–]\d)"
+    r"(?<!\d)(?<!\d[-+–\u2010\u2011])(\d{8}|\d{6})"
+    r"([ \t\u00a0]?[-+–\u2010\u2011][ \t\u00a0]?|[ \t\u00a0]?)(\d{4})"
+    r"(?!\d)(?![-+–\u2010\u2011]\d)"
 )
 
 
