@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from flask import Flask, current_app
@@ -161,3 +161,17 @@ def str_enum(enum_cls: type[StrEnum], length: int = 20) -> sa.Enum:
         length=length,
         validate_strings=True,
     )
+
+
+def upsert(model: type[Any], session: Any = None) -> Any:
+    """``INSERT … ON CONFLICT`` for the session's database: PostgreSQL and SQLite both have it,
+    spelt alike, but SQLAlchemy builds it per dialect. `model` is a mapped class."""
+    session = session if session is not None else db.session
+    table = cast(sa.Table, model.__table__)
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(table)

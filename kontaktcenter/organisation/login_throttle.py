@@ -41,7 +41,7 @@ from sqlalchemy.orm import joinedload
 
 from kontaktcenter.core import admin, periodic
 from kontaktcenter.core.errors import DomainError
-from kontaktcenter.core.extensions import db, limiter, utcnow
+from kontaktcenter.core.extensions import db, limiter, upsert, utcnow
 from kontaktcenter.core.jobs import app_job
 from kontaktcenter.organisation import users
 from kontaktcenter.organisation.models import LoginAddress, LoginFailure, User
@@ -203,18 +203,6 @@ def sign_in(email: str | None, password: str | None, address: str | None) -> Use
     return user
 
 
-def _upsert(model: type[LoginFailure] | type[LoginAddress]) -> Any:
-    """INSERT … ON CONFLICT for the session's database (both dialects have it, spelt alike)."""
-    table = cast(sa.Table, model.__table__)
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
 def _record_failure(
     account: str, address: str, strategy: RateLimiter, limits: list[_Limit]
 ) -> None:
@@ -234,7 +222,7 @@ def _record_failure(
     new_burst = table.c.last_at < now - timedelta(seconds=limits[0].item.get_expiry())
     user_id = db.session.scalar(sa.select(User.id).where(User.email == account))
     throttled_at = now if used_up else None
-    insert = _upsert(LoginFailure).values(
+    insert = upsert(LoginFailure).values(
         account=account,
         address=address,
         user_id=user_id,
@@ -270,7 +258,7 @@ def _record_success(user: User, address: str, strategy: RateLimiter, pair: _Limi
     """Remember the address as the user's and clear its count for the account."""
     now = utcnow()
     statement = (
-        _upsert(LoginAddress)
+        upsert(LoginAddress)
         .values(user_id=user.id, address=address, last_at=now)
         .on_conflict_do_update(index_elements=["user_id", "address"], set_={"last_at": now})
     )

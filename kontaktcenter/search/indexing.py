@@ -11,14 +11,14 @@ before migration 0010) are caught up by :func:`reindex` (``flask search reindex 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, cast
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kontaktcenter.cases.models import Activity, Case, Contact
 from kontaktcenter.channels.email.models import MailMessage
-from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.extensions import db, upsert, utcnow
 from kontaktcenter.search.models import FILTER_COLUMNS, MAX_BODY, NameWord, SearchDocument
 from kontaktcenter.search.text import stems_text, words
 
@@ -163,18 +163,6 @@ def compose(case_ids: list[int], session: Session) -> dict[int, dict[str, Any]]:
     }
 
 
-def _upsert(model: type[NameWord] | type[SearchDocument], session: Session) -> Any:
-    """INSERT … ON CONFLICT for the session's database (both dialects have it, spelt alike)."""
-    table = cast(sa.Table, model.__table__)  # a mapped class's own table
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert(table)
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-    return sqlite_insert(table)
-
-
 def name_words(name: str) -> set[str]:
     return {w for w in words(name) if 2 <= len(w) <= 100}
 
@@ -182,7 +170,7 @@ def name_words(name: str) -> set[str]:
 def add_name_words(names: set[str], session: Session | None = None) -> None:
     """Remember the words of contacts' names (each once) for misspelt-name search."""
     session = session or db.session()
-    statement = _upsert(NameWord, session).on_conflict_do_nothing()
+    statement = upsert(NameWord, session).on_conflict_do_nothing()
     session.execute(statement, [{"word": w} for w in sorted(names)])
 
 
@@ -197,7 +185,7 @@ def index_cases(case_ids: list[int], session: Session | None = None) -> int:
     ]
     if not rows:
         return 0
-    statement = _upsert(SearchDocument, session)
+    statement = upsert(SearchDocument, session)
     statement = statement.on_conflict_do_update(
         index_elements=["case_id"],
         set_={

@@ -17,11 +17,10 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.dialects import postgresql, sqlite
 
 from kontaktcenter.channels.email.lookups import granted_receipts
 from kontaktcenter.channels.email.models import ReceiptGrant, ReceiptLock
-from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.extensions import db, upsert, utcnow
 
 LOCK = "receipts"
 WINDOW = timedelta(hours=1)
@@ -64,13 +63,8 @@ class ReceiptLimits:
 
     def _lock(self) -> None:
         now = utcnow()
-        insert = (
-            postgresql.insert
-            if db.session.get_bind().dialect.name == "postgresql"
-            else sqlite.insert
-        )
         db.session.execute(
-            insert(ReceiptLock)
+            upsert(ReceiptLock)
             .values(name=LOCK, taken_at=now)
             .on_conflict_do_nothing(index_elements=["name"])
         )
