@@ -35,6 +35,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
         api,
         calendar,
         cases,
+        compliance,
         demo,
         goals,
         organisation,
@@ -89,7 +90,18 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
         module.init_app(app)
     # The areas, lowest first: each registers its blueprints, commands, menu entries, admin
     # panels and periodic jobs.
-    for area in (calendar, organisation, goals, email, phone, workspace, reports, search, demo):
+    for area in (
+        calendar,
+        organisation,
+        goals,
+        email,
+        phone,
+        workspace,
+        reports,
+        search,
+        compliance,
+        demo,
+    ):
         area.init_app(app)
     assert cases  # no pages of its own, but its models must be mapped
     navigation.add_item("Administration", "admin.index", order=90)

@@ -5,7 +5,38 @@ The API is one contract with one OpenAPI document, so it is one package on top o
 its serializers combine a case with its goals and messages, as the case page does.
 """
 
-from kontaktcenter.api import auth, calendar, cases, catalog, mail, openapi, reports, search
+from kontaktcenter.api import (
+    audit,
+    auth,
+    calendar,
+    case_export,
+    cases,
+    catalog,
+    diarium,
+    mail,
+    openapi,
+    register_extracts,
+    reports,
+    retention,
+    search,
+    secrecy,
+)
 from kontaktcenter.api.blueprint import bp
 
-__all__ = ["auth", "bp", "calendar", "cases", "catalog", "mail", "openapi", "reports", "search"]
+__all__ = [
+    "audit",
+    "auth",
+    "bp",
+    "calendar",
+    "case_export",
+    "cases",
+    "catalog",
+    "diarium",
+    "mail",
+    "openapi",
+    "register_extracts",
+    "reports",
+    "retention",
+    "search",
+    "secrecy",
+]

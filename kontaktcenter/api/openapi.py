@@ -12,6 +12,7 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 
+from kontaktcenter.api import audit, case_export, diarium, register_extracts, retention, secrecy
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.cases import MAX_LIMIT
 from kontaktcenter.api.schemas import (
@@ -22,7 +23,15 @@ from kontaktcenter.api.schemas import (
     enum,
     ref,
 )
+from kontaktcenter.api.spec import RESPONSES
+from kontaktcenter.api.spec import body as _body
+from kontaktcenter.api.spec import json_response as _json
+from kontaktcenter.api.spec import query as _query
+from kontaktcenter.api.spec import std as _std
 from kontaktcenter.cases.enums import CaseStatus, Channel
+
+# Route modules that describe their own operations: each has PATHS and SCHEMAS.
+PARTS = (secrecy, audit, retention, register_extracts, case_export, diarium)
 
 DESCRIPTION = """\
 Kontaktcenter's integration API for telephony platforms, e-services and mail gateways.
@@ -47,70 +56,6 @@ TIME_PARAMETER = (
     "ISO 8601 date (`2024-05-01`: the start of that day in Europe/Stockholm) or date-time "
     "(with offset; without one it is Europe/Stockholm local time). Encode `+` as `%2B`."
 )
-
-
-def _error(description: str, headers: dict[str, Any] | None = None) -> Schema:
-    response: Schema = {
-        "description": description,
-        "content": {"application/json": {"schema": ref("Error")}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response
-
-
-RESPONSES: dict[str, Schema] = {
-    "BadRequest": _error(
-        "The body is not JSON, or not a JSON object; or a query parameter or the body holds a "
-        "NUL character (`%00`, `\\u0000`), which any operation refuses (`field` names it)."
-    ),
-    "Unauthorized": _error(
-        "No token, or an unknown or revoked token, or the token's user is inactive.",
-        {
-            "WWW-Authenticate": {
-                "description": 'Bearer realm="kontaktcenter"',
-                "schema": {"type": "string"},
-            }
-        },
-    ),
-    "Forbidden": _error("The token's role may not do this."),
-    "NotFound": _error("No such case, or not visible to the token's user."),
-    "Conflict": _error("The case changed since `version`: reload it and try again."),
-    "UnsupportedMediaType": _error("The body must be sent as application/json."),
-    "Invalid": _error("A field or parameter is missing, of the wrong type or not allowed."),
-}
-
-
-def _std(*names: str) -> dict[str, Schema]:
-    codes = {
-        "BadRequest": "400",
-        "Unauthorized": "401",
-        "Forbidden": "403",
-        "NotFound": "404",
-        "Conflict": "409",
-        "UnsupportedMediaType": "415",
-        "Invalid": "422",
-    }
-    return {codes[name]: {"$ref": f"#/components/responses/{name}"} for name in names}
-
-
-def _json(schema: Schema, description: str, **extra: Any) -> Schema:
-    return {"description": description, "content": {"application/json": {"schema": schema}}} | extra
-
-
-def _body(name: str) -> Schema:
-    return {"required": True, "content": {"application/json": {"schema": ref(name)}}}
-
-
-def _query(name: str, schema: Schema, description: str) -> Schema:
-    return {
-        "name": name,
-        "in": "query",
-        "required": False,
-        "schema": schema,
-        "description": description,
-        "allowEmptyValue": True,  # `?department=` is the same as leaving it out
-    }
 
 
 SLUG: Schema = {"type": "string", "pattern": SLUG_PATTERN}
@@ -396,6 +341,15 @@ def _refusing_nul(paths: dict[str, Schema]) -> dict[str, Schema]:
     return paths
 
 
+def _merged(name: str, own: dict[str, Schema]) -> dict[str, Schema]:
+    merged = copy.deepcopy(own)
+    for part in PARTS:
+        for key, value in getattr(part, name).items():
+            assert key not in merged, f"{key} is described twice"
+            merged[key] = value
+    return merged
+
+
 @cache
 def _document() -> dict[str, Any]:
     return {
@@ -403,7 +357,7 @@ def _document() -> dict[str, Any]:
         "info": {"title": "Kontaktcenter API", "version": "1.0.0", "description": DESCRIPTION},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearerAuth": []}],
-        "paths": _refusing_nul(PATHS),
+        "paths": _refusing_nul(_merged("PATHS", PATHS)),
         "components": {
             "securitySchemes": {
                 "bearerAuth": {
@@ -412,7 +366,7 @@ def _document() -> dict[str, Any]:
                     "description": "An API token (kc_…), created by an administrator.",
                 }
             },
-            "schemas": SCHEMAS,
+            "schemas": _merged("SCHEMAS", SCHEMAS),
             "responses": RESPONSES,
         },
     }

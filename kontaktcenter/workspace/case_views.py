@@ -28,7 +28,7 @@ from kontaktcenter.channels.email import outbound
 from kontaktcenter.channels.email.mime.text import safe_filename
 from kontaktcenter.channels.email.models import MailMessage, MailStatus
 from kontaktcenter.channels.email.presenting import answer_templates, message_views
-from kontaktcenter.core import audit
+from kontaktcenter.core import audit, case_panels
 from kontaktcenter.core.errors import Conflict, DomainError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.forms import choices, parse_id
@@ -338,6 +338,7 @@ def render(
         forms=case_forms,
         open_action=open_action,
         revealed=revealed,
+        panels=case_panels.panels_for(current_user, case),
     ), status
 
 

@@ -1,0 +1,8 @@
+"""/api/v1: The audit log: search it (issue #15)."""
+
+from __future__ import annotations
+
+from kontaktcenter.api.schemas import Schema
+
+PATHS: dict[str, Schema] = {}
+SCHEMAS: dict[str, Schema] = {}

@@ -1,0 +1,9 @@
+"""Pages of the compliance area: extract."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+
+def init_app(app: Flask) -> None:
+    """Register this module's blueprint, menu entries, panels and jobs."""
