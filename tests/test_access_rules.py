@@ -126,11 +126,11 @@ def test_what_each_role_may_do(org):
     assert access.ACTIONS[Role.AGENT] == {
         "note", "assign", "take", "route", "hand_off", "refer", "book_callback",
         "callback_attempt", "close", "reopen", "wait", "resume", "classify", "reply",
-        "merge", "link", "unlink",
+        "merge", "link", "unlink", "secrecy",
     }  # fmt: skip
     assert access.ACTIONS[Role.HANDLER] == {
         "note", "assign", "take", "book_callback", "callback_attempt", "close", "return",
-        "wait", "resume", "reply", "merge", "link", "unlink",
+        "wait", "resume", "reply", "merge", "link", "unlink", "secrecy",
     }  # fmt: skip
     assert access.ACTIONS[Role.MANAGER] == {"note", "assign", "reopen", "link", "unlink"}
     assert access.ACTIONS[Role.ADMIN] == access.ACTIONS[Role.AGENT] | access.ACTIONS[Role.HANDLER]

@@ -84,12 +84,17 @@ def test_every_route_is_covered_and_admin_views_live_in_known_modules(app, rows)
         if rule.endpoint.startswith("admin.")
     }
     # Each module has its own access test: organisation and the index in test_admin_access,
-    # mail in test_admin_mail, calendar and goals here.
+    # mail in test_admin_mail, calendar and goals here, and the compliance pages in
+    # test_retention_views, test_extract_pages, test_diarium_admin and test_audit_log_pages.
     assert modules == {
         "kontaktcenter.core.admin",
         "kontaktcenter.organisation.admin_views",
         *MODULES,
         "kontaktcenter.channels.email.admin_views",
+        "kontaktcenter.compliance.retention_views",
+        "kontaktcenter.compliance.extract_views",
+        "kontaktcenter.compliance.diarium_views",
+        "kontaktcenter.compliance.audit_views",
     }
 
 

@@ -28,8 +28,14 @@ PAGES = {
     "/oversikt/": {"manager", "admin"},
     "/admin/": {"admin"},
 }
+# The case actions are tried on a case routed to Stadsbyggnadskontoret and, as
+# "agent_first_line", on the same case while the contact center holds it: once a department has
+# the case, the first line may only note a new contact, book or make a callback and reopen it
+# (issue #15; the full role × action × relation × secrecy matrix: tests/test_secrecy_matrix.py).
+CASE_ROLES = [*ROLES, "agent_first_line"]
 ALLOWED = {
-    "agent": {
+    "agent": {"note", "book_callback", "callback_attempt", "reopen"},
+    "agent_first_line": {
         "note",
         "assign",
         "take",
@@ -119,6 +125,8 @@ def _check_assign(org: Org, by: User, case: Case) -> bool:
 
 
 def _assignee(org: Org, by: User) -> User:
+    if by is org.agent:  # acting on a first-line case: only agents and admins take those
+        return org.admin
     return org.agent if by is org.handler_bygg else org.handler_bygg
 
 
@@ -231,14 +239,24 @@ def test_every_case_action_has_a_scenario():
     assert set(SCENARIOS) == set(ACTIONS)
 
 
-@pytest.mark.parametrize("role", ROLES)
+def _user_and_place(org: Org, role: str, *cases: Case) -> User:
+    """The user of `role`; for "…_first_line", the cases are moved back to the contact center
+    first (as the department's "return" does)."""
+    if role.endswith("_first_line"):
+        for case in cases:
+            case.department = None
+        db.session.commit()
+    return getattr(org, role.removesuffix("_first_line"))
+
+
+@pytest.mark.parametrize("role", CASE_ROLES)
 @pytest.mark.parametrize("action", sorted(ACTIONS))
 def test_case_actions_by_role(client, org, login, outbox, role, action):
     """Each allowed action succeeds with what a person fills in, and does what it says; each
     other one is refused and changes nothing."""
     scenario = SCENARIOS[action]
     case = scenario.setup(org)
-    user = getattr(org, role)
+    user = _user_and_place(org, role, case)
     version, activities = case.version, len(case.activities)
     login(user)
     data = {"version": str(case.version)} | scenario.data(org, user)
@@ -287,7 +305,8 @@ def test_unknown_case_id_is_404(client, org, login):
 
 # Merging and linking (workspace.case_views.RELATION_ACTIONS): the same matrix.
 RELATIONS_ALLOWED = {
-    "agent": {"merge", "link", "unlink"},
+    "agent": {"link", "unlink"},  # a department's cases: not merged away by the first line
+    "agent_first_line": {"merge", "link", "unlink"},
     "handler_bygg": {"merge", "link", "unlink"},
     "manager": {"link", "unlink"},  # they may point out related cases, not merge work away
     "admin": set(RELATION_ACTIONS),
@@ -311,14 +330,14 @@ RELATION_SCENARIOS: dict[str, tuple[bool, Callable[[Case], dict[str, str]]]] = {
 }
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", CASE_ROLES)
 @pytest.mark.parametrize("action", sorted(RELATION_ACTIONS))
 def test_relation_actions_by_role(client, org, login, role, action):
     assert set(RELATION_SCENARIOS) == set(RELATION_ACTIONS)
     linked, data = RELATION_SCENARIOS[action]
     case, other = _pair(org, linked)
     version = case.version
-    login(getattr(org, role))
+    login(_user_and_place(org, role, case, other))
     response = post(
         client, f"/arenden/{case.id}/{action}", {"version": str(case.version)} | data(other)
     )

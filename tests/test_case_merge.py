@@ -148,9 +148,9 @@ def test_merge_repoints_earlier_merges_and_moves_links(org):
     b = make_case(org.agent, org.bygglov, summary="B")
     c = make_case(org.agent, org.bygglov, summary="C")
     other = make_case(org.agent, org.bygglov, summary="Grannens fråga")
-    merging.link(c, org.agent, other.reference)
-    merging.merge(c, org.agent, b.reference)  # c into b
-    merging.merge(b, org.agent, a.reference)  # b into a: c now points at a too
+    merging.link(c, org.handler_bygg, other.reference)
+    merging.merge(c, org.handler_bygg, b.reference)  # c into b
+    merging.merge(b, org.handler_bygg, a.reference)  # b into a: c now points at a too
     db.session.expire_all()
     assert db.session.get(Case, c.id).merged_into_id == a.id
     assert db.session.get(Case, b.id).merged_into_id == a.id
@@ -164,27 +164,30 @@ def test_merge_refuses_what_it_must(org):
     miljo = make_case(org.agent, org.miljotillsyn)
     first_line = make_case(org.agent, None, outcome=None, channel=Channel.EMAIL, summary="KC")
     with pytest.raises(ValidationError, match="olika enheter"):
-        merging.merge(bygg, org.agent, first_line.reference)
+        merging.merge(bygg, org.admin, first_line.reference)
     with pytest.raises(ValidationError, match="ett annat ärende än det här"):
-        merging.merge(bygg, org.agent, bygg.reference)
+        merging.merge(bygg, org.admin, bygg.reference)
     with pytest.raises(ValidationError, match="Skriv ett ärendenummer"):
-        merging.merge(bygg, org.agent, "inte ett nummer")
+        merging.merge(bygg, org.admin, "inte ett nummer")
     # A handler cannot reach another department's case: it does not exist for them.
     with pytest.raises(ValidationError, match=f"Det finns inget ärende {miljo.reference}"):
         merging.merge(bygg, org.handler_bygg, miljo.reference)
     with pytest.raises(ValidationError, match="inget ärende KC-2026-999999"):
-        merging.merge(bygg, org.agent, "KC-2026-999999")
+        merging.merge(bygg, org.admin, "KC-2026-999999")
+    # The first line may not merge a department's case away (issue #15).
+    with pytest.raises(Forbidden):
+        merging.merge(bygg, org.agent, bygg2.reference)
     # Managers may link, not merge.
     with pytest.raises(Forbidden):
         merging.merge(bygg, org.manager, bygg2.reference)
     # A stale page: nothing is changed.
     with pytest.raises(Conflict):
-        merging.merge(bygg, org.agent, bygg2.reference, expected_version=bygg.version - 1)
+        merging.merge(bygg, org.admin, bygg2.reference, expected_version=bygg.version - 1)
     db.session.expire_all()
     assert db.session.get(Case, bygg2.id).merged_into_id is None
-    merging.merge(bygg, org.agent, bygg2.reference)
+    merging.merge(bygg, org.admin, bygg2.reference)
     with pytest.raises(ValidationError, match="redan sammanslaget"):
-        merging.merge(miljo, org.agent, bygg2.reference)
+        merging.merge(miljo, org.admin, bygg2.reference)
 
 
 def test_link_and_unlink_both_ways_on_the_timeline_and_audited(org, client, login):
@@ -235,7 +238,8 @@ def test_relation_actions_by_role(client, org, login, role, action):
     case = make_case(org.agent, org.bygglov)
     login(getattr(org, role))
     response = post(client, f"/arenden/{case.id}/{action}", {"version": case.version})
-    allowed = role != "manager" or action != "merge"
+    # Managers do not merge; the first line does not merge a department's case (issue #15).
+    allowed = role not in ("manager", "agent") or action != "merge"
     assert response.status_code == (422 if allowed else 403)
 
 
@@ -249,7 +253,7 @@ def test_relation_actions_on_another_departments_case_are_404(client, org, login
 
 def test_bad_input_to_the_relation_forms_is_never_a_500(client, org, login):
     case = make_case(org.agent, org.bygglov)
-    login(org.agent)
+    login(org.handler_bygg)
     for action, data in (
         ("merge", {"reference": "x" * 5000, "confirm": "y"}),
         ("merge", {"reference": case.reference}),  # not confirmed

@@ -151,7 +151,7 @@ def test_a_manager_sees_no_merge_and_a_merged_case_offers_only_a_note(client, or
     login(org.manager)
     html = client.get(f"/arenden/{one.id}").get_data(as_text=True)
     assert "action-link" in html and "action-merge" not in html
-    login(org.agent)
+    login(org.handler_bygg)
     response = post(
         client,
         f"/arenden/{two.id}/merge",

@@ -187,7 +187,7 @@ def test_a_new_callback_replaces_the_running_one_and_a_chosen_time_is_kept(org):
 
 def test_a_callback_booked_while_the_case_waits_counts_from_the_booking(org):
     waiting = make_case(org.agent, org.bygglov)
-    case_actions.set_waiting(waiting, org.agent, True, "Väntar på ritning")
+    case_actions.set_waiting(waiting, org.handler_bygg, True, "Väntar på ritning")
     twin = make_case(org.agent, org.bygglov)
     booked = utcnow() + timedelta(minutes=1)
     assert engine.on_callback_booked(waiting, booked) == engine.on_callback_booked(twin, booked)

@@ -126,14 +126,14 @@ def create() -> ResponseReturnValue:
             error.field = f"contact.{error.field}"
         raise
     location = url_for("api.get_case", reference=case.reference)
-    return case_json(case, timeline=True), 201, {"Location": location}
+    return case_json(case, timeline=True, viewer=user), 201, {"Location": location}
 
 
 @bp.get("/cases/<reference>")
 def get_case(reference: str) -> ResponseReturnValue:
     user = api_user()
     case = _visible(reference)
-    body = case_json(case, timeline=True)
+    body = case_json(case, timeline=True, viewer=user)
     audit.record(user, "view_case", case, via="api")  # commits: serialise first
     return body
 
@@ -156,7 +156,8 @@ def list_cases() -> ResponseReturnValue:
     default = min(int(current_app.config["API_PAGE_SIZE"]), MAX_LIMIT)
     limit = query.integer("limit", default, 1, MAX_LIMIT)
     page = case_queries.arrivals_page(user, filters, query.text("cursor", 200, BAD_CURSOR), limit)
-    body = {"items": [case_json(c, timeline=False) for c in page.items], "next": page.next_cursor}
+    items = [case_json(c, timeline=False, viewer=user) for c in page.items]
+    body = {"items": items, "next": page.next_cursor}
     if page.items:
         references = [c.reference for c in page.items]
         audit.record(user, "list_cases", None, via="api", references=references)
@@ -173,7 +174,7 @@ def add_note(reference: str) -> ResponseReturnValue:
     version = fields.integer("version", minimum=1)
     fields.finish()
     case_actions.add_note(case, user, text or "", version)
-    return case_json(case, timeline=True), 201
+    return case_json(case, timeline=True, viewer=user), 201
 
 
 @bp.post("/cases/<reference>/close")
@@ -186,4 +187,4 @@ def close(reference: str) -> ResponseReturnValue:
     version = fields.integer("version", minimum=1)
     fields.finish()
     case_actions.close(case, user, resolution or "", version)
-    return case_json(case, timeline=True)
+    return case_json(case, timeline=True, viewer=user)

@@ -12,7 +12,15 @@ from typing import Any
 
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api import audit, case_export, diarium, register_extracts, retention, secrecy
+from kontaktcenter.api import (
+    audit,
+    calls,
+    case_export,
+    diarium,
+    register_extracts,
+    retention,
+    secrecy,
+)
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.cases import MAX_LIMIT
 from kontaktcenter.api.schemas import (
@@ -31,7 +39,7 @@ from kontaktcenter.api.spec import std as _std
 from kontaktcenter.cases.enums import CaseStatus, Channel
 
 # Route modules that describe their own operations: each has PATHS and SCHEMAS.
-PARTS = (secrecy, audit, retention, register_extracts, case_export, diarium)
+PARTS = (secrecy, audit, retention, register_extracts, case_export, diarium, calls)
 
 DESCRIPTION = """\
 Kontaktcenter's integration API for telephony platforms, e-services and mail gateways.

@@ -122,6 +122,9 @@ CASE_PROPERTIES: dict[str, Schema] = {
         "description": "Send it back as `version` to act only on this version (else 409).",
     },
     "goals": {"type": "array", "items": ref("Goal")},
+    # Secrecy (#15): another department's secret case shows its register fields only.
+    "secret": {"type": "boolean", "description": "The case or its case type is secret (OSL)."},
+    "secrecy_ground": null_or(STRING | {"description": "The OSL ground, e.g. `OSL 26:1`."}),
 }
 
 COUNT: Schema = {"type": "integer", "minimum": 0}

@@ -17,10 +17,11 @@ from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Fields, Query, json_object
 from kontaktcenter.api.serializers import case_json, contact_json
+from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import Channel
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.organisation import queries as organisation
-from kontaktcenter.organisation.models import CaseType, Department
+from kontaktcenter.organisation.models import CaseType, Department, User
 from kontaktcenter.search.parsing import MAX_QUERY, Kind, parse
 from kontaktcenter.search.queries import (
     SearchFilters,
@@ -88,24 +89,26 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
     record_lookup(user, query)  # first: its commit would expire the hits
     result = search(user, query, filters, values.get("cursor") or None, limit=limit)
     load_goals(result)
-    return _json(result)
+    return _json(result, user)
 
 
-def _json(result: SearchResult) -> dict[str, Any]:
+def _json(result: SearchResult, user: User) -> dict[str, Any]:
     query = result.query
     return {
         "query": {"kind": query.kind.value, "text": query.masked},
         "order": "relevance" if query.kind is Kind.TEXT and not result.newest_first else "newest",
-        "case": case_json(result.case, timeline=False) if result.case else None,
+        "case": case_json(result.case, timeline=False, viewer=user) if result.case else None,
         "contacts": [
             {"contact": contact_json(hit.contact), "similarity": hit.similarity}
             for hit in result.contacts
         ],
         "items": [
             {
-                "case": case_json(hit.case, timeline=False),
+                "case": case_json(hit.case, timeline=False, viewer=user),
                 "score": hit.score,
-                "snippet": [{"text": f.text, "match": f.match} for f in hit.fragments],
+                "snippet": [{"text": f.text, "match": f.match} for f in hit.fragments]
+                if access.sees_content(user, hit.case)
+                else [],
             }
             for hit in result.cases
         ],

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kontaktcenter.cases import access, secrecy
 from kontaktcenter.cases.models import Activity, Case, Contact
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core.extensions import utcnow
@@ -53,9 +54,14 @@ def activity_json(activity: Activity) -> JSON:
     }
 
 
-def case_json(case: Case, *, timeline: bool) -> JSON:
+def case_json(case: Case, *, timeline: bool, viewer: User | None = None) -> JSON:
     """A case; list items (`timeline=False`) leave the timeline out and show a personnummer in
-    the free text masked: only the case itself (`timeline=True`) shows the text whole."""
+    the free text masked: only the case itself (`timeline=True`) shows the text whole.
+
+    Served to `viewer` (every route that answers a user passes it): another department's
+    secret case shows only its register fields and that it is secret (access.sees_content)."""
+    if viewer is not None and not access.sees_content(viewer, case):
+        return _register_json(case, timeline=timeline)
     assignee = case.assignee
 
     def text(value: str | None) -> str | None:
@@ -82,12 +88,48 @@ def case_json(case: Case, *, timeline: bool) -> JSON:
         "callback_done_at": iso(case.callback_done_at),
         "closed_at": iso(case.closed_at),
         "version": case.version,
+        "secret": case.is_secret,
+        "secrecy_ground": case.effective_secrecy_ground,
     }
     now = utcnow()
     body["goals"] = [goal_json(case, goal, now) for goal in goals.visible_goals(case)]
     if timeline:
         body["timeline"] = [activity_json(a) for a in case.activities]
         body["messages"] = [message_json(m) for m in case.messages]
+    return body
+
+
+def _register_json(case: Case, *, timeline: bool) -> JSON:
+    """A secret case for someone outside its department: reference, received date, department
+    and case type; the rest is null, empty or the masking sentence."""
+    body: JSON = {
+        "reference": case.reference,
+        "channel": case.channel.value,
+        "status": case.status.value,
+        "outcome": None,
+        "case_type": slug_name(case.case_type),
+        "department": slug_name(case.department),
+        "assignee": None,
+        "contact": None,
+        "summary": secrecy.masked_text(case.effective_secrecy_ground),
+        "resolution": None,
+        "referred_to": None,
+        "received_at": iso(case.received_at),
+        "created_at": iso(case.created_at),
+        "updated_at": iso(case.updated_at),
+        "first_response_at": None,
+        "due_at": None,
+        "callback_due_at": None,
+        "callback_done_at": None,
+        "closed_at": None,
+        "version": case.version,
+        "secret": True,
+        "secrecy_ground": case.effective_secrecy_ground,
+        "goals": [],
+    }
+    if timeline:
+        body["timeline"] = []
+        body["messages"] = []
     return body
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from kontaktcenter.api.schemas import Schema, ref
 
+
 def error_response(description: str, headers: dict[str, Any] | None = None) -> Schema:
     response: Schema = {
         "description": description,
@@ -72,5 +73,3 @@ def query(name: str, schema: Schema, description: str) -> Schema:
         "description": description,
         "allowEmptyValue": True,  # `?department=` is the same as leaving it out
     }
-
-

@@ -6,17 +6,20 @@ outside a user's reach is reported as missing (404), never as forbidden, so ids 
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import sqlalchemy as sa
 
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.errors import Forbidden, NotFound
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.roles import Role
-from kontaktcenter.organisation.models import User
+from kontaktcenter.organisation.models import CaseType, User
 
 NOT_FOUND = "Ärendet finns inte, eller så har du inte tillgång till det."
 
-# What each role may do with a case it can see.
+# What each role may do with a case it can see, before the case's relation to the user is
+# taken into account (RULES below narrows it). "secrecy" sets or clears a case's own ground.
 ACTIONS: dict[Role, frozenset[str]] = {
     Role.AGENT: frozenset(
         {
@@ -37,6 +40,7 @@ ACTIONS: dict[Role, frozenset[str]] = {
             "merge",
             "link",
             "unlink",
+            "secrecy",
         }
     ),
     Role.HANDLER: frozenset(
@@ -54,6 +58,7 @@ ACTIONS: dict[Role, frozenset[str]] = {
             "merge",
             "link",
             "unlink",
+            "secrecy",
         }
     ),
     # Managers oversee: they may point out related cases, not merge someone's work away.
@@ -61,6 +66,59 @@ ACTIONS: dict[Role, frozenset[str]] = {
 }
 ALL_ACTIONS = frozenset().union(*ACTIONS.values())
 ACTIONS[Role.ADMIN] = ALL_ACTIONS
+
+
+class Relation(StrEnum):
+    """Where a case stands for a user."""
+
+    FIRST_LINE = "first_line"  # with the contact center (department_id NULL)
+    OWN = "own"  # routed to one of the user's departments
+    OTHER = "other"  # routed to a department the user does not belong to
+
+
+# The role rules, in one place: role × relation × secret → what the role may do there (a subset
+# of ACTIONS[role]; a relation missing for a role means it cannot see such cases at all).
+#
+# - First line holds a case (secret or not): the contact center works it in full; a manager
+#   oversees; an admin may do anything but "return" it (it is back already). Handlers do not
+#   see first-line cases.
+# - Once routed, the case belongs to the department: agents may no longer close, reply to, route,
+#   refer, hand off, reclassify, pause, assign or merge it, nor set its secrecy; they may note a
+#   new call about it, book a callback and record one made, reopen it when the citizen comes back
+#   (it reopens in the department) and link it to related cases. The department
+#   sends it back with "return" (department_id NULL again) to hand it back to the first line.
+# - Secrecy ("secrecy") is set by whoever handles the case: the first line while it holds it,
+#   the owning department's handlers after; admins too, except on another department's case.
+# - A secret case routed to another department shows only its register fields: its content is
+#   hidden, so nobody outside the department may add to it or act on it (no note, no assignment,
+#   no link that would show its reference beside another case's content). Managers and admins
+#   are "everyone else" there unless they belong to the department.
+_AGENT_ON_DEPARTMENT_CASE = frozenset(
+    {"note", "book_callback", "callback_attempt", "reopen", "link", "unlink"}
+)
+_NOTHING: frozenset[str] = frozenset()
+RULES: dict[tuple[Role, Relation, bool], frozenset[str]] = {}
+for _secret in (False, True):
+    RULES[(Role.AGENT, Relation.FIRST_LINE, _secret)] = ACTIONS[Role.AGENT]
+    RULES[(Role.MANAGER, Relation.FIRST_LINE, _secret)] = ACTIONS[Role.MANAGER]
+    RULES[(Role.ADMIN, Relation.FIRST_LINE, _secret)] = ALL_ACTIONS - {"return"}
+    RULES[(Role.HANDLER, Relation.OWN, _secret)] = ACTIONS[Role.HANDLER]
+    RULES[(Role.MANAGER, Relation.OWN, _secret)] = ACTIONS[Role.MANAGER]
+    RULES[(Role.ADMIN, Relation.OWN, _secret)] = ALL_ACTIONS
+    # An agent who also belongs to the department (unusual) is still first line there.
+    RULES[(Role.AGENT, Relation.OWN, _secret)] = _AGENT_ON_DEPARTMENT_CASE
+RULES[(Role.AGENT, Relation.OTHER, False)] = _AGENT_ON_DEPARTMENT_CASE
+RULES[(Role.AGENT, Relation.OTHER, True)] = _NOTHING
+RULES[(Role.MANAGER, Relation.OTHER, False)] = ACTIONS[Role.MANAGER]
+RULES[(Role.MANAGER, Relation.OTHER, True)] = _NOTHING
+RULES[(Role.ADMIN, Relation.OTHER, False)] = ALL_ACTIONS - {"secrecy"}
+RULES[(Role.ADMIN, Relation.OTHER, True)] = _NOTHING
+
+
+def relation(user: User, case: Case) -> Relation:
+    if case.department_id is None:
+        return Relation.FIRST_LINE
+    return Relation.OWN if case.department_id in user.department_ids else Relation.OTHER
 
 
 def sees_all_cases(user: User) -> bool:
@@ -88,6 +146,41 @@ def can_view(user: User, case: Case) -> bool:
     )
 
 
+def secret_clause() -> sa.ColumnElement[bool]:
+    """SQL: the case (``cases``) is secret, by its own ground or its case type's. Never NULL
+    (a case without a type is not secret by type: ``NULL IN (…)`` would be unknown)."""
+    return sa.or_(
+        Case.secrecy_ground.is_not(None),
+        sa.and_(
+            Case.case_type_id.is_not(None),
+            Case.case_type_id.in_(
+                sa.select(CaseType.id).where(CaseType.secrecy_ground.is_not(None))
+            ),
+        ),
+    )
+
+
+def sees_content(user: User, case: Case) -> bool:
+    """May `user` see the content (summary, contact, messages, notes…) of `case`? A secret case
+    routed to a department shows its content to that department's members only; everyone else
+    who can see the case sees its register fields and that it is secret."""
+    if not can_view(user, case):
+        return False
+    if case.department_id is None or not case.is_secret:
+        return True
+    return case.department_id in user.department_ids
+
+
+def content_visible_clause(user: User) -> sa.ColumnElement[bool]:
+    """SQL twin of :func:`sees_content` for cases `user` can see (combine with visible_clause)."""
+    ids = sorted(user.department_ids)
+    return sa.or_(
+        Case.department_id.is_(None),
+        sa.not_(secret_clause()),
+        Case.department_id.in_(ids) if ids else sa.false(),
+    )
+
+
 def get_visible_case(
     user: User, *, case_id: int | None = None, reference: str | None = None
 ) -> Case:
@@ -107,9 +200,20 @@ def get_visible_case(
 def ensure(user: User, action: str, case: Case) -> None:
     if not can_view(user, case):
         raise NotFound(NOT_FOUND)
-    if action not in ACTIONS.get(user.role, frozenset()):
-        raise Forbidden("Din roll får inte göra det här med ärendet.")
+    if action not in allowed_actions(user, case):
+        raise Forbidden(_refusal(user, case))
+
+
+def _refusal(user: User, case: Case) -> str:
+    if not sees_content(user, case):
+        return "Ärendet omfattas av sekretess och hör till en annan förvaltning."
+    if user.role == Role.AGENT and case.department_id is not None:
+        return "Ärendet hör till en förvaltning. Den kan skicka tillbaka det till kontaktcenter."
+    return "Din roll får inte göra det här med ärendet."
 
 
 def allowed_actions(user: User, case: Case) -> frozenset[str]:
-    return ACTIONS.get(user.role, frozenset()) if can_view(user, case) else frozenset()
+    """What `user` may do with `case` now (empty when they cannot see it)."""
+    if not can_view(user, case):
+        return frozenset()
+    return RULES.get((user.role, relation(user, case), case.is_secret), frozenset())

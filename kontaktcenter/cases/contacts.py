@@ -215,12 +215,17 @@ def visible_contact(user: User, contact_id: int) -> Contact:
 
 
 def cases_of(user: User, contact: Contact, limit: int = 200) -> list[Case]:
-    """The contact's cases this user may see, newest first."""
+    """The contact's cases this user may see, newest first. Another department's secret cases
+    are left out: listing them would tell that the person is a party to one."""
     return list(
         db.session.scalars(
             sa.select(Case)
             .options(joinedload(Case.case_type), joinedload(Case.department))
-            .where(Case.contact_id == contact.id, access.visible_clause(user))
+            .where(
+                Case.contact_id == contact.id,
+                access.visible_clause(user),
+                access.content_visible_clause(user),
+            )
             .order_by(Case.received_at.desc(), Case.id.desc())
             .limit(limit)
         )

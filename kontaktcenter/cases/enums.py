@@ -115,6 +115,11 @@ class ActivityKind(StrEnum):
     MERGED_INTO = "merged_into"  # this case was merged into another
     LINKED = "linked"
     UNLINKED = "unlinked"
+    SECRECY_CHANGED = "secrecy_changed"  # the case's own secrecy set or cleared
+    DIARIUM_MARKED = "diarium_marked"  # ska diarieföras, ringa betydelse, hålls ordnad
+    DIARIUM_REGISTERED = "diarium_registered"  # the diarium's number received
+    LEGAL_HOLD = "legal_hold"  # a hold against gallring set or released
+    DECLARED_INACTUAL = "declared_inactual"  # "vid inaktualitet": may now be gallrad
 
     @property
     def label(self) -> str:
@@ -146,5 +151,10 @@ ACTIVITY_LABELS = {
     ActivityKind.MERGED: "Ärende sammanslaget hit",
     ActivityKind.MERGED_INTO: "Sammanslaget med annat ärende",
     ActivityKind.LINKED: "Kopplat till ärende",
+    ActivityKind.SECRECY_CHANGED: "Sekretess ändrad",
+    ActivityKind.DIARIUM_MARKED: "Diariemarkering",
+    ActivityKind.DIARIUM_REGISTERED: "Diariefört",
+    ActivityKind.LEGAL_HOLD: "Spärr mot gallring",
+    ActivityKind.DECLARED_INACTUAL: "Förklarat inaktuellt",
     ActivityKind.UNLINKED: "Koppling borttagen",
 }

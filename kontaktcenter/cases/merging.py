@@ -106,6 +106,20 @@ def _merge(survivor: Case, absorbed: Case, by: User, note: str | None, now: date
     absorbed.merged_at = now
     if survivor.contact is None and absorbed.contact is not None:
         survivor.contact = absorbed.contact
+    if absorbed.is_secret and not survivor.is_secret:
+        # The secret messages and timeline move to the survivor: so does their secrecy.
+        ground = absorbed.effective_secrecy_ground
+        survivor.secrecy_ground = ground
+        survivor.secrecy_set_by = by
+        survivor.secrecy_set_at = now
+        add_activity(
+            survivor,
+            ActivityKind.SECRECY_CHANGED,
+            by,
+            f"Sekretessen följer med från {absorbed.reference}.",
+            secrecy=ground,
+            previous=None,
+        )
     add_activity(
         survivor, ActivityKind.MERGED, by, note, other=absorbed.reference, messages=len(moved)
     )
@@ -197,6 +211,7 @@ def link(case: Case, by: User, reference: str | None, expected_version: int | No
     """Mark `case` and the case `reference` names as related. Returns the other case."""
     with acting(case, by, "link", expected_version):
         other = find_other(by, case, reference)
+        access.ensure(by, "link", other)
         if are_linked(case, other):
             raise ValidationError(ALREADY_LINKED, "reference")
         now = utcnow()
@@ -220,6 +235,7 @@ def unlink(case: Case, by: User, other_id: int | None, expected_version: int | N
         other = db.session.get(Case, other_id) if other_id else None
         if other is None or not access.can_view(by, other) or not are_linked(case, other):
             raise ValidationError("Ärendena är inte kopplade.")
+        access.ensure(by, "unlink", other)
         low, high = sorted((case.id, other.id))
         stored = db.session.scalars(
             sa.select(CaseLink).where(CaseLink.case_id == low, CaseLink.other_case_id == high)

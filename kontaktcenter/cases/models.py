@@ -44,6 +44,10 @@ class Case(Model):
     # Merged into another case (the same matter): closed, its mail moved there (cases/merging).
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("cases.id"), index=True)
     merged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Secrecy (OSL) on this case, on top of its case type's: a code of cases.secrecy.GROUNDS.
+    secrecy_ground: Mapped[str | None] = mapped_column(sa.String(20))
+    secrecy_set_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    secrecy_set_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -71,6 +75,7 @@ class Case(Model):
     department: Mapped[Department | None] = relationship()
     assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
     created_by: Mapped[User | None] = relationship(foreign_keys=[created_by_id])
+    secrecy_set_by: Mapped[User | None] = relationship(foreign_keys=[secrecy_set_by_id])
     contact: Mapped[Contact | None] = relationship()
     activities: Mapped[list[Activity]] = relationship(
         back_populates="case", order_by="Activity.id", cascade="save-update, merge"
@@ -154,6 +159,17 @@ class Case(Model):
         return self.merged_into_id is not None
 
     @property
+    def effective_secrecy_ground(self) -> str | None:
+        """The case's own secrecy ground, else its case type's, else None (not secret)."""
+        if self.secrecy_ground:
+            return self.secrecy_ground
+        return (self.case_type.secrecy_ground or None) if self.case_type is not None else None
+
+    @property
+    def is_secret(self) -> bool:
+        return self.effective_secrecy_ground is not None
+
+    @property
     def callback_pending(self) -> bool:
         return self.callback_due_at is not None and self.callback_done_at is None
 
@@ -191,6 +207,8 @@ class Activity(Model):
 @sa.event.listens_for(Activity, "before_update")
 @sa.event.listens_for(Activity, "before_delete")
 def _activities_are_append_only(mapper: Any, connection: Any, target: Activity) -> None:
+    # The one sanctioned change is gallring (compliance/anonymise.py): a plain UPDATE replaces
+    # an entry's text and personal data, keeping its kind, actor and time. The ORM never may.
     raise RuntimeError("The case timeline is append-only")
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from flask import Flask
 
 from kontaktcenter.compliance import (  # noqa: F401  (models must be mapped)
-    extract_models,
     audit_views,
     diarium_views,
     export_views,
+    extract_models,
     extract_views,
     retention_views,
     secrecy_views,
@@ -22,6 +22,9 @@ from kontaktcenter.compliance import (  # noqa: F401  (models must be mapped)
 
 
 def init_app(app: Flask) -> None:
+    from kontaktcenter.compliance import tasks  # registers the outbox tasks
+
+    assert tasks
     for module in (
         secrecy_views,
         audit_views,

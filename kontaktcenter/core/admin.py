@@ -64,6 +64,8 @@ TASK_LABELS = {
     "email.deliver": "Skicka e-post",
     "goals.send_alert": "Larm om servicemål",
     "goals.refresh_open_cases": "Räkna om förfallotider efter ändrad kalender",
+    "diarium.deliver": "Skicka ärende till diariet",
+    "retention.run": "Gallring",
 }
 STATE_LABELS = {
     outbox.PENDING: "Väntar",

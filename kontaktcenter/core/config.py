@@ -78,6 +78,7 @@ class Config:
     # are some and nobody has touched the page for QUEUE_IDLE_SECONDS (static/queue.js).
     QUEUE_POLL_SECONDS = 30
     QUEUE_IDLE_SECONDS = 60
+    CALL_UNLOGGED_MINUTES = 10  # an answered call with no case after this is "ologgat" (#14)
     API_PAGE_SIZE = 50
     # Search ranks the hits best first while the words match at most this many cases;
     # beyond that it lists them newest first (search/queries.py).
@@ -117,6 +118,10 @@ class Config:
     # A poll or an import files this many messages (or bytes) per transaction.
     MAIL_BATCH_MESSAGES = 100
     MAIL_BATCH_BYTES = 32 * 1024 * 1024
+    # The audit log keeps its events this long, then purges them (core/audit_chain.py): five
+    # years, the limitation period (BrB 35:1) of dataintrång, the longest of the offences
+    # (dataintrång, brott mot tystnadsplikt) that a record of who read what is evidence of.
+    AUDIT_RETENTION_MONTHS = 60
 
 
 class TestConfig(Config):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from kontaktcenter.cases import secrecy
 from kontaktcenter.core import mailer, outbox
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import mask_personnummer
@@ -34,10 +35,15 @@ def send_goal_alert(goal_id: int, kind: str) -> None:
         due = format_datetime(goal.due_at, with_weekday=True)
         verb = "förföll" if kind == "breached" else "förfaller"
         type_name = case.case_type.name if case.case_type else "ingen ärendetyp"
+        # Mail leaves the system: a secret case's summary never goes, whoever receives it.
+        if case.is_secret:
+            summary = secrecy.masked_text(case.effective_secrecy_ground)
+        else:
+            summary = mask_personnummer(case.summary)  # mail: masked
         body = (
             f"Ärende {case.reference} ({type_name})"
             f"\n\nMålet ”{goal.target.label}” {verb} {due}.\n\n"
-            f"Sammanfattning: {mask_personnummer(case.summary)}\n\n"  # mail: masked
+            f"Sammanfattning: {summary}\n\n"
             f"Hos: {case.department.name if case.department else 'Kontaktcenter'}\n"
             f"Handläggs av: {case.assignee.name if case.assignee else 'ingen'}\n"
         )

@@ -23,7 +23,7 @@ from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import ConfirmForm, choices, parse_id
 from kontaktcenter.core.roles import Role
-from kontaktcenter.organisation import branding, login_throttle, sessions, users
+from kontaktcenter.organisation import branding, login_throttle, secrecy_grounds, sessions, users
 from kontaktcenter.organisation import services as admin
 from kontaktcenter.organisation.forms import (
     BrandingForm,
@@ -279,6 +279,7 @@ def _case_type_form(case_type: CaseType | None, preselect: str = "") -> CaseType
                     "guidance": case_type.guidance,
                     "callback_promise_hours": case_type.callback_promise_hours,
                     "active": case_type.active,
+                    "secrecy_ground": case_type.secrecy_ground or "",
                 }
             )
         )
@@ -308,6 +309,13 @@ def _case_type_data(form: CaseTypeForm) -> CaseTypeData:
     )
 
 
+def _with_secrecy(case_type: CaseType, form: CaseTypeForm) -> CaseType:
+    """The case type's secrecy, set by its own service (logged) once the rest is saved."""
+    return secrecy_grounds.set_case_type_secrecy(
+        case_type, current_user, form.secrecy_ground.data or None
+    )
+
+
 @bp.get("/arendetyper/")
 @role_required(Role.ADMIN)
 def case_types_list():
@@ -320,7 +328,7 @@ def case_type_new():
     form = _case_type_form(None, request.args.get("forvaltning", ""))
     done = submitted(
         form,
-        lambda: admin.create_case_type(_case_type_data(form)),
+        lambda: _with_secrecy(admin.create_case_type(_case_type_data(form)), form),
         lambda case_type: f"Ärendetypen {case_type.name} är skapad.",
         "admin.case_types_list",
     )
@@ -334,7 +342,7 @@ def case_type_edit(case_type_id: int):
     form = _case_type_form(case_type)
     done = submitted(
         form,
-        lambda: admin.update_case_type(case_type, _case_type_data(form)),
+        lambda: _with_secrecy(admin.update_case_type(case_type, _case_type_data(form)), form),
         lambda _saved: f"Ändringarna för {case_type.name} är sparade.",
         "admin.case_types_list",
     )

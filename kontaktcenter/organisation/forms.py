@@ -32,7 +32,7 @@ from kontaktcenter.core.forms import (
     strip,
 )
 from kontaktcenter.core.roles import Role
-from kontaktcenter.organisation import branding, queries
+from kontaktcenter.organisation import branding, queries, secrecy_grounds
 from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.organisation.services import PROMISE_MAX, PROMISE_MIN
 
@@ -150,6 +150,13 @@ class CaseTypeForm(FlaskForm):
     )
     guidance = TextAreaField(
         "Vägledning till kommunvägledaren", validators=[Optional(), max_length(4000)]
+    )
+    secrecy_ground = SelectField(
+        "Sekretess",
+        coerce=str,
+        choices=choices(secrecy_grounds.choices("Ingen sekretess")),
+        validators=[Optional()],  # left out: no secrecy
+        invalid_choice_message="Välj en sekretessgrund ur listan.",
     )
     callback_promise_hours = IntegerField(
         "Löfte om återkoppling (timmar)",

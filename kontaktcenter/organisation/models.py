@@ -58,6 +58,8 @@ class CaseType(Model):
     # What to ask and what the first line may answer directly (uppdrag).
     guidance: Mapped[str | None] = mapped_column(sa.Text)
     callback_promise_hours: Mapped[int] = mapped_column(default=24)
+    # Secrecy (OSL) for every case of this type: a code of cases.secrecy.GROUNDS, or None.
+    secrecy_ground: Mapped[str | None] = mapped_column(sa.String(20))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 

@@ -5,11 +5,19 @@ transaction that changes the case."""
 from __future__ import annotations
 
 from flask import Flask
+from flask_login import current_user
 
 
 def init_app(app: Flask) -> None:
     from kontaktcenter.search import cli, indexing, views
 
     assert indexing  # its session hooks keep the index
+    from kontaktcenter.cases import access, secrecy
+
+    # The hit list shows another department's secret case by its register fields only.
+    app.jinja_env.globals.update(
+        sees_content=lambda case: access.sees_content(current_user, case),
+        secrecy_masked=secrecy.masked_text,
+    )
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.search)

@@ -16,9 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kontaktcenter.cases import access
 from kontaktcenter.cases.models import Activity, Case, Contact
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core.extensions import db, upsert, utcnow
+from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.search.models import FILTER_COLUMNS, MAX_BODY, NameWord, SearchDocument
 from kontaktcenter.search.text import stems_text, words
 
@@ -35,11 +37,13 @@ _CASE_FIELDS = (
     "channel",
     "status",
     "received_at",
+    "secrecy_ground",
 )
 _CONTACT_FIELDS = ("name", "email", "organisation_number")
 _PENDING = "search_pending_cases"
 _PENDING_CONTACTS = "search_pending_contacts"
 _PENDING_NAMES = "search_pending_name_words"
+_PENDING_TYPES = "search_pending_secret_types"  # case types whose secrecy changed
 
 
 def _changed(obj: object, fields: Iterable[str]) -> bool:
@@ -63,6 +67,7 @@ def _note(session: Session, _context: object) -> None:
     cases: set[int] = session.info.setdefault(_PENDING, set())
     contacts: set[int] = session.info.setdefault(_PENDING_CONTACTS, set())
     names: set[str] = session.info.setdefault(_PENDING_NAMES, set())
+    types: set[int] = session.info.setdefault(_PENDING_TYPES, set())
     for obj in session.new:
         case_id = _case_with_new_text(obj)
         if case_id is not None:
@@ -81,6 +86,8 @@ def _note(session: Session, _context: object) -> None:
         elif isinstance(obj, Contact) and _changed(obj, _CONTACT_FIELDS):
             contacts.add(obj.id)
             names.update(name_words(obj.name or ""))
+        elif isinstance(obj, CaseType) and _changed(obj, ("secrecy_ground",)):
+            types.add(obj.id)
 
 
 @sa.event.listens_for(Session, "before_commit")
@@ -89,6 +96,9 @@ def _index(session: Session) -> None:
     names: set[str] = session.info.pop(_PENDING_NAMES, set())
     if names:
         add_name_words(names, session)
+    types: set[int] = session.info.pop(_PENDING_TYPES, set())
+    if types:
+        mark_secret(sorted(types), session)
     if not session.info.get(_PENDING) and not session.info.get(_PENDING_CONTACTS):
         return
     cases: set[int] = session.info.pop(_PENDING, set())
@@ -108,6 +118,7 @@ def _forget(session: Session, previous: Any) -> None:
         session.info.pop(_PENDING, None)
         session.info.pop(_PENDING_CONTACTS, None)
         session.info.pop(_PENDING_NAMES, None)
+        session.info.pop(_PENDING_TYPES, None)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -151,11 +162,13 @@ def compose(case_ids: list[int], session: Session) -> dict[int, dict[str, Any]]:
         for case_id, *parts in session.execute(query):
             texts[case_id].extend(part for part in parts if part)
         for row in session.execute(
-            sa.select(Case.id, *(getattr(Case, name) for name in FILTER_COLUMNS)).where(
-                Case.id.in_(chunk)
-            )
+            sa.select(
+                Case.id,
+                *(getattr(Case, name) for name in FILTER_COLUMNS),
+                access.secret_clause().label("secret"),
+            ).where(Case.id.in_(chunk))
         ):
-            columns[row[0]] = dict(zip(FILTER_COLUMNS, row[1:], strict=True))
+            columns[row[0]] = dict(zip((*FILTER_COLUMNS, "secret"), row[1:], strict=True))
     return {
         case_id: {"body": "\n".join(parts)[:MAX_BODY], **columns[case_id]}
         for case_id, parts in texts.items()
@@ -190,11 +203,23 @@ def index_cases(case_ids: list[int], session: Session | None = None) -> int:
         index_elements=["case_id"],
         set_={
             name: getattr(statement.excluded, name)
-            for name in ("body", "stems", "indexed_at", *FILTER_COLUMNS)
+            for name in ("body", "stems", "indexed_at", "secret", *FILTER_COLUMNS)
         },
     )
     session.execute(statement, rows)
     return len(rows)
+
+
+def mark_secret(case_type_ids: list[int], session: Session | None = None) -> None:
+    """A case type's secrecy changed: its cases' documents learn whether they are secret now
+    (in the transaction that changed it)."""
+    session = session or db.session()
+    session.execute(
+        sa.update(SearchDocument)
+        .where(SearchDocument.case_type_id.in_(case_type_ids))
+        .values(secret=sa.exists().where(Case.id == SearchDocument.case_id, access.secret_clause()))
+        .execution_options(synchronize_session=False)
+    )
 
 
 def reindex(*, missing_only: bool, batch: int = 2000) -> int:
@@ -227,3 +252,21 @@ def reindex(*, missing_only: bool, batch: int = 2000) -> int:
         done += index_cases(ids)
         db.session.commit()
         last_id = ids[-1]
+
+
+def prune_name_words(session: Session | None = None, batch: int = 10_000) -> int:
+    """Forget the words no contact's name holds any more (gallring erased the names): one read
+    of the names, then the stale words deleted. Returns how many went."""
+    session = session or db.session()
+    used: set[str] = set()
+    names = session.execute(sa.select(Contact.name).where(Contact.name.is_not(None)))
+    for (name,) in names.yield_per(batch):
+        used.update(name_words(name or ""))
+    stale = [w for w in session.scalars(sa.select(NameWord.word)) if w not in used]
+    for start in range(0, len(stale), BATCH):
+        session.execute(
+            sa.delete(NameWord)
+            .where(NameWord.word.in_(stale[start : start + BATCH]))
+            .execution_options(synchronize_session=False)
+        )
+    return len(stale)

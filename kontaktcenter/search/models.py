@@ -50,6 +50,9 @@ class SearchDocument(Model):
     channel: Mapped[Channel] = mapped_column(str_enum(Channel))
     status: Mapped[CaseStatus] = mapped_column(str_enum(CaseStatus))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    # Whether the case is secret (its own ground or its case type's): a text or person match
+    # on a secret case routed to a department is shown to that department only.
+    secret: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class NameWord(Model):

@@ -10,8 +10,9 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
+from kontaktcenter.cases import access
 from kontaktcenter.cases.contacts import visible_contacts_clause
-from kontaktcenter.cases.models import Contact
+from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation.models import User
 from kontaktcenter.search.models import NameWord
@@ -21,6 +22,23 @@ from kontaktcenter.search.text import similarity, word_similarity, words
 CONTACTS = 10
 NAME_THRESHOLD = 0.45  # trigram similarity: "Sundkvist" ~ "Sundqvist" is 0.54
 NAME_CASES_FROM = 20  # cases of at most this many best-matching people join the hit list
+
+
+def findable_clause(user: User) -> sa.ColumnElement[bool]:
+    """The people a search may show `user`: those `visible_contacts_clause` allows, unless
+    every case of theirs is a secret one of a department the user is not in (finding them
+    would tell that they are its party)."""
+    return sa.and_(
+        visible_contacts_clause(user),
+        sa.or_(
+            ~sa.exists().where(Case.contact_id == Contact.id),
+            sa.exists().where(
+                Case.contact_id == Contact.id,
+                access.visible_clause(user),
+                access.content_visible_clause(user),
+            ),
+        ),
+    )
 
 
 def by_identifier(user: User, query: Query) -> list[Contact]:
@@ -38,7 +56,7 @@ def by_identifier(user: User, query: Query) -> list[Contact]:
     return list(
         db.session.scalars(
             sa.select(Contact)
-            .where(sa.or_(*conditions), visible_contacts_clause(user))
+            .where(sa.or_(*conditions), findable_clause(user))
             .order_by(Contact.id.desc())
             .limit(CONTACTS * 5)
         )
@@ -60,7 +78,7 @@ def by_name(user: User, text: str) -> list[tuple[Contact, float]]:
         conditions.append(sa.or_(*(Contact.name_lower.like(f"%{a}%") for a in alternatives)))
     contacts = db.session.scalars(
         sa.select(Contact)
-        .where(*conditions, visible_contacts_clause(user))
+        .where(*conditions, findable_clause(user))
         .order_by(Contact.id.desc())
         .limit(NAME_CASES_FROM)
     ).all()

@@ -205,6 +205,8 @@ def _recent(
     """Cases newest first (of these people, or all): keyset on (received_at, id)."""
     conds = _filters(user, filters)
     if contact_ids is not None:
+        # A person's cases: never their secret cases outside the user's departments.
+        conds.append(access.content_visible_clause(user))
         conds.append(Case.contact_id.in_(contact_ids))
     if cursor:
         (received,), case_id = decode_keyset(cursor, 1)
@@ -238,9 +240,12 @@ def _ranked(
     the filters and the access rule need), then the cases of that page only.
     """
     word_conds = _filters(user, filters, SearchDocument)
+    # Words never find a secret case outside its department, nor a person their secret case.
+    word_conds.append(_document_content_visible(user))
     if result.stems:
         word_conds.append(_word_match(result.stems))
     person_conds = _filters(user, filters)
+    person_conds.append(access.content_visible_clause(user))
     person_conds.append(Case.contact_id.in_([c.id for c, _ in people]))
     marked = _decode_scored(cursor) if cursor else None
     scores: dict[int, float] | None = {}
@@ -352,6 +357,16 @@ def _newest_ids(
         sa.select(hits.c.case_id).order_by(hits.c.case_id.desc()).limit(limit + 1)
     )
     return [(case_id, None) for case_id in rows]
+
+
+def _document_content_visible(user: User) -> sa.ColumnElement[bool]:
+    """The search index's copy of access.content_visible_clause."""
+    ids = sorted(user.department_ids)
+    return sa.or_(
+        SearchDocument.secret.is_(False),
+        SearchDocument.department_id.is_(None),
+        SearchDocument.department_id.in_(ids) if ids else sa.false(),
+    )
 
 
 def _word_match(stems: list[str]) -> sa.ColumnElement[bool]:

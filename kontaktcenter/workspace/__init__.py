@@ -19,5 +19,19 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals.update(
         ActivityKind=ActivityKind, CaseStatus=CaseStatus, Direction=Direction, MailStatus=MailStatus
     )
+    secrecy_globals(app)
+
+
+def secrecy_globals(app: Flask) -> None:
+    """What every list needs to show a secret case's register fields only (cases.access)."""
+    from flask_login import current_user
+
+    from kontaktcenter.cases import access, secrecy
+
+    app.jinja_env.globals.update(
+        sees_content=lambda case: access.sees_content(current_user, case),
+        secrecy_masked=secrecy.masked_text,
+        secrecy_label=secrecy.label,
+    )
     navigation.add_item("Kö", "queue.index", order=10)
     navigation.add_item("Inkorg", "inbox.index", order=30)

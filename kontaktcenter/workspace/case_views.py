@@ -298,7 +298,7 @@ def render(
     messages = message_views(case)
     # Cases merged into this one that the reader may see: a case routed on after a merge can
     # be seen by a department that may not see the first-line case it absorbed.
-    merged = [c for c in relations.merged_into_case(case) if access.can_view(current_user, c)]
+    merged = [c for c in relations.merged_into_case(case) if access.sees_content(current_user, c)]
     groups, reply_open = case_page.arrange(
         case, set(case_forms), open_action, has_mail=bool(messages)
     )
@@ -327,7 +327,13 @@ def render(
         timeline=timeline,
         visible_references=relations.visible_references(current_user, timeline),
         related=relations.related(current_user, case, merged),
-        candidates=relations.candidates(current_user, case),
+        # The same person's other cases, offered for linking: never a secret one of another
+        # department (it would tell that this person is its party).
+        candidates=[
+            c
+            for c in relations.candidates(current_user, case)
+            if access.sees_content(current_user, c)
+        ],
         merged_into=merged_into
         if merged_into and access.can_view(current_user, merged_into)
         else None,
@@ -362,6 +368,11 @@ def _insert_template(case: Case, form: forms.ActionForm):
 @bp.get("/<id:case_id>")
 def show(case_id: int):
     case = _visible_case(case_id)
+    if not access.sees_content(current_user, case):
+        # Another department's secret case: its register fields and that it is secret.
+        page = render_template("cases/secret.html", case=case)
+        audit.record(current_user, "view_case", case, secret=True)
+        return page
     page = render(case, _build_forms(case))
     audit.record(current_user, "view_case", case)  # after rendering: its commit expires the case
     return page
@@ -371,6 +382,8 @@ def show(case_id: int):
 def reveal_personnummer(case_id: int):
     """Show the full personnummer on purpose, and log that it was shown."""
     case = _visible_case(case_id)
+    if not access.sees_content(current_user, case):
+        abort(404)
     if case.contact is None or not case.contact.personnummer:
         abort(404)
     audit.record(current_user, "reveal_personnummer", case)

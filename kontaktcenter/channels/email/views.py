@@ -25,7 +25,7 @@ TOO_LARGE = "Resten av meddelandet är för stort att visa – ladda ner origina
 
 def _visible(case_id: int) -> Case:
     case = db.session.get(Case, case_id)
-    if case is None or not access.can_view(current_user, case):
+    if case is None or not access.sees_content(current_user, case):
         abort(404)
     return case
 

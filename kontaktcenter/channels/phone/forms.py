@@ -17,6 +17,7 @@ from kontaktcenter.core.forms import EmailAddress, choices
 
 class LogCallForm(FlaskForm):
     contact_id = HiddenField()
+    call_id = HiddenField()  # the platform's call this form logs (screen pop, unlogged list)
     phone = StringField("Telefonnummer", validators=[Optional(), Length(max=40)])
     name = StringField("Namn", validators=[Optional(), Length(max=200)])
     email = StringField("E-post", validators=[Optional(), Length(max=254), EmailAddress()])

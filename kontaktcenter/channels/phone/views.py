@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -10,9 +11,11 @@ from kontaktcenter.cases import access, contacts
 from kontaktcenter.cases.contacts import ContactData
 from kontaktcenter.cases.enums import Channel, Outcome, TransferKind
 from kontaktcenter.cases.models import Case, Contact
-from kontaktcenter.cases.services import NewCase, create_case
+from kontaktcenter.cases.services import NewCase
+from kontaktcenter.channels.phone import call_log
 from kontaktcenter.channels.phone.forms import LogCallForm
 from kontaktcenter.channels.phone.lines import LineStatus, line_statuses
+from kontaktcenter.channels.phone.models import Call
 from kontaktcenter.core import audit
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError, NotFound
@@ -65,6 +68,15 @@ def _picked(form: LogCallForm) -> Contact | None:
     return picked
 
 
+def _call(form: LogCallForm) -> Call | None:
+    """The platform's call this form logs, if it is the agent's and has no case yet: from the
+    address (a screen pop, the unlogged list), then from the form's hidden field."""
+    value = request.args.get("call") if request.method == "GET" else form.call_id.data
+    call = call_log.call_for(current_user, value)
+    form.call_id.data = str(call.id) if call is not None else ""
+    return call
+
+
 def _visible_contact(contact_id: int) -> Contact | None:
     """The contact the agent picked, by the one rule of who may see whom
     (cases.contacts.visible_contacts_clause: the contact center sees the whole register, which
@@ -115,6 +127,7 @@ def new():
     form = _form(case_types)
     query = request.args.get("q", "").strip()[:QUERY_MAX]
     picked = _picked(form)
+    call = _call(form)
     if request.method == "GET" and request.args.get("case_type"):
         form.case_type.data = request.args["case_type"]
     lines = line_statuses(case_types)
@@ -140,7 +153,9 @@ def new():
             status = 422
         else:
             try:
-                case = create_case(_new_case(form, case_type, picked), by=current_user)
+                case = call_log.create_case_for_call(
+                    _new_case(form, case_type, picked), call, by=current_user
+                )
             except DomainError as error:
                 target = getattr(form, error.field or "", None) if error.field else None
                 (target.errors if target is not None else form.summary.errors).append(error.message)
@@ -157,7 +172,10 @@ def new():
     if focus is None and not form.is_submitted():
         focus = _focus_after_search(form, query, picked, matches)
     shown = [picked] if picked else matches
-    open_cases = contacts.open_cases_for([c.id for c in shown], access.visible_clause(current_user))
+    open_cases = contacts.open_cases_for(
+        [c.id for c in shown],
+        sa.and_(access.visible_clause(current_user), access.content_visible_clause(current_user)),
+    )
     recent = contacts.cases_of(current_user, picked, limit=RECENT_CONTACTS) if picked else []
     selected_type = by_slug.get(form.case_type.data or "")
     page = render_template(
@@ -179,6 +197,7 @@ def new():
         },
         needs_personnummer=needs_personnummer,
         focus=focus,
+        call=call,
         last=_last_case(request.args.get("last", "")),
     )
     _record_views(picked, query, matches)

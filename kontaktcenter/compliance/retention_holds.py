@@ -1,0 +1,164 @@
+"""Legal holds and "inaktuell" decisions on a case: who may, and the record they leave.
+
+A hold (bevarandebeslut) keeps a case from gallring whatever its rule says. It is set and
+released, each with a reason, by the owning department's handlers and managers, or by an
+admin: the department answers for its cases; the contact center's agents do not. The same
+people declare a closed case of a "vid inaktualitet" type no longer current, which is what lets
+gallring take it. Each step is written on the case's timeline and in the audit log, in the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from kontaktcenter.cases import access
+from kontaktcenter.cases.enums import ActivityKind
+from kontaktcenter.cases.models import Case
+from kontaktcenter.cases.services import add_activity
+from kontaktcenter.compliance.retention_models import (
+    CaseRetention,
+    LegalHold,
+    RetentionMode,
+    RetentionRule,
+)
+from kontaktcenter.compliance.retention_selection import RuleSet, months_before
+from kontaktcenter.core import audit
+from kontaktcenter.core.errors import Forbidden, NotFound, ValidationError
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.roles import Role
+from kontaktcenter.organisation.models import User
+
+REASON_MAX = 2000
+
+
+def may_manage(user: User, case: Case) -> bool:
+    """Admins, and the handlers and managers of the department that owns the case."""
+    if user.role == Role.ADMIN:
+        return True
+    return (
+        user.role in (Role.HANDLER, Role.MANAGER)
+        and case.department_id is not None
+        and case.department_id in user.department_ids
+    )
+
+
+def _ensure(user: User, case: Case) -> None:
+    if not access.can_view(user, case):
+        raise NotFound(access.NOT_FOUND)
+    if not may_manage(user, case):
+        raise Forbidden(
+            "Bara ärendets förvaltning (handläggare, chef) eller en administratör får göra det."
+        )
+
+
+def _reason(text: str | None, field: str = "reason") -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError("Ange ett skäl.", field)
+    if len(text) > REASON_MAX:
+        raise ValidationError(f"Skälet får vara högst {REASON_MAX} tecken.", field)
+    return text
+
+
+def active_hold(case: Case) -> LegalHold | None:
+    return db.session.scalars(
+        sa.select(LegalHold).where(LegalHold.case_id == case.id, LegalHold.released_at.is_(None))
+    ).first()
+
+
+def retention_state(case: Case) -> CaseRetention | None:
+    return db.session.get(CaseRetention, case.id)
+
+
+def _gallrad(case: Case) -> bool:
+    state = retention_state(case)
+    return state is not None and state.gallrad_at is not None
+
+
+def set_hold(case: Case, by: User, reason: str | None) -> LegalHold:
+    _ensure(by, case)
+    text = _reason(reason)
+    if _gallrad(case):
+        raise ValidationError("Ärendet är redan gallrat.")
+    if active_hold(case) is not None:
+        raise ValidationError("Ärendet har redan ett bevarandebeslut.")
+    hold = LegalHold(case_id=case.id, reason=text, set_by_id=by.id, set_at=utcnow())
+    db.session.add(hold)
+    add_activity(case, ActivityKind.LEGAL_HOLD, by, f"Bevarandebeslut: {text}", legal_hold="set")
+    audit.add(by, "legal_hold_set", case)
+    db.session.commit()
+    return hold
+
+
+def release_hold(case: Case, by: User, reason: str | None) -> LegalHold:
+    _ensure(by, case)
+    text = _reason(reason)
+    hold = active_hold(case)
+    if hold is None:
+        raise ValidationError("Ärendet har inget bevarandebeslut att häva.")
+    hold.released_at = utcnow()
+    hold.released_by_id = by.id
+    hold.release_reason = text
+    add_activity(
+        case, ActivityKind.LEGAL_HOLD, by, f"Bevarandebeslut hävt: {text}", legal_hold="released"
+    )
+    audit.add(by, "legal_hold_released", case)
+    db.session.commit()
+    return hold
+
+
+def declare_inactual(case: Case, by: User) -> CaseRetention:
+    """The case is no longer current: gallring takes it (only under a "vid inaktualitet" rule)."""
+    _ensure(by, case)
+    rule = RuleSet.load().rule_for(case.case_type_id)
+    if rule is None or rule.mode != RetentionMode.INACTUAL:
+        raise ValidationError("Ärendets gallringsregel är inte ”vid inaktualitet”.")
+    if case.is_open:
+        raise ValidationError("Ärendet är inte avslutat.")
+    state = retention_state(case) or CaseRetention(case_id=case.id)
+    if state.inactual_at is not None:
+        raise ValidationError("Ärendet är redan förklarat inaktuellt.")
+    state.inactual_at = utcnow()
+    state.inactual_by_id = by.id
+    db.session.add(state)
+    add_activity(
+        case,
+        ActivityKind.DECLARED_INACTUAL,
+        by,
+        "Förklarat inaktuellt: gallras vid nästa gallring",
+        inactual=True,
+    )
+    audit.add(by, "retention_inactual", case)
+    db.session.commit()
+    return state
+
+
+@dataclass
+class Outlook:
+    """What the case page says about a case's gallring."""
+
+    rule: RetentionRule | None
+    due_at: datetime | None  # gallras from (N months after closure); None: no date
+    hold: LegalHold | None
+    state: CaseRetention | None
+
+    @property
+    def gallrad(self) -> bool:
+        return self.state is not None and self.state.gallrad_at is not None
+
+
+def outlook(case: Case) -> Outlook:
+    rule = RuleSet.load().rule_for(case.case_type_id)
+    due = None
+    if rule is not None and rule.mode == RetentionMode.MONTHS and case.closed_at is not None:
+        assert rule.months is not None
+        due = _months_after(case.closed_at, rule.months)
+    return Outlook(rule, due, active_hold(case), retention_state(case))
+
+
+def _months_after(moment: datetime, months: int) -> datetime:
+    return months_before(moment, -months)
