@@ -191,6 +191,20 @@ def test_an_ordinary_token_may_not_post_call_events(client, org, role):
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Call)) == 0
 
 
+def test_an_integration_token_posts_call_events_and_nothing_else(client, org, platform):
+    assert platform.post("/calls/events", event("ringing")).status_code == 201
+    case = factories.make_case(org.agent, org.bygglov)
+    for answer in (
+        platform.get("/cases"),
+        platform.get(f"/cases/{case.reference}"),
+        platform.get("/search?q=altan"),
+        platform.post(f"/cases/{case.reference}/notes", json={"text": "Hej"}),
+    ):
+        assert answer.status_code == 403
+        assert "samtalshändelser" in error_of(answer)["message"]
+    assert api_as(client, org.agent).get("/cases").status_code == 200  # others unaffected
+
+
 def test_no_token_no_event(client, org):
     assert Api(client).post("/calls/events", event("ringing")).status_code == 401
 

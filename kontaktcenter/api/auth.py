@@ -11,6 +11,7 @@ from flask import Response, g, request
 from flask.typing import ResponseReturnValue
 
 from kontaktcenter.api.blueprint import bp
+from kontaktcenter.channels.phone.integration import is_integration_user
 from kontaktcenter.core.error_pages import api_error
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.organisation import users
@@ -18,6 +19,12 @@ from kontaktcenter.organisation.models import User
 
 # Endpoints anyone may call: the API description.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+# A telephony integration account's token sits on a third-party platform: it may post call
+# events and nothing else (it has the agent role only because every user has a role).
+INTEGRATION_ENDPOINTS = frozenset({"api.post_call_event"})
+INTEGRATION_ONLY = (
+    "Telefoniintegrationens nyckel gäller bara samtalshändelser (POST /calls/events)."
+)
 REALM = 'Bearer realm="kontaktcenter"'
 MAX_TOKEN_LENGTH = 200
 
@@ -49,6 +56,8 @@ def authenticate() -> ResponseReturnValue | None:
         user = users.user_for_token(secret)
     if user is None:
         return _unauthorized("API-nyckeln är ogiltig eller återkallad.", True)
+    if request.endpoint not in INTEGRATION_ENDPOINTS and is_integration_user(user):
+        return api_error(403, INTEGRATION_ONLY, "forbidden")
     g.api_user = user
     g._login_user = user  # flask_login.current_user works too; no session is created
     return None

@@ -340,12 +340,16 @@ PATHS: dict[str, Schema] = {
 
 def _refusing_nul(paths: dict[str, Schema]) -> dict[str, Schema]:
     """Every operation answers 400 to a NUL character in its query string (checked before any
-    route, core/security.py) and in a JSON body (api/parsing.py)."""
+    route, core/security.py) and in a JSON body (api/parsing.py), and every authenticated one
+    403 to a telephony integration account's token (api/auth.py)."""
     for operations in paths.values():
         for operation in operations.values():
             if isinstance(operation, dict) and "responses" in operation:
                 bad_request = {"$ref": "#/components/responses/BadRequest"}
                 operation["responses"].setdefault("400", bad_request)
+                if operation.get("security") != []:  # an integration account's token: 403
+                    forbidden = {"$ref": "#/components/responses/Forbidden"}
+                    operation["responses"].setdefault("403", forbidden)
     return paths
 
 
