@@ -136,8 +136,16 @@ def test_no_truncate(admin):
 
 
 def test_the_chain_row_only_moves_forward_and_its_anchor_is_a_sealed_event(admin):
-    _events(admin, 2)
+    _events(admin, 2, NOW - timedelta(days=800))
+    fresh = _events(admin, 2)
     audit_chain.seal()
+    fresh_seq, fresh_hash = db.session.execute(
+        sa.select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.id == fresh[1])
+    ).one()
+    # The anchor cannot be moved onto a recent event to delete what came before it.
+    assert _refused(
+        "UPDATE audit_chain SET purged_seq = :s, purged_hash = :h", s=fresh_seq, h=fresh_hash
+    )
     assert _refused("UPDATE audit_chain SET last_seq = last_seq - 1")
     assert _refused("UPDATE audit_chain SET last_hash = repeat('b', 64)")
     assert _refused("UPDATE audit_chain SET purged_seq = 1, purged_hash = repeat('a', 64)")

@@ -11,11 +11,13 @@ import threading
 import time
 from datetime import timedelta
 
+import sqlalchemy as sa
+
 from kontaktcenter.cases.contacts import ContactData
 from kontaktcenter.channels.phone import call_events, screen_pop
 from kontaktcenter.channels.phone.call_events import EventData
-from kontaktcenter.channels.phone.models import CallEventKind
-from kontaktcenter.core.extensions import utcnow
+from kontaktcenter.channels.phone.models import CallEvent, CallEventKind
+from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
 from tests import factories
 from tests.conftest import redis_url
@@ -116,9 +118,25 @@ def test_a_transferred_call_pops_for_the_new_agent_not_the_first(client, org, lo
 
 
 def test_old_pops_are_not_replayed(client, org, login):
-    record("answered", agent=org.agent, at=utcnow() - screen_pop.REPLAY - timedelta(seconds=5))
+    recorded = record("answered", agent=org.agent)
+    db.session.execute(
+        sa.update(CallEvent)
+        .where(CallEvent.call_id == recorded.call.id)
+        .values(received_at=utcnow() - screen_pop.REPLAY - timedelta(seconds=5))
+    )
+    db.session.commit()
     login(org.agent)
     assert pops(client.get("/samtal/handelser?last=0")) == []
+
+
+def test_a_late_webhook_still_pops(client, org, login):
+    """The platform's clock (or its retries) may put `at` minutes back: what counts is when
+    we received the event (found in review)."""
+    login(org.agent)
+    last = events(client.get("/samtal/handelser"))[0]["id"]
+    recorded = record("answered", agent=org.agent, at=utcnow() - timedelta(minutes=3))
+    assert recorded.popped == org.agent.id
+    assert pops(client.get(f"/samtal/handelser?last={last}"))
 
 
 def test_a_hidden_number_pops_as_dolt_nummer(client, org, login):

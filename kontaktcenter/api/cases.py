@@ -27,8 +27,9 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import BAD_CURSOR
 from kontaktcenter.cases.services import SUMMARY_MAX, NewCase, create_case
 from kontaktcenter.core import audit
+from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.errors import DomainError, Forbidden, NotFound, ValidationError
-from kontaktcenter.core.extensions import db
+from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import CaseType
 
@@ -159,8 +160,23 @@ def list_cases() -> ResponseReturnValue:
     items = [case_json(c, timeline=False, viewer=user) for c in page.items]
     body = {"items": items, "next": page.next_cursor}
     if page.items:
-        references = [c.reference for c in page.items]
-        audit.record(user, "list_cases", None, via="api", references=references)
+        # One row per listed case (case_id and contact_id set), so the case's "who has looked"
+        # panel and the audit log's case and person filters find the listing; one statement.
+        db.session.execute(
+            sa.insert(AuditEvent),
+            [
+                {
+                    "user_id": user.id,
+                    "action": "list_cases",
+                    "case_id": listed.id,
+                    "contact_id": listed.contact_id,
+                    "created_at": utcnow(),
+                    "detail": {"via": "api", "references": [listed.reference]},
+                }
+                for listed in page.items
+            ],
+        )
+        db.session.commit()
     return body
 
 

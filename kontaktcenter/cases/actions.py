@@ -200,6 +200,7 @@ def route(
         case.outcome = Outcome.ROUTED
         add_activity(case, ActivityKind.ROUTED, by, body, department=department.name)
         events.routed.send(case, at=now)
+        events.department_assigned.send(case, at=now)
     return case
 
 
@@ -218,6 +219,7 @@ def hand_off(
     with acting(case, by, "hand_off", expected_version):
         now = utcnow()
         case.case_type = case_type
+        moved = case.department is not case_type.department
         case.department = case_type.department
         case.outcome = Outcome.HANDED_OFF
         add_activity(
@@ -231,6 +233,8 @@ def hand_off(
             department=case_type.department.name,
         )
         _close(case, by, now, case.resolution or f"Kopplad till {case_type.direct_number}")
+        if moved:
+            events.department_assigned.send(case, at=now)
     return case
 
 

@@ -24,6 +24,9 @@ _signals = Namespace()
 
 created = _signals.signal("case-created")
 routed = _signals.signal("case-routed")  # to a department (at: when it was routed)
+# its department was set by routing or a hand-off (routed alone starts the second-line goal,
+# which a hand-off, closing the case, must not)
+department_assigned = _signals.signal("case-department-assigned")
 department_acted = _signals.signal("case-department-acted")  # the department took it on
 classified = _signals.signal("case-classified")  # its case type changed
 callback_booked = _signals.signal("case-callback-booked")  # also requested=datetime | None

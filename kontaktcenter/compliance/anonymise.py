@@ -226,6 +226,15 @@ def _contacts(contact_ids: list[int], session: Session) -> None:
     """Erase the contacts no kept case refers to any more."""
     if not contact_ids:
         return
+    # Lock the contacts first: a case linked to one of them meanwhile (its foreign key takes a
+    # KEY SHARE lock) has committed before this returns, or waits until the batch commits. The
+    # NOT EXISTS below is a new statement, so it sees such a link (READ COMMITTED).
+    session.execute(
+        sa.select(Contact.id)
+        .where(Contact.id.in_(contact_ids))
+        .order_by(Contact.id)
+        .with_for_update()
+    ).all()
     unused = session.execute(
         sa.select(Contact.id, Contact.name, Contact.email).where(
             Contact.id.in_(contact_ids), ~sa.exists().where(Case.contact_id == Contact.id)

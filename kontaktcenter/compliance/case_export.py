@@ -196,15 +196,16 @@ def _message(package: _Zip, case: Case, folder: str, number: int, message: MailM
         "received_at": _iso(message.received_at),
         "sent_at": _iso(message.sent_at),
         "created_at": _iso(message.created_at),
-        "raw_sha256": message.raw_sha256,
-        "size": message.size,
     }
     if secret:
+        # No fingerprint or size of the withheld original: a hash identifies the message.
         entry |= {"from": masked, "to": masked, "subject": masked, "text": masked, "eml": None}
         package.withhold(case, described + " i original (.eml)", masked)
     else:
         raw = mail_store.load(message.raw_sha256)
         entry |= {
+            "raw_sha256": message.raw_sha256,
+            "size": message.size,
             "message_id": message.message_id,
             "from": message.from_addr,
             "from_name": message.from_name,
@@ -215,14 +216,17 @@ def _message(package: _Zip, case: Case, folder: str, number: int, message: MailM
         }
     attachments = []
     for index, attachment in enumerate(message.attachments, start=1):
-        item: JSON = {"content_type": attachment.content_type, "size": attachment.size}
+        item: JSON = {}
         if secret:
+            # Neither type nor size of a withheld attachment: they tell of its content.
             item |= {"filename": masked, "path": None}
             package.withhold(case, f"{described}, bilaga {index}", masked)
         else:
             safe = _UNSAFE.sub("_", attachment.filename).strip("._")[:100] or "bilaga"
             path = f"{folder}/bilagor/{stem}-{index:02d}-{safe}"
             item |= {
+                "content_type": attachment.content_type,
+                "size": attachment.size,
                 "filename": attachment.filename,
                 "path": package.add(path, mail_store.load(attachment.blob_sha256)),
             }

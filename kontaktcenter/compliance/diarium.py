@@ -196,12 +196,28 @@ def _hand_off(case: Case, entry: CaseDiarium) -> None:
     outbox.add(TASK, case_id=case.id, diarium_id=diarium.id)
 
 
-@events.routed.connect
-def _routed(case: Case, at: datetime) -> None:
+def hand_off_again(case: Case, entry: CaseDiarium) -> None:
+    """Queue the hand-off of an entry waiting for a diarium (NO_DIARIUM) to the case's one."""
+    if entry.state is HandoffState.NO_DIARIUM:
+        _hand_off(case, entry)
+
+
+@events.department_assigned.connect
+def _department_assigned(case: Case, at: datetime) -> None:
     """A case the first line marked "ska diarieföras" goes to its department's diarium when
-    it is routed there, in the routing's transaction."""
+    it is routed or handed off there, in that transaction. A hand-off still pending for the
+    case's former department is queued again, for the new department's diarium (the old row
+    finds the entry no longer its own and does nothing)."""
     entry = entry_for(case) if case.id is not None else None
-    if entry is not None and entry.state is HandoffState.NO_DIARIUM:
+    if entry is None:
+        return
+    if entry.state is HandoffState.PENDING:
+        current = diarium_for(case)
+        if current is not None and current.id == entry.diarium_id:
+            return
+        entry.state = HandoffState.NO_DIARIUM
+        entry.diarium_id = None
+    if entry.state is HandoffState.NO_DIARIUM:
         _hand_off(case, entry)
 
 

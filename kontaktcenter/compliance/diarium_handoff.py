@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import time
 import urllib.error
@@ -94,19 +95,19 @@ def post(diarium: Diarium, payload: dict[str, Any]) -> str | None:
     """POST the signed document; the diarienummer the answer carries, if any. Raises
     HandoffError for anything but a 2xx answer (or no answer in time)."""
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
-    request = urllib.request.Request(
-        diarium.endpoint_url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json; charset=utf-8",
-            "User-Agent": "Kontaktcenter-diarium/1",
-            SIGNATURE_HEADER: sign(diarium.signing_secret, int(time.time()), body),
-            DELIVERY_HEADER: payload["delivery_id"],
-        },
-    )
     timeout = current_app.config.get("DIARIUM_TIMEOUT_SECONDS", TIMEOUT_SECONDS)
     try:
+        request = urllib.request.Request(
+            diarium.endpoint_url,
+            data=body,
+            method="POST",
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "User-Agent": "Kontaktcenter-diarium/1",
+                SIGNATURE_HEADER: sign(diarium.signing_secret, int(time.time()), body),
+                DELIVERY_HEADER: payload["delivery_id"],
+            },
+        )
         with _OPENER.open(request, timeout=timeout) as response:
             answer = response.read(MAX_RESPONSE_BYTES)
     except urllib.error.HTTPError as error:
@@ -114,6 +115,9 @@ def post(diarium: Diarium, payload: dict[str, Any]) -> str | None:
     except (urllib.error.URLError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise HandoffError(f"Diariet kunde inte nås: {type(reason).__name__}") from None
+    except (ValueError, http.client.HTTPException) as error:
+        # A malformed address (saved before it was checked) or a broken answer.
+        raise HandoffError(f"Diariet kunde inte nås: {type(error).__name__}") from None
     return diarienummer_in(answer)
 
 

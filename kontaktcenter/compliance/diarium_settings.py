@@ -69,12 +69,20 @@ def validate_url(raw: str | None) -> str:
     url = (raw or "").strip()
     if not url:
         raise ValidationError("Ange diariets mottagaradress (URL).", "endpoint_url")
-    parts = urlsplit(url)
-    if len(url) > URL_MAX or parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ValidationError(
-            "Ange en fullständig adress, till exempel https://diarium.kommun.se/kontaktcenter.",
-            "endpoint_url",
-        )
+    malformed = ValidationError(
+        "Ange en fullständig adress, till exempel https://diarium.kommun.se/kontaktcenter.",
+        "endpoint_url",
+    )
+    # No whitespace, control or non-ASCII characters: urllib refuses them when sending.
+    if not url.isascii() or any(c.isspace() or not c.isprintable() for c in url):
+        raise malformed
+    try:
+        parts = urlsplit(url)
+        hostname, _port = parts.hostname, parts.port  # a bad IPv6 literal or port raises
+    except ValueError:
+        raise malformed from None
+    if len(url) > URL_MAX or parts.scheme not in ("https", "http") or not hostname:
+        raise malformed
     if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
         raise ValidationError(
             "Adressen måste börja med https:// (okrypterat bara mot den egna datorn).",

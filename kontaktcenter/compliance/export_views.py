@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Blueprint, Flask, abort, flash, redirect, request, send_file, url_for
 from flask_login import current_user
 
@@ -16,6 +18,7 @@ from kontaktcenter.core import case_panels
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.roles import Role
+from kontaktcenter.search.parsing import parse
 
 bp = Blueprint("compliance_export", __name__)
 ALL_ROLES = (Role.AGENT, Role.HANDLER, Role.MANAGER, Role.ADMIN)
@@ -53,9 +56,20 @@ def search_zip():
         export = case_export.export_cases(current_user, cases, via="search")
     except DomainError as error:
         flash(error.message, "error")
-        query = request.query_string.decode()
-        return redirect(url_for("search.index") + (f"?{query}" if query else ""))
+        return redirect(_back_to_search())
     return _send(export)
+
+
+def _back_to_search() -> str:
+    """The search page with the export's query, but never a personnummer in the URL: a
+    sensitive search term is left out (the page asks for it again)."""
+    args = request.args
+    if parse(args.get("q")).sensitive:
+        kept = [(k, v) for k, v in args.items(multi=True) if k != "q"]
+        query = urlencode(kept)
+    else:
+        query = request.query_string.decode()
+    return url_for("search.index") + (f"?{query}" if query else "")
 
 
 def _panel(user, case) -> dict[str, object] | None:

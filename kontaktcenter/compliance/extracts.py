@@ -149,7 +149,7 @@ def create_request(by: User, query: PersonQuery, note: str = "") -> RegisterExtr
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         raise ValidationError(f"Anteckningen får vara högst {NOTE_MAX} tecken.", "note")
-    contacts = find_contacts(query)
+    contacts = _lock_cases(query)
     if len({c.personnummer for c in contacts if c.personnummer}) > 1:
         # A shared address or number (a family's, a workplace's): the extract would hand one
         # person another's cases and personnummer.
@@ -170,6 +170,23 @@ def create_request(by: User, query: PersonQuery, note: str = "") -> RegisterExtr
     _audit(by, "register_extract_requested", request)
     db.session.commit()
     return request
+
+
+def _lock_cases(query: PersonQuery) -> list[Contact]:
+    """The contacts found, with their cases' rows locked for this transaction: a gallring batch
+    that holds one of those cases has committed by now, and one that starts later skips them
+    until the request (which blocks their gallring) is committed. The contacts are looked up
+    again once locked: a contact the batch emptied no longer matches."""
+    found = find_contacts(query)
+    if not found:
+        return found
+    db.session.execute(
+        sa.select(Case.id)
+        .where(Case.contact_id.in_([contact.id for contact in found]))
+        .order_by(Case.id)
+        .with_for_update()
+    ).all()
+    return find_contacts(query)
 
 
 def mark_delivered(by: User, request_id: int) -> RegisterExtractRequest:

@@ -75,11 +75,22 @@ def retention_state(case: Case) -> CaseRetention | None:
 
 
 def _gallrad(case: Case) -> bool:
-    state = retention_state(case)
+    state = db.session.get(CaseRetention, case.id, populate_existing=True)
     return state is not None and state.gallrad_at is not None
 
 
+def _locked(case: Case) -> Case:
+    """The case's row locked for this transaction, read again: a gallring batch that holds it
+    has committed by now (and a batch that starts later skips it), so the gallrad check that
+    follows is not stale."""
+    # refresh, not get(with_for_update): a locking get compares the version it loaded with the
+    # one in memory, and the batch has just moved it on.
+    db.session.refresh(case, with_for_update=True)
+    return case
+
+
 def set_hold(case: Case, by: User, reason: str | None) -> LegalHold:
+    case = _locked(case)
     _ensure(by, case)
     text = _reason(reason)
     if _gallrad(case):
@@ -113,13 +124,18 @@ def release_hold(case: Case, by: User, reason: str | None) -> LegalHold:
 
 def declare_inactual(case: Case, by: User) -> CaseRetention:
     """The case is no longer current: gallring takes it (only under a "vid inaktualitet" rule)."""
+    case = _locked(case)
     _ensure(by, case)
     rule = RuleSet.load().rule_for(case.case_type_id)
     if rule is None or rule.mode != RetentionMode.INACTUAL:
         raise ValidationError("Ärendets gallringsregel är inte ”vid inaktualitet”.")
     if case.is_open:
         raise ValidationError("Ärendet är inte avslutat.")
-    state = retention_state(case) or CaseRetention(case_id=case.id)
+    state = db.session.get(CaseRetention, case.id, populate_existing=True) or CaseRetention(
+        case_id=case.id
+    )
+    if state.gallrad_at is not None:
+        raise ValidationError("Ärendet är redan gallrat.")
     if state.inactual_at is not None:
         raise ValidationError("Ärendet är redan förklarat inaktuellt.")
     state.inactual_at = utcnow()

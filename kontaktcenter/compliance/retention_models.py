@@ -191,4 +191,5 @@ SKIP_REASONS = {
     "legal_hold": "Bevarandebeslut (legal hold)",
     "pending_extract": "Pågående begäran om registerutdrag",
     "merged_into_kept": "Sammanslaget med ett ärende som ännu bevaras",
+    "absorbed_held": "Ett ärende som slagits samman hit är spärrat",
 }

@@ -11,7 +11,9 @@ Due cases are still skipped, and reported with the reason, while
 - its contact has a register-extract request that is not delivered (the answer must describe
   what we held when they asked);
 - it was merged into a case that is still kept (the surviving case carries the matter; the
-  absorbed one is gallrad with it or after it, never before).
+  absorbed one is gallrad with it or after it, never before);
+- a case merged into it has a legal hold or a pending register extract (the merge moved that
+  case's messages here, so the hold or the extract covers them where they are now).
 """
 
 from __future__ import annotations
@@ -124,11 +126,25 @@ def merged_into_kept() -> sa.ColumnElement[bool]:
     )
 
 
+def absorbed_held() -> sa.ColumnElement[bool]:
+    """A case merged into this one has a legal hold or a pending register extract: the merge
+    moved its messages here, so they are under that hold (or extract) too."""
+    absorbed = aliased(Case)
+    return sa.exists().where(
+        absorbed.merged_into_id == Case.id,
+        sa.or_(
+            sa.exists().where(LegalHold.case_id == absorbed.id, LegalHold.released_at.is_(None)),
+            pending_extract_clause(absorbed.contact_id),
+        ),
+    )
+
+
 # In the order a case is reported under when several hold it back.
 BLOCKS = (
     ("legal_hold", on_hold),
     ("pending_extract", pending_extract),
     ("merged_into_kept", merged_into_kept),
+    ("absorbed_held", absorbed_held),
 )
 
 

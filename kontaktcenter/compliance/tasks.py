@@ -27,6 +27,15 @@ def deliver(case_id: int, diarium_id: int) -> None:
         return
     if entry.state is not HandoffState.PENDING or entry.diarium_id != diarium_id:
         return
+    current = diarium_service.diarium_for(case)
+    if not diarium.active or current is None or current.id != diarium.id:
+        # The case moved (returned to the first line, routed elsewhere) or the diarium was
+        # switched off: not this diarium's to receive. Wait for (or queue) the right one.
+        entry.state = HandoffState.NO_DIARIUM
+        entry.diarium_id = None
+        diarium_service.hand_off_again(case, entry)
+        db.session.commit()
+        return
     payload = diarium_handoff.document(case, entry, diarium)
     try:
         answer = diarium_handoff.post(diarium, payload)

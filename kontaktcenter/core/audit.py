@@ -76,6 +76,8 @@ class AuditEvent(Model):
     hash: Mapped[str | None] = mapped_column(sa.String(64))
 
     __table_args__ = (
+        # A place in the chain is positive (migration 0017): none can sit below the genesis.
+        sa.CheckConstraint("seq > 0", name="seq_positive"),
         # The log's searches, newest first: everything, per user, per case, per person, per
         # action. Each ends in (created_at, id), the keyset the pages continue from.
         sa.Index("ix_audit_events_user_created", "user_id", "created_at"),

@@ -174,6 +174,13 @@ def _walk(chain: AuditChain) -> Verification:
     def broken(problem: str, seq: int) -> Verification:
         return Verification(False, checked, first, chain.last_seq, problem, seq)
 
+    # An event at or below the anchor (the purge removed those; seq <= 0 was never a place in
+    # the chain) was not sealed by the seal: it may be hidden there to be deleted unnoticed.
+    below = db.session.scalar(
+        sa.select(sa.func.min(_events.c.seq)).where(_events.c.seq <= chain.purged_seq)
+    )
+    if below is not None:
+        return broken(f"Händelse {below} ligger vid eller före kedjans ankare.", below)
     for row in _sealed_rows(chain.purged_seq):
         if first is None:
             first = row.seq
@@ -213,11 +220,15 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month, day=min(moment.day, days[month - 1]))
 
 
+MINIMUM_RETENTION_MONTHS = 12
+
+
 def purge(now: datetime | None = None, months: int | None = None) -> int:
     """Remove the events older than the retention period, as a prefix of the chain (an event
     that is younger stops it, even if later events are older). Returns how many went."""
     months = months if months is not None else current_app.config["AUDIT_RETENTION_MONTHS"]
-    horizon = months_before(now or utcnow(), months)
+    # Never less than the floor the PostgreSQL trigger enforces (migration 0017).
+    horizon = months_before(now or utcnow(), max(months, MINIMUM_RETENTION_MONTHS))
     seal()
     removed = 0
     while True:

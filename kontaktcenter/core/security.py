@@ -19,6 +19,10 @@ CSP = (
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 NUL_MESSAGE = "Begäran innehåller ett otillåtet tecken (NUL, %00). Ta bort det och försök igen."
 
+ENCODING_MESSAGE = (
+    "Adressen innehåller tecken som inte är giltig UTF-8. Rätta adressen och försök igen."
+)
+
 
 def nul_parameter(values: MultiDict[str, str]) -> str | None:
     """The name of the first parameter whose name or value holds a NUL byte (the name without
@@ -35,7 +39,12 @@ def init_app(app: Flask) -> None:
         """A NUL byte can never be stored in PostgreSQL text, nor compared with it, and nobody
         types one: refuse it as bad input (400) in any query string or form, before any view,
         rather than fail deep inside a query. (JSON bodies: api/parsing.json_object.)"""
-        name = nul_parameter(request.args)
+        try:
+            args = request.args
+        except UnicodeDecodeError:
+            # Raw bytes in the query string that are not UTF-8 (a browser percent-encodes).
+            return bad_request(ENCODING_MESSAGE)
+        name = nul_parameter(args)
         if name is None and request.method == "POST" and request.mimetype in FORM_TYPES:
             name = nul_parameter(request.form)
         return None if name is None else bad_request(NUL_MESSAGE, name)

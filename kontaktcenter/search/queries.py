@@ -443,6 +443,13 @@ def _decode_scored(cursor: str) -> tuple[float, int]:
 
 
 def record_lookup(user: User, query: Query) -> None:
-    """Looking a person up by an identifier is recorded (GDPR art. 5.2), a personnummer masked."""
+    """Looking a person up by an identifier is recorded (GDPR art. 5.2), a personnummer masked:
+    one row per contact found, with its contact_id, so the audit log's search for that person
+    finds who looked them up; one row without a contact when none was found."""
     if query.kind in (Kind.PHONE, Kind.EMAIL, Kind.PERSONNUMMER, Kind.ORGANISATION_NUMBER):
-        audit.record(user, "search", kind=query.kind.value, query=query.masked)
+        contact_ids: list[int | None] = [contact.id for contact in by_identifier(user, query)]
+        for contact_id in contact_ids or [None]:
+            audit.add(
+                user, "search", contact_id=contact_id, kind=query.kind.value, query=query.masked
+            )
+        db.session.commit()

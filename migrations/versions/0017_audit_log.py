@@ -6,12 +6,17 @@ indexes, and on PostgreSQL triggers that refuse changes.
 The per-column case/contact indexes become (column, created_at, id) for the log's searches.
 
 PostgreSQL triggers:
-- an event's content never changes; only an unsealed event may get its seq and hash, once;
+- an event's content never changes; only an unsealed event may get its seq and hash, once, and
+  its seq must lie past the chain's head (so it cannot be put at or below the anchor and then
+  deleted); a seq is always positive (a CHECK, on SQLite too);
 - an event may be deleted only once it is sealed and at or below the anchor (the retention
   purge moves the anchor first, in the same transaction); TRUNCATE is refused;
 - the chain row's head and anchor only move forward, and the anchor must name a sealed event
-  and carry its hash. Deleting the row is not refused (test suites empty every table): the
-  verification then reports the chain broken, and the seal stops.
+  at least 12 months old (the shortest retention allowed) and carry its hash, so the anchor
+  cannot be moved onto recent events to delete them. No row is inserted while sealed events
+  exist (a new row could name any anchor). Deleting the row is not refused (test suites empty
+  every table): the verification then reports the chain broken, and the seal stops (it makes
+  no new row under sealed events).
 A role that owns the tables can still drop the triggers: the chain is what detects that.
 
 Revision ID: 0017
@@ -41,6 +46,7 @@ BEGIN
   END IF;
   IF OLD.seq IS NULL AND OLD.hash IS NULL
      AND NEW.seq IS NOT NULL AND NEW.hash IS NOT NULL
+     AND NEW.seq > (SELECT last_seq FROM audit_chain WHERE id = 1)
      AND (NEW.id, NEW.user_id, NEW.action, NEW.case_id, NEW.contact_id, NEW.created_at)
          IS NOT DISTINCT FROM
          (OLD.id, OLD.user_id, OLD.action, OLD.case_id, OLD.contact_id, OLD.created_at)
@@ -59,6 +65,13 @@ END $$;
 
 CREATE FUNCTION audit_chain_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+  IF TG_OP = 'INSERT' THEN
+    IF EXISTS (SELECT 1 FROM audit_events WHERE seq IS NOT NULL) THEN
+      RAISE EXCEPTION 'audit_chain: no new row under sealed events'
+        USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN NEW;
+  END IF;
   IF NEW.id <> OLD.id OR NEW.last_seq < OLD.last_seq OR NEW.purged_seq < OLD.purged_seq
      OR NEW.purged_seq > NEW.last_seq
      OR (NEW.last_seq = OLD.last_seq AND NEW.last_hash <> OLD.last_hash)
@@ -70,6 +83,12 @@ BEGIN
     RAISE EXCEPTION 'audit_chain: the anchor must be a sealed event and its hash'
       USING ERRCODE = 'insufficient_privilege';
   END IF;
+  IF NEW.purged_seq <> OLD.purged_seq AND NOT EXISTS (
+       SELECT 1 FROM audit_events WHERE seq = NEW.purged_seq
+       AND created_at < now() - interval '12 months') THEN
+    RAISE EXCEPTION 'audit_chain: no event younger than 12 months is purged'
+      USING ERRCODE = 'insufficient_privilege';
+  END IF;
   RETURN NEW;
 END $$;
 
@@ -77,7 +96,7 @@ CREATE TRIGGER audit_events_guard BEFORE UPDATE OR DELETE ON audit_events
   FOR EACH ROW EXECUTE FUNCTION audit_events_guard();
 CREATE TRIGGER audit_events_no_truncate BEFORE TRUNCATE ON audit_events
   FOR EACH STATEMENT EXECUTE FUNCTION audit_events_no_truncate();
-CREATE TRIGGER audit_chain_guard BEFORE UPDATE ON audit_chain
+CREATE TRIGGER audit_chain_guard BEFORE INSERT OR UPDATE ON audit_chain
   FOR EACH ROW EXECUTE FUNCTION audit_chain_guard();
 """
 
@@ -121,6 +140,7 @@ def upgrade():
         batch_op.add_column(sa.Column("seq", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("hash", sa.String(length=64), nullable=True))
         batch_op.create_unique_constraint(batch_op.f("uq_audit_events_seq"), ["seq"])
+        batch_op.create_check_constraint(batch_op.f("ck_audit_events_seq_positive"), "seq > 0")
         batch_op.drop_index(batch_op.f("ix_audit_events_case_id"))
         batch_op.drop_index(batch_op.f("ix_audit_events_contact_id"))
         batch_op.create_index("ix_audit_events_created", ["created_at", "id"], unique=False)
@@ -157,6 +177,7 @@ def downgrade():
             batch_op.f("ix_audit_events_contact_id"), ["contact_id"], unique=False
         )
         batch_op.create_index(batch_op.f("ix_audit_events_case_id"), ["case_id"], unique=False)
+        batch_op.drop_constraint(batch_op.f("ck_audit_events_seq_positive"), type_="check")
         batch_op.drop_constraint(batch_op.f("uq_audit_events_seq"), type_="unique")
         batch_op.drop_column("hash")
         batch_op.drop_column("seq")

@@ -21,6 +21,7 @@ from kontaktcenter.channels.phone.models import Call
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import NotFound
 from kontaktcenter.core.extensions import db
+from kontaktcenter.core.forms import ID_MAX
 from kontaktcenter.core.identifiers import format_phone
 from kontaktcenter.core.roles import Role
 
@@ -44,8 +45,13 @@ def stream():
 
 
 def _event_id(value: str | None) -> int | None:
+    """An event id like core.forms.parse_id (0 too: none seen yet); beyond the database's
+    integers (a query would fail on PostgreSQL) None."""
     value = (value or "").strip()
-    return int(value) if value.isascii() and value.isdigit() and len(value) <= 12 else None
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if number <= ID_MAX else None
 
 
 def _my_call(call_id: int) -> Call:

@@ -169,7 +169,7 @@ def due_pops(user_id: int, after: int) -> list[Pop]:
             CallEvent.agent_id == user_id,
             CallEvent.id > after,
             CallEvent.kind.in_(POP_KINDS),
-            CallEvent.occurred_at >= since,
+            CallEvent.received_at >= since,
             Call.state == CallState.ANSWERED,
         )
         .order_by(CallEvent.id)
