@@ -16,6 +16,7 @@ import os
 import re
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -199,9 +200,10 @@ class _ConnectionBoundSession(FlaskSession):
         return self.bind
 
 
-@pytest.fixture
-def db_session(app: Flask) -> Iterator[Session]:
-    """A per-test transaction, rolled back at the end; commits in the code become savepoints."""
+@contextmanager
+def rolled_back_session(app: Flask) -> Iterator[Session]:
+    """A transaction on `app`'s database, rolled back at the end; commits in the code become
+    savepoints. For the suite's database and for tests with a database of their own."""
     with app.app_context():
         connection = db.engine.connect()
         outer = connection.begin()
@@ -220,6 +222,13 @@ def db_session(app: Flask) -> Iterator[Session]:
             db.session = original
             outer.rollback()
             connection.close()
+
+
+@pytest.fixture
+def db_session(app: Flask) -> Iterator[Session]:
+    """A per-test transaction, rolled back at the end; commits in the code become savepoints."""
+    with rolled_back_session(app) as session:
+        yield session
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from kontaktcenter.core.extensions import db
 from kontaktcenter.core.roles import Role
 from tests import factories
 from tests.api_client import api_as, error_of
-from tests.conftest import _ConnectionBoundSession, postgres_url
+from tests.conftest import postgres_url, rolled_back_session
 from tests.factories import make_case
 
 MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
@@ -182,24 +182,8 @@ def pg_app() -> Iterator[Flask]:
 
 @pytest.fixture
 def pg(pg_app: Flask) -> Iterator[None]:
-    with pg_app.app_context():
-        connection = db.engine.connect()
-        outer = connection.begin()
-        original = db.session
-        db.session = db._make_scoped_session(
-            {
-                "class_": _ConnectionBoundSession,
-                "bind": connection,
-                "join_transaction_mode": "create_savepoint",
-            }
-        )
-        try:
-            yield
-        finally:
-            db.session.remove()
-            db.session = original
-            outer.rollback()
-            connection.close()
+    with rolled_back_session(pg_app):
+        yield
 
 
 @pg_only
