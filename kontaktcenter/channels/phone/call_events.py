@@ -20,7 +20,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from kontaktcenter.channels.phone import screen_pop
+from kontaktcenter.channels.phone import screen_pop, signals
 from kontaktcenter.channels.phone.models import Call, CallEvent, CallEventKind, CallState
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, upsert, utcnow
@@ -134,7 +134,10 @@ def record(data: EventData) -> Recorded:
             event = _event(call, data, now)
             db.session.add(event)
             db.session.flush()
+            before = call.state
             derive(call, _events_of(call))
+            if call.state != before:
+                signals.call_changed.send(call, before=before, event=event)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import Model, UTCDateTime, str_enum, utcnow
 from kontaktcenter.core.identifiers import format_phone
-from kontaktcenter.organisation.models import User
+from kontaktcenter.organisation.models import CaseType, User
 
 HIDDEN_NUMBER = "Dolt nummer"
 
@@ -147,3 +147,27 @@ class CallEvent(Model):
         # The screen pop's replay: an agent's answered/transferred events after an id.
         sa.Index("ix_call_events_agent_id_id", "agent_id", "id"),
     )
+
+
+class PhoneQueue(Model):
+    """A queue (or number) of ours on the phone platform, as its events name it (``queue``):
+    what an abandoned call in it leads to, and its answer goal for the phone statistics."""
+
+    __tablename__ = "phone_queues"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)  # as in the events
+    label: Mapped[str] = mapped_column(sa.String(120))  # as people know it
+    # The case type a callback from this queue gets (None: unclassified, first line).
+    case_type_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("case_types.id", ondelete="SET NULL")
+    )
+    # An abandoned call with a known number becomes a callback (after a wait this long: a
+    # caller who hung up at once has probably misdialled).
+    abandoned_callback: Mapped[bool] = mapped_column(default=False)
+    abandoned_min_wait_seconds: Mapped[int] = mapped_column(default=10)
+    answer_goal_seconds: Mapped[int] = mapped_column(default=60)  # "besvarat inom 60 s"
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    case_type: Mapped[CaseType | None] = relationship()

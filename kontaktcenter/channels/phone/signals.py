@@ -1,0 +1,16 @@
+"""What happens to calls, for the areas above (callbacks, distribution).
+
+Sent inside the transaction that stores a call event, before its commit: a receiver's rows are
+committed with the event or not at all, and a receiver must not commit.
+"""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+# sender: the Call, after its fields were recomputed from its events; before=CallState it had.
+# Events arrive out of order, so a call can go ABANDONED -> ANSWERED when a late `answered`
+# comes in: receivers handle both directions.
+call_changed = _signals.signal("call-changed")
