@@ -131,6 +131,8 @@ def record(data: EventData) -> Recorded:
         ).first()
         duplicate = event is not None
         if event is None:
+            if data.kind in screen_pop.POP_KINDS and data.agent is not None:
+                screen_pop.serialise_pops_of(data.agent.id)
             event = _event(call, data, now)
             db.session.add(event)
             db.session.flush()

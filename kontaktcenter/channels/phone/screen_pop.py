@@ -153,8 +153,38 @@ def publish(user_id: int, event_id: int) -> None:
         current_app.logger.warning("screen pop: publish failed", exc_info=True)
 
 
-def latest_event_id() -> int:
-    return db.session.scalar(sa.select(sa.func.max(CallEvent.id))) or 0
+# The namespace of the advisory locks that keep one agent's pop events in commit order.
+_POP_LOCK_NAMESPACE = 0x5C9E
+
+
+def serialise_pops_of(agent_id: int) -> None:
+    """Before inserting a pop event (`answered`/`transferred`) for `agent_id`: wait for any
+    other transaction inserting one for the same agent to end.
+
+    A stream reads pops after an event id (its watermark: the `hello`, then each pop sent).
+    Ids come from a sequence when the row is inserted, so on PostgreSQL two transactions can
+    commit out of id order; a stream that read id N+1 while N was still in flight would skip N
+    for good. Holding this lock from before the insert until the commit makes one agent's pop
+    events commit in id order: every committed pop id is below any still to come. (Other
+    agents' events do not matter: a stream reads only its agent's, and its watermark is the
+    newest of its agent's, :func:`latest_event_id`.) SQLite has one writer at a time anyway.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_POP_LOCK_NAMESPACE, agent_id)))
+
+
+def latest_event_id(user_id: int) -> int:
+    """The newest pop event of the user: where a new stream starts. Only the user's own,
+    never the newest of all: another agent's event can commit before one of this user's that
+    has a smaller id (see :func:`serialise_pops_of`)."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.max(CallEvent.id)).where(
+                CallEvent.agent_id == user_id, CallEvent.kind.in_(POP_KINDS)
+            )
+        )
+        or 0
+    )
 
 
 def due_pops(user_id: int, after: int) -> list[Pop]:
@@ -191,7 +221,7 @@ def stream(user_id: int, after: int | None, threaded: bool) -> Iterator[str]:
     try:
         retry = f"retry: {RETRY_MS if threaded else SYNC_RETRY_MS}\n"
         if after is None:
-            after = latest_event_id()
+            after = latest_event_id(user_id)
             yield f"{retry}id: {after}\nevent: hello\ndata: {{}}\n\n"
         else:
             yield f"{retry}\n"
