@@ -4,6 +4,7 @@ runs is not lost to the batch."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 
 import pytest
@@ -25,6 +26,7 @@ from kontaktcenter.compliance.retention_models import (
     LegalHold,
     RetentionMode,
     RetentionRule,
+    RetentionRun,
 )
 from kontaktcenter.compliance.retention_rules import RuleData, update_rule
 from kontaktcenter.core.errors import ValidationError
@@ -271,3 +273,42 @@ def test_an_extract_requested_during_the_batch_covers_nothing_gallrad(
     # The request was made once the batch had committed: the emptied contact no longer
     # matches, so no pending request claims data that gallring has already taken.
     assert outcome == {"contacts": []} and not covering, (outcome, covering)
+
+
+def test_two_real_runs_requested_at_once_start_one(app, committed_db, monkeypatch):
+    """Both requests check for an unfinished run before either has written its own: without
+    the check and the insert being one at a time, both would start."""
+    _postgres_only()
+    factories.make_org()
+    db.session.commit()
+    checked = threading.Barrier(2)
+    real_check = retention.unfinished_real_run
+
+    def check_then_wait():
+        found = real_check()
+        # The other request checks meanwhile if it can; if it cannot, it waits for this one.
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait(timeout=2)
+        return found
+
+    monkeypatch.setattr(retention, "unfinished_real_run", check_then_wait)
+    outcomes: list[str] = []
+
+    def request_run() -> None:
+        with app.app_context():
+            try:
+                retention.start(dry_run=False, trigger="api", by=None, dispatch=False)
+                outcomes.append("started")
+            except retention.Conflict:
+                outcomes.append("refused")
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=request_run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(outcomes) == ["refused", "started"]
+    runs = db.session.scalars(sa.select(RetentionRun).where(~RetentionRun.dry_run)).all()
+    assert len(runs) == 1

@@ -358,6 +358,36 @@ def test_a_personnummer_never_reaches_a_url_and_is_audited_masked(org, client, l
     assert [e.detail for e in events] == [{"kind": "personnummer", "query": "19121212-****"}]
 
 
+def test_finding_a_person_by_name_is_audited_and_a_search_finding_nobody_is_not(org, client, login):
+    sundqvist = make_case(org.agent, contact=ContactData(name="Anna Sundqvist")).contact
+    make_case(org.agent, summary="Fråga om bygglovet för altanen")
+    login(org.agent)
+    searches = sa.select(AuditEvent).where(AuditEvent.action == "search")
+    assert client.get("/sok/", query_string={"q": "altan"}).status_code == 200
+    assert db.session.scalars(searches).all() == []
+    assert client.get("/sok/", query_string={"q": "Sundkvist"}).status_code == 200
+    events = db.session.scalars(searches).all()
+    assert [(e.user_id, e.contact_id, e.detail) for e in events] == [
+        (org.agent.id, sundqvist.id, {"kind": "name", "query": "Sundkvist"})
+    ]
+
+
+@pytest.mark.parametrize("dash", ["\u2011", "\u2010", "\u2013", "\u2212"])
+def test_a_personnummer_typed_with_another_dash_finds_the_person(org, client, login, dash):
+    """Copied from a document, the hyphen is often U+2011 or an en dash: still a personnummer
+    (found, masked, audited as one), never read as a phone number."""
+    case = make_case(org.agent, contact=ContactData(name="Tolvan Tolvansson", personnummer=PNR))
+    login(org.agent)
+    typed = PNR.replace("-", dash)
+    response = post(client, "/sok/", {"q": typed})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert case.reference in html and "19121212-****" in html
+    assert typed not in html and PNR not in html
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "search")).all()
+    assert [e.detail for e in events] == [{"kind": "personnummer", "query": "19121212-****"}]
+
+
 @pytest.mark.parametrize("typed", ["Tolvan 19121212-1212", "19121212-1213", "pnr 191212121212"])
 def test_anything_shaped_like_a_personnummer_stays_out_of_urls(org, client, login, typed):
     login(org.agent)
@@ -479,3 +509,13 @@ def test_the_api_explains_bad_filters(org, client):
         response = api.get(f"/api/v1/search?{query}")
         assert response.status_code == 422, query
         assert error_of(response)["field"] == field, query
+
+
+def test_the_api_records_a_person_found_by_name(org, client):
+    from tests.api_client import api_as
+
+    sundqvist = make_case(org.agent, contact=ContactData(name="Anna Sundqvist")).contact
+    body = api_as(client, org.agent).get("/api/v1/search?q=Sundkvist").get_json()
+    assert [c["contact"]["name"] for c in body["contacts"]] == ["Anna Sundqvist"]
+    events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "search")).all()
+    assert [(e.contact_id, e.detail["kind"]) for e in events] == [(sundqvist.id, "name")]

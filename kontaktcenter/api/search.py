@@ -29,6 +29,7 @@ from kontaktcenter.search.queries import (
     load_goals,
     parse_day,
     record_lookup,
+    record_people_shown,
     search,
 )
 
@@ -89,7 +90,9 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
     record_lookup(user, query)  # first: its commit would expire the hits
     result = search(user, query, filters, values.get("cursor") or None, limit=limit)
     load_goals(result)
-    return _json(result, user)
+    answer = _json(result, user)
+    record_people_shown(user, result)
+    return answer
 
 
 def _json(result: SearchResult, user: User) -> dict[str, Any]:

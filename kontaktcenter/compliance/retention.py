@@ -60,10 +60,17 @@ def _batch_size() -> int:
 # --- starting --------------------------------------------------------------------------------
 
 
+_START_LOCK = 0x6A11_0001  # the advisory lock that makes starting a real run one at a time
+
+
 def start(*, dry_run: bool, trigger: str, by: User | None, dispatch: bool = True) -> RetentionRun:
     """Log a new run and queue it (the outbox task). A real run is refused while another real
     run is unfinished: two would be safe, but one is enough."""
     assert trigger in TRIGGERS
+    if not dry_run and db.session.get_bind().dialect.name == "postgresql":
+        # Two requests at once would both find no unfinished run: the check and the insert
+        # are one at a time (until this transaction ends). SQLite has one writer anyway.
+        db.session.execute(sa.select(sa.func.pg_advisory_xact_lock(_START_LOCK)))
     if not dry_run and unfinished_real_run() is not None:
         raise Conflict("En gallring pågår redan. Vänta tills den är klar.")
     run = RetentionRun(

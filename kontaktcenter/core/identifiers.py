@@ -57,6 +57,11 @@ def format_phone(e164: str | None) -> str:
     return phonenumbers.format_number(number, fmt)
 
 
+# Dashes people (and word processors) type for the hyphen of a personnummer: the Unicode
+# hyphens U+2010/U+2011, figure dash, en dash, minus sign.
+DASHES = str.maketrans(dict.fromkeys("\u2010\u2011\u2012\u2013\u2212", "-"))
+
+
 def _birth_date(raw: str) -> tuple[str, date]:
     """The number in python-stdnum's compact form (``[YY]YYMMDD-NNNN``) and the birth date, for a
     valid personnummer or samordningsnummer; a StdnumError otherwise.
@@ -64,7 +69,7 @@ def _birth_date(raw: str) -> tuple[str, date]:
     python-stdnum knows the personnummer only. A samordningsnummer is the same number with 60
     added to the day: the check digit covers the digits as they are (python-stdnum's Luhn),
     the birth date is the one with the 60 taken off."""
-    compact = pnr.compact(raw)
+    compact = pnr.compact(raw.translate(DASHES))
     try:
         return pnr.validate(compact), pnr.get_birth_date(compact)
     except StdnumError:

@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.identifiers import (
+    DASHES,
     is_email,
     looks_like_phone,
     normalise_email,
@@ -80,7 +81,9 @@ def reference_of(text: str) -> str | None:
 
 
 def parse(raw: str | None) -> Query:
-    text = " ".join((raw or "").split())[:MAX_QUERY]
+    # One hyphen for all the dashes (a personnummer copied from a document has U+2011 or an
+    # en dash; as anything else it would read as a phone number).
+    text = " ".join((raw or "").translate(DASHES).split())[:MAX_QUERY]
     if not text:
         return Query(Kind.EMPTY, "")
     reference = reference_of(text)

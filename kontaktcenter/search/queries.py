@@ -453,3 +453,15 @@ def record_lookup(user: User, query: Query) -> None:
                 user, "search", contact_id=contact_id, kind=query.kind.value, query=query.masked
             )
         db.session.commit()
+
+
+def record_people_shown(user: User, result: SearchResult) -> None:
+    """A search by name shows people (their names, numbers, addresses): recorded as a lookup
+    of each person shown, as :func:`record_lookup` records a lookup by identifier, so the audit
+    log's search for a person also finds who found them by name. Called after the answer is
+    built (the commit would expire its hits); nothing is written when no person was shown."""
+    if result.query.kind is not Kind.TEXT or not result.contacts:
+        return
+    for hit in result.contacts:
+        audit.add(user, "search", contact_id=hit.contact.id, kind="name", query=result.query.masked)
+    db.session.commit()

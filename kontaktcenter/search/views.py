@@ -25,6 +25,7 @@ from kontaktcenter.search.queries import (
     SearchResult,
     parse_day,
     record_lookup,
+    record_people_shown,
     search,
 )
 
@@ -70,7 +71,7 @@ def _answer(query: Query, args: MultiDict[str, str]):
         departments = [d for d in departments if d.id in mine]
         case_types = [c for c in case_types if c.department_id in mine]
     status = 422 if errors else 200
-    return render_template(
+    page = render_template(
         "search/results.html",
         result=result,
         query=query,
@@ -86,7 +87,9 @@ def _answer(query: Query, args: MultiDict[str, str]):
         statuses=STATUSES,
         departments=departments,
         case_types=case_types,
-    ), status
+    )
+    record_people_shown(current_user, result)
+    return page, status
 
 
 def filters_from(args: MultiDict[str, str]) -> tuple[SearchFilters, list[str]]:
