@@ -66,6 +66,7 @@ TASK_LABELS = {
     "goals.refresh_open_cases": "Räkna om förfallotider efter ändrad kalender",
     "diarium.deliver": "Skicka ärende till diariet",
     "retention.run": "Gallring",
+    "phone.dial_out": "Ring upp via växeln",
 }
 STATE_LABELS = {
     outbox.PENDING: "Väntar",

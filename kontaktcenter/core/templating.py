@@ -11,8 +11,9 @@ from babel.dates import format_datetime as babel_datetime
 from babel.numbers import format_decimal
 from flask import Flask, current_app
 
+from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import utcnow
-from kontaktcenter.core.identifiers import mask_personnummer
+from kontaktcenter.core.identifiers import format_phone, mask_personnummer, normalise_phone
 
 WEEKDAYS = ["mån", "tis", "ons", "tor", "fre", "lör", "sön"]
 LOCALE = Locale("sv", "SE")
@@ -83,6 +84,16 @@ def format_relative(dt: datetime | None) -> str:
     return f"om {amount}" if seconds >= 0 else f"{amount} sedan"
 
 
+def tel_href(number: str | None) -> str | None:
+    """``tel:+46701234567`` for a phone number in any form (RFC 3966: E.164, no spaces), so a
+    click dials it in a softphone; None when it is no phone number (then show no link)."""
+    try:
+        e164 = normalise_phone(number)
+    except ValidationError:
+        return None
+    return f"tel:{e164}" if e164 else None
+
+
 def from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
@@ -95,6 +106,8 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["filesize"] = format_filesize
     app.jinja_env.globals["plural"] = plural
     app.jinja_env.filters["relative"] = format_relative
+    app.jinja_env.filters["tel_href"] = tel_href
+    app.jinja_env.filters["phone"] = format_phone  # +46701234567 → 070-123 45 67
     # Free text in a list (a summary, a subject): mask before truncating, so that a cut never
     # leaves half a number showing: {{ case.summary|masked|truncate(90) }}.
     app.jinja_env.filters["masked"] = mask_personnummer

@@ -1,5 +1,6 @@
 """The phone: log a call, hand the caller over to a direct number; the telephony platform's
-call events, screen pop and the agent's unlogged calls (issue #14)."""
+call events, screen pop, the agent's unlogged calls, its queues (Administration →
+Telefoniköer) and click-to-call through its dial-out webhook (issue #14)."""
 
 from __future__ import annotations
 
@@ -13,12 +14,23 @@ from kontaktcenter.core import case_panels, navigation
 
 
 def init_app(app: Flask) -> None:
-    from kontaktcenter.channels.phone import call_views, cli, screen_pop, views
+    from kontaktcenter.channels.phone import (
+        call_views,
+        cli,
+        dial_out,
+        queue_views,
+        screen_pop,
+        tasks,  # registers the outbox task phone.dial_out
+        views,
+    )
 
+    assert tasks
+    dial_out.check_settings(app.config)
     app.register_blueprint(views.bp)
     app.register_blueprint(call_views.bp)
     cli.init_app(app)
     screen_pop.init_app(app)
+    queue_views.init_app(app)
     navigation.add_item("Registrera samtal", "calls.new", order=20, accesskey="n")
     navigation.add_item("Ologgade samtal", "phone_calls.unlogged_list", order=21)
     case_panels.add_panel(case_panels.CasePanel("call", "calls/_case_panel.html", _call_panel, 30))
