@@ -67,6 +67,8 @@ TASK_LABELS = {
     "diarium.deliver": "Skicka ärende till diariet",
     "retention.run": "Gallring",
     "phone.dial_out": "Ring upp via växeln",
+    "distribution.assign": "Fördela nytt ärende",
+    "distribution.sweep": "Dela ut väntande ärenden",
 }
 STATE_LABELS = {
     outbox.PENDING: "Väntar",

@@ -79,6 +79,10 @@ class Config:
     QUEUE_POLL_SECONDS = 30
     QUEUE_IDLE_SECONDS = 60
     CALL_UNLOGGED_MINUTES = 10  # an answered call with no case after this is "ologgat" (#14)
+    # An agent counts as signed in for distribution while seen this recently (#14).
+    DISTRIBUTION_PRESENCE_MINUTES = 20
+    # A callback taken with "ta nästa" goes back to the pool if not tried within this (#14).
+    CALLBACK_TAKE_MINUTES = 15
     API_PAGE_SIZE = 50
     # Search ranks the hits best first while the words match at most this many cases;
     # beyond that it lists them newest first (search/queries.py).

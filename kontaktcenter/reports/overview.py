@@ -1,6 +1,7 @@
 """The manager's overview (the wallboard): open work and overdue promises now, in total and per
-department. Each count uses the queue's own conditions (cases.queries.urgency_clause), so each
-number links to the queue filtered to exactly those cases."""
+department, and who is available. Each count uses the queue's own conditions
+(cases.queries.urgency_clause), so each number links to the queue filtered to exactly those
+cases."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import urgency_clause
 from kontaktcenter.core.extensions import db, utcnow
-from kontaktcenter.organisation.models import Department
+from kontaktcenter.distribution import assignment
+from kontaktcenter.distribution.models import AgentPresence, AgentStatus
+from kontaktcenter.organisation.models import Department, User
 from kontaktcenter.reports.periods import local_date, local_midnight
 
 T = TypeVar("T")
@@ -60,6 +63,42 @@ def department_load() -> list[DepartmentLoad]:
 
 
 @dataclass
+class AgentRow:
+    name: str
+    since: datetime | None  # None: signed in, no status set
+    load: int  # open cases assigned + pending callbacks assigned
+
+
+@dataclass
+class AgentGroup:
+    status: AgentStatus
+    agents: list[AgentRow]
+
+
+def availability(now: datetime) -> list[AgentGroup]:
+    """Who is available ("Vem är tillgänglig"): the agents with a status, per status, with
+    their load and since when. An agent not seen within the presence window counts as signed
+    out (their browser closed), since their last request."""
+    rows = db.session.execute(
+        sa.select(
+            User.id, User.name, AgentPresence.status, AgentPresence.since, AgentPresence.seen_at
+        )
+        .join(AgentPresence, AgentPresence.user_id == User.id)
+        .where(User.active.is_(True), User.role.in_(assignment.AGENT_ROLES))
+        .order_by(AgentPresence.since, User.name, User.id)
+    ).all()
+    load = assignment.loads(row.id for row in rows)
+    cutoff = assignment.presence_cutoff(now)
+    groups = {status: AgentGroup(status, []) for status in AgentStatus}
+    for user_id, name, status, since, seen_at in rows:
+        shown: datetime | None = since
+        if status != AgentStatus.SIGNED_OUT and (seen_at is None or seen_at < cutoff):
+            status, shown = AgentStatus.SIGNED_OUT, seen_at
+        groups[status].agents.append(AgentRow(name, shown, load[user_id]))
+    return list(groups.values())
+
+
+@dataclass
 class Board:
     """The floor's numbers right now (the wallboard), for everything or one department."""
 
@@ -72,6 +111,7 @@ class Board:
     closed_today: int
     oldest_unanswered_email: Case | None
     computed_at: datetime
+    agents: list[AgentGroup]
 
 
 def board(department_id: int | None = None) -> Board:
@@ -128,6 +168,7 @@ def board(department_id: int | None = None) -> Board:
         closed_today=closed,
         oldest_unanswered_email=oldest,
         computed_at=now,
+        agents=availability(now) if department_id is None else [],
     )
 
 

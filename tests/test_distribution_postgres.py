@@ -1,0 +1,142 @@
+"""Distribution (#14) on real PostgreSQL: assign jobs running at the same moment, each in its
+own thread and connection, never give an agent more than the cap, nor an item twice.
+
+Savepoint isolation cannot show races, so these commit for real in a database of their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from flask_migrate import upgrade
+
+from kontaktcenter import create_app
+from kontaktcenter.cases.enums import ActivityKind, Channel
+from kontaktcenter.cases.models import Activity, Case
+from kontaktcenter.core.config import TestConfig
+from kontaktcenter.core.extensions import db
+from kontaktcenter.core.roles import Role
+from kontaktcenter.distribution import assignment, presence
+from kontaktcenter.distribution.models import (
+    AgentStatus,
+    DistributedItem,
+    DistributionMode,
+    DistributionSettings,
+)
+from kontaktcenter.organisation.models import User
+from tests import factories
+from tests.conftest import postgres_url
+
+pytestmark = pytest.mark.postgres
+THREADS = 8
+CAP = 3
+
+
+@pytest.fixture(scope="module")
+def pg_app() -> Iterator[Flask]:
+    url = postgres_url("kontaktcenter_distribution")
+    app = create_app(
+        TestConfig,
+        {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 2}},
+    )
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        factories.make_org()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _run_in_threads(app: Flask, work, n: int = THREADS) -> list:
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                results[i] = work(i)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    return results
+
+
+def _setup(app: Flask, cases: int) -> tuple[list[int], list[int]]:
+    """Two available agents, `cases` waiting e-mails (made while distribution was off), then
+    least-loaded distribution with the cap turned on."""
+    with app.app_context():
+        db.session.execute(sa.delete(DistributedItem))
+        db.session.execute(
+            sa.update(Case).values(assignee_id=None, status="closed")
+        )  # earlier tests' cases leave the queue
+        db.session.execute(sa.delete(DistributionSettings))
+        db.session.commit()
+        agents = [factories.make_user(Role.AGENT) for _ in range(2)]
+        for agent in agents:
+            presence.set_status(agent, AgentStatus.AVAILABLE)
+        creator = db.session.scalars(sa.select(User).where(User.role == Role.MANAGER)).first()
+        ids = [
+            factories.make_case(creator, None, outcome=None, channel=Channel.EMAIL).id
+            for _ in range(cases)
+        ]
+        db.session.add(
+            DistributionSettings(
+                id=1, mode=DistributionMode.LEAST_LOADED, emails=True, callbacks=True, cap=CAP
+            )
+        )
+        db.session.commit()
+        agent_ids = [agent.id for agent in agents]
+        db.session.remove()
+    return agent_ids, ids
+
+
+def test_concurrent_assign_jobs_never_exceed_the_cap(pg_app):
+    agent_ids, case_ids = _setup(pg_app, THREADS * 2)
+
+    def assign(i: int) -> list[int | None]:
+        return [assignment.assign("case", case_ids[j]) for j in (2 * i, 2 * i + 1)]
+
+    given = [user for batch in _run_in_threads(pg_app, assign) for user in batch]
+    per_agent = Counter(user for user in given if user is not None)
+    assert per_agent == {agent_ids[0]: CAP, agent_ids[1]: CAP}
+    with pg_app.app_context():
+        assert assignment.loads(agent_ids) == {agent_ids[0]: CAP, agent_ids[1]: CAP}
+        waiting = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Case)
+            .where(Case.id.in_(case_ids), Case.assignee_id.is_(None))
+        )
+        assert waiting == len(case_ids) - 2 * CAP
+        db.session.remove()
+
+
+def test_the_same_item_assigned_by_many_jobs_at_once_is_assigned_once(pg_app):
+    agent_ids, (case_id,) = _setup(pg_app, 1)
+    given = _run_in_threads(pg_app, lambda _i: assignment.assign("case", case_id))
+    assert len([user for user in given if user is not None]) == 1
+    with pg_app.app_context():
+        entries = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Activity)
+            .where(Activity.case_id == case_id, Activity.kind == ActivityKind.ASSIGNED)
+        )
+        assert entries == 1
+        assert db.session.get(Case, case_id).assignee_id in agent_ids
+        db.session.remove()
