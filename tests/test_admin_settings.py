@@ -96,6 +96,7 @@ def test_every_route_is_covered_and_admin_views_live_in_known_modules(app, rows)
         "kontaktcenter.compliance.diarium_views",
         "kontaktcenter.compliance.audit_views",
         "kontaktcenter.channels.phone.queue_views",
+        "kontaktcenter.callbacks.admin_views",
         "kontaktcenter.distribution.admin_views",
     }
 

@@ -20,10 +20,14 @@ from kontaktcenter.organisation.models import User
 # Endpoints anyone may call: the API description.
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
 # A telephony integration account's token sits on a third-party platform: it may post call
-# events and nothing else (it has the agent role only because every user has a role).
-INTEGRATION_ENDPOINTS = frozenset({"api.post_call_event"})
+# events, its per-call statistics and the queue's callback requests, and nothing else (it has
+# the agent role only because every user has a role).
+INTEGRATION_ENDPOINTS = frozenset(
+    {"api.post_call_event", "api.post_call_statistics", "api.post_callback"}
+)
 INTEGRATION_ONLY = (
-    "Telefoniintegrationens nyckel gäller bara samtalshändelser (POST /calls/events)."
+    "Telefoniintegrationens nyckel gäller bara samtalshändelser, samtalsstatistik och begärda "
+    "återuppringningar (POST /calls/events, /calls/statistics och /callbacks)."
 )
 REALM = 'Bearer realm="kontaktcenter"'
 MAX_TOKEN_LENGTH = 200

@@ -5,17 +5,21 @@ platform's call id. Only the token of a telephony integration user may post (see
 channels/phone/integration.py). Idempotent per call id and event: a repeat answers 200 with
 ``duplicate: true`` and changes nothing; a new event answers 201. docs/call-events.md is the
 reference, with curl examples and how two platforms' webhooks map onto this contract.
+
+``POST /calls/statistics``: the platform's per-call statistics as CSV (the integration's token
+or an admin's), all or nothing; docs/phone-statistics.md is the reference.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask.typing import ResponseReturnValue
 
 from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
-from kontaktcenter.api.parsing import Fields, json_object
+from kontaktcenter.api.parsing import Fields, UnsupportedMediaType, json_object
 from kontaktcenter.api.schemas import (
     TIME,
     Schema,
@@ -26,10 +30,11 @@ from kontaktcenter.api.schemas import (
     strict,
     text,
 )
-from kontaktcenter.api.spec import body, json_response, std
-from kontaktcenter.channels.phone import call_events, integration
+from kontaktcenter.api.spec import body, error_response, json_response, std
+from kontaktcenter.channels.phone import call_events, integration, stats_import
 from kontaktcenter.channels.phone.models import Call, CallEventKind, CallState
 from kontaktcenter.core.errors import Forbidden, ValidationError
+from kontaktcenter.core.roles import Role
 
 CALL_ID_MAX = 100
 NUMBER_MAX = 64
@@ -79,6 +84,34 @@ def post_call_event() -> ResponseReturnValue:
         "screen_pop": recorded.popped is not None,
     }
     return result, 200 if recorded.duplicate else 201
+
+
+CSV_TYPES = ("text/csv", "text/plain", "application/csv")
+
+
+@bp.post("/calls/statistics")
+def post_call_statistics() -> ResponseReturnValue:
+    user = api_user()
+    if not (user.role == Role.ADMIN or integration.is_integration_user(user)):
+        raise Forbidden(
+            "Samtalsstatistik lämnas in av telefoniintegrationen eller en administratör."
+        )
+    if request.mimetype not in CSV_TYPES:
+        raise UnsupportedMediaType("Skicka statistiken som CSV (Content-Type: text/csv).")
+    try:
+        stats_import.check_size(request.content_length or 0)  # before reading the body
+        result = stats_import.import_statistics(request.get_data(cache=False))
+    except stats_import.ImportRejected as rejected:
+        errors = [{"line": e.line, "field": e.field, "message": e.message} for e in rejected.errors]
+        error = {"code": "invalid", "message": rejected.message, "field": "file"}
+        return {"error": error, "errors": errors, "error_count": rejected.total}, 422
+    return {
+        "rows": result.rows,
+        "created": result.created,
+        "updated": result.updated,
+        "unchanged": result.unchanged,
+        "unknown_agents": result.unknown_agents,
+    }
 
 
 def _time(value: Any) -> str | None:
@@ -135,7 +168,77 @@ PATHS: dict[str, Schema] = {
     }
 }
 
+PATHS["/calls/statistics"] = {
+    "post": {
+        "operationId": "postCallStatistics",
+        "summary": "Import per-call statistics from the telephony platform (CSV)",
+        "description": "The platform's statistics export as `text/csv`: one row per call with "
+        "call id, start time, queue, caller, waited seconds, answered/abandoned, talk seconds "
+        "and agent (e-mail or platform agent id). Swedish and English header names are "
+        "recognised, `;` or `,`, UTF-8 (with or without BOM) or Windows-1252; a time without "
+        "an offset is Europe/Stockholm time. All or nothing: any bad row refuses the whole "
+        "file (422 with every error and its line). Calls are upserted by call id: a call known "
+        "from its events keeps their values and gets the file's where they had none. "
+        f"Importing the same file again changes nothing. At most {stats_import.MAX_ROWS} rows "
+        f"and {stats_import.MAX_BYTES // 2**20} MB. The telephony integration's token or an "
+        "admin's. See docs/phone-statistics.md.",
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}}},
+        },
+        "responses": {
+            "200": json_response(ref("CallStatisticsResult"), "The file was imported."),
+            "422": error_response("The file was refused: every error, with its line.")
+            | {"content": {"application/json": {"schema": ref("CallStatisticsRejected")}}},
+        }
+        | std("BadRequest", "Unauthorized", "Forbidden", "UnsupportedMediaType"),
+    }
+}
+
 SCHEMAS: dict[str, Schema] = {
+    "CallStatisticsResult": strict(
+        {
+            "rows": {"type": "integer", "minimum": 1},
+            "created": {"type": "integer", "minimum": 0, "description": "Calls not known before."},
+            "updated": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Known calls (from events or an earlier file) that changed.",
+            },
+            "unchanged": {"type": "integer", "minimum": 0},
+            "unknown_agents": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "Agents named in the file that match no user (kept as text).",
+            },
+        }
+    ),
+    "CallStatisticsRejected": strict(
+        {
+            "error": strict(
+                {
+                    "code": {"type": "string"},
+                    "message": {"type": "string"},
+                    "field": {"type": "string"},
+                }
+            ),
+            "errors": {
+                "type": "array",
+                "items": strict(
+                    {
+                        "line": {
+                            "type": "integer",
+                            "minimum": 0,
+                            "description": "Line in the file (header = 1); 0: the whole file.",
+                        },
+                        "field": null_or({"type": "string"}),
+                        "message": {"type": "string"},
+                    }
+                ),
+            },
+            "error_count": {"type": "integer", "minimum": 1},
+        }
+    ),
     "CallEventIn": request_body(
         {
             "call_id": {

@@ -14,10 +14,12 @@ from flask.typing import ResponseReturnValue
 
 from kontaktcenter.api import (
     audit,
+    callbacks,
     calls,
     case_export,
     diarium,
     register_extracts,
+    reports,
     retention,
     secrecy,
 )
@@ -39,7 +41,17 @@ from kontaktcenter.api.spec import std as _std
 from kontaktcenter.cases.enums import CaseStatus, Channel
 
 # Route modules that describe their own operations: each has PATHS and SCHEMAS.
-PARTS = (secrecy, audit, retention, register_extracts, case_export, diarium, calls)
+PARTS = (
+    secrecy,
+    audit,
+    retention,
+    register_extracts,
+    case_export,
+    diarium,
+    calls,
+    callbacks,
+    reports,
+)
 
 DESCRIPTION = """\
 Kontaktcenter's integration API for telephony platforms, e-services and mail gateways.
@@ -227,43 +239,6 @@ PATHS: dict[str, Schema] = {
             ],
             "responses": {"200": _json(ref("WorkingDayList"), "One item per day.")}
             | _std("Unauthorized", "Invalid"),
-        },
-    },
-    "/reports/service": {
-        "get": {
-            "operationId": "getServiceReport",
-            "summary": "The service report: KKiK e-mail and phone measures, lösningsgrad",
-            "description": "Cases received from `from` to `to` (local dates, Europe/Stockholm), "
-            "the same numbers as the /rapporter/ page. E-mail is answered within N working days "
-            "when the first answer was sent by the closing time of the N-th working day after "
-            "the day it arrived. Managers and admins see every department; a handler only "
-            "their own departments' cases. `format=csv` or `format=xlsx` gives the same numbers "
-            "as a file.",
-            "parameters": [
-                _query("from", {"type": "string", "format": "date"}, "First day (inclusive).")
-                | {"required": True},
-                _query("to", {"type": "string", "format": "date"}, "Last day (inclusive).")
-                | {"required": True},
-                _query("department", SLUG, "Only cases with this department (slug)."),
-                _query("case_type", SLUG, "Only cases of this case type (slug)."),
-                _query("channel", enum(Channel), "Only this channel."),
-                _query(
-                    "format", {"type": "string", "enum": ["json", "csv", "xlsx"]}, "json (default)"
-                ),
-            ],
-            "responses": {
-                "200": {
-                    "description": "The report.",
-                    "content": {
-                        "application/json": {"schema": ref("ServiceReport")},
-                        "text/csv": {"schema": {"type": "string"}},
-                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {
-                            "schema": {"type": "string", "format": "binary"}
-                        },
-                    },
-                }
-            }
-            | _std("Unauthorized", "Forbidden", "Invalid"),
         },
     },
     "/search": {

@@ -1,5 +1,6 @@
 """Reports through the API: the service report's numbers as JSON, CSV or XLSX, the same as the
-``/rapporter/`` page shows for the same filters."""
+``/rapporter/`` page shows for the same filters. The operation and its schema are described
+here (``PATHS``, ``SCHEMAS``, merged by openapi.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,19 @@ from flask.typing import ResponseReturnValue
 from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Query
-from kontaktcenter.cases.enums import Channel
+from kontaktcenter.api.schemas import (
+    COUNT,
+    MINUTES,
+    PERCENT,
+    SLUG_PATTERN,
+    Schema,
+    enum,
+    ref,
+    strict,
+    values,
+)
+from kontaktcenter.api.spec import query, std
+from kontaktcenter.cases.enums import Channel, Outcome
 from kontaktcenter.core.errors import Forbidden, ValidationError
 from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.core.roles import Role
@@ -53,3 +66,113 @@ def report_service() -> ResponseReturnValue:
         mimetype=export.CSV_TYPE if fmt == "csv" else export.XLSX_TYPE,
         headers={"Content-Disposition": f'attachment; filename="{export.filename(report, fmt)}"'},
     )
+
+
+_SLUG: Schema = {"type": "string", "pattern": SLUG_PATTERN}
+_DATE: Schema = {"type": "string", "format": "date"}
+_SECONDS: Schema = {"type": ["number", "null"], "description": "Seconds; null without calls."}
+
+PATHS: dict[str, Schema] = {
+    "/reports/service": {
+        "get": {
+            "operationId": "getServiceReport",
+            "summary": "The service report: KKiK e-mail and phone measures, lösningsgrad",
+            "description": "Cases received from `from` to `to` (local dates, Europe/Stockholm), "
+            "the same numbers as the /rapporter/ page. E-mail is answered within N working days "
+            "when the first answer was sent by the closing time of the N-th working day after "
+            "the day it arrived. Managers and admins see every department; a handler only "
+            "their own departments' cases. `calls` counts the phone platform's calls that "
+            "came in from `from` to `to` (events and imported statistics; with a department or "
+            "case type filter only calls logged as such a case). `format=csv` or `format=xlsx` "
+            "gives the same numbers as a file, with the calls per queue and per day too.",
+            "parameters": [
+                query("from", _DATE, "First day (inclusive).") | {"required": True},
+                query("to", _DATE, "Last day (inclusive).") | {"required": True},
+                query("department", _SLUG, "Only cases with this department (slug)."),
+                query("case_type", _SLUG, "Only cases of this case type (slug)."),
+                query("channel", enum(Channel), "Only this channel."),
+                query(
+                    "format", {"type": "string", "enum": ["json", "csv", "xlsx"]}, "json (default)"
+                ),
+            ],
+            "responses": {
+                "200": {
+                    "description": "The report.",
+                    "content": {
+                        "application/json": {"schema": ref("ServiceReport")},
+                        "text/csv": {"schema": {"type": "string"}},
+                        export.XLSX_TYPE: {"schema": {"type": "string", "format": "binary"}},
+                    },
+                }
+            }
+            | std("Unauthorized", "Forbidden", "Invalid"),
+        },
+    },
+}
+
+SCHEMAS: dict[str, Schema] = {
+    "ServiceReport": strict(
+        {
+            "from": _DATE,
+            "to": _DATE,
+            "email": strict(
+                {
+                    "received": COUNT,
+                    "answered_within_1_working_day": COUNT,
+                    "answered_within_2_working_days": COUNT,
+                    "answered_within_1_working_day_share": PERCENT,
+                    "answered_within_2_working_days_share": PERCENT,
+                    "not_yet_due_1_working_day": COUNT
+                    | {"description": "Unanswered, deadline not passed: not in the shares."},
+                    "not_yet_due_2_working_days": COUNT,
+                    "mean_first_response_business_minutes": MINUTES,
+                    "median_first_response_business_minutes": MINUTES,
+                    "mean_first_response_calendar_minutes": MINUTES,
+                    "median_first_response_calendar_minutes": MINUTES,
+                }
+            ),
+            "phone": strict(
+                {
+                    "contacts": COUNT,
+                    "outcomes": strict({value: COUNT for value in values(Outcome)}),
+                    "without_outcome": COUNT,
+                    "direct_answer_share": PERCENT,
+                }
+            ),
+            "callbacks": strict(
+                {
+                    "booked": COUNT,
+                    "done_within_goal": COUNT,
+                    "done_late": COUNT,
+                    "overdue": COUNT,
+                    "waiting": COUNT,
+                    "done_within_goal_share": PERCENT,
+                    "reached": COUNT
+                    | {"description": "Done: the person was reached (the callbacks worklist)."},
+                    "exhausted": COUNT
+                    | {"description": "Done: the attempts ran out (a letter or e-mail follows)."},
+                    "cancelled": COUNT,
+                    "mean_attempts": {
+                        "type": ["number", "null"],
+                        "description": "Attempts per done (reached or exhausted) callback.",
+                    },
+                }
+            ),
+            "resolution": strict({"contacts": COUNT, "resolved": COUNT, "rate": PERCENT}),
+            "calls": strict(
+                {
+                    "offered": COUNT | {"description": "Answered + abandoned calls."},
+                    "answered": COUNT,
+                    "answered_within_goal": COUNT
+                    | {"description": "Waited at most the queue's answer goal (60 s)."},
+                    "abandoned": COUNT,
+                    "answered_within_goal_share": PERCENT,
+                    "abandoned_share": PERCENT,
+                    "mean_wait_seconds": _SECONDS,
+                    "median_wait_seconds": _SECONDS,
+                    "mean_talk_seconds": _SECONDS,
+                }
+            ),
+        }
+    ),
+}

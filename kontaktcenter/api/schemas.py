@@ -224,47 +224,6 @@ SCHEMAS: dict[str, Schema] = {
             },
         }
     ),
-    "ServiceReport": strict(
-        {
-            "from": {"type": "string", "format": "date"},
-            "to": {"type": "string", "format": "date"},
-            "email": strict(
-                {
-                    "received": COUNT,
-                    "answered_within_1_working_day": COUNT,
-                    "answered_within_2_working_days": COUNT,
-                    "answered_within_1_working_day_share": PERCENT,
-                    "answered_within_2_working_days_share": PERCENT,
-                    "not_yet_due_1_working_day": COUNT
-                    | {"description": "Unanswered, deadline not passed: not in the shares."},
-                    "not_yet_due_2_working_days": COUNT,
-                    "mean_first_response_business_minutes": MINUTES,
-                    "median_first_response_business_minutes": MINUTES,
-                    "mean_first_response_calendar_minutes": MINUTES,
-                    "median_first_response_calendar_minutes": MINUTES,
-                }
-            ),
-            "phone": strict(
-                {
-                    "contacts": COUNT,
-                    "outcomes": strict({value: COUNT for value in values(Outcome)}),
-                    "without_outcome": COUNT,
-                    "direct_answer_share": PERCENT,
-                }
-            ),
-            "callbacks": strict(
-                {
-                    "booked": COUNT,
-                    "done_within_goal": COUNT,
-                    "done_late": COUNT,
-                    "overdue": COUNT,
-                    "waiting": COUNT,
-                    "done_within_goal_share": PERCENT,
-                }
-            ),
-            "resolution": strict({"contacts": COUNT, "resolved": COUNT, "rate": PERCENT}),
-        }
-    ),
     "WorkingDayList": strict(
         {"items": {"type": "array", "items": ref("WorkingDay")}, "next": {"type": "null"}}
     ),

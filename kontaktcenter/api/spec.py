@@ -37,7 +37,7 @@ RESPONSES: dict[str, Schema] = {
     ),
     "Forbidden": error_response(
         "The token's role may not do this, or the token belongs to a telephony integration "
-        "account, which may only post call events."
+        "account, which may only post call events, call statistics and callback requests."
     ),
     "NotFound": error_response("No such case, or not visible to the token's user."),
     "Conflict": error_response("The case changed since `version`: reload it and try again."),

@@ -12,7 +12,17 @@ from __future__ import annotations
 from flask import Flask
 
 from kontaktcenter.callbacks import models  # noqa: F401  (models must be mapped)
+from kontaktcenter.core import admin, case_panels, navigation
 
 
 def init_app(app: Flask) -> None:
-    pass
+    from kontaktcenter.callbacks import admin_views, hooks, views
+
+    assert admin_views.bp is admin.bp and hooks  # hooks: receivers of the cases' and calls' signals
+    app.register_blueprint(views.bp)
+    navigation.add_item("Återuppringningar", "callbacks.index", order=25)
+    admin.add_panel("callbacks/_admin_panel.html", admin_views.panel, order=35)
+    # The case page (workspace) sits above callbacks: its side column shows the callback.
+    case_panels.add_panel(
+        case_panels.CasePanel("callbacks", "callbacks/_case_panel.html", views.case_panel, 20)
+    )

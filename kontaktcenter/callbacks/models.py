@@ -22,6 +22,7 @@ from kontaktcenter.core.extensions import Model, UTCDateTime, str_enum, utcnow
 from kontaktcenter.organisation.models import CaseType, User
 
 _PENDING = sa.text("status = 'pending'")
+_LETTER_TO_SEND = sa.text("fallback = 'letter' AND fallback_done_at IS NULL")
 
 
 class CallbackStatus(StrEnum):
@@ -122,13 +123,13 @@ class Callback(Model):
     )
     assigned_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     call_id: Mapped[int | None] = mapped_column(  # the abandoned call it came from
-        sa.ForeignKey("calls.id", ondelete="SET NULL")
+        sa.ForeignKey("calls.id", ondelete="SET NULL"), index=True
     )
     # Exhausted: the fallback that applied ("email" sent, "letter" to send) and when it was done.
     fallback: Mapped[Fallback | None] = mapped_column(str_enum(Fallback))
     fallback_done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
-    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)  # today's list
 
     case: Mapped[Case] = relationship()
     assigned_to: Mapped[User | None] = relationship()
@@ -145,6 +146,20 @@ class Callback(Model):
             "id",
             postgresql_where=_PENDING,
             sqlite_where=_PENDING,
+        ),
+        # A request from a number with a pending callback joins it (no second callback).
+        sa.Index(
+            "ix_callbacks_pending_number",
+            "number_e164",
+            postgresql_where=_PENDING,
+            sqlite_where=_PENDING,
+        ),
+        # "Brev att skicka": exhausted callbacks whose letter is not sent yet.
+        sa.Index(
+            "ix_callbacks_letters",
+            "closed_at",
+            postgresql_where=_LETTER_TO_SEND,
+            sqlite_where=_LETTER_TO_SEND,
         ),
     )
 

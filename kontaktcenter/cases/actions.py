@@ -284,20 +284,28 @@ def record_callback_attempt(
 ) -> Case:
     body = _text(note, "note", label="Anteckningen")
     with acting(case, by, "callback_attempt", expected_version):
-        now = utcnow()
-        add_activity(case, ActivityKind.CALLBACK_ATTEMPT, by, body, result=result.value)
-        if case.assignee is None:
-            case.assignee = by
-        if case.status == CaseStatus.NEW:
-            case.status = CaseStatus.OPEN
-        _department_acted(case, by)
-        if result == CallbackResult.REACHED:
-            case.callback_done_at = now
-            if case.first_response_at is None:
-                case.first_response_at = now
-            add_activity(case, ActivityKind.CALLBACK_DONE, by)
-            events.callback_done.send(case, at=now)
+        callback_attempt_on_timeline(case, by, result, body, utcnow())
     return case
+
+
+def callback_attempt_on_timeline(
+    case: Case, by: User, result: CallbackResult, body: str | None, now: datetime, **data: Any
+) -> None:
+    """What one attempt to call back does to the case, without the commit (inside `acting`):
+    the timeline entry, the case picked up, and a reached person meets the callback promise.
+    `data` is kept on the timeline entry (the callbacks area adds the attempt's number)."""
+    add_activity(case, ActivityKind.CALLBACK_ATTEMPT, by, body, result=result.value, **data)
+    if case.assignee is None:
+        case.assignee = by
+    if case.status == CaseStatus.NEW:
+        case.status = CaseStatus.OPEN
+    _department_acted(case, by)
+    if result == CallbackResult.REACHED:
+        case.callback_done_at = now
+        if case.first_response_at is None:
+            case.first_response_at = now
+        add_activity(case, ActivityKind.CALLBACK_DONE, by)
+        events.callback_done.send(case, at=now)
 
 
 def return_to_contact_center(
@@ -350,7 +358,13 @@ def close(case: Case, by: User, resolution: str, expected_version: int | None = 
     return case
 
 
-def _close(case: Case, by: User, now: datetime, resolution: str) -> None:
+def close_in_transaction(case: Case, by: User | None, now: datetime, resolution: str) -> None:
+    """Close without a permission check or commit, for a receiver of another area's event
+    (the callbacks close the case of an abandoned call that was answered after all)."""
+    _close(case, by, now, resolution)
+
+
+def _close(case: Case, by: User | None, now: datetime, resolution: str) -> None:
     case.status = CaseStatus.CLOSED
     case.closed_at = now
     case.resolution = resolution

@@ -79,13 +79,17 @@ class CallbackResult(StrEnum):
     REACHED = "reached"
     NO_ANSWER = "no_answer"
     LEFT_MESSAGE = "left_message"
+    BUSY = "busy"
+    WRONG_NUMBER = "wrong_number"  # no point in trying the number again
 
     @property
     def label(self) -> str:
         return {
             "reached": "Nådde personen",
             "no_answer": "Inget svar",
-            "left_message": "Lämnade meddelande",
+            "left_message": "Lämnade röstmeddelande",
+            "busy": "Upptaget",
+            "wrong_number": "Fel nummer",
         }[self.value]
 
 
@@ -101,6 +105,10 @@ class ActivityKind(StrEnum):
     CALLBACK_BOOKED = "callback_booked"
     CALLBACK_ATTEMPT = "callback_attempt"
     CALLBACK_DONE = "callback_done"
+    CALLBACK_EXHAUSTED = "callback_exhausted"  # the retry rules were used up
+    CALLBACK_LETTER_SENT = "callback_letter_sent"  # the letter after the last attempt
+    CALLBACK_CANCELLED = "callback_cancelled"  # withdrawn, or the case closed another way
+    CALLBACK_REQUESTED = "callback_requested"  # the same person asked again
     ASSIGNED = "assigned"
     STATUS_CHANGED = "status_changed"
     CLOSED = "closed"
@@ -138,6 +146,10 @@ ACTIVITY_LABELS = {
     ActivityKind.CALLBACK_BOOKED: "Återuppringning bokad",
     ActivityKind.CALLBACK_ATTEMPT: "Försök att ringa upp",
     ActivityKind.CALLBACK_DONE: "Återuppringning klar",
+    ActivityKind.CALLBACK_EXHAUSTED: "Återuppringning – försöken slut",
+    ActivityKind.CALLBACK_LETTER_SENT: "Brev skickat efter återuppringning",
+    ActivityKind.CALLBACK_CANCELLED: "Återuppringning återkallad",
+    ActivityKind.CALLBACK_REQUESTED: "Begärde återuppringning igen",
     ActivityKind.ASSIGNED: "Tilldelat",
     ActivityKind.STATUS_CHANGED: "Status ändrad",
     ActivityKind.CLOSED: "Avslutat",

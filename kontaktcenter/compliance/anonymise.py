@@ -32,6 +32,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from kontaktcenter.callbacks.models import Callback, CallbackAttempt
 from kontaktcenter.cases.models import Activity, Case, Contact
 from kontaktcenter.channels.email import store
 from kontaktcenter.channels.email.models import Blob, MailAttachment, MailMessage, ReceiptGrant
@@ -109,6 +110,7 @@ def anonymise_cases(case_ids: list[int], session: Session) -> None:
     _timeline(case_ids, session)
     _mail(case_ids, session)
     _calls(case_ids, session)
+    _callbacks(case_ids, session)
     session.execute(
         sa.update(LegalHold)
         .where(LegalHold.case_id.in_(case_ids))
@@ -204,6 +206,43 @@ def _calls(case_ids: list[int], session: Session) -> None:
         sa.update(Call)
         .where(Call.case_id.in_(case_ids))
         .values(erased)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _callbacks(case_ids: list[int], session: Session) -> None:
+    """The callbacks on these cases: the number to call, what to call about and the attempts'
+    notes go, and the caller's number on the abandoned calls they came from (status, times,
+    attempts and results stay for the reports)."""
+    of_cases = sa.select(Callback.id).where(Callback.case_id.in_(case_ids)).scalar_subquery()
+    calls = (
+        sa.select(Callback.call_id)
+        .where(Callback.case_id.in_(case_ids), Callback.call_id.is_not(None))
+        .scalar_subquery()
+    )
+    erased = {"caller_e164": None, "caller_raw": None}
+    session.execute(
+        sa.update(CallEvent)
+        .where(CallEvent.call_id.in_(calls))
+        .values(erased)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(Call)
+        .where(Call.id.in_(calls))
+        .values(erased)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(CallbackAttempt)
+        .where(CallbackAttempt.callback_id.in_(of_cases))
+        .values(note=None)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        sa.update(Callback)
+        .where(Callback.case_id.in_(case_ids))
+        .values(number_e164=None, note=None)
         .execution_options(synchronize_session=False)
     )
 

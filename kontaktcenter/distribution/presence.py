@@ -101,6 +101,16 @@ class HeaderStatus:
     status: AgentStatus
     since: datetime | None
 
+    @property
+    def back(self) -> str:
+        """Where the status form returns to: this page with its query (the queue's filters),
+        or without it when the query is not UTF-8 (the 400 page for such a request must
+        still render its header)."""
+        try:
+            return request.full_path if request.query_string else request.path
+        except UnicodeDecodeError:
+            return request.path
+
 
 def header_status() -> HeaderStatus | None:
     """The signed-in user's status for the header (read once per request)."""

@@ -74,8 +74,8 @@ def as_xlsx(report: ServiceReport) -> bytes:
     sheet.write(3, 1, _filters_text(report))
     sheet.write_row(5, 0, ("avsnitt", "mått", "värde", "enhet"), bold)
     for row, (section, measure, value, unit) in enumerate(summary(report), start=6):
-        sheet.write(row, 0, section)
-        sheet.write(row, 1, measure)
+        sheet.write_string(row, 0, section)
+        sheet.write_string(row, 1, measure)  # a queue's name in it is text, never a formula
         if value is None:
             sheet.write_blank(row, 2, None)
         elif unit == "%":

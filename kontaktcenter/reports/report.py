@@ -9,6 +9,7 @@ from typing import Any
 from kontaktcenter.cases.enums import Outcome
 from kontaktcenter.goals.models import CaseGoal
 from kontaktcenter.reports import compliance as goal_compliance
+from kontaktcenter.reports import phone as phone_stats
 from kontaktcenter.reports import service, volumes
 from kontaktcenter.reports.period_counts import PeriodCounts, period_counts, without_jit
 from kontaktcenter.reports.periods import ReportFilters
@@ -25,6 +26,10 @@ class ServiceReport:
     previous_phone: service.PhoneMeasures
     previous_callbacks: service.CallbackMeasures
     previous_resolution: service.ResolutionRow
+    calls: phone_stats.CallStats
+    previous_calls: phone_stats.CallStats
+    callback_states: phone_stats.CallbackStates
+    previous_callback_states: phone_stats.CallbackStates
 
 
 def service_report(filters: ReportFilters) -> ServiceReport:
@@ -48,6 +53,10 @@ def _service_report(
         previous_phone=before.phone,
         previous_callbacks=before.callbacks,
         previous_resolution=before.resolution[0],
+        calls=phone_stats.call_stats(filters),
+        previous_calls=phone_stats.call_stats(filters, filters.period.previous()),
+        callback_states=phone_stats.callback_states(filters),
+        previous_callback_states=phone_stats.callback_states(filters, filters.period.previous()),
     )
 
 
@@ -89,6 +98,7 @@ def full_report(filters: ReportFilters) -> FullReport:
 def api_json(report: ServiceReport) -> dict[str, Any]:
     """The contract of ``GET /api/v1/reports/service`` (field names fixed by issue #11)."""
     email, phone, callbacks = report.email, report.phone, report.callbacks
+    calls, states = report.calls.total, report.callback_states
     period = report.filters.period
     return {
         "from": period.first.isoformat(),
@@ -119,6 +129,21 @@ def api_json(report: ServiceReport) -> dict[str, Any]:
             "overdue": callbacks.overdue,
             "waiting": callbacks.waiting,
             "done_within_goal_share": callbacks.share_within_goal,
+            "reached": states.reached,
+            "exhausted": states.exhausted,
+            "cancelled": states.cancelled,
+            "mean_attempts": states.mean_attempts,
+        },
+        "calls": {
+            "offered": calls.offered,
+            "answered": calls.answered,
+            "answered_within_goal": calls.answered_within_goal,
+            "abandoned": calls.abandoned,
+            "answered_within_goal_share": calls.within_goal_share,
+            "abandoned_share": calls.abandoned_share,
+            "mean_wait_seconds": calls.mean_wait_seconds,
+            "median_wait_seconds": report.calls.median_wait_seconds,
+            "mean_talk_seconds": calls.mean_talk_seconds,
         },
         "resolution": {
             "contacts": report.resolution[0].contacts,
@@ -132,16 +157,47 @@ def summary(report: ServiceReport) -> list[tuple[str, str, float | int | None, s
     """(section, measure, value, unit) rows: what the CSV and XLSX files hold."""
     body = api_json(report)
     rows: list[tuple[str, str, float | int | None, str]] = []
-    for section in ("email", "phone", "callbacks", "resolution"):
+    for section in ("email", "phone", "callbacks", "resolution", "calls"):
         for key, value in body[section].items():
             if isinstance(value, dict):
                 for sub, count in value.items():
                     rows.append((section, f"{key}.{sub}", count, "antal"))
             else:
-                unit = (
-                    "%"
-                    if key.endswith(("share", "rate"))
-                    else ("minuter" if key.endswith("minutes") else "antal")
-                )
-                rows.append((section, key, value, unit))
+                rows.append((section, key, value, _unit(key)))
+    for section, groups in (
+        ("calls_per_queue", [(c.label, c) for c in report.calls.per_queue]),
+        ("calls_per_day", [(d.isoformat(), c) for d, c in report.calls.per_day]),
+    ):
+        for name, counts in groups:
+            for key, value in _call_row(counts).items():
+                rows.append((section, f"{_as_text(name)}.{key}", value, _unit(key)))
     return rows
+
+
+def _as_text(name: str) -> str:
+    """A queue's name as the platform sent it, never read as a formula by a spreadsheet."""
+    return "'" + name if name.startswith(("=", "+", "-", "@", "\t", "\r")) else name
+
+
+def _unit(key: str) -> str:
+    if key.endswith(("share", "rate")):
+        return "%"
+    if key.endswith("minutes"):
+        return "minuter"
+    if key.endswith("seconds"):
+        return "sekunder"
+    return "medel" if key.startswith("mean") else "antal"
+
+
+def _call_row(counts: phone_stats.CallCounts) -> dict[str, float | int | None]:
+    """A queue's or a day's figures, as the files hold them."""
+    return {
+        "offered": counts.offered,
+        "answered": counts.answered,
+        "answered_within_goal": counts.answered_within_goal,
+        "abandoned": counts.abandoned,
+        "answered_within_goal_share": counts.within_goal_share,
+        "abandoned_share": counts.abandoned_share,
+        "mean_wait_seconds": counts.mean_wait_seconds,
+        "mean_talk_seconds": counts.mean_talk_seconds,
+    }

@@ -27,6 +27,7 @@ from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation import queries as organisation_queries
 from kontaktcenter.organisation.models import User
 from kontaktcenter.reports import export, subscriptions
+from kontaktcenter.reports import phone as phone_stats
 from kontaktcenter.reports.charts import bar_chart
 from kontaktcenter.reports.contact_list import export as contact_list_export
 from kontaktcenter.reports.periods import (
@@ -99,7 +100,7 @@ def _page(filters: ReportFilters, args: dict[str, str], error: ValidationError |
         case_types=organisation_queries.case_types(),
         channels=list(Channel),
         outcomes=list(Outcome),
-        definitions=DEFINITIONS,
+        definitions={**DEFINITIONS, **phone_stats.DEFINITIONS},
         bar_chart=bar_chart,
         subscriptions=subscriptions.subscriptions_of(current_user),
         frequencies=subscriptions.FREQUENCIES,

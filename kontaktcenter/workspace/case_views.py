@@ -20,6 +20,9 @@ from flask import (
 )
 from flask_login import current_user
 
+from kontaktcenter.callbacks import forms as callback_texts
+from kontaktcenter.callbacks import services as callback_services
+from kontaktcenter.callbacks.models import Callback
 from kontaktcenter.cases import access, merging, relations
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases.enums import CallbackResult, TransferKind
@@ -29,7 +32,7 @@ from kontaktcenter.channels.email.mime.text import safe_filename
 from kontaktcenter.channels.email.models import MailMessage, MailStatus
 from kontaktcenter.channels.email.presenting import answer_templates, message_views
 from kontaktcenter.core import audit, case_panels
-from kontaktcenter.core.errors import Conflict, DomainError
+from kontaktcenter.core.errors import STALE_MESSAGE, Conflict, DomainError, ValidationError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.forms import choices, parse_id
 from kontaktcenter.goals import engine as goals
@@ -142,18 +145,18 @@ ACTIONS: dict[str, Action] = {
     "book_callback": Action(
         "book_callback",
         forms.CallbackForm,
-        lambda c, f, v: case_actions.book_callback(
-            c, current_user, _local(f.due_at.data), f.note.data, v
-        ),
-        "Återuppringningen är bokad.",
+        lambda c, f, v: _book_callback(c, f, v),
+        "Återuppringningen är bokad och står i listan Återuppringningar.",
     ),
     "callback_attempt": Action(
         "callback_attempt",
         forms.CallbackAttemptForm,
-        lambda c, f, v: case_actions.record_callback_attempt(
-            c, current_user, CallbackResult(f.result.data), f.note.data, v
+        lambda c, f, v: _callback_attempt(c, f, v),
+        lambda result: (
+            callback_texts.next_step(result)
+            if isinstance(result, Callback)
+            else "Försöket är registrerat."
         ),
-        "Försöket är registrerat.",
     ),
     "return": Action(
         "return",
@@ -214,6 +217,40 @@ RELATION_ACTIONS: dict[str, Action] = {
     ),
 }
 ALL_ACTIONS = {**ACTIONS, **RELATION_ACTIONS}
+
+# The callback service's field names as the case page's callback form calls them.
+_CALLBACK_FIELDS = {"slot_start": "slot_start", "slot_end": "due_at", "note": "note"}
+
+
+def _book_callback(case: Case, form: forms.ActionForm, version: int | None) -> Callback:
+    """Through callbacks.services, so the case's callback is on the worklist with its slot.
+    "Ring upp senast" alone is the slot from now to then; neither: as soon as possible."""
+    assert isinstance(form, forms.CallbackForm)
+    end = _local(form.due_at.data)
+    start = _local(form.slot_start.data)
+    if end is not None and start is None:
+        start = utcnow()
+    if start is not None and end is None:
+        raise ValidationError("Ange också senast när vi ska ringa.", "due_at")
+    try:
+        return callback_services.book(case, current_user, start, end, form.note.data, version)
+    except ValidationError as error:
+        raise ValidationError(error.message, _CALLBACK_FIELDS.get(error.field or "")) from None
+
+
+def _callback_attempt(case: Case, form: forms.ActionForm, version: int | None) -> object:
+    """An attempt on the case's pending callback, under its retry rules. A case booked before
+    callbacks had their own rows has none: its attempt goes on the timeline as before."""
+    assert isinstance(form, forms.CallbackAttemptForm)
+    result = CallbackResult(form.result.data)
+    callback = callback_services.open_callback(case)
+    if callback is None:
+        return case_actions.record_callback_attempt(
+            case, current_user, result, form.note.data, version
+        )
+    if version is not None and version != case.version:
+        raise Conflict(STALE_MESSAGE)
+    return callback_services.record_attempt(callback, current_user, result, form.note.data)
 
 
 def _reference(result: object) -> str:

@@ -15,7 +15,8 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from kontaktcenter.cases.enums import CallbackResult, TransferKind
+from kontaktcenter.callbacks.forms import result_choices
+from kontaktcenter.cases.enums import TransferKind
 from kontaktcenter.core.forms import choices
 
 
@@ -66,6 +67,9 @@ class ReferForm(ActionForm):
 
 
 class CallbackForm(ActionForm):
+    slot_start = DateTimeLocalField(
+        "Ring tidigast", format="%Y-%m-%dT%H:%M", validators=[Optional()]
+    )
     due_at = DateTimeLocalField(
         "Ring upp senast",
         format="%Y-%m-%dT%H:%M",
@@ -77,10 +81,10 @@ class CallbackForm(ActionForm):
 class CallbackAttemptForm(ActionForm):
     result = RadioField(
         "Resultat",
-        choices=choices((r.value, r.label) for r in CallbackResult),
+        choices=choices(result_choices()),
         validators=[DataRequired("Välj resultat.")],
     )
-    note = TextAreaField("Anteckning om försöket", validators=[Optional(), Length(max=4000)])
+    note = TextAreaField("Anteckning om försöket", validators=[Optional(), Length(max=500)])
 
 
 class ReturnForm(ActionForm):

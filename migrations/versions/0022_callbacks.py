@@ -146,7 +146,23 @@ def upgrade():
         batch_op.create_index(
             batch_op.f("ix_callbacks_assigned_to_id"), ["assigned_to_id"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_callbacks_call_id"), ["call_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_callbacks_case_id"), ["case_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_callbacks_closed_at"), ["closed_at"], unique=False)
+        batch_op.create_index(
+            "ix_callbacks_pending_number",
+            ["number_e164"],
+            unique=False,
+            postgresql_where=sa.text("status = 'pending'"),
+            sqlite_where=sa.text("status = 'pending'"),
+        )
+        batch_op.create_index(
+            "ix_callbacks_letters",
+            ["closed_at"],
+            unique=False,
+            postgresql_where=sa.text("fallback = 'letter' AND fallback_done_at IS NULL"),
+            sqlite_where=sa.text("fallback = 'letter' AND fallback_done_at IS NULL"),
+        )
         batch_op.create_index(
             "ix_callbacks_pending_due",
             ["due_at", "id"],
@@ -167,6 +183,8 @@ def upgrade():
                 "reached",
                 "no_answer",
                 "left_message",
+                "busy",
+                "wrong_number",
                 name="callbackresult",
                 native_enum=False,
                 length=20,
@@ -205,7 +223,11 @@ def downgrade():
             postgresql_where=sa.text("status = 'pending'"),
             sqlite_where=sa.text("status = 'pending'"),
         )
+        batch_op.drop_index("ix_callbacks_letters")
+        batch_op.drop_index("ix_callbacks_pending_number")
+        batch_op.drop_index(batch_op.f("ix_callbacks_closed_at"))
         batch_op.drop_index(batch_op.f("ix_callbacks_case_id"))
+        batch_op.drop_index(batch_op.f("ix_callbacks_call_id"))
         batch_op.drop_index(batch_op.f("ix_callbacks_assigned_to_id"))
 
     op.drop_table("callbacks")

@@ -94,7 +94,7 @@ def test_an_agent_finds_cases_by_reference_phone_misspelt_name_and_mail_text(
 
     # Closed and open together, filtered by status from the page's own form.
     search_for(page, "Sundqvist")
-    page.get_by_label("Status").select_option(label="Stängda")
+    page.get_by_label("Status", exact=True).select_option(label="Stängda")
     page.get_by_role("button", name="Sök", exact=True).last.click()
     expect(
         hits.get_by_text("Inga ärenden som du har tillgång till matchar sökningen.")

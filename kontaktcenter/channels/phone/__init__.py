@@ -20,6 +20,7 @@ def init_app(app: Flask) -> None:
         dial_out,
         queue_views,
         screen_pop,
+        stats_views,
         tasks,  # registers the outbox task phone.dial_out
         views,
     )
@@ -28,11 +29,13 @@ def init_app(app: Flask) -> None:
     dial_out.check_settings(app.config)
     app.register_blueprint(views.bp)
     app.register_blueprint(call_views.bp)
+    app.register_blueprint(stats_views.bp)
     cli.init_app(app)
     screen_pop.init_app(app)
     queue_views.init_app(app)
     navigation.add_item("Registrera samtal", "calls.new", order=20, accesskey="n")
     navigation.add_item("Ologgade samtal", "phone_calls.unlogged_list", order=21)
+    navigation.add_item("Samtalsstatistik", "phone_stats.form", order=56)
     case_panels.add_panel(case_panels.CasePanel("call", "calls/_case_panel.html", _call_panel, 30))
 
 
