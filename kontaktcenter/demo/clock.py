@@ -13,6 +13,9 @@ from zoneinfo import ZoneInfo
 import holidays
 import sqlalchemy as sa
 
+from kontaktcenter.callbacks import closing as callback_closing
+from kontaktcenter.callbacks import hooks as callback_hooks
+from kontaktcenter.callbacks import services as callback_services
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases import services as case_service
 from kontaktcenter.cases.models import Case
@@ -34,7 +37,7 @@ class SimulatedClock:
 def services_clock(clock: SimulatedClock) -> Iterator[None]:
     """While seeding, the case services read `clock` as "now", and rows that take their time
     stamps from column defaults (timeline entries, contacts, updated_at) get it too."""
-    modules = (case_service, case_actions)
+    modules = (case_service, case_actions, callback_services, callback_closing, callback_hooks)
     saved = [module.utcnow for module in modules]
     session = db.session()
 

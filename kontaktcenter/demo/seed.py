@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from kontaktcenter.callbacks import closing as callback_closing
+from kontaktcenter.callbacks import services as callbacks
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases import services as case_service
 from kontaktcenter.cases.contacts import ContactData
@@ -33,6 +35,7 @@ from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
 from kontaktcenter.demo import clock as demo_clock
 from kontaktcenter.demo import config as demo_config
+from kontaktcenter.demo import phone as demo_phone
 from kontaktcenter.demo.case_types import CASE_TYPES, DemoCaseType
 from kontaktcenter.demo.clock import CLOSES, OPENS, TZ
 from kontaktcenter.demo.data import (
@@ -102,6 +105,7 @@ def seed_demo(case_count: int = 300, now: datetime | None = None) -> SeedResult:
     case_types = _ensure_case_types(departments, result)
     staff = _ensure_users(departments, result)
     demo_config.configure(now)  # before the cases: they get their service goals when created
+    demo_phone.configure()
     result.existing_cases = (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -112,8 +116,12 @@ def seed_demo(case_count: int = 300, now: datetime | None = None) -> SeedResult:
     ) + demo_config.existing_mail_cases()
     if result.existing_cases == 0 and case_count > 0:
         mails = demo_config.MAIL_CASES if case_count >= MAIL_MIN_CASES else 0
+        queued = len(demo_phone.PLATFORM_CALLBACKS) if case_count >= MAIL_MIN_CASES else 0
         with demo_clock.without_fsync():
-            result.cases = _Builder(now, case_types, staff).build(case_count - mails)
+            result.cases = _Builder(now, case_types, staff).build(case_count - mails - queued)
+            if queued:  # booked by the phone platform's queue: waiting in the worklist
+                agent = next(u for u in staff.values() if u.role == Role.AGENT)
+                result.cases += demo_phone.platform_callbacks(now, agent)
             if mails:  # the newest cases: received after every simulated one
                 result.cases += demo_config.ingest_mails(now)
     return result
@@ -360,7 +368,9 @@ class _Builder:
         elif plan.later == Outcome.CALLBACK:
             case_actions.book_callback(case, agent, note=plan.callback_note)
             if self._at(demo_clock.later(self.clock.at, 0.5 + 5 * d[2])):
-                case_actions.record_callback_attempt(case, agent, CallbackResult.REACHED)
+                pending = callbacks.open_callback(case)
+                assert pending is not None
+                callback_closing.record_attempt(pending, agent, CallbackResult.REACHED)
                 case_actions.close(case, agent, "Ringde upp och svarade på frågan.")
         elif demo is not None:
             department = case.case_type.department if case.case_type else None
@@ -377,12 +387,14 @@ class _Builder:
         case_actions.assign(case, handler, handler)
         if callback:
             self._at(self.clock.at + timedelta(minutes=1 + 9 * d[8]))
+            pending = callbacks.open_callback(case)
+            assert pending is not None
             if d[4] < 0.35:  # the first try fails
                 result = CallbackResult.NO_ANSWER if d[4] < 0.25 else CallbackResult.LEFT_MESSAGE
-                case_actions.record_callback_attempt(case, handler, result)
+                callback_closing.record_attempt(pending, handler, result)
                 if not self._at(demo_clock.later(self.clock.at, 1 + 8 * d[5])):
                     return
-            case_actions.record_callback_attempt(case, handler, CallbackResult.REACHED)
+            callback_closing.record_attempt(pending, handler, CallbackResult.REACHED)
         # Work in progress is recent: older cases have been finished.
         if self.now - plan.received_at < timedelta(days=10) and d[6] < 0.4:
             if d[6] < 0.15:
