@@ -30,6 +30,13 @@ def _flaky(key: str) -> None:
     CALLS.append({"key": key})
 
 
+@outbox.task("test.private", private=("number",))
+def _private(number: str | None, reference: str, fail: bool = False) -> None:
+    if fail:
+        raise ConnectionError("the platform is down")
+    CALLS.append({"number": number, "reference": reference})
+
+
 @pytest.fixture(autouse=True)
 def _reset():
     CALLS.clear()
@@ -170,3 +177,22 @@ def test_retry_needs_the_csrf_token_and_a_failed_row(app, client, org, login):
     token = factories.csrf_token(client, "/admin/driftstatus")
     client.post(f"/admin/driftstatus/{row.id}/forsok-igen", data={"csrf_token": token})
     assert CALLS == [{"n": 5}]  # done work is not run again
+
+
+def test_a_tasks_personal_data_is_erased_from_its_row_once_it_has_run(db_session):
+    row = outbox.add("test.private", number="+46701234567", reference="KC-2026-000001")
+    outbox.commit()
+    assert CALLS == [{"number": "+46701234567", "reference": "KC-2026-000001"}]
+    done = _row(row.id)
+    assert done.state == "done" and done.args == {"number": None, "reference": "KC-2026-000001"}
+
+
+def test_a_tasks_personal_data_stays_for_a_retry_and_goes_when_it_fails_for_good(app, db_session):
+    row = outbox.add("test.private", number="+46701234567", reference="KC-1", fail=True)
+    outbox.commit()
+    assert _row(row.id).state == "pending" and _row(row.id).args["number"] == "+46701234567"
+    for hour in range(1, app.config["OUTBOX_MAX_ATTEMPTS"] + 2):
+        outbox.recover(now=utcnow() + timedelta(hours=hour))
+    final = _row(row.id)
+    assert final.state == "failed" and final.args["number"] is None
+    assert final.args["reference"] == "KC-1"

@@ -73,18 +73,32 @@ class OutboxJob(Model):
 
 
 _TASKS: dict[str, Callable[..., object]] = {}
+# Per task: the arguments that are personal data (a phone number), erased from the row once it
+# has finished, done or failed for good: rows are kept for the health page, their data not.
+_PRIVATE: dict[str, tuple[str, ...]] = {}
 
 
-def task(name: str) -> Callable[[Callable[..., object]], Callable[..., object]]:
-    """Register `func` as the task `name` (``area.verb``), run with the row's arguments."""
+def task(
+    name: str, private: tuple[str, ...] = ()
+) -> Callable[[Callable[..., object]], Callable[..., object]]:
+    """Register `func` as the task `name` (``area.verb``), run with the row's arguments.
+    `private` names arguments that are personal data: set to null when the row finishes."""
 
     def decorator(func: Callable[..., object]) -> Callable[..., object]:
         if _TASKS.get(name, func) is not func:
             raise RuntimeError(f"Two outbox tasks are named {name!r}")
         _TASKS[name] = func
+        if private:
+            _PRIVATE[name] = private
         return func
 
     return decorator
+
+
+def _erased(name: str, args: dict[str, Any]) -> dict[str, Any] | None:
+    """The row's arguments with its task's private ones set to null (None: nothing to erase)."""
+    private = [key for key in _PRIVATE.get(name, ()) if args.get(key) is not None]
+    return {**args, **dict.fromkeys(private)} if private else None
 
 
 def add(name: str, **args: Any) -> OutboxJob:
@@ -182,24 +196,31 @@ def run(job_id: int, now: datetime | None = None) -> None:
         _TASKS[name](**args)
     except Exception as error:  # noqa: BLE001 - recorded on the row and retried
         db.session.rollback()
-        _failed(job_id, attempts, f"{type(error).__name__}: {error}")
+        _failed(job_id, attempts, f"{type(error).__name__}: {error}", name, args)
         return
+    values: dict[str, Any] = {"state": DONE, "finished_at": utcnow(), "last_error": None}
+    if (erased := _erased(name, args)) is not None:
+        values["args"] = erased
     db.session.execute(
         sa.update(OutboxJob)
         .where(OutboxJob.id == job_id)
-        .values(state=DONE, finished_at=utcnow(), last_error=None)
+        .values(**values)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
 
 
-def _failed(job_id: int, attempts: int, error: str) -> None:
+def _failed(
+    job_id: int, attempts: int, error: str, name: str = "", args: dict[str, Any] | None = None
+) -> None:
     final = attempts >= current_app.config["OUTBOX_MAX_ATTEMPTS"]
     delay = BACKOFF_SECONDS[min(attempts, len(BACKOFF_SECONDS)) - 1]
     values: dict[str, Any] = {"last_error": error[:2000]}
     logged = mask_personal_data(error)  # e.g. an SMTP refusal quotes the citizen's address
     if final:
         values.update(state=FAILED, finished_at=utcnow())
+        if (erased := _erased(name, args or {})) is not None:
+            values["args"] = erased
         log.error("Outbox job %s failed for good after %s attempts: %s", job_id, attempts, logged)
     else:
         values.update(state=PENDING, run_after=utcnow() + timedelta(seconds=delay))
