@@ -4,7 +4,7 @@ worklist ("Återuppringningar") when an agent signs in."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import sqlalchemy as sa
 
@@ -24,10 +24,11 @@ QUEUES = [
     ("kc-bygglov", "Bygglov och strandskydd", "bygglov", True),
     ("kc-forskola", "Förskola och skola", "forskoleplats", False),
 ]
-# (fictional number index, booked hours before now, slot in hours from now or None, note)
+# (fictional number index, booked hours before now, a slot (local hours on the next working
+# day) or None for as soon as possible, note)
 PLATFORM_CALLBACKS = [
     (80, 3.0, None, "Vill veta hur lång tid ett bygglov tar."),
-    (81, 1.5, (2, 4), "Frågor om faktura för vatten och avlopp."),
+    (81, 1.5, (10, 12), "Frågor om faktura för vatten och avlopp."),
     (82, 1.0, None, None),
 ]
 
@@ -58,7 +59,10 @@ def platform_callbacks(now: datetime, by: User) -> int:
             clock.at = now - timedelta(hours=hours_ago)
             start = end = None
             if slot is not None:
-                start, end = now + timedelta(hours=slot[0]), now + timedelta(hours=slot[1])
+                day = now.astimezone(demo_clock.TZ).date() + timedelta(days=1)
+                while not demo_clock.is_working_day(day):
+                    day += timedelta(days=1)
+                start, end = (datetime.combine(day, time(hour), demo_clock.TZ) for hour in slot)
             callbacks.request(
                 callbacks.CallbackRequest(
                     source=CallbackSource.PLATFORM,
