@@ -1,6 +1,7 @@
 """The phone platform's per-call statistics as CSV (#14): header aliases, delimiters, encodings,
 times, bad rows (all or nothing, with line numbers), idempotence, and a call known from its
-events not counted twice (the events win, the file fills the gaps)."""
+events not counted twice (the file's values stay in call_statistics: the call keeps what its
+events said, the report puts the two together)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
+from kontaktcenter.cases.enums import Outcome
 from kontaktcenter.channels.phone import call_events, integration
 from kontaktcenter.channels.phone.models import Call, CallEventKind, CallState
 from kontaktcenter.channels.phone.stats_import import (
@@ -18,7 +20,9 @@ from kontaktcenter.channels.phone.stats_import import (
     import_statistics,
     parse,
 )
+from kontaktcenter.compliance.anonymise import anonymise_cases
 from kontaktcenter.core.extensions import db
+from tests.factories import make_case
 
 SWEDISH = (
     "Samtals-ID;Starttid;Kö;A-nummer;Kötid (s);Utfall;Samtalstid (s);Handläggare\n"
@@ -48,17 +52,17 @@ def test_swedish_headers_semicolons_and_local_times(org):
     assert (result.rows, result.created, result.updated, result.unchanged) == (3, 3, 0, 0)
     got = calls()
     s1, s2, s3 = got["s-1"], got["s-2"], got["s-3"]
-    # 09:30 in Stockholm in November is 08:30 UTC.
-    assert s1.ringing_at == datetime(2026, 11, 16, 8, 30, tzinfo=UTC)
-    assert s1.state == CallState.ENDED
-    assert s1.answered_at == datetime(2026, 11, 16, 8, 30, 38, tzinfo=UTC)
-    assert s1.talk_seconds == 180
-    assert s1.queue == "Växeln" and s1.queue_wait_seconds == 38
+    assert s1.state == CallState.ENDED and s2.state == CallState.ABANDONED
     assert s1.caller_e164 == "+46701234567"
-    assert s2.state == CallState.ABANDONED
-    assert s2.abandoned_at == datetime(2026, 11, 16, 8, 36, 45, tzinfo=UTC)
-    assert s3.talk_seconds == 125  # 00:02:05
     stats = {s.call_id: s for s in db.session.scalars(sa.select(CallStatistic))}
+    # 09:30 in Stockholm in November is 08:30 UTC.
+    assert stats[s1.id].started_at == datetime(2026, 11, 16, 8, 30, tzinfo=UTC)
+    assert (stats[s1.id].queue, stats[s1.id].wait_seconds) == ("Växeln", 38)
+    assert (stats[s1.id].answered, stats[s1.id].talk_seconds) == (True, 180)
+    assert (stats[s2.id].answered, stats[s2.id].wait_seconds) == (False, 95)
+    assert stats[s3.id].talk_seconds == 125  # 00:02:05
+    # The file's values are not the events': the call's event fields stay empty.
+    assert (s1.ringing_at, s1.answered_at, s1.queue, s1.queue_wait_seconds) == (None,) * 4
     assert stats[s1.id].agent_id == org.agent.id
     assert stats[s3.id].agent_id == org.handler_bygg.id  # by the platform's agent id
     # An imported call is history: it never lands in an agent's "ologgade samtal".
@@ -69,8 +73,9 @@ def test_english_headers_commas_offsets_and_hidden_numbers(org):
     result = import_statistics(ENGLISH.encode())
     assert result.created == 2
     got = calls()
-    assert got["e-1"].ringing_at == datetime(2026, 11, 16, 8, 30, tzinfo=UTC)
-    assert got["e-2"].ringing_at == datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
+    stats = {s.call_id: s for s in db.session.scalars(sa.select(CallStatistic))}
+    assert stats[got["e-1"].id].started_at == datetime(2026, 11, 16, 8, 30, tzinfo=UTC)
+    assert stats[got["e-2"].id].started_at == datetime(2026, 11, 16, 8, 0, tzinfo=UTC)
     assert got["e-2"].caller_hidden
 
 
@@ -79,7 +84,8 @@ def test_windows_1252_and_utf8_with_bom_read_the_same(org):
     import_statistics(b"\xef\xbb\xbf" + text.replace("\ns-", "\nu-").encode("utf-8"))
     import_statistics(text.replace("\ns-", "\nw-").encode("cp1252"))
     got = calls()
-    assert got["u-1"].queue == got["w-1"].queue == "Växeln"
+    queues = dict(db.session.execute(sa.select(CallStatistic.call_id, CallStatistic.queue)).all())
+    assert queues[got["u-1"].id] == queues[got["w-1"].id] == "Växeln"
     assert got["w-2"].state == CallState.ABANDONED
 
 
@@ -90,18 +96,18 @@ def test_tab_separated_and_unknown_columns_are_fine(org):
     )
     result = import_statistics(data.encode())
     assert result.created == 1
-    assert calls()["x-1"].queue is None  # no queue column: left unknown
     stat = db.session.scalars(sa.select(CallStatistic)).one()
+    assert stat.queue is None  # no queue column: left unknown
     assert stat.talk_seconds == 42 and stat.answered
 
 
 def test_the_same_file_twice_changes_nothing(org):
     data = swedish(org)
     import_statistics(data)
-    before = {k: (c.state, c.ringing_at, c.answered_at, c.ended_at) for k, c in calls().items()}
+    before = {k: (c.state, c.caller_e164) for k, c in calls().items()}
     again = import_statistics(data)
     assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
-    after = {k: (c.state, c.ringing_at, c.answered_at, c.ended_at) for k, c in calls().items()}
+    after = {k: (c.state, c.caller_e164) for k, c in calls().items()}
     assert after == before
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Call)) == 3
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CallStatistic)) == 3
@@ -123,9 +129,8 @@ def test_a_call_known_from_events_is_not_counted_twice_and_events_win(org):
     assert s1.answered_at == t.replace(second=45)
     assert s1.queue_wait_seconds == 40  # the event said 40, the file 38
     assert s1.agent_id == org.agent.id
-    # The file fills what the events lacked: the end (answered + talk time).
-    assert s1.state == CallState.ENDED
-    assert s1.talk_seconds == 180
+    # The file lists finished calls: the call has ended; its end time stays the events' (none).
+    assert s1.state == CallState.ENDED and s1.ended_at is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Call)) == 3
 
 
@@ -182,7 +187,52 @@ def test_quoted_fields_with_delimiters_and_line_breaks(org):
         '"q-2","2026-11-16 09:01:00","Rad\nbrytning",abandoned\n"q-3",2026-11-16 09:02,,nej\n'
     )
     assert import_statistics(data.encode()).created == 3
-    assert calls()["q-1"].queue == "Bygg, plan"
+    queues = set(db.session.scalars(sa.select(CallStatistic.queue)))
+    assert queues == {"Bygg, plan", "Rad\nbrytning", None}
     with pytest.raises(ImportRejected) as caught:
         parse(data.replace("nej", "kanske").replace("q-", "r-").encode())
     assert [e.line for e in caught.value.errors] == [5]  # physical line, after the line break
+
+
+def test_an_asterisk_cdr_busy_failed_and_congestion_are_calls_not_answered(org):
+    data = (
+        "uniqueid,calldate,src,disposition,billsec\n"
+        "k-1,2026-11-16 12:00:00,0701234567,ANSWERED,42\n"
+        "k-2,2026-11-16 12:01:00,0701234567,BUSY,0\n"
+        "k-3,2026-11-16 12:02:00,0701234567,FAILED,0\n"
+        "k-4,2026-11-16 12:03:00,0701234567,CONGESTION,0\n"
+        "k-5,2026-11-16 12:04:00,0701234567,NO ANSWER,0\n"
+    )
+    assert import_statistics(data.encode()).created == 5
+    got = calls()
+    assert got["k-1"].state == CallState.ENDED
+    assert {got[f"k-{n}"].state for n in range(2, 6)} == {CallState.ABANDONED}
+
+
+def test_a_reimport_never_brings_back_a_caller_gallring_erased(org):
+    data = b"Call ID;Start;Caller;Wait;Result\ng-1;2026-11-16 09:00:00;070-123 45 67;10;ja\n"
+    import_statistics(data)
+    call = calls()["g-1"]
+    assert call.caller_e164 == "+46701234567"  # a call the import creates gets the caller
+    case = make_case(org.agent, org.bygglov, outcome=Outcome.ANSWERED)
+    call.case_id = case.id
+    db.session.commit()
+    anonymise_cases([case.id], db.session)
+    db.session.commit()
+    assert calls()["g-1"].caller_e164 is None
+    assert (import_statistics(data).updated, calls()["g-1"].caller_e164) == (0, None)
+
+
+def test_a_call_known_from_events_never_gets_the_files_caller(org):
+    call_events.record(call_events.EventData("n-1", CallEventKind.RINGING))
+    import_statistics(b"Call ID;Start;Caller;Result\nn-1;2026-11-16 09:00:00;0701234567;ja\n")
+    assert (calls()["n-1"].caller_e164, calls()["n-1"].caller_raw) == (None, None)
+
+
+def test_a_corrected_file_corrects_the_calls_state(org):
+    import_statistics(b"Call ID;Start;Wait;Result\nx-1;2026-11-16 09:00:00;95;abandoned\n")
+    assert calls()["x-1"].state == CallState.ABANDONED
+    again = import_statistics(b"Call ID;Start;Wait;Result\nx-1;2026-11-16 09:00:00;30;answered\n")
+    assert (again.updated, calls()["x-1"].state) == (1, CallState.ENDED)
+    stat = db.session.scalars(sa.select(CallStatistic)).one()
+    assert (stat.answered, stat.wait_seconds) == (True, 30)

@@ -109,10 +109,11 @@ def test_a_manager_uploads_a_file(client, login, org):
     page = client.get("/samtal/statistik/")
     assert page.status_code == 200
     assert 'enctype="multipart/form-data"' in page.get_data(as_text=True)
+    assert "Högst 20 000 rader" in page.get_data(as_text=True)  # a request's worth
     answer = _upload(client, FILE.format(agent=org.agent.email).encode("cp1252"))
     assert answer.status_code == 302
     shown = client.get(answer.headers["Location"]).get_data(as_text=True)
-    assert "2 samtal importerade: 2 nya, 0 kompletterade, 0 oförändrade." in shown
+    assert "2 samtal importerade: 2 nya, 0 uppdaterade, 0 oförändrade." in shown
     assert calls() == 2
 
 
@@ -124,6 +125,47 @@ def test_a_bad_file_is_listed_by_line_and_nothing_is_saved(client, login, org):
     assert "Filen importerades inte" in html
     assert "<td>2</td><td>Starttiden ”igår” går inte att läsa" in html
     assert "<td>3</td><td>Okänt utfall ”kanske”" in html
+    assert calls() == 0
+
+
+FIELD_LIMIT = 131_072  # the csv module's longest field
+BAD_FILES = {
+    "wait-inf": (b"Call ID;Start;Wait;Result\nx-4;2026-11-16 09:00:00;inf;answered\n", 2),
+    "wait-1e400": (b"Call ID;Start;Wait;Result\nx-4;2026-11-16 09:00:00;1e400;answered\n", 2),
+    "year-1": (b"Call ID;Start;Wait;Result\nx-4;0001-01-01 00:00:00;1;answered\n", 2),
+    "year-1999": (b"Call ID;Start;Wait;Result\nx-4;1999-12-31 23:00:00;1;answered\n", 2),
+    "huge-field": (
+        b'Call ID;Start;Wait;Result\nx-4;2026-11-16 09:00:00;"'
+        + b"9" * (FIELD_LIMIT + 10)
+        + b'";answered\n',
+        2,
+    ),
+    "nul": (b"Call ID;Start;Queue;Result\nx-5;2026-11-16 09:00:00;V\x00x;answered\n", 0),
+    "utf-16": ("Call ID;Start;Result\nx-6;2026-11-16 09:00:00;answered\n".encode("utf-16"), 0),
+}
+
+
+@pytest.mark.parametrize("name", BAD_FILES)
+def test_a_broken_file_is_refused_with_a_message_never_a_crash(platform, name):
+    data, line = BAD_FILES[name]
+    answer = platform.open(
+        "POST", "/calls/statistics", data=data, headers={"Content-Type": "text/csv"}
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"][0]["line"] == line
+    if name in ("nul", "utf-16"):
+        assert "UTF-16" in error_of_file(answer)
+    assert calls() == 0
+
+
+def test_a_broken_file_on_the_upload_page_is_a_message(client, login, org):
+    login(org.manager)
+    answer = _upload(client, BAD_FILES["huge-field"][0])
+    assert answer.status_code == 422
+    assert "går inte att läsa som CSV" in answer.get_data(as_text=True)
+    answer = _upload(client, BAD_FILES["utf-16"][0])
+    assert answer.status_code == 422
+    assert "troligen sparad som UTF-16" in answer.get_data(as_text=True)
     assert calls() == 0
 
 

@@ -130,15 +130,81 @@ def test_a_late_event_does_not_hide_what_the_file_said(data):
     assert call_stats(filters()).total.mean_talk_seconds == 156.0
 
 
+def _known(counts) -> tuple:
+    return (counts.offered, counts.answered, counts.abandoned, counts.abandoned_share)
+
+
 def test_filters_department_and_channel(data, org):
-    by_department = call_stats(filters(department_id=org.bygg.id)).total
-    assert (by_department.offered, by_department.answered) == (1, 1)
-    assert call_stats(filters(department_id=org.miljo.id)).total.offered == 0
-    assert call_stats(filters(case_type_id=org.bygglov.id)).total.offered == 1
-    assert call_stats(filters(scope=frozenset({org.bygg.id}))).total.offered == 1
-    assert call_stats(filters(scope=frozenset({org.miljo.id}))).total.offered == 0
+    """Through cases only the answered calls logged as a case are known: what was offered
+    and abandoned is not (None), never a measured 0."""
+    by_department = call_stats(filters(department_id=org.bygg.id))
+    assert by_department.through_cases
+    assert _known(by_department.total) == (None, 1, None, None)
+    assert by_department.total.within_goal_share is None
+    assert by_department.total.answered_within_goal == 1
+    assert [_known(c) for c in by_department.per_queue] == [(None, 1, None, None)]
+    assert _known(call_stats(filters(department_id=org.miljo.id)).total) == (None, 0, None, None)
+    assert call_stats(filters(case_type_id=org.bygglov.id)).total.answered == 1
+    assert _known(call_stats(filters(scope=frozenset({org.bygg.id}))).total)[:3] == (None, 1, None)
+    assert call_stats(filters(scope=frozenset({org.miljo.id}))).total.answered == 0
     assert call_stats(filters(channel=Channel.PHONE)).total.offered == 7
     assert call_stats(filters(channel=Channel.EMAIL)).total.offered == 0
+
+
+def test_a_handler_sees_no_abandoned_share_that_was_never_measured(data, client, login, org):
+    for user in (org.handler_bygg, org.handler_miljo):
+        calls = api_as(client, user).get(f"/reports/service?{QUERY}").get_json()["calls"]
+        assert calls["offered"] is None and calls["abandoned"] is None
+        assert calls["abandoned_share"] is None
+        assert calls["answered_within_goal_share"] is None
+    assert (
+        api_as(client, org.handler_bygg)
+        .get(f"/reports/service?{QUERY}")
+        .get_json()["calls"]["answered"]
+        == 1
+    )
+    manager = api_as(client, org.manager).get(f"/reports/service?{QUERY}").get_json()["calls"]
+    assert (manager["offered"], manager["abandoned_share"]) == (7, 28.6)
+    login(org.handler_bygg)
+    page = client.get(f"/rapporter/?period=custom&{QUERY}").get_data(as_text=True)
+    assert "Erbjudna samtal</th><td>–</td>" in page
+    assert "Avbrutna i kö</th><td>–</td>" in page
+    assert "erbjudna och avbrutna samtal visas som –" in page
+
+
+def test_a_corrected_file_changes_the_report(org):
+    def totals() -> tuple:
+        t = call_stats(filters()).total
+        return (t.offered, t.answered, t.answered_within_goal, t.abandoned, t.mean_wait_seconds)
+
+    header = "Call ID;Start;Wait;Result\n"
+    import_statistics((header + "x-1;2026-11-16 09:00:00;95;avbrutet\n").encode())
+    assert totals() == (1, 0, 0, 1, None)
+    result = import_statistics((header + "x-1;2026-11-16 09:00:00;30;besvarat\n").encode())
+    assert result.updated == 1
+    assert totals() == (1, 1, 1, 0, 30.0)
+    import_statistics((header + "x-1;2026-11-16 09:00:00;90;besvarat\n").encode())
+    assert totals() == (1, 1, 0, 0, 90.0)
+    import_statistics((header + "x-1;2026-11-14 09:00:00;90;besvarat\n").encode())
+    assert totals() == (0, 0, 0, 0, None)  # moved out of the period
+
+
+def test_a_missed_answered_event_the_file_answers_counts_as_answered(org):
+    """The platform sent `ringing` and `ended` (the events alone: abandoned) but the file says
+    answered after 20 s with 280 s of talk. An `abandoned` event, though, stands."""
+    t = local(2026, 11, 16, 9, 0)
+    _event("m-1", CallEventKind.RINGING, t)
+    _event("m-1", CallEventKind.ENDED, t + timedelta(seconds=300))
+    _event("m-2", CallEventKind.RINGING, t)
+    _event("m-2", CallEventKind.ABANDONED, t + timedelta(seconds=30))
+    import_statistics(
+        b"Call ID;Start;Wait;Result;Talk\n"
+        b"m-1;2026-11-16 09:00:00;20;answered;280\n"
+        b"m-2;2026-11-16 09:00:00;25;answered;100\n"
+    )
+    total = call_stats(filters()).total
+    assert (total.offered, total.answered, total.abandoned) == (2, 1, 1)
+    assert (total.mean_wait_seconds, total.mean_talk_seconds) == (20.0, 280.0)
 
 
 def _callback(org, status: CallbackStatus, attempts: int, closed_in_time: bool | None) -> None:

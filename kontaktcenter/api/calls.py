@@ -177,8 +177,11 @@ PATHS["/calls/statistics"] = {
         "and agent (e-mail or platform agent id). Swedish and English header names are "
         "recognised, `;` or `,`, UTF-8 (with or without BOM) or Windows-1252; a time without "
         "an offset is Europe/Stockholm time. All or nothing: any bad row refuses the whole "
-        "file (422 with every error and its line). Calls are upserted by call id: a call known "
-        "from its events keeps their values and gets the file's where they had none. "
+        "file (422 with every error and its line), also a file that is not UTF-8 or "
+        "Windows-1252 text (UTF-16: save it as UTF-8). Calls are upserted by call id: a call "
+        "known from its events keeps their values; the file's are kept beside them and the "
+        "report uses them where the events have none, and a corrected file replaces them "
+        "(`updated`). "
         f"Importing the same file again changes nothing. At most {stats_import.MAX_ROWS} rows "
         f"and {stats_import.MAX_BYTES // 2**20} MB. The telephony integration's token or an "
         "admin's. See docs/phone-statistics.md.",

@@ -70,6 +70,7 @@ def report_service() -> ResponseReturnValue:
 
 _SLUG: Schema = {"type": "string", "pattern": SLUG_PATTERN}
 _DATE: Schema = {"type": "string", "format": "date"}
+_UNKNOWN_COUNT: Schema = {"type": ["integer", "null"], "minimum": 0}
 _SECONDS: Schema = {"type": ["number", "null"], "description": "Seconds; null without calls."}
 
 PATHS: dict[str, Schema] = {
@@ -82,8 +83,12 @@ PATHS: dict[str, Schema] = {
             "when the first answer was sent by the closing time of the N-th working day after "
             "the day it arrived. Managers and admins see every department; a handler only "
             "their own departments' cases. `calls` counts the phone platform's calls that "
-            "came in from `from` to `to` (events and imported statistics; with a department or "
-            "case type filter only calls logged as such a case). `format=csv` or `format=xlsx` "
+            "came in from `from` to `to` (events and imported statistics). Calls reach a "
+            "department or case type only through the case logged from them and an abandoned "
+            "call has none: with a department or case type filter, and for a handler, `calls` "
+            "counts only answered calls logged as such a case, and `offered`, `abandoned`, "
+            "`abandoned_share` and `answered_within_goal_share` are null (not known). "
+            "`format=csv` or `format=xlsx` "
             "gives the same numbers as a file, with the calls per queue and per day too.",
             "parameters": [
                 query("from", _DATE, "First day (inclusive).") | {"required": True},
@@ -161,13 +166,20 @@ SCHEMAS: dict[str, Schema] = {
             "resolution": strict({"contacts": COUNT, "resolved": COUNT, "rate": PERCENT}),
             "calls": strict(
                 {
-                    "offered": COUNT | {"description": "Answered + abandoned calls."},
+                    "offered": _UNKNOWN_COUNT
+                    | {
+                        "description": "Answered + abandoned calls; null: not known (a "
+                        "department, case type or handler's scope applies)."
+                    },
                     "answered": COUNT,
                     "answered_within_goal": COUNT
                     | {"description": "Waited at most the queue's answer goal (60 s)."},
-                    "abandoned": COUNT,
-                    "answered_within_goal_share": PERCENT,
-                    "abandoned_share": PERCENT,
+                    "abandoned": _UNKNOWN_COUNT
+                    | {"description": "Abandoned in the queue; null: not known (as `offered`)."},
+                    "answered_within_goal_share": PERCENT
+                    | {"description": "Of the calls offered; null: none, or not known."},
+                    "abandoned_share": PERCENT
+                    | {"description": "Of the calls offered; null: none, or not known."},
                     "mean_wait_seconds": _SECONDS,
                     "median_wait_seconds": _SECONDS,
                     "mean_talk_seconds": _SECONDS,

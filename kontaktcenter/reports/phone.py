@@ -5,8 +5,15 @@ attempts).
 
 A call is one ``calls`` row, known from its events, from the platform's statistics file
 (``call_statistics``) or both: the events' values win and the file's fill the gaps, in the
-query itself, so a late event never hides what the file said. Computed by aggregate queries in
-the database on SQLite and PostgreSQL.
+query itself (the import never writes the file's values into ``calls``), so a late event never
+hides what the file said and a corrected file changes the report. One exception: an
+abandonment inferred from a lone `ended` event (no `abandoned` event) is weaker than the file's
+"answered" (a missed `answered` event). Computed by aggregate queries in the database on SQLite
+and PostgreSQL.
+
+Calls reach a department, a case type or a handler's scope only through the case logged from
+them, and a call nobody answered has no case: under such a filter the calls offered and
+abandoned (and the shares of them) cannot be known and are None (``through_cases``).
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ import sqlalchemy as sa
 from kontaktcenter.callbacks.models import Callback, CallbackStatus
 from kontaktcenter.cases.enums import Channel
 from kontaktcenter.cases.models import Case
-from kontaktcenter.channels.phone.models import Call, PhoneQueue
+from kontaktcenter.channels.phone.models import Call, CallEvent, CallEventKind, PhoneQueue
 from kontaktcenter.channels.phone.stats_import import CallStatistic
 from kontaktcenter.core.extensions import db
 from kontaktcenter.reports.periods import Period, ReportFilters, local_date
@@ -36,9 +43,12 @@ DEFINITIONS = {
         "kö; samtal som pågår räknas inte. Besvarade inom målet: kötiden var högst köns "
         "svarsmål (60 s om inget annat satts för kön); besvarade samtal utan känd kötid räknas "
         "inte som i tid. Andelar av erbjudna samtal. Kötid och samtalstid gäller besvarade "
-        "samtal. Med urval på förvaltning eller ärendetyp räknas bara samtal som registrerats "
-        "som ett ärende av den förvaltningen eller typen (avbrutna samtal har inget ärende); "
-        "med en annan kanal än telefon räknas inga samtal."
+        "samtal. Med urval på förvaltning eller ärendetyp, och för en handläggare (som ser sina "
+        "förvaltningars ärenden), räknas bara besvarade samtal som registrerats som ett ärende "
+        "av den förvaltningen eller typen; avbrutna samtal har inget ärende, så erbjudna och "
+        "avbrutna samtal och andelarna av dem går inte att veta och visas som –. Med en annan "
+        "kanal än telefon räknas inga samtal. Saknar plattformen händelsen för svaret men "
+        "statistikfilen säger besvarat räknas samtalet som besvarat."
     ),
     "calls.direct_answer": (
         "KKiK:s mått på direkt svar: andelen telefonärenden som kontaktcenter besvarade direkt "
@@ -56,10 +66,10 @@ DEFINITIONS = {
 @dataclass
 class CallCounts:
     label: str
-    offered: int = 0
+    offered: int | None = 0  # None: not known (reached through cases, see the module)
     answered: int = 0
     answered_within_goal: int = 0
-    abandoned: int = 0
+    abandoned: int | None = 0
     wait_sum: int = 0
     wait_count: int = 0
     talk_sum: int = 0
@@ -67,10 +77,12 @@ class CallCounts:
 
     @property
     def within_goal_share(self) -> float | None:
-        return share(self.answered_within_goal, self.offered)
+        return None if self.offered is None else share(self.answered_within_goal, self.offered)
 
     @property
     def abandoned_share(self) -> float | None:
+        if self.offered is None or self.abandoned is None:
+            return None
         return share(self.abandoned, self.offered)
 
     @property
@@ -80,6 +92,10 @@ class CallCounts:
     @property
     def mean_talk_seconds(self) -> float | None:
         return round(self.talk_sum / self.talk_count, 1) if self.talk_count else None
+
+    def unknown_offered(self) -> None:
+        """Reached through cases: what was offered and abandoned cannot be known."""
+        self.offered = self.abandoned = None
 
     def add(self, other: CallCounts) -> None:
         for name in ("offered", "answered", "answered_within_goal", "abandoned"):
@@ -91,6 +107,7 @@ class CallCounts:
 @dataclass
 class CallStats:
     total: CallCounts = field(default_factory=lambda: CallCounts("Alla köer"))
+    through_cases: bool = False  # a department, case type or scope: offered/abandoned None
     median_wait_seconds: float | None = None
     per_queue: list[CallCounts] = field(default_factory=list)
     per_day: list[tuple[date, CallCounts]] = field(default_factory=list)
@@ -110,11 +127,21 @@ class _Columns:
     def __init__(self) -> None:
         c, s = Call, CallStatistic
         self.started = sa.func.coalesce(c.ringing_at, s.started_at, c.answered_at, c.abandoned_at)
-        self.answered = sa.or_(
-            c.answered_at.is_not(None), sa.and_(c.abandoned_at.is_(None), s.answered.is_(True))
+        abandoned_event = (
+            sa.exists()
+            .where(CallEvent.call_id == c.id, CallEvent.kind == CallEventKind.ABANDONED)
+            .correlate(c)
         )
+        # The file says answered and no `abandoned` event says otherwise (an abandonment the
+        # events inferred from a lone `ended` may be a missed `answered` event).
+        file_answered = sa.and_(
+            s.answered.is_(True), sa.or_(c.abandoned_at.is_(None), ~abandoned_event)
+        )
+        self.answered = sa.or_(c.answered_at.is_not(None), file_answered)
         self.abandoned = sa.and_(
-            c.answered_at.is_(None), sa.or_(c.abandoned_at.is_not(None), s.answered.is_(False))
+            c.answered_at.is_(None),
+            ~file_answered,
+            sa.or_(c.abandoned_at.is_not(None), s.answered.is_(False)),
         )
         self.queue = sa.func.coalesce(c.queue, s.queue)
         self.wait = sa.func.coalesce(
@@ -122,6 +149,10 @@ class _Columns:
         )
         self.talk = sa.func.coalesce(_seconds_between(c.answered_at, c.ended_at), s.talk_seconds)
         self.goal = sa.func.coalesce(PhoneQueue.answer_goal_seconds, DEFAULT_GOAL_SECONDS)
+
+
+def _through_cases(filters: ReportFilters) -> bool:
+    return bool(case_filters(replace(filters, channel=None), dated=False))
 
 
 def _select(cols: _Columns, filters: ReportFilters, period: Period, *columns) -> sa.Select:
@@ -194,8 +225,12 @@ def call_stats(filters: ReportFilters, period: Period | None = None) -> CallStat
         day = _local_day(day_key)
         days.setdefault(day, CallCounts(day.isoformat())).add(counts)
         stats.total.add(counts)
-    stats.per_queue = sorted(queues.values(), key=lambda c: (-c.offered, c.label))
+    stats.per_queue = sorted(queues.values(), key=lambda c: (-(c.offered or 0), c.label))
     stats.per_day = sorted(days.items())
+    if _through_cases(filters):
+        stats.through_cases = True
+        for counts in (stats.total, *queues.values(), *days.values()):
+            counts.unknown_offered()
     stats.median_wait_seconds = _median(
         _select(cols, filters, period, wait.label("value")).where(answered, wait.is_not(None))
     )

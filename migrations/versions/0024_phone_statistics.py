@@ -3,8 +3,8 @@
 ``call_statistics`` is one row per call (``calls.id``) holding what the platform's statistics
 file said about it: start, queue, waited seconds, answered or abandoned, talk seconds, agent.
 The call itself stays in ``calls`` (a call known from events is the same row); the reports read
-the events' values first and these where the events have none. The index on ``started_at``
-serves the reports' period filter for calls known only from a file.
+the events' values first and these where the events have none. No index on ``started_at``:
+the reports filter on the call's start (events' time or the file's), which no index serves.
 
 Revision ID: 0024
 Revises: 0023
@@ -45,13 +45,7 @@ def upgrade():
         ),
         sa.PrimaryKeyConstraint("call_id", name=op.f("pk_call_statistics")),
     )
-    with op.batch_alter_table("call_statistics", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_call_statistics_started_at"), ["started_at"], unique=False
-        )
 
 
 def downgrade():
-    with op.batch_alter_table("call_statistics", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_call_statistics_started_at"))
     op.drop_table("call_statistics")

@@ -52,7 +52,7 @@ def upload():
     except stats_import.ImportRejected as rejected:
         return _page(form, rejected), 422
     flash(
-        f"{result.rows} samtal importerade: {result.created} nya, {result.updated} kompletterade, "
+        f"{result.rows} samtal importerade: {result.created} nya, {result.updated} uppdaterade, "
         f"{result.unchanged} oförändrade.",
         "success",
     )
