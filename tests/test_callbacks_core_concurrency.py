@@ -1,5 +1,6 @@
 """Callbacks under concurrency on real PostgreSQL (#14): "ta nästa återuppringning" from several
-agents at once, and the same platform request arriving twice at the same moment.
+agents at once, the same platform request arriving twice at the same moment, and requests for
+one number from several sources at once.
 
 Real commits from several threads (each with its own connection), in a database of its own."""
 
@@ -118,4 +119,35 @@ def test_the_same_request_at_the_same_moment_makes_one_callback(pg_app):
             .where(Contact.phone_e164 == "+46709998877")
         )
         assert cases == 1
+        db.session.remove()
+
+
+def test_requests_for_one_number_from_several_sources_at_once_make_one_callback(pg_app):
+    """The platform's queue callback, an e-service and an abandoned call of the same caller,
+    arriving together: one callback, the others join it."""
+    agent_ids = _agents(pg_app)
+
+    def send(i: int) -> tuple[int, bool]:
+        by = db.session.get(User, agent_ids[i])
+        source = [CallbackSource.PLATFORM, CallbackSource.E_SERVICE, CallbackSource.ABANDONED][
+            i % 3
+        ]
+        data = CallbackRequest(source, number="070-777 66 55", platform_ref=f"ref-{i}")
+        if source == CallbackSource.ABANDONED:  # as the abandoned-call hook: no requester
+            result = services.request_in_transaction(data, None)
+            db.session.commit()
+        else:
+            result = services.request(data, by)
+        return result.callback.id, result.created
+
+    results = _run_in_threads(pg_app, send)
+    assert len({callback_id for callback_id, _ in results}) == 1
+    assert [created for _, created in results].count(True) == 1
+    with pg_app.app_context():
+        callbacks = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Callback)
+            .where(Callback.number_e164 == "+46707776655")
+        )
+        assert callbacks == 1
         db.session.remove()

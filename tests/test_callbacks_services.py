@@ -286,3 +286,32 @@ def test_a_slot_without_a_time_zone_is_refused(org):
     naive = utcnow().replace(tzinfo=None) + timedelta(hours=1)
     with pytest.raises(ValidationError, match="tidszon"):
         platform_request(org, slot_start=naive, slot_end=naive + timedelta(hours=1))
+
+
+# --- booking again after an attempt ---------------------------------------------------------
+
+
+def test_booking_again_after_no_answer_keeps_the_retry_gap(org):
+    callback = platform_request(org).callback
+    services.record_attempt(callback, org.agent, CallbackResult.NO_ANSWER)
+    gap_ends = callback.next_attempt_at
+    assert gap_ends is not None and gap_ends > utcnow() + timedelta(minutes=119)
+    services.book(callback.case, org.agent, note="Ring igen")  # as soon as possible
+    assert callbacks_of(callback.case)[0].next_attempt_at == gap_ends
+    assert services.take_next(org.agent) is None
+    soon = utcnow() + timedelta(minutes=30)
+    services.book(callback.case, org.agent, soon, soon + timedelta(hours=3))
+    assert callbacks_of(callback.case)[0].next_attempt_at == gap_ends  # the slot starts earlier
+    later = utcnow() + timedelta(hours=5)
+    services.book(callback.case, org.agent, later, later + timedelta(hours=1))
+    assert callbacks_of(callback.case)[0].next_attempt_at == later
+
+
+def test_booking_an_earlier_slot_before_any_attempt_moves_the_next_attempt_earlier(org):
+    tomorrow = utcnow() + timedelta(days=1)
+    callback = platform_request(
+        org, slot_start=tomorrow, slot_end=tomorrow + timedelta(hours=2)
+    ).callback
+    soon = utcnow() + timedelta(minutes=10)
+    services.book(callback.case, org.agent, soon, soon + timedelta(hours=1))
+    assert callbacks_of(callback.case)[0].next_attempt_at == soon

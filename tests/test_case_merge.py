@@ -296,3 +296,42 @@ def test_a_merged_callback_is_pending_even_if_the_survivor_had_one_done(org, out
     merging.merge(newer, org.agent, older.reference)
     db.session.refresh(older)
     assert older.callback_pending
+
+
+def test_a_merge_keeps_the_callbacks_number_slot_and_attempts(org):
+    from kontaktcenter.callbacks import hooks, services
+    from kontaktcenter.callbacks.models import Callback, CallbackSource, CallbackStatus
+    from kontaktcenter.cases.enums import CallbackResult
+    from kontaktcenter.core.extensions import utcnow
+
+    assert hooks
+    survivor = make_case(
+        org.agent,
+        None,
+        None,
+        channel=Channel.EMAIL,
+        summary="Mejl om bygglov",
+        contact=ContactData(name="Sara", email="sara@example.se"),
+    )
+    start = utcnow() - timedelta(minutes=10)  # the slot has begun: it may be tried now
+    request = services.CallbackRequest(
+        source=CallbackSource.PLATFORM,
+        number="0701234567",
+        slot_start=start,
+        slot_end=start + timedelta(hours=1),
+        platform_ref="ace-5",
+    )
+    callback = services.request(request, by=org.agent).callback
+    callback = services.record_attempt(callback, org.agent, CallbackResult.NO_ANSWER)
+    next_attempt, absorbed = callback.next_attempt_at, callback.case
+    assert next_attempt is not None
+
+    merging.merge(absorbed, org.agent, survivor.reference, "samma person")
+    db.session.expire_all()
+    [moved] = db.session.scalars(sa.select(Callback)).all()
+    assert moved.id == callback.id and moved.case_id == survivor.id
+    assert moved.status == CallbackStatus.PENDING and moved.number_e164 == "+46701234567"
+    assert (moved.slot_start, moved.slot_end) == (start, start + timedelta(hours=1))
+    assert moved.attempts == 1 and moved.next_attempt_at == next_attempt
+    assert moved.source == CallbackSource.PLATFORM and moved.platform_ref == "ace-5"
+    assert moved.due_at == moved.case.callback_due_at is not None

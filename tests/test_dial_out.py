@@ -9,6 +9,7 @@ import json
 import logging
 import time
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -139,6 +140,44 @@ def test_a_dial_out_not_delivered_in_time_is_dropped_not_rung_later(
     assert NUMBER not in caplog.text and "70123" not in caplog.text
 
 
+def _number_kept(job: OutboxJob) -> str | None:
+    db.session.refresh(job)
+    return job.args["number"]
+
+
+def test_the_citizens_number_is_not_kept_once_the_call_was_set_up(org, platform):
+    _request(org.agent)
+    (job,) = _jobs()
+    assert job.state == outbox.DONE
+    assert _number_kept(job) is None
+    assert NUMBER not in json.dumps(job.args) and job.args["reference"] == "KC-2026-000123"
+
+
+def test_the_number_of_a_dropped_dial_out_is_not_kept(org, platform, monkeypatch):
+    platform.answer((503, b"down"))
+    _request(org.agent)
+    (job,) = _jobs()
+    assert _number_kept(job) == NUMBER  # still needed for the retry
+    later = utcnow() + timedelta(seconds=dial_out.MAX_AGE_SECONDS + 5)
+    monkeypatch.setattr(tasks, "utcnow", lambda: later)
+    outbox.run(job.id, now=later)
+    assert job.state == outbox.DONE and _number_kept(job) is None
+
+
+def test_a_dial_out_that_failed_for_good_keeps_no_number_and_is_not_rung_on_retry(
+    org, app, platform, monkeypatch
+):
+    monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 1)
+    platform.answer((503, b"down"), (200, b"{}"))
+    _request(org.agent)
+    (job,) = _jobs()
+    assert job.state == outbox.FAILED and _number_kept(job) is None
+    assert outbox.retry(job.id)  # an admin on the health page
+    db.session.refresh(job)
+    assert job.state == outbox.DONE
+    assert len(platform.received) == 1  # no call to a number nobody knows any more
+
+
 def test_the_maximum_age_is_a_setting(org, app, platform, monkeypatch):
     monkeypatch.setitem(app.config, "DIAL_OUT_MAX_AGE_SECONDS", 600)
     platform.answer((503, b"down"), (200, b"{}"))
@@ -173,6 +212,54 @@ def test_a_dial_out_for_an_agent_deactivated_meanwhile_is_dropped(org, platform)
     assert platform.received == []
     (job,) = _jobs()
     assert job.state == outbox.DONE
+
+
+# --- the receiver's example in docs/call-events.md ---------------------------------------------
+
+
+def _documented_verify():
+    """The Python example of docs/call-events.md ("Verifying the signature"), as documented."""
+    docs = Path(__file__).resolve().parent.parent / "docs" / "call-events.md"
+    section = docs.read_text(encoding="utf-8").split("### Verifying the signature")[1]
+    code = section.split("```python\n")[1].split("```")[0]
+    namespace: dict = {}
+    exec(code.replace('b"..."', repr(SECRET.encode())), namespace)  # noqa: S102 - our own docs
+    return namespace["verify"]
+
+
+def test_the_documented_verification_accepts_a_real_request(org, platform):
+    _request(org.agent)
+    (request,) = platform.received
+    assert _documented_verify()(request.headers, request.body)["number"] == NUMBER
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"X-Kontaktcenter-Timestamp": None},
+        {"X-Kontaktcenter-Timestamp": ""},
+        {"X-Kontaktcenter-Timestamp": "²"},  # isdigit(), but no number
+        {"X-Kontaktcenter-Timestamp": "١٧٩٤٨٢٢٠٧٠"},  # Arabic-Indic digits
+        {"X-Kontaktcenter-Timestamp": "1"},  # stale
+        {"X-Kontaktcenter-Signature": None},
+        {"X-Kontaktcenter-Signature": "sha256=é"},  # compare_digest: TypeError for str
+        {"X-Kontaktcenter-Signature": "sha256=" + "0" * 64},
+        {"body": b'{"number":"+46700000000"}'},
+    ],
+)
+def test_the_documented_verification_refuses_anything_else_with_permission_error(
+    org, platform, change
+):
+    _request(org.agent)
+    (request,) = platform.received
+    headers = {k: v for k, v in request.headers.items() if k.startswith("X-Kontaktcenter")}
+    body = change.pop("body", request.body)
+    for name, value in change.items():
+        headers.pop(name)
+        if value is not None:
+            headers[name] = value
+    with pytest.raises(PermissionError):
+        _documented_verify()(headers, body)
 
 
 # --- settings --------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.outbox import OutboxJob
 from kontaktcenter.core.roles import Role
 from kontaktcenter.distribution import assignment, presence, settings
+from kontaktcenter.distribution.assignment import GivenBack
 from kontaktcenter.distribution.models import (
     AgentPresence,
     AgentStatus,
@@ -97,7 +98,7 @@ def test_round_robin_gives_the_next_item_to_who_got_one_longest_ago(org):
             Activity.case_id == first.id, Activity.kind == ActivityKind.ASSIGNED
         )
     ).one()
-    assert entry.text == "Tilldelad av fördelningen" and entry.actor is None
+    assert entry.text is None and entry.actor is None  # the timeline words it from the data
     assert entry.data == {"assignee": a.name, "via": "distribution"}
 
 
@@ -253,7 +254,7 @@ def test_going_on_a_break_gives_back_what_was_not_started(org):
     assert assignee_of(started) == assignee_of(untouched) == agent.id
     case_actions.assign(db.session.get(Case, started.id), agent, agent)  # begun: open
     changed = presence.set_status(agent, AgentStatus.BREAK)
-    assert changed is not None and changed.given_back == 1
+    assert changed is not None and changed.given_back == GivenBack(cases=1)
     assert assignee_of(started) == agent.id
     assert assignee_of(untouched) is None
     back = db.session.scalars(
@@ -261,7 +262,7 @@ def test_going_on_a_break_gives_back_what_was_not_started(org):
         .where(Activity.case_id == untouched.id, Activity.kind == ActivityKind.ASSIGNED)
         .order_by(Activity.id.desc())
     ).first()
-    assert back.data["assignee"] is None and "Tillbaka i kön" in back.text
+    assert back.data == {"assignee": None, "via": "distribution"} and back.text is None
     presence.set_status(colleague, AgentStatus.AVAILABLE)
     outbox.dispatch()
     assert assignee_of(untouched) == colleague.id
@@ -328,10 +329,31 @@ def test_new_first_line_callbacks_are_distributed(org):
             Activity.case_id == first_line.id, Activity.kind == ActivityKind.ASSIGNED
         )
     ).one()
-    assert entry.data["callback"] == mine.id and "fördelningen" in entry.text
+    assert entry.data == {"assignee": agent.name, "via": "distribution", "callback": mine.id}
     assert assignment.loads([agent.id]) == {agent.id: 1}
     presence.set_status(agent, AgentStatus.TRAINING)  # not tried yet: back to the worklist
     assert callback_assignee(mine) is None
+
+
+def test_a_callback_given_back_says_so_on_its_case_timeline(org):
+    turn_on()
+    agent = agents(1)[0]
+    available(agent)
+    case = factories.make_case(org.agent, None, outcome=Outcome.ANSWERED)
+    callback = _callback(case)
+    assert callback_assignee(callback) == agent.id
+    changed = presence.set_status(agent, AgentStatus.BREAK)
+    assert callback_assignee(callback) is None
+    assert changed is not None and changed.given_back == GivenBack(callbacks=1)
+    entries = db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.case_id == case.id, Activity.kind == ActivityKind.ASSIGNED)
+        .order_by(Activity.id)
+    ).all()
+    assert [entry.data for entry in entries] == [
+        {"assignee": agent.name, "via": "distribution", "callback": callback.id},
+        {"assignee": None, "via": "distribution", "callback": callback.id},
+    ]
 
 
 def test_a_tried_callback_stays_with_the_agent(org):

@@ -1,5 +1,6 @@
 """Distribution (#14) on real PostgreSQL: assign jobs running at the same moment, each in its
-own thread and connection, never give an agent more than the cap, nor an item twice.
+own thread and connection, never give an agent more than the cap, nor an item twice; a first
+status chosen twice at once is no error.
 
 Savepoint isolation cannot show races, so these commit for real in a database of their own.
 """
@@ -7,6 +8,7 @@ Savepoint isolation cannot show races, so these commit for real in a database of
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +26,7 @@ from kontaktcenter.core.extensions import db
 from kontaktcenter.core.roles import Role
 from kontaktcenter.distribution import assignment, presence
 from kontaktcenter.distribution.models import (
+    AgentPresence,
     AgentStatus,
     DistributedItem,
     DistributionMode,
@@ -139,4 +142,73 @@ def test_the_same_item_assigned_by_many_jobs_at_once_is_assigned_once(pg_app):
         )
         assert entries == 1
         assert db.session.get(Case, case_id).assignee_id in agent_ids
+        db.session.remove()
+
+
+def test_a_first_status_chosen_twice_at_once_is_set_once(pg_app):
+    """Two tabs (or a double click): neither finds a row to lock, both insert."""
+    with pg_app.app_context():
+        uid = factories.make_user(Role.AGENT, name="Ny Agent").id
+        db.session.commit()
+        db.session.remove()
+
+    def choose(i: int) -> AgentStatus:
+        status = (AgentStatus.AVAILABLE, AgentStatus.BREAK)[i % 2]
+        presence.set_status(db.session.get(User, uid), status)
+        return status
+
+    _run_in_threads(pg_app, choose)
+    with pg_app.app_context():
+        rows = db.session.scalars(sa.select(AgentPresence).where(AgentPresence.user_id == uid))
+        (row,) = rows.all()
+        assert row.status in (AgentStatus.AVAILABLE, AgentStatus.BREAK)
+        assert row.seen_at is not None
+        db.session.remove()
+
+
+def test_a_status_change_while_the_sweep_gives_back_the_same_items(pg_app):
+    """The sweep gives back an absent agent's items; before it commits, the agent picks rast
+    (which gives back the same items): the second finds them gone, and that is no error."""
+    _agent_ids, case_ids = _setup(pg_app, 1)
+    with pg_app.app_context():
+        uid = assignment.assign("case", case_ids[0])
+        assert uid is not None
+        db.session.remove()
+    given_back = threading.Event()
+    errors: list[BaseException] = []
+
+    def sweep_side() -> None:
+        with pg_app.app_context():
+            try:
+                assert assignment.give_back(uid) == assignment.GivenBack(cases=1)
+                given_back.set()
+                time.sleep(1.0)  # the status change waits for this transaction meanwhile
+                db.session.commit()
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+                given_back.set()
+            finally:
+                db.session.remove()
+
+    def status_side() -> None:
+        given_back.wait(10)
+        with pg_app.app_context():
+            try:
+                changed = presence.set_status(db.session.get(User, uid), AgentStatus.BREAK)
+                assert changed is not None and not changed.given_back
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=sweep_side), threading.Thread(target=status_side)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors
+    with pg_app.app_context():
+        case = db.session.get(Case, case_ids[0])
+        assert case is not None and case.assignee_id is None
+        assert db.session.scalars(sa.select(DistributedItem)).all() == []
         db.session.remove()

@@ -58,9 +58,43 @@ def test_the_case_page_says_distribution_assigned_it(client, org, login):
     login(org.agent)
     html = client.get(f"/arenden/{case.id}").get_data(as_text=True)
     timeline = html.split('id="timeline-h"')[1]
-    assert "Tilldelat</strong>" in timeline and "– Agnes Agent" in timeline
-    assert "Tilldelad av fördelningen" in timeline and "Systemet" in timeline
+    assert "Tilldelat</strong>" in timeline and "– Agnes Agent (av fördelningen)" in timeline
+    assert "Systemet" in timeline
     assert "<dt>Handläggs av</dt><dd>Agnes Agent</dd>" in html
+    # Said by the page, not written into the case: a search for it does not find every case.
+    found = client.get("/sok/", query_string={"q": "fördelningen"}).get_data(as_text=True)
+    assert case.reference not in found
+
+
+def test_what_went_back_to_the_queue_is_named_and_on_the_timeline(client, org, login):
+    from kontaktcenter.cases.enums import Outcome
+    from kontaktcenter.distribution import settings
+    from kontaktcenter.distribution.settings import SettingsData
+    from tests.test_distribution import _callback
+
+    settings.save(SettingsData(DistributionMode.ROUND_ROBIN, True, True, 5))
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    outbox.dispatch()
+    email = factories.make_case(org.manager, None, outcome=None, channel=Channel.EMAIL)
+    called = factories.make_case(org.manager, None, outcome=Outcome.ANSWERED)
+    _callback(called)
+    _callback(called)
+    outbox.dispatch()
+    response = factories.post(client, "/status", {"status": "break"}, follow_redirects=True)
+    assert (
+        "Din status är nu rast. 1 ärende och 2 återuppringningar som du fått av fördelningen och"
+        " inte börjat på gick tillbaka till kön." in response.get_data(as_text=True)
+    )
+    assert "– ingen (tillbaka i kön: handläggaren är inte tillgänglig)" in _timeline(client, email)
+    timeline = _timeline(client, called)
+    assert timeline.count("– Agnes Agent (återuppringningen, av fördelningen)") == 2
+    given_back = "– ingen (återuppringningen tillbaka i kön: handläggaren är inte tillgänglig)"
+    assert timeline.count(given_back) == 2
+
+
+def _timeline(client, case) -> str:
+    return client.get(f"/arenden/{case.id}").get_data(as_text=True).split('id="timeline-h"')[1]
 
 
 @pytest.mark.parametrize("role", ["manager", "handler_bygg"])
@@ -97,6 +131,37 @@ def test_the_form_returns_only_to_our_own_pages(client, org, login, target):
     assert status_of(org.agent) == AgentStatus.BREAK
 
 
+@pytest.mark.parametrize(
+    ("referrer", "back"),
+    [
+        ("http://localhost/aterringningar/{id}?x=1", "/aterringningar/{id}?x=1"),
+        (None, "/"),
+        ("http://localhost/aterringningar/{id}/forsok", "/"),  # the form sent twice: POST only
+        ("https://evil.example/aterringningar/{id}", "/"),
+    ],
+)
+def test_a_status_changed_on_a_page_with_form_errors_returns_to_a_page(
+    client, org, login, referrer, back
+):
+    from kontaktcenter.cases.enums import Outcome
+    from tests.test_distribution import _callback
+
+    callback = _callback(factories.make_case(org.agent, None, outcome=Outcome.ANSWERED))
+    login(org.agent)
+    headers = {"Referer": referrer.format(id=callback.id)} if referrer else {}
+    # A page answering a POST: the callback's attempt form sent without a result.
+    refused = factories.post(
+        client, f"/aterringningar/{callback.id}/forsok", {"result": ""}, headers=headers
+    )
+    assert refused.status_code == 422
+    target = re.search(r'name="next" value="([^"]*)"', refused.get_data(as_text=True)).group(1)
+    assert target == back.format(id=callback.id)
+    response = factories.post(client, "/status", {"status": "break", "next": target})
+    assert response.status_code == 302 and response.location == target
+    assert client.get(response.location, follow_redirects=True).status_code == 200
+    assert status_of(org.agent) == AgentStatus.BREAK
+
+
 def test_signing_out_sets_utloggad(client, org, login):
     login(org.agent)
     factories.post(client, "/status", {"status": "available"})
@@ -128,6 +193,65 @@ def test_requests_refresh_seen_at_once_a_minute_not_every_time(client, org, logi
     client.get("/sok/")
     db.session.expire_all()
     assert db.session.get(AgentPresence, org.agent.id).seen_at > long_ago
+
+
+def test_an_agent_at_their_desk_keeps_their_status(client, org, login, app):
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    minutes = app.config.get("DISTRIBUTION_PRESENCE_MINUTES", 20)
+    _seen(org.agent, utcnow() - timedelta(minutes=minutes - 2))
+    with client.session_transaction() as session:
+        session["distribution_seen"] -= presence.SEEN_EVERY_SECONDS + 1
+    client.get("/samtal/handelser")  # the screen pop's stream, every half minute
+    db.session.expire_all()
+    row = db.session.get(AgentPresence, org.agent.id)
+    assert row.status == AgentStatus.AVAILABLE and row.seen_at > utcnow() - timedelta(minutes=1)
+
+
+def _seen(user, at) -> None:
+    db.session.execute(
+        sa.update(AgentPresence).where(AgentPresence.user_id == user.id).values(seen_at=at)
+    )
+    db.session.commit()
+
+
+def _new_email_goes_to(org):
+    from kontaktcenter.cases.models import Case
+
+    case = factories.make_case(org.manager, None, outcome=None, channel=Channel.EMAIL)
+    outbox.dispatch()
+    db.session.expire_all()
+    return db.session.get(Case, case.id).assignee_id
+
+
+@pytest.mark.parametrize("how", ["signs_in", "remembered_session"])
+def test_an_agent_back_after_the_window_chooses_a_status_again(client, org, login, app, how):
+    """Friday: the browser closed while "tillgänglig". Monday's first request gets no work."""
+    from kontaktcenter.distribution import settings
+    from kontaktcenter.distribution.settings import SettingsData
+
+    settings.save(SettingsData(DistributionMode.ROUND_ROBIN, True, True, 5))
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    outbox.dispatch()
+    kept = _new_email_goes_to(org)
+    assert kept == org.agent.id  # given on Friday, never begun
+    _seen(org.agent, utcnow() - timedelta(days=3))
+    if how == "signs_in":
+        login(org.agent)
+    else:  # the browser restored its session (or a "Kom ihåg mig" cookie signed in again)
+        with client.session_transaction() as session:
+            session["distribution_seen"] -= 3 * 24 * 3600
+    html = client.get("/sok/").get_data(as_text=True)
+    assert status_of(org.agent) == AgentStatus.SIGNED_OUT
+    assert "Status: <strong>Utloggad</strong>" in html
+    assert _new_email_goes_to(org) is None
+    from kontaktcenter.distribution.models import DistributedItem
+
+    assert db.session.scalars(sa.select(DistributedItem)).all() == []  # Friday's went back
+    factories.post(client, "/status", {"status": "available"})
+    outbox.dispatch()
+    assert _new_email_goes_to(org) == org.agent.id
 
 
 def test_admins_set_the_distribution(client, org, login):
@@ -251,6 +375,70 @@ def test_a_call_to_an_agent_on_a_break_changes_nothing(platform, org):
     assert status_of(org.agent) == AgentStatus.TRAINING
     platform.post("/calls/events", call_event("ended", 200))
     assert status_of(org.agent) == AgentStatus.TRAINING
+
+
+def test_call_events_do_not_make_an_absent_agent_signed_in(platform, org, app):
+    """The browser closed two hours ago (still "tillgänglig"); the softphone takes calls."""
+    from kontaktcenter.distribution import settings
+    from kontaktcenter.distribution.settings import SettingsData
+
+    settings.save(SettingsData(DistributionMode.ROUND_ROBIN, True, True, 5))
+    presence.set_status(org.agent, AgentStatus.AVAILABLE)
+    two_hours_ago = utcnow() - timedelta(hours=2)
+    _seen(org.agent, two_hours_ago)
+    platform.post("/calls/events", call_event("answered", 20, agent_email=org.agent.email))
+    platform.post("/calls/events", call_event("ended", 200))
+    db.session.expire_all()
+    row = db.session.get(AgentPresence, org.agent.id)
+    assert row.seen_at == two_hours_ago
+    assert _new_email_goes_to(org) is None
+
+
+def test_call_events_do_not_refresh_when_the_agent_was_seen(platform, org):
+    presence.set_status(org.agent, AgentStatus.AVAILABLE)
+    five_minutes_ago = utcnow() - timedelta(minutes=5)
+    _seen(org.agent, five_minutes_ago)
+    platform.post("/calls/events", call_event("answered", 20, agent_email=org.agent.email))
+    assert status_of(org.agent) == AgentStatus.IN_CALL
+    platform.post("/calls/events", call_event("ended", 200))
+    assert status_of(org.agent) == AgentStatus.AVAILABLE
+    assert db.session.get(AgentPresence, org.agent.id).seen_at == five_minutes_ago
+
+
+@pytest.mark.parametrize("order", ["in_order", "transfer_first"])
+def test_a_transferred_call_moves_i_samtal_to_the_colleague(platform, org, order):
+    colleague = factories.make_user(Role.AGENT, name="Bertil Agent")
+    presence.set_status(org.agent, AgentStatus.AVAILABLE)
+    presence.set_status(colleague, AgentStatus.AVAILABLE)
+    answered = call_event("answered", 20, agent_email=org.agent.email)
+    transferred = call_event("transferred", 60, agent_email=colleague.email)
+    for event in [answered, transferred] if order == "in_order" else [transferred, answered]:
+        assert platform.post("/calls/events", event).status_code == 201
+    assert status_of(org.agent) == AgentStatus.AVAILABLE
+    assert status_of(colleague) == AgentStatus.IN_CALL
+    platform.post("/calls/events", call_event("ended", 300))
+    assert status_of(org.agent) == status_of(colleague) == AgentStatus.AVAILABLE
+
+
+def test_a_transfer_after_the_end_changes_nobody(platform, org):
+    colleague = factories.make_user(Role.AGENT, name="Bertil Agent")
+    presence.set_status(org.agent, AgentStatus.AVAILABLE)
+    presence.set_status(colleague, AgentStatus.AVAILABLE)
+    platform.post("/calls/events", call_event("answered", 20, agent_email=org.agent.email))
+    platform.post("/calls/events", call_event("ended", 300))
+    platform.post("/calls/events", call_event("transferred", 60, agent_email=colleague.email))
+    assert status_of(org.agent) == status_of(colleague) == AgentStatus.AVAILABLE
+
+
+def test_a_transfer_keeps_a_status_the_agent_chose(platform, org):
+    colleague = factories.make_user(Role.AGENT, name="Bertil Agent")
+    presence.set_status(org.agent, AgentStatus.AVAILABLE)
+    presence.set_status(colleague, AgentStatus.TRAINING)
+    platform.post("/calls/events", call_event("answered", 20, agent_email=org.agent.email))
+    presence.set_status(org.agent, AgentStatus.BREAK)
+    platform.post("/calls/events", call_event("transferred", 60, agent_email=colleague.email))
+    assert status_of(org.agent) == AgentStatus.BREAK
+    assert status_of(colleague) == AgentStatus.TRAINING
 
 
 def test_a_late_answer_after_the_end_leaves_the_agent_available(platform, org):

@@ -3,7 +3,8 @@ e-services, the caller's callback worklist, and attempts (issue #14).
 
 ``POST /callbacks`` is the one route a telephony integration token may use besides call events
 (auth.INTEGRATION_ENDPOINTS); any other token posts as an e-service. Idempotent per requester
-and ``reference``: the same request again answers 200 with the callback it made. The rest acts
+(the token's user) and ``reference``: the same request again answers 200 with the callback it
+made or joined. The rest acts
 as the token's user, with the same scope as the worklist page (a handler: their departments).
 docs/callbacks.md is the reference, with curl examples.
 """

@@ -40,14 +40,19 @@ PATHS: dict[str, Schema] = {
             "worklist. The promise (`due_at`) is the slot's end, or for `asap` the case type's "
             "callback promise from the service goals. A telephony integration token posts as "
             "the platform's queue callback, any other token as an e-service. Idempotent per "
-            "requester and `reference`: the same request again answers 200 with the callback "
-            "it made. The same number with a callback still waiting is added to that callback "
-            "(200). Field errors answer 422 with `field` (`number`, `slot.from`, …). See "
-            "docs/callbacks.md.",
+            "token user and `reference`: the same request again answers 200 with the callback "
+            "it made or joined, and changes nothing (another requester's same `reference` is "
+            "another request). The same number with a callback still waiting in the contact "
+            "center's first line, on a case that is not secret and of the same or no case "
+            "type, is added to that callback (200): a note on its case, and a slot ending "
+            "before its promise becomes its slot and promise. Field errors answer 422 with "
+            "`field` (`number`, `slot.from`, …). See docs/callbacks.md.",
             "requestBody": body("CallbackIn"),
             "responses": {
                 "200": json_response(
-                    ref("Callback"), "Requested before (same `reference`, or same number)."
+                    ref("Callback"),
+                    "Requested before (same token user and `reference`), or joined the "
+                    "callback already waiting for the same number.",
                 ),
                 "201": json_response(ref("Callback"), "A new callback."),
             }
@@ -119,8 +124,8 @@ SCHEMAS: dict[str, Schema] = {
                 "minLength": 1,
                 "maxLength": REFERENCE_MAX,
                 "pattern": r"\S",
-                "description": "The requester's own id of the request: sent again, it makes no "
-                "second callback.",
+                "description": "The requester's own id of the request: sent again with the "
+                "same token, it makes no second callback and no second note.",
             },
             "name": text(NAME_MAX, "The caller's name, when known."),
             "note": text(NOTE_MAX, "What the call is about."),

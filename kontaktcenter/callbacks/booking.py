@@ -18,13 +18,13 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from kontaktcenter.callbacks import events
-from kontaktcenter.callbacks.models import Callback, CallbackSource, CallbackStatus
+from kontaktcenter.callbacks import events, rules
+from kontaktcenter.callbacks.models import Callback, CallbackAttempt, CallbackSource, CallbackStatus
 from kontaktcenter.cases.enums import ActivityKind
 from kontaktcenter.cases.models import Activity, Case
 from kontaktcenter.core.extensions import db
@@ -104,11 +104,27 @@ def _book(
     if booking.note:
         callback.note = booking.note
     callback.slot_start, callback.slot_end = booking.slot_start, booking.slot_end
-    callback.next_attempt_at = booking.slot_start
+    callback.next_attempt_at = _not_before(callback, booking.slot_start)
     # Provisional when the goals' receiver has not run yet; _promise_changed corrects it.
     callback.due_at = case.callback_due_at or requested or at
     sa.inspect(case).info[_PENDING_KEY] = callback
     return callback
+
+
+def _not_before(callback: Callback, slot_start: datetime | None) -> datetime | None:
+    """The next allowed attempt after a (re)booking: the slot's start, but never before the
+    retry rule's gap after the last attempt (booking again after "Inget svar" must not make
+    the callback callable at once)."""
+    if not callback.attempts or callback.id is None:
+        return slot_start
+    last = db.session.scalar(
+        sa.select(sa.func.max(CallbackAttempt.at)).where(CallbackAttempt.callback_id == callback.id)
+    )
+    if last is None:
+        return slot_start
+    gap = rules.effective_rule(callback.case.case_type).min_gap_minutes
+    retry_at = last + timedelta(minutes=gap)
+    return retry_at if slot_start is None or slot_start < retry_at else slot_start
 
 
 @sa.event.listens_for(Case.callback_due_at, "set")

@@ -23,6 +23,7 @@ from kontaktcenter.organisation.models import CaseType, User
 
 _PENDING = sa.text("status = 'pending'")
 _LETTER_TO_SEND = sa.text("fallback = 'letter' AND fallback_done_at IS NULL")
+_ABANDONED = sa.text("source = 'abandoned'")
 
 
 class CallbackStatus(StrEnum):
@@ -105,8 +106,9 @@ class Callback(Model):
         str_enum(CallbackStatus), default=CallbackStatus.PENDING
     )
     source: Mapped[CallbackSource] = mapped_column(str_enum(CallbackSource))
-    # The requester's reference (the platform's callback id, the e-service's errand id):
-    # unique per source, so a request sent twice makes one callback.
+    # The reference of the request that made it (the platform's callback id, the e-service's
+    # errand id, the abandoned call's id). Idempotency is kept per requester in
+    # callback_requests, which also holds the requests that joined this callback.
     platform_ref: Mapped[str | None] = mapped_column(sa.String(100))
     number_e164: Mapped[str | None] = mapped_column(sa.String(20))  # whom to call
     note: Mapped[str | None] = mapped_column(sa.String(500))  # what to call about
@@ -138,7 +140,6 @@ class Callback(Model):
     )
 
     __table_args__ = (
-        sa.UniqueConstraint("source", "platform_ref"),
         # The worklist and "ta nästa": pending callbacks by due time.
         sa.Index(
             "ix_callbacks_pending_due",
@@ -160,6 +161,41 @@ class Callback(Model):
             "closed_at",
             postgresql_where=_LETTER_TO_SEND,
             sqlite_where=_LETTER_TO_SEND,
+        ),
+    )
+
+
+class CallbackRequestRecord(Model):
+    """One request from outside a case (the phone platform, an e-service, an abandoned call)
+    and the callback it made or joined. The requester's reference is unique per source and
+    requester (the token's user; None for an abandoned call): the same request again answers
+    with the same callback, never a second one or a second note on the case."""
+
+    __tablename__ = "callback_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    callback_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("callbacks.id", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[CallbackSource] = mapped_column(str_enum(CallbackSource))
+    requested_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    reference: Mapped[str | None] = mapped_column(sa.String(100))
+    joined: Mapped[bool] = mapped_column(default=False)  # False: it made the callback
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    callback: Mapped[Callback] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("source", "requested_by_id", "reference"),
+        # An abandoned call has no requester, and NULLs are distinct in the above.
+        sa.Index(
+            "uq_callback_requests_abandoned",
+            "reference",
+            unique=True,
+            postgresql_where=_ABANDONED,
+            sqlite_where=_ABANDONED,
         ),
     )
 

@@ -18,7 +18,12 @@ from sqlalchemy.exc import IntegrityError
 
 from kontaktcenter.callbacks import booking
 from kontaktcenter.callbacks.closing import cancel, mark_letter_sent, record_attempt
-from kontaktcenter.callbacks.models import Callback, CallbackSource, CallbackStatus
+from kontaktcenter.callbacks.models import (
+    Callback,
+    CallbackRequestRecord,
+    CallbackSource,
+    CallbackStatus,
+)
 from kontaktcenter.cases import access, actions, events
 from kontaktcenter.cases.contacts import ContactData, resolve_contact
 from kontaktcenter.cases.enums import OPEN_STATUSES, ActivityKind, CaseStatus, Channel, Outcome
@@ -72,19 +77,20 @@ class CallbackRequest:
 @dataclass
 class Requested:
     callback: Callback
-    created: bool  # False: the same (source, platform_ref) was requested before
+    created: bool  # False: requested before (same reference), or joined a waiting callback
 
 
 def request(data: CallbackRequest, by: User) -> Requested:
     """A callback requested from outside a case: makes the phone case (the contact center's first
-    line) and its callback. Idempotent per (source, platform_ref), also when two identical
-    requests arrive at once; a person (number) with a pending callback gets no second one."""
+    line) and its callback. Idempotent per (source, requester, platform_ref), also when two
+    identical requests arrive at once; a person (number) with a callback waiting in the first
+    line gets no second one (see :func:`request_in_transaction`)."""
     try:
         result = request_in_transaction(data, by)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        existing = _by_reference(data.source, _reference(data.platform_ref))
+        existing = _by_reference(data.source, by, _reference(data.platform_ref))
         if existing is None:
             raise
         return Requested(existing, created=False)
@@ -98,7 +104,15 @@ def request_in_transaction(
     data: CallbackRequest, by: User | None, call_id: int | None = None
 ) -> Requested:
     """:func:`request` without the commit (the abandoned-call hook runs inside the call event's
-    transaction). Flushes the new rows."""
+    transaction). Flushes the new rows.
+
+    The same request again (source, requester `by`, reference) answers with the callback the
+    first one made or joined, and changes nothing. A request from a number that has a callback
+    waiting in the contact center's first line, on a case that is not secret and of the same or
+    no case type, joins it: a note on its case, and a slot that ends before its promise becomes
+    its slot and promise. Anything else (another department's callback, a secret case, another
+    case type) makes a callback of its own: a joined request must neither show the requester
+    another case nor lose its own request."""
     now = utcnow()
     number = _number(data.number)
     note = _note(data.note)
@@ -106,25 +120,14 @@ def request_in_transaction(
     validate_slot(data.slot_start, data.slot_end, now)
     if data.case_type is not None and not data.case_type.active:
         raise ValidationError("Ärendetypen används inte längre.", "case_type")
-    if ref is not None and (existing := _by_reference(data.source, ref)) is not None:
+    _serialise_requests_for(number)
+    if ref is not None and (existing := _by_reference(data.source, by, ref)) is not None:
         return Requested(existing, created=False)
-    same_person = db.session.scalars(
-        sa.select(Callback)
-        .where(Callback.number_e164 == number, Callback.status == CallbackStatus.PENDING)
-        .order_by(Callback.id)
-        .limit(1)
-    ).first()
-    if same_person is not None:
-        add_activity(
-            same_person.case,
-            ActivityKind.CALLBACK_REQUESTED,
-            by,
-            note,
-            source=data.source.value,
-            **({"reference": ref} if ref else {}),
-        )
+    waiting = _waiting_for(number, data.case_type)
+    if waiting is not None:
+        _join(waiting, data, by, note, ref, now)
         db.session.flush()
-        return Requested(same_person, created=False)
+        return Requested(waiting, created=False)
 
     with db.session.no_autoflush:  # the case is numbered last, as cases.services does
         contact = resolve_contact(ContactData(name=data.name, phone=data.number))
@@ -143,7 +146,8 @@ def request_in_transaction(
         add_activity(case, ActivityKind.CREATED, by, channel=Channel.PHONE.value)
         events.created.send(case, at=now)
         case.outcome = Outcome.CALLBACK
-        token = booking.current.set(
+        promised = _promise(
+            case,
             booking.Booking(
                 source=data.source,
                 slot_start=data.slot_start,
@@ -152,12 +156,9 @@ def request_in_transaction(
                 platform_ref=ref,
                 number_e164=number,
                 call_id=call_id,
-            )
+            ),
+            now,
         )
-        try:
-            promised = events.book_callback(case, now, data.slot_end)
-        finally:
-            booking.current.reset(token)
         add_activity(
             case,
             ActivityKind.CALLBACK_BOOKED,
@@ -167,10 +168,131 @@ def request_in_transaction(
             source=data.source.value,
         )
         case.reference = next_reference(now)
+        callback = booking.pending_of(case)
+        assert callback is not None
+        _record(callback, data.source, by, ref, now, joined=False)
     db.session.flush()
-    callback = booking.pending_of(case)
-    assert callback is not None
     return Requested(callback, created=True)
+
+
+def _promise(case: Case, book_as: booking.Booking, now: datetime) -> datetime:
+    """Book the case's callback as `book_as` says (its pending row made or updated); the
+    promise: the slot's end, or the service goals' callback promise."""
+    token = booking.current.set(book_as)
+    try:
+        return events.book_callback(case, now, book_as.slot_end)
+    finally:
+        booking.current.reset(token)
+
+
+def _waiting_for(number: str, case_type: CaseType | None) -> Callback | None:
+    """The callback that a request from `number` (about `case_type`) joins, if any: pending, on
+    an open first-line case that is not secret, of the same or no case type. A request about a
+    secret case type joins nothing (its note must not land on a case that is not secret)."""
+    if case_type is not None and case_type.secrecy_ground:
+        return None
+    same_type: sa.ColumnElement[bool] = sa.true()
+    if case_type is not None:
+        same_type = sa.or_(Case.case_type_id.is_(None), Case.case_type_id == case_type.id)
+    return db.session.scalars(
+        sa.select(Callback)
+        .join(Case, Case.id == Callback.case_id)
+        .where(
+            Callback.number_e164 == number,
+            Callback.status == CallbackStatus.PENDING,
+            Case.department_id.is_(None),
+            Case.status.in_(OPEN_STATUSES),
+            sa.not_(access.secret_clause()),
+            same_type,
+        )
+        .order_by(Callback.id)
+        .limit(1)
+    ).first()
+
+
+def _join(
+    callback: Callback,
+    data: CallbackRequest,
+    by: User | None,
+    note: str | None,
+    ref: str | None,
+    now: datetime,
+) -> None:
+    """The request on the waiting callback's case; a slot ending before the callback's promise
+    becomes its slot and promise (the person asked to be called by then)."""
+    case = callback.case
+    slot = {}
+    if data.slot_start is not None and data.slot_end is not None:
+        slot = {"slot_from": data.slot_start.isoformat(), "slot_to": data.slot_end.isoformat()}
+    add_activity(
+        case,
+        ActivityKind.CALLBACK_REQUESTED,
+        by,
+        note,
+        source=data.source.value,
+        **({"reference": ref} if ref else {}),
+        **slot,
+    )
+    _record(callback, data.source, by, ref, now, joined=True)
+    if data.slot_end is None or data.slot_end >= callback.due_at:
+        return
+    with db.session.no_autoflush:
+        promised = _promise(
+            case,
+            booking.Booking(
+                source=callback.source,
+                slot_start=data.slot_start,
+                slot_end=data.slot_end,
+                number_e164=callback.number_e164,
+            ),
+            now,
+        )
+    add_activity(
+        case,
+        ActivityKind.CALLBACK_BOOKED,
+        by,
+        "Ny önskad tid från en ny begäran om återuppringning.",
+        due_at=promised.isoformat(),
+        source=data.source.value,
+    )
+
+
+def _record(
+    callback: Callback,
+    source: CallbackSource,
+    by: User | None,
+    ref: str | None,
+    now: datetime,
+    *,
+    joined: bool,
+) -> None:
+    db.session.add(
+        CallbackRequestRecord(
+            callback=callback,
+            source=source,
+            requested_by_id=by.id if by is not None else None,
+            reference=ref,
+            joined=joined,
+            received_at=now,
+        )
+    )
+
+
+# The namespace of the advisory locks that make requests for one number one at a time.
+_NUMBER_LOCK_NAMESPACE = 0x0CB1
+
+
+def _serialise_requests_for(number: str) -> None:
+    """Before looking for the number's waiting callback: wait for any other transaction
+    requesting a callback for the same number to end (PostgreSQL; SQLite has one writer at a
+    time anyway). Without it, the platform's queue callback and the abandoned call of the same
+    caller, arriving together, both find nothing waiting and make two callbacks."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(
+            sa.select(
+                sa.func.pg_advisory_xact_lock(_NUMBER_LOCK_NAMESPACE, sa.func.hashtext(number))
+            )
+        )
 
 
 def book(
@@ -307,9 +429,21 @@ def _reference(value: str | None) -> str | None:
     return ref or None
 
 
-def _by_reference(source: CallbackSource, ref: str | None) -> Callback | None:
+def _by_reference(source: CallbackSource, by: User | None, ref: str | None) -> Callback | None:
+    """The callback that the request (source, requester, reference) made or joined before."""
     if ref is None:
         return None
+    requester = (
+        CallbackRequestRecord.requested_by_id.is_(None)
+        if by is None
+        else CallbackRequestRecord.requested_by_id == by.id
+    )
     return db.session.scalars(
-        sa.select(Callback).where(Callback.source == source, Callback.platform_ref == ref)
+        sa.select(Callback)
+        .join(CallbackRequestRecord, CallbackRequestRecord.callback_id == Callback.id)
+        .where(
+            CallbackRequestRecord.source == source,
+            CallbackRequestRecord.reference == ref,
+            requester,
+        )
     ).first()

@@ -142,7 +142,9 @@ def _merge(survivor: Case, absorbed: Case, by: User, note: str | None, now: date
                 f"Det öppna ärendet {absorbed.reference} slogs ihop med det här.",
             )
             events.reopened.send(survivor, at=now)
-        if absorbed.callback_pending and not survivor.callback_pending:  # keep the promise
+        # Keep the promise: the callbacks area moves the absorbed case's callback row with its
+        # number, slot and attempts (a receiver of callback_booked).
+        if absorbed.callback_pending and not survivor.callback_pending:
             due_at = absorbed.callback_due_at
             survivor.callback_done_at = None  # a callback it made before is not this one
             promised = events.book_callback(survivor, now, due_at)

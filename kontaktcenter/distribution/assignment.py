@@ -14,6 +14,7 @@ here owns its transaction, except :func:`give_back`, which the status change com
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -39,9 +40,9 @@ Kind = Literal["case", "callback"]
 # Who can take first-line work (cases.actions.assignable_users for a first-line case).
 AGENT_ROLES = (Role.AGENT, Role.ADMIN)
 DEFAULT_PRESENCE_MINUTES = 20
-ASSIGNED_TEXT = "Tilldelad av fördelningen"
-CALLBACK_ASSIGNED_TEXT = "Återuppringningen tilldelad av fördelningen"
-GIVEN_BACK_TEXT = "Tillbaka i kön: handläggaren är inte tillgänglig"
+# The timeline's entries say `via="distribution"` in their data (the template words it), not
+# in their text: a text would be indexed, and every distributed case found by "fördelningen".
+VIA = "distribution"
 _NEVER = datetime(1970, 1, 1, tzinfo=UTC)
 _TAKEABLE = (CaseStatus.NEW, CaseStatus.OPEN)  # as "ta nästa" takes them
 
@@ -166,9 +167,7 @@ def _claim(kind: Kind, item_id: int, user: User, now: datetime) -> bool:
         case = db.session.scalars(
             sa.select(Case).where(Case.id == item_id).execution_options(populate_existing=True)
         ).one()
-        add_activity(
-            case, ActivityKind.ASSIGNED, None, ASSIGNED_TEXT, assignee=user.name, via="distribution"
-        )
+        add_activity(case, ActivityKind.ASSIGNED, None, assignee=user.name, via=VIA)
         _forget_given(DistributedItem.case_id == item_id)  # given before, then unassigned
         db.session.add(DistributedItem(user_id=user.id, case_id=item_id, assigned_at=now))
         return True
@@ -184,13 +183,7 @@ def _claim(kind: Kind, item_id: int, user: User, now: datetime) -> bool:
         sa.select(Callback).where(Callback.id == item_id).execution_options(populate_existing=True)
     ).one()
     add_activity(
-        callback.case,
-        ActivityKind.ASSIGNED,
-        None,
-        CALLBACK_ASSIGNED_TEXT,
-        assignee=user.name,
-        via="distribution",
-        callback=callback.id,
+        callback.case, ActivityKind.ASSIGNED, None, assignee=user.name, via=VIA, callback=item_id
     )
     _forget_given(DistributedItem.callback_id == item_id)
     db.session.add(DistributedItem(user_id=user.id, callback_id=item_id, assigned_at=now))
@@ -281,14 +274,30 @@ def sweep(now: datetime | None = None) -> int:
     return assigned
 
 
-def give_back(user_id: int, now: datetime | None = None) -> int:
+@dataclass(frozen=True)
+class GivenBack:
+    """What went back to the queue: cases and callbacks."""
+
+    cases: int = 0
+    callbacks: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.cases + self.callbacks
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+
+def give_back(user_id: int, now: datetime | None = None) -> GivenBack:
     """Return what distribution gave `user_id` and they have not started (a case still new, a
-    callback not yet tried) to the queue. Does not commit (the status change does)."""
+    callback not yet tried) to the queue; each says so on its case's timeline. Does not commit
+    (the status change does)."""
     now = now or utcnow()
     rows = list(
         db.session.scalars(sa.select(DistributedItem).where(DistributedItem.user_id == user_id))
     )
-    returned = 0
+    cases = callbacks = 0
     for row in rows:
         if row.case_id is not None:
             freed = _updated(
@@ -307,14 +316,8 @@ def give_back(user_id: int, now: datetime | None = None) -> int:
                     .where(Case.id == row.case_id)
                     .execution_options(populate_existing=True)
                 ).one()
-                add_activity(
-                    case,
-                    ActivityKind.ASSIGNED,
-                    None,
-                    GIVEN_BACK_TEXT,
-                    assignee=None,
-                    via="distribution",
-                )
+                add_activity(case, ActivityKind.ASSIGNED, None, assignee=None, via=VIA)
+                cases += 1
         else:
             freed = _updated(
                 sa.update(Callback)
@@ -327,11 +330,28 @@ def give_back(user_id: int, now: datetime | None = None) -> int:
                 .values(assigned_to_id=None, assigned_at=None)
                 .execution_options(synchronize_session=False)
             )
-        returned += freed
-        db.session.delete(row)
+            if freed:
+                callback = db.session.scalars(
+                    sa.select(Callback)
+                    .where(Callback.id == row.callback_id)
+                    .execution_options(populate_existing=True)
+                ).one()
+                add_activity(
+                    callback.case,
+                    ActivityKind.ASSIGNED,
+                    None,
+                    assignee=None,
+                    via=VIA,
+                    callback=callback.id,
+                )
+                callbacks += 1
     if rows:
-        db.session.flush()
-    return returned
+        # Not session.delete: a sweep giving back the same agent's items at the same moment
+        # may have deleted them already (0 rows is fine here, not a stale-data warning).
+        _forget_given(DistributedItem.id.in_([row.id for row in rows]))
+        for row in rows:
+            db.session.expunge(row)
+    return GivenBack(cases, callbacks)
 
 
 def _give_back_absent(now: datetime) -> None:

@@ -2,9 +2,16 @@
 last seen.
 
 An agent sets the status from the header of every page; signing out sets utloggad; a call
-answered by an available agent sets i samtal and its end sets tillgänglig again (only when the
-system had set i samtal). Going away (rast, utbildning, utloggad) gives back the distributed
-items the agent has not started; becoming available hands out what waits.
+answered by an available agent sets i samtal and its end (or its transfer to a colleague) sets
+tillgänglig again (only when the system had set i samtal). Going away (rast, utbildning,
+utloggad) gives back the distributed items the agent has not started; becoming available hands
+out what waits.
+
+Only the agent's own requests make them seen: a call event says the softphone is in use, not
+that the browser is open, so the statuses the system sets never touch seen_at. An agent who
+comes back after the presence window (the browser was closed on Friday, still "tillgänglig")
+finds the status lapsed to utloggad and chooses again: they never get work they did not ask
+for.
 """
 
 from __future__ import annotations
@@ -12,15 +19,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from time import time
+from typing import Any, cast
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import request, session
+from flask import current_app, request, session, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import RequestRedirect
 
 from kontaktcenter.core import outbox
 from kontaktcenter.core.errors import ValidationError
-from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.extensions import db, upsert, utcnow
 from kontaktcenter.distribution import assignment
 from kontaktcenter.distribution.models import AgentPresence, AgentStatus, DistributionMode
 from kontaktcenter.organisation.models import User
@@ -31,33 +42,46 @@ SEEN_EVERY_SECONDS = 60  # seen_at is written at most this often per agent
 @dataclass(frozen=True)
 class Changed:
     presence: AgentPresence
-    given_back: int  # distributed items returned to the queue
+    given_back: assignment.GivenBack  # distributed items returned to the queue
 
 
 def apply_status(
     user: User, status: AgentStatus, *, by_system: bool = False, now: datetime | None = None
 ) -> Changed | None:
     """Set `user`'s status in the current transaction (no commit: the call events' hook runs
-    inside their transaction). None: signing out a user who never had a status."""
+    inside their transaction). None: signing out a user who never had a status. `by_system`
+    (a call event): the agent is not seen by it."""
     now = now or utcnow()
     row = db.session.get(AgentPresence, user.id, with_for_update=True)
     if row is None:
         if status == AgentStatus.SIGNED_OUT:
             return None
-        row = AgentPresence(user_id=user.id, status=status, since=now, set_by_system=by_system)
-        db.session.add(row)
-    elif row.status != status:
+        row = _first_row(user.id, now)
+    if row.status != status:
         row.status, row.since = status, now
     row.set_by_system = by_system
-    if status != AgentStatus.SIGNED_OUT:
-        row.seen_at = now  # setting a status is being seen
-    given_back = assignment.give_back(user.id, now) if status.gives_back else 0
+    if status != AgentStatus.SIGNED_OUT and not by_system:
+        row.seen_at = now  # the agent setting a status is being seen
+    given_back = assignment.give_back(user.id, now) if status.gives_back else assignment.GivenBack()
     # Someone can take work, or work came back: hand out what waits (after the commit).
     if (status == AgentStatus.AVAILABLE or given_back) and (
         assignment.settings().mode != DistributionMode.OFF
     ):
         outbox.add("distribution.sweep")
     return Changed(row, given_back)
+
+
+def _first_row(user_id: int, now: datetime) -> AgentPresence:
+    """The agent's row, made now (locked): two first statuses at once (two tabs, a double
+    click) both find no row; the second insert does nothing and waits for the first's row."""
+    db.session.execute(
+        upsert(AgentPresence)
+        .values(user_id=user_id, status=AgentStatus.SIGNED_OUT, since=now, set_by_system=False)
+        .on_conflict_do_nothing(index_elements=["user_id"])
+    )
+    row = db.session.get(AgentPresence, user_id, with_for_update=True, populate_existing=True)
+    assert row is not None
+    return row
 
 
 def set_status(user: User, status: AgentStatus | str | None) -> Changed | None:
@@ -78,14 +102,46 @@ def set_status(user: User, status: AgentStatus | str | None) -> Changed | None:
 
 
 def seen(user_id: int, now: datetime | None = None) -> None:
-    """The agent made a request: refresh when they were seen (the caller limits how often)."""
-    db.session.execute(
-        sa.update(AgentPresence)
-        .where(AgentPresence.user_id == user_id)
-        .values(seen_at=now or utcnow())
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    """The agent made a request: refresh when they were seen (the caller limits how often).
+
+    Back after the presence window (a new sign-in, a remembered one, a browser that restored
+    its tabs): the status they left is stale and lapses to utloggad, giving back what they have
+    not started; an open page's screen-pop stream asks every half minute, so an agent at their
+    desk never lapses."""
+    now = now or utcnow()
+    try:
+        lapsed = cast(
+            "sa.CursorResult[Any]",
+            db.session.execute(
+                sa.update(AgentPresence)
+                .where(
+                    AgentPresence.user_id == user_id,
+                    AgentPresence.status != AgentStatus.SIGNED_OUT,
+                    sa.or_(
+                        AgentPresence.seen_at.is_(None),
+                        AgentPresence.seen_at < assignment.presence_cutoff(now),
+                    ),
+                )
+                .values(status=AgentStatus.SIGNED_OUT, since=now, set_by_system=False, seen_at=now)
+                .execution_options(synchronize_session=False)
+            ),
+        ).rowcount
+        if lapsed:
+            if assignment.give_back(user_id, now) and (
+                assignment.settings().mode != DistributionMode.OFF
+            ):
+                outbox.add("distribution.sweep")  # to someone who is there
+        else:
+            db.session.execute(
+                sa.update(AgentPresence)
+                .where(AgentPresence.user_id == user_id)
+                .values(seen_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
 
 
 def signed_in(row: AgentPresence, now: datetime | None = None) -> bool:
@@ -105,11 +161,45 @@ class HeaderStatus:
     def back(self) -> str:
         """Where the status form returns to: this page with its query (the queue's filters),
         or without it when the query is not UTF-8 (the 400 page for such a request must
-        still render its header)."""
+        still render its header). A page that answers a POST (a form shown again with its
+        errors) has no address to return to: the page the form was on, else the start page."""
+        if request.method not in ("GET", "HEAD"):
+            return _referring_page()
         try:
             return request.full_path if request.query_string else request.path
         except UnicodeDecodeError:
             return request.path
+
+
+def back_to(target: str | None) -> str:
+    """A page to return to: a path of ours only (never another site), else the start page."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and all(ch.isprintable() and ch != "\\" for ch in target)
+    ):
+        return target
+    return url_for("auth.home")
+
+
+def _referring_page() -> str:
+    """The referrer's path and query when it is a page of this site that answers a GET (a form
+    sent twice has the form's own address as its referrer), else the start page."""
+    home = url_for("auth.home")
+    try:
+        parts = urlsplit(request.referrer or "")
+    except ValueError:
+        return home
+    if parts.netloc != request.host or back_to(parts.path) != parts.path:
+        return home
+    try:
+        current_app.url_map.bind_to_environ(request.environ).match(parts.path, method="GET")
+    except RequestRedirect:
+        pass  # a missing slash: the page redirects to itself
+    except HTTPException:
+        return home
+    return back_to(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
 def header_status() -> HeaderStatus | None:

@@ -3,6 +3,9 @@
 
 ``callbacks`` is one row per request to call someone back (always on a case); the partial index
 on pending callbacks by due time serves the worklist and "ta nästa återuppringning".
+``callback_requests`` is one row per request from outside a case (the platform, an e-service,
+an abandoned call) with the callback it made or joined: the requester's reference is unique per
+source and requester, so a request sent again makes nothing new.
 ``callback_rules`` holds the retry rules per case type (the row without one is the default).
 ``phone_queues`` says what an abandoned call in a queue leads to and its answer goal.
 
@@ -140,7 +143,6 @@ def upgrade():
             ["case_id"], ["cases.id"], name=op.f("fk_callbacks_case_id_cases"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_callbacks")),
-        sa.UniqueConstraint("source", "platform_ref", name=op.f("uq_callbacks_source")),
     )
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
         batch_op.create_index(
@@ -169,6 +171,60 @@ def upgrade():
             unique=False,
             postgresql_where=sa.text("status = 'pending'"),
             sqlite_where=sa.text("status = 'pending'"),
+        )
+
+    op.create_table(
+        "callback_requests",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("callback_id", sa.Integer(), nullable=False),
+        sa.Column(
+            "source",
+            sa.Enum(
+                "platform",
+                "e_service",
+                "call_form",
+                "agent",
+                "abandoned",
+                name="callbacksource",
+                native_enum=False,
+                length=20,
+            ),
+            nullable=False,
+        ),
+        sa.Column("requested_by_id", sa.Integer(), nullable=True),
+        sa.Column("reference", sa.String(length=100), nullable=True),
+        sa.Column("joined", sa.Boolean(), nullable=False),
+        sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["callback_id"],
+            ["callbacks.id"],
+            name=op.f("fk_callback_requests_callback_id_callbacks"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by_id"],
+            ["users.id"],
+            name=op.f("fk_callback_requests_requested_by_id_users"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_callback_requests")),
+        sa.UniqueConstraint(
+            "source",
+            "requested_by_id",
+            "reference",
+            name=op.f("uq_callback_requests_source"),
+        ),
+    )
+    with op.batch_alter_table("callback_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_callback_requests_callback_id"), ["callback_id"], unique=False
+        )
+        batch_op.create_index(
+            "uq_callback_requests_abandoned",
+            ["reference"],
+            unique=True,
+            postgresql_where=sa.text("source = 'abandoned'"),
+            sqlite_where=sa.text("source = 'abandoned'"),
         )
 
     op.create_table(
@@ -217,6 +273,11 @@ def downgrade():
         batch_op.drop_index(batch_op.f("ix_callback_attempts_callback_id"))
 
     op.drop_table("callback_attempts")
+    with op.batch_alter_table("callback_requests", schema=None) as batch_op:
+        batch_op.drop_index("uq_callback_requests_abandoned")
+        batch_op.drop_index(batch_op.f("ix_callback_requests_callback_id"))
+
+    op.drop_table("callback_requests")
     with op.batch_alter_table("callbacks", schema=None) as batch_op:
         batch_op.drop_index(
             "ix_callbacks_pending_due",

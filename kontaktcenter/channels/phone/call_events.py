@@ -3,9 +3,11 @@
 One row per (platform call id, event kind): a repeat is a duplicate and changes nothing (the
 first one wins). After each new event the call is recomputed from all of its events
 (:func:`derive`), so `ended` before `answered`, or `answered` twice, gives the same call as the
-events in their proper order. Concurrent events of one call are serialised by a lock on the
-call's row (PostgreSQL; SQLite has one writer anyway); a call's first events racing each other
-meet at the unique platform call id (INSERT … ON CONFLICT DO NOTHING).
+events in their proper order; then the areas above hear of it (:mod:`.signals`: `call_updated`
+after every new event, `call_changed` when the call's state changed). Concurrent events of one
+call are serialised by a lock on the call's row (PostgreSQL; SQLite has one writer anyway); a
+call's first events racing each other meet at the unique platform call id (INSERT … ON
+CONFLICT DO NOTHING).
 
 Numbers are normalised with phonenumbers (default region SE). A hidden number ("anonymous",
 "private", none at all) is kept as hidden: no contact is looked up and it shows as
@@ -140,6 +142,7 @@ def record(data: EventData) -> Recorded:
             derive(call, _events_of(call))
             if call.state != before:
                 signals.call_changed.send(call, before=before, event=event)
+            signals.call_updated.send(call, before=before, event=event)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -12,7 +12,9 @@ recomputes it, compares with ``hmac.compare_digest`` and refuses a stale timesta
 
 A dial-out that could not be delivered within ``DIAL_OUT_MAX_AGE_SECONDS`` (120) is dropped,
 not retried: ringing an agent's phone minutes after the click would connect a call nobody is
-waiting for. Sent with the standard library (no HTTP client is a runtime dependency).
+waiting for. The citizen's number stays on the outbox row only until the job is done or has
+failed for good; then the outbox erases it (``private=("number",)`` in tasks.py). Sent with the
+standard library (no HTTP client is a runtime dependency).
 """
 
 from __future__ import annotations

@@ -14,3 +14,9 @@ _signals = Namespace()
 # Events arrive out of order, so a call can go ABANDONED -> ANSWERED when a late `answered`
 # comes in: receivers handle both directions.
 call_changed = _signals.signal("call-changed")
+
+# sender: the Call, after every newly stored event (not a duplicate), whether or not its state
+# changed; before=CallState it had, event=the new CallEvent. A later event can fill in what an
+# earlier one left out (the caller, the queue, the wait): receivers that decide from those
+# fields listen here, and must be idempotent (they see the same call again and again).
+call_updated = _signals.signal("call-updated")

@@ -16,9 +16,11 @@ from kontaktcenter.organisation.models import User
 log = logging.getLogger(__name__)
 
 
-@outbox.task(dial_out.TASK)
+# The citizen's number is erased from the row once the job is done or failed for good (the
+# rows are kept for the health page; the number is not needed after the call was set up).
+@outbox.task(dial_out.TASK, private=("number",))
 def send_dial_out(
-    user_id: int, number: str, reference: str | None, requested_at: str, request_id: str
+    user_id: int, number: str | None, reference: str | None, requested_at: str, request_id: str
 ) -> None:
     """POST the signed dial-out. A request older than DIAL_OUT_MAX_AGE_SECONDS is dropped
     (logged, not raised): a call set up minutes after the click would ring an agent who has
@@ -34,6 +36,9 @@ def send_dial_out(
             reference or "no reference",
             max_age,
         )
+        return
+    if number is None:  # a row failed for good and retried by an admin: the number is erased
+        log.warning("Dial-out %s dropped: its number was erased", request_id)
         return
     if not dial_out.configured():
         log.warning("Dial-out %s dropped: DIAL_OUT_URL is no longer set", request_id)
