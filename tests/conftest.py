@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -72,6 +73,52 @@ def postgres_url(name: str) -> str:
     finally:
         engine.dispose()
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@contextmanager
+def threaded_postgres_app(name: str, threads: int = 8) -> Iterator[Flask]:
+    """An app on a PostgreSQL database of its own (`name`), migrated, with the factories'
+    organisation: for tests whose threads commit for real (savepoints cannot show races)."""
+    app = create_app(
+        TestConfig,
+        {
+            "SQLALCHEMY_DATABASE_URI": postgres_url(name),
+            "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": threads + 2},
+        },
+    )
+    with app.app_context():
+        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+        factories.make_org()
+        db.session.remove()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def run_in_threads(app: Flask, work, n: int = 8) -> list:
+    """`work(i)` in `n` threads started together (a barrier), each in its own app context and
+    session; their results in order. Any exception in a thread fails the test."""
+    barrier = threading.Barrier(n)
+    results: list = [None] * n
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        with app.app_context():
+            try:
+                barrier.wait()
+                results[i] = work(i)
+            except BaseException as error:  # noqa: BLE001 - reported below
+                errors.append(error)
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, errors
+    return results
 
 
 def redis_url() -> str:

@@ -9,24 +9,20 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from kontaktcenter import create_app
 from kontaktcenter.callbacks import hooks, services
 from kontaktcenter.callbacks.models import Callback, CallbackSource
 from kontaktcenter.callbacks.services import CallbackRequest
 from kontaktcenter.cases.models import Case, Contact
-from kontaktcenter.core.config import TestConfig
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import User
 from tests import factories
-from tests.conftest import postgres_url
+from tests.conftest import threaded_postgres_app
 from tests.test_concurrency import THREADS, _run_in_threads
 
 assert hooks
@@ -35,18 +31,8 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(scope="module")
 def pg_app() -> Iterator[Flask]:
-    url = postgres_url("kontaktcenter_callbacks_concurrency")
-    app = create_app(
-        TestConfig,
-        {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 2}},
-    )
-    with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        factories.make_org()
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with threaded_postgres_app("kontaktcenter_callbacks_concurrency", THREADS) as app:
+        yield app
 
 
 def _agents(app: Flask) -> list[int]:

@@ -6,29 +6,24 @@ with its own connection), since savepoint isolation cannot show races.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
-from flask_migrate import upgrade
 
-from kontaktcenter import create_app
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases.enums import ActivityKind, Channel, Outcome
 from kontaktcenter.cases.models import Activity, Case
 from kontaktcenter.channels.email.intake import ingest_batch
 from kontaktcenter.channels.email.models import MailMessage
-from kontaktcenter.core.config import TestConfig
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import User
 from tests import factories
-from tests.conftest import postgres_url
+from tests.conftest import run_in_threads, threaded_postgres_app
 from tests.mailutil import make_mail
 
 pytestmark = pytest.mark.postgres
@@ -37,42 +32,12 @@ THREADS = 8
 
 @pytest.fixture(scope="module")
 def pg_app() -> Iterator[Flask]:
-    url = postgres_url("kontaktcenter_concurrency")
-    app = create_app(
-        TestConfig,
-        {"SQLALCHEMY_DATABASE_URI": url, "SQLALCHEMY_ENGINE_OPTIONS": {"pool_size": THREADS + 2}},
-    )
-    with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        factories.make_org()
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with threaded_postgres_app("kontaktcenter_concurrency", THREADS) as app:
+        yield app
 
 
 def _run_in_threads(app: Flask, work, n: int = THREADS) -> list:
-    barrier = threading.Barrier(n)
-    results: list = [None] * n
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        with app.app_context():
-            try:
-                barrier.wait()
-                results[i] = work(i)
-            except BaseException as error:  # noqa: BLE001 - reported below
-                errors.append(error)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
-    return results
+    return run_in_threads(app, work, n)
 
 
 def _agents(app: Flask) -> list[int]:

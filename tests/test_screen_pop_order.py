@@ -5,36 +5,26 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from flask import Flask
-from flask_migrate import upgrade
 
-from kontaktcenter import create_app
 from kontaktcenter.channels.phone import call_events, screen_pop
 from kontaktcenter.channels.phone.call_events import EventData
 from kontaktcenter.channels.phone.models import CallEventKind
-from kontaktcenter.core.config import TestConfig
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import User
 from tests import factories
-from tests.conftest import postgres_url
+from tests.conftest import threaded_postgres_app
 
 pytestmark = pytest.mark.postgres
 
 
 @pytest.fixture(scope="module")
 def pg_app() -> Iterator[Flask]:
-    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": postgres_url("kontaktcenter_pop")})
-    with app.app_context():
-        upgrade(directory=str(Path(__file__).resolve().parent.parent / "migrations"))
-        factories.make_org()
-        db.session.remove()
-    yield app
-    with app.app_context():
-        db.engine.dispose()
+    with threaded_postgres_app("kontaktcenter_pop", threads=3) as app:
+        yield app
 
 
 def _answer(app: Flask, call_id: str, agent_id: int) -> None:

@@ -194,20 +194,20 @@ def _mail(case_ids: list[int], session: Session) -> None:
 def _calls(case_ids: list[int], session: Session) -> None:
     """The telephony platform's record of the calls logged on these cases: the caller's number
     goes (the times, queue and agent stay for the statistics)."""
-    calls = sa.select(Call.id).where(Call.case_id.in_(case_ids)).scalar_subquery()
+    _erase_callers(sa.select(Call.id).where(Call.case_id.in_(case_ids)), session)
+
+
+def _erase_callers(calls: sa.Select[Any], session: Session) -> None:
+    """The caller's number on these calls and on each of their events."""
     erased = {"caller_e164": None, "caller_raw": None}
-    session.execute(
-        sa.update(CallEvent)
-        .where(CallEvent.call_id.in_(calls))
-        .values(erased)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        sa.update(Call)
-        .where(Call.case_id.in_(case_ids))
-        .values(erased)
-        .execution_options(synchronize_session=False)
-    )
+    ids = calls.scalar_subquery()
+    for table, key in ((CallEvent, CallEvent.call_id), (Call, Call.id)):
+        session.execute(
+            sa.update(table)
+            .where(key.in_(ids))
+            .values(erased)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def _callbacks(case_ids: list[int], session: Session) -> None:
@@ -215,23 +215,11 @@ def _callbacks(case_ids: list[int], session: Session) -> None:
     notes go, and the caller's number on the abandoned calls they came from (status, times,
     attempts and results stay for the reports)."""
     of_cases = sa.select(Callback.id).where(Callback.case_id.in_(case_ids)).scalar_subquery()
-    calls = (
-        sa.select(Callback.call_id)
-        .where(Callback.case_id.in_(case_ids), Callback.call_id.is_not(None))
-        .scalar_subquery()
-    )
-    erased = {"caller_e164": None, "caller_raw": None}
-    session.execute(
-        sa.update(CallEvent)
-        .where(CallEvent.call_id.in_(calls))
-        .values(erased)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        sa.update(Call)
-        .where(Call.id.in_(calls))
-        .values(erased)
-        .execution_options(synchronize_session=False)
+    _erase_callers(
+        sa.select(Callback.call_id).where(
+            Callback.case_id.in_(case_ids), Callback.call_id.is_not(None)
+        ),
+        session,
     )
     session.execute(
         sa.update(CallbackAttempt)
