@@ -30,13 +30,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from bench.generate import create_app_for
+from bench.generate import BENCH_PASSWORD, create_app_for
 from bench.report_bench import (
     APP_DIR,
+    TICK,
     CpuMeter,
     Server,
     Session,
     Statements,
+    _process_ticks,
+    csrf_token,
     login,
     percentiles,
     wait_for_quiet,
@@ -144,7 +147,7 @@ def in_process(app, queries: dict[str, list[tuple[str, Any]]]) -> dict[str, Any]
     from kontaktcenter.core.extensions import db
     from kontaktcenter.organisation.models import User
     from kontaktcenter.search.parsing import parse
-    from kontaktcenter.search.queries import load_goals, search
+    from kontaktcenter.search.queries import search
 
     out: dict[str, Any] = {}
     print("\nin-process search() as the agent, one fresh app context per query")
@@ -160,9 +163,8 @@ def in_process(app, queries: dict[str, list[tuple[str, Any]]]) -> dict[str, Any]
                 user = db.session.scalars(sa.select(User).where(User.email == AGENT)).one()
                 with Statements(db.engine) as recorder:
                     t = time.perf_counter()
-                    result = search(user, parse(text), limit=50)
-                    load_goals(result)
-                    body = _json(result)
+                    result = search(user, parse(text), limit=50, rows=True)
+                    body = _json(result, user)
                     walls.append((time.perf_counter() - t) * 1000)
                 statements.append(len(recorder.rows))
                 if (problem := check(kind, expected, body)) is not None:
@@ -182,6 +184,66 @@ def in_process(app, queries: dict[str, list[tuple[str, Any]]]) -> dict[str, Any]
             f"{kind:16} {len(pool):>3} {stats['p50_ms']:>7} {stats['p95_ms']:>7} "
             f"{stats['max_ms']:>7} {statistics.median(statements):>5} {len(problems)} "
             f"seq scans of cases: {sorted(scans) or 'none'}",
+            flush=True,
+        )
+    return out
+
+
+def pages(app, queries: dict[str, list[tuple[str, Any]]], n: int) -> dict[str, Any]:
+    """The agent's page ``GET /sok/?q=`` in-process (Flask's test client, logged in through the
+    form), `n` requests per kind after one round untimed: statements per request and CPU per
+    request of this process (the app: Flask, SQLAlchemy, Jinja) and of its database backends,
+    from /proc. Neither depends much on the machine's other load, unlike wall times."""
+    from kontaktcenter.core.extensions import db
+
+    backends: set[int] = set()
+
+    def remember(dbapi_connection, _record) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            backends.add(cursor.fetchone()[0])
+
+    with app.app_context():
+        engine = db.engine
+        engine.dispose()
+        sa.event.listen(engine, "connect", remember)
+    client = app.test_client()
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"email": AGENT, "password": BENCH_PASSWORD, "csrf_token": token}
+    )
+    if response.status_code != 302:
+        raise SystemExit(f"login as {AGENT} failed: HTTP {response.status_code}")
+    out: dict[str, Any] = {}
+    print(f"\nin-process GET /sok/?q= as the agent, {n} requests per kind")
+    print(f"{'kind':16} {'n':>4} {'stmts':>5} {'app ms':>7} {'db ms':>6} {'wall p50':>8}")
+    for kind, pool in queries.items():
+        paths = ["/sok/?" + urllib.parse.urlencode({"q": q}) for q, _ in pool]
+        for path in paths[:5]:  # warm the process's caches and the connection
+            client.get(path)
+        statements: list[int] = []
+        walls: list[float] = []
+        app0, db0 = time.process_time(), _process_ticks(sorted(backends))
+        for i in range(n):
+            with Statements(engine) as recorder:
+                t = time.perf_counter()
+                response = client.get(paths[i % len(paths)])
+                walls.append((time.perf_counter() - t) * 1000)
+            if response.status_code not in (200, 303):
+                raise SystemExit(f"{kind}: HTTP {response.status_code} for {paths[i % len(paths)]}")
+            statements.append(len(recorder.rows))
+        app_ms = (time.process_time() - app0) * 1000 / n
+        db_ms = (_process_ticks(sorted(backends)) - db0) / TICK * 1000 / n
+        out[kind] = {
+            "requests": n,
+            "statements": statistics.median(statements),
+            "app_cpu_ms": round(app_ms, 1),
+            "db_cpu_ms": round(db_ms, 1),
+            **percentiles(walls),
+        }
+        print(
+            f"{kind:16} {n:>4} {statistics.median(statements):>5} {app_ms:>7.1f} {db_ms:>6.1f} "
+            f"{out[kind]['p50_ms']:>8}",
             flush=True,
         )
     return out
@@ -287,6 +349,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--quiet-wait", type=float, default=0.0)
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-in-process", action="store_true", help="skip the search() runs")
+    parser.add_argument(
+        "--pages", type=int, default=0, help="N in-process page requests per kind (CPU, stmts)"
+    )
     parser.add_argument("--app-dir", type=Path, default=APP_DIR)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -297,7 +363,10 @@ def main(argv: list[str] | None = None) -> None:
     app = create_app_for(args.database_url)
     queries = pools(app, args.pool, args.seed)
     results["pools"] = {k: [q for q, _ in v][:5] for k, v in queries.items()}
-    results["in_process"] = in_process(app, queries)
+    if not args.skip_in_process:
+        results["in_process"] = in_process(app, queries)
+    if args.pages:
+        results["pages"] = pages(app, queries, args.pages)
     if not args.skip_http:
         results["http"] = http(args, queries)
     if args.json:

@@ -24,9 +24,11 @@ from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
 from kontaktcenter.search.parsing import MAX_QUERY, Kind, parse
 from kontaktcenter.search.queries import (
+    CaseHit,
+    RowHit,
     SearchFilters,
     SearchResult,
-    load_goals,
+    load_cases,
     parse_day,
     record_lookup,
     record_people_shown,
@@ -87,16 +89,20 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
             else:
                 filters.received_to = day
     query = parse(values.get("q"))
-    record_lookup(user, query)  # first: its commit would expire the hits
-    result = search(user, query, filters, values.get("cursor") or None, limit=limit)
-    load_goals(result)
+    result = search(user, query, filters, values.get("cursor") or None, limit=limit, rows=True)
     answer = _json(result, user)
+    # After the answer is built: the commit would expire its ORM objects.
+    record_lookup(user, query, result)
     record_people_shown(user, result)
     return answer
 
 
 def _json(result: SearchResult, user: User) -> dict[str, Any]:
+    """The hits' summaries from their ORM cases (with goals and timelines, loaded at once)."""
     query = result.query
+    cases = load_cases(result)
+    # The rows of the hit list, or the case a reference found.
+    hits: list[RowHit] | list[CaseHit] = result.rows or result.cases
     return {
         "query": {"kind": query.kind.value, "text": query.masked},
         "order": "relevance" if query.kind is Kind.TEXT and not result.newest_first else "newest",
@@ -107,13 +113,14 @@ def _json(result: SearchResult, user: User) -> dict[str, Any]:
         ],
         "items": [
             {
-                "case": case_json(hit.case, timeline=False, viewer=user),
+                "case": case_json(cases[hit.case.id], timeline=False, viewer=user),
                 "score": hit.score,
                 "snippet": [{"text": f.text, "match": f.match} for f in hit.fragments]
-                if access.sees_content(user, hit.case)
+                if access.sees_content(user, cases[hit.case.id])
                 else [],
             }
-            for hit in result.cases
+            for hit in hits
+            if hit.case.id in cases  # else deleted meanwhile
         ],
         "next": result.next_cursor,
     }

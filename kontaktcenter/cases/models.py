@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
 _OPEN = sa.text("status <> 'closed'")
 _ROUTED = sa.text("kind = 'routed'")
+_LINKED = sa.text("linked_case_id IS NOT NULL")
 
 
 class Case(Model):
@@ -127,6 +128,14 @@ class Case(Model):
         sa.Index("ix_cases_received", "received_at", "id"),
         # The overview's "closed today".
         sa.Index("ix_cases_closed_at", "closed_at"),
+        # A case page's related cases (cases.relations: those merged into or linked to it);
+        # without it every case page read the whole table (found with api_bench, #16).
+        sa.Index(
+            "ix_cases_linked_case_id",
+            "linked_case_id",
+            postgresql_where=_LINKED,
+            sqlite_where=_LINKED,
+        ),
         # The overview's counts of open work per channel and department, read from the index
         # alone (PostgreSQL; SQLite has no INCLUDE and uses it as a plain partial index).
         sa.Index(

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import OPEN_STATUSES, CaseStatus, Channel
-from kontaktcenter.cases.models import Case
+from kontaktcenter.cases.models import Activity, Case
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.organisation import queries as organisation
@@ -250,7 +251,6 @@ def arrivals_page(user: User, filters: CaseFilters, cursor: str | None, limit: i
             joinedload(Case.assignee),
             joinedload(Case.contact),
             selectinload(Case.goals),  # goals are part of every case in the API
-            selectinload(Case.activities),  # their pauses come from the timeline
         )
         .order_by(Case.received_at.desc(), Case.id.desc())
         .limit(limit + 1)
@@ -266,7 +266,39 @@ def arrivals_page(user: User, filters: CaseFilters, cursor: str | None, limit: i
         )
     rows = list(db.session.scalars(query).unique())
     next_cursor = arrival_cursor(rows[limit - 1]) if len(rows) > limit else None
-    return CasePage(rows[:limit], next_cursor)
+    page = rows[:limit]
+    load_timelines([case for case in page if needs_timeline(case)])
+    return CasePage(page, next_cursor)
+
+
+def needs_timeline(case: Case) -> bool:
+    """Does serialising `case`'s goals read its timeline? A running goal's durations so far
+    leave out the pauses, which come from the status history (goals.engine.durations); a met
+    goal carries its final durations. Most cases of a page have none running."""
+    return any(
+        goal.cancelled_at is None and (goal.met_at is None or goal.business_minutes is None)
+        for goal in case.goals
+    )
+
+
+def load_timelines(cases: list[Case]) -> None:
+    """Fill the (whole) timelines of `cases` with one query, as selectinload would, but only
+    for these cases and without each entry's actor (loaded on first use if ever needed)."""
+    if not cases:
+        return
+    by_case: dict[int, list[Activity]] = {case.id: [] for case in cases}
+    activities = db.session.scalars(
+        sa.select(Activity)
+        .where(Activity.case_id.in_(list(by_case)))
+        .options(lazyload(Activity.actor))
+        .order_by(Activity.case_id, Activity.id)
+    )
+    for activity in activities:
+        by_case[activity.case_id].append(activity)
+    for case in cases:
+        if "activities" not in sa.inspect(case).unloaded:
+            continue  # already loaded (and maybe changed) in this session: keep it
+        set_committed_value(case, "activities", by_case[case.id])
 
 
 # --- what arrived since a list was shown (the queue's and the inbox's refresh) --------------

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from sqlalchemy.orm.attributes import set_committed_value
 
 from kontaktcenter.cases import events
 from kontaktcenter.cases.contacts import ContactData, EmailIndex, resolve_contact
@@ -95,11 +97,25 @@ def create_case(data: NewCase, *, by: User | None) -> Case:
     refusal) nothing, so that a later commit in the same request cannot save half a case."""
     try:
         case = build_case(data, by=by)
-        db.session.commit()
+        commit_keeping_state()
     except Exception:
         db.session.rollback()
         raise
     return case
+
+
+def commit_keeping_state() -> None:
+    """Commit without expiring what the session holds. The caller answers with the case it
+    has just written (the API's JSON, the call form's confirmation); expired, it would be read
+    back table by table (the API's answer: eight SELECTs of what is in memory). What the
+    session holds is what this transaction committed: a new case, its timeline and goals, the
+    rows it read. The next request starts with a new session."""
+    session = db.session()
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
 
 
 def build_case(
@@ -116,7 +132,9 @@ def build_case(
     and ``numbered=False``, and then numbers them all at once (references.next_references)."""
     now = utcnow()
     _validate(data, now)
-    received = data.received_at or now
+    # In UTC, as the database gives it back: the case is answered from memory after the
+    # commit (commit_keeping_state), and must read the same as when it is read again.
+    received = (data.received_at or now).astimezone(UTC)
     # Nothing is flushed until the reference is taken, last: the counter row's lock (which
     # serialises every case creation) is then held only for the rest of the transaction.
     with db.session.no_autoflush:
@@ -132,6 +150,7 @@ def build_case(
             created_at=now,
             due_at=received,  # replaced by the service goals below
         )
+        set_committed_value(case, "messages", [])  # a new case has no e-mail: nothing to load
         if data.channel in (Channel.PHONE, Channel.VISIT):
             # The citizen spoke to us: that is the first response.
             case.first_response_at = received

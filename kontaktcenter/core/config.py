@@ -68,6 +68,8 @@ class Config:
 
     SQLITE_BEGIN_IMMEDIATE = True  # embedded default: writers queue instead of failing
     CALENDAR_CACHE_SECONDS = 60
+    GOAL_DEFINITIONS_CACHE_SECONDS = 60  # service goals per process (they change rarely)
+    ORGANISATION_CACHE_SECONDS = 60  # department and case-type names per process
     # The overview's numbers are shared by every viewer of a process for this long (a wallboard
     # refreshes once a minute; many viewers should not each count the open cases).
     OVERVIEW_CACHE_SECONDS = 5
@@ -143,4 +145,6 @@ class TestConfig(Config):
     SCHEDULER_ENABLED = False
     SQLITE_BEGIN_IMMEDIATE = False
     CALENDAR_CACHE_SECONDS = 0  # tests roll back calendar changes: never share one
+    GOAL_DEFINITIONS_CACHE_SECONDS = 0  # likewise for service goals
+    ORGANISATION_CACHE_SECONDS = 0  # and for department and case-type names
     OVERVIEW_CACHE_SECONDS = 0

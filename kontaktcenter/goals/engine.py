@@ -10,10 +10,14 @@ onto the case goal, so editing a goal later does not rewrite history.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from time import monotonic
+from typing import Any
 
 import sqlalchemy as sa
-from flask import g, has_app_context
+from flask import current_app, g, has_app_context
+from sqlalchemy.orm import Session
 
 from kontaktcenter.calendar.business_calendar import BusinessCalendar, Unit
 from kontaktcenter.calendar.services import load_calendar
@@ -36,7 +40,8 @@ NO_PROMISE = datetime(9999, 12, 31, tzinfo=UTC)
 def find_definition(
     target: GoalTarget, channel: Channel, case_type: CaseType | None
 ) -> dict | None:
-    """Cached per app context (a request, a job), like the calendar."""
+    """Cached per app context (a request, a job), like the calendar; the service goals it
+    chooses from are also kept per process (_active_goals)."""
     if not has_app_context():
         return _find_definition(target, channel, case_type)
     cache = g.setdefault("goal_definitions", {})
@@ -50,20 +55,99 @@ def find_definition(
 forget_on_flush("goal_definitions", ServiceGoal, CaseType)  # a callback promise lives there
 
 
+@dataclass(frozen=True)
+class _Goal:
+    """An active ServiceGoal's fields, shareable between sessions."""
+
+    id: int
+    target: GoalTarget
+    channel: Channel | None
+    case_type_id: int | None
+    amount: int
+    unit: Unit
+    at_risk_percent: int
+
+
+# The active service goals shared by the process's requests (a small table, read whole), and
+# when they were read.
+_process_goals: list[tuple[float, list[_Goal]]] = []
+_WRITING = "service_goals_written"  # Session.info: this transaction changed service goals
+
+
+def _cache_seconds() -> float:
+    if not has_app_context():
+        return 0
+    config = current_app.config
+    return config.get("GOAL_DEFINITIONS_CACHE_SECONDS", config.get("CALENDAR_CACHE_SECONDS", 0))
+
+
+def _active_goals() -> list[_Goal]:
+    """Every active service goal: per process for GOAL_DEFINITIONS_CACHE_SECONDS (default
+    CALENDAR_CACHE_SECONDS; they change a few times a year). A change is seen at once in the
+    process that made it (after its commit) and within the cache time in the others."""
+    ttl = _cache_seconds()
+    session = db.session()
+    if ttl and (session.info.get(_WRITING) or _changing_goals(session)):
+        ttl = 0  # this transaction changes them: read them (it may still roll back)
+    if ttl and _process_goals and monotonic() - _process_goals[0][0] < ttl:
+        return _process_goals[0][1]
+    goals = [
+        _Goal(
+            row.id,
+            row.target,
+            row.channel,
+            row.case_type_id,
+            row.amount,
+            row.unit,
+            row.at_risk_percent,
+        )
+        for row in db.session.scalars(sa.select(ServiceGoal).where(ServiceGoal.active.is_(True)))
+    ]
+    if ttl:
+        _process_goals[:] = [(monotonic(), goals)]
+    return goals
+
+
+def _changing_goals(session: Session) -> bool:
+    changed = (*session.new, *session.dirty, *session.deleted)
+    return any(isinstance(obj, ServiceGoal) for obj in changed)
+
+
+def forget_service_goals() -> None:
+    """Drop the process's shared service goals (the next look-up reads them again)."""
+    _process_goals.clear()
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _note_goal_writes(session: Session, _context: object) -> None:
+    if _changing_goals(session):
+        session.info[_WRITING] = True
+        forget_service_goals()
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _after_goals_commit(session: Session) -> None:
+    if session.info.pop(_WRITING, False):
+        forget_service_goals()  # read again, committed, by the next look-up
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _after_goals_rollback(session: Session, previous: Any) -> None:
+    if not previous.nested and session.info.pop(_WRITING, False):
+        forget_service_goals()
+
+
 def _find_definition(
     target: GoalTarget, channel: Channel, case_type: CaseType | None
 ) -> dict | None:
-    candidates = db.session.scalars(
-        sa.select(ServiceGoal).where(
-            ServiceGoal.active.is_(True),
-            ServiceGoal.target == target,
-            sa.or_(ServiceGoal.channel.is_(None), ServiceGoal.channel == channel),
-            sa.or_(
-                ServiceGoal.case_type_id.is_(None),
-                ServiceGoal.case_type_id == (case_type.id if case_type else -1),
-            ),
-        )
-    ).all()
+    case_type_id = case_type.id if case_type else -1
+    candidates = [
+        goal
+        for goal in _active_goals()
+        if goal.target == target
+        and goal.channel in (None, channel)
+        and goal.case_type_id in (None, case_type_id)
+    ]
     best = (
         max(candidates, key=lambda s: (s.case_type_id is not None, s.channel is not None, -s.id))
         if candidates

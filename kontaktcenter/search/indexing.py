@@ -44,6 +44,9 @@ _PENDING = "search_pending_cases"
 _PENDING_CONTACTS = "search_pending_contacts"
 _PENDING_NAMES = "search_pending_name_words"
 _PENDING_TYPES = "search_pending_secret_types"  # case types whose secrecy changed
+_NEW_CASES = "search_new_cases"  # cases inserted by this transaction, by id
+_NEW_NOTES = "search_new_notes"  # timeline entries with text inserted by it, by case id
+_NEW_MAIL = "search_new_mail"  # the transaction inserted e-mail
 
 
 def _changed(obj: object, fields: Iterable[str]) -> bool:
@@ -68,10 +71,18 @@ def _note(session: Session, _context: object) -> None:
     contacts: set[int] = session.info.setdefault(_PENDING_CONTACTS, set())
     names: set[str] = session.info.setdefault(_PENDING_NAMES, set())
     types: set[int] = session.info.setdefault(_PENDING_TYPES, set())
+    new_cases: dict[int, Case] = session.info.setdefault(_NEW_CASES, {})
+    new_notes: dict[int, list[Activity]] = session.info.setdefault(_NEW_NOTES, {})
     for obj in session.new:
         case_id = _case_with_new_text(obj)
         if case_id is not None:
             cases.add(case_id)
+        if isinstance(obj, Case):
+            new_cases[obj.id] = obj
+        elif isinstance(obj, Activity) and case_id is not None:
+            new_notes.setdefault(case_id, []).append(obj)
+        elif isinstance(obj, MailMessage):
+            session.info[_NEW_MAIL] = True
         if isinstance(obj, Contact) and obj.name:
             names.update(name_words(obj.name))
     for obj in session.dirty:
@@ -99,26 +110,71 @@ def _index(session: Session) -> None:
     types: set[int] = session.info.pop(_PENDING_TYPES, set())
     if types:
         mark_secret(sorted(types), session)
-    if not session.info.get(_PENDING) and not session.info.get(_PENDING_CONTACTS):
-        return
     cases: set[int] = session.info.pop(_PENDING, set())
     contacts: set[int] = session.info.pop(_PENDING_CONTACTS, set())
+    new_cases: dict[int, Case] = session.info.pop(_NEW_CASES, {})
+    new_notes: dict[int, list[Activity]] = session.info.pop(_NEW_NOTES, {})
+    mail = session.info.pop(_NEW_MAIL, False)
+    if not cases and not contacts:
+        return
     if contacts:
         for chunk in _chunks(sorted(contacts)):
             cases.update(
                 session.scalars(sa.select(Case.id).where(Case.contact_id.in_(chunk))).all()
             )
-    if cases:
-        index_cases(sorted(cases), session)
+    known = {} if mail else _in_memory(cases, new_cases, new_notes)
+    if known:
+        _upsert(known, session)
+    rest = sorted(cases - known.keys())
+    if rest:
+        index_cases(rest, session)
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous: Any) -> None:
     if not previous.nested:
-        session.info.pop(_PENDING, None)
-        session.info.pop(_PENDING_CONTACTS, None)
-        session.info.pop(_PENDING_NAMES, None)
-        session.info.pop(_PENDING_TYPES, None)
+        for key in (_PENDING, _PENDING_CONTACTS, _PENDING_NAMES, _PENDING_TYPES):
+            session.info.pop(key, None)
+        for key in (_NEW_CASES, _NEW_NOTES, _NEW_MAIL):
+            session.info.pop(key, None)
+
+
+def _in_memory(
+    case_ids: set[int], new_cases: dict[int, Case], new_notes: dict[int, list[Activity]]
+) -> dict[int, dict[str, Any]]:
+    """The documents of cases this transaction created, composed from the objects it wrote
+    (as compose() would read them back: logging a call saves two SELECTs). Only where all of
+    a case's text is in memory: its whole timeline, no e-mail; else compose() reads it."""
+    documents: dict[int, dict[str, Any]] = {}
+    for case_id in case_ids:
+        case = new_cases.get(case_id)
+        if case is None or case.id != case_id:
+            continue
+        state = sa.inspect(case)
+        if not state.persistent or "activities" not in state.dict:
+            continue
+        if state.dict.get("messages", None) != []:  # e-mail (or not known): read it back
+            continue
+        timeline = case.activities
+        if any(note not in timeline for note in new_notes.get(case_id, [])):
+            continue  # an entry written without the relationship: read it back
+        contact = case.contact
+        parts = [case.summary, case.resolution, case.referred_to]
+        if contact is not None:
+            parts += [contact.name, contact.email, contact.organisation_number]
+        parts += [
+            a.text[:MAX_PART] for a in sorted(timeline, key=lambda a: a.id) if a.text is not None
+        ]
+        case_type = case.case_type
+        secret = case.secrecy_ground is not None or (
+            case_type is not None and case_type.secrecy_ground is not None
+        )
+        documents[case_id] = {
+            "body": "\n".join(part for part in parts if part)[:MAX_BODY],
+            **{name: getattr(case, name) for name in FILTER_COLUMNS},
+            "secret": secret,
+        }
+    return documents
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -190,7 +246,10 @@ def add_name_words(names: set[str], session: Session | None = None) -> None:
 def index_cases(case_ids: list[int], session: Session | None = None) -> int:
     """Rebuild the documents of these cases (in the caller's transaction). Returns how many."""
     session = session or db.session()
-    documents = compose(case_ids, session)
+    return _upsert(compose(case_ids, session), session)
+
+
+def _upsert(documents: dict[int, dict[str, Any]], session: Session) -> int:
     now = utcnow()
     rows = [
         {"case_id": case_id, **doc, "stems": stems_text(doc["body"]), "indexed_at": now}

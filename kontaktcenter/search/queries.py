@@ -8,8 +8,8 @@ hit list pages by keyset on (score, id), or (received, id) when there are no wor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from collections.abc import Callable
+from datetime import datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy.orm import joinedload, selectinload
 
 from kontaktcenter.cases import access
-from kontaktcenter.cases.enums import CaseStatus, Channel
+from kontaktcenter.cases.enums import CaseStatus
 from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.cases.queries import (
     BAD_CURSOR,
@@ -27,14 +27,25 @@ from kontaktcenter.cases.queries import (
     decode_keyset,
     encode_cursor,
 )
-from kontaktcenter.core import audit
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import mask_personnummer
+from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import User
+from kontaktcenter.search.explain import estimated_rows as _estimated_rows
 from kontaktcenter.search.models import SearchDocument
 from kontaktcenter.search.parsing import Kind, Query
 from kontaktcenter.search.people import CONTACTS, NAME_CASES_FROM, by_identifier, by_name
+from kontaktcenter.search.recording import record_lookup, record_people_shown  # noqa: F401 (re-exported)
+from kontaktcenter.search.results import (  # noqa: F401 (re-exported)
+    CaseHit,
+    CaseRow,
+    ContactHit,
+    RowHit,
+    SearchFilters,
+    SearchResult,
+    parse_day,
+)
 from kontaktcenter.search.text import (
     Fragment,
     query_stems,
@@ -46,76 +57,20 @@ S = TypeVar("S", bound=sa.Select)  # any select of cases
 PAGE = 20
 
 
-YEARS = (1900, 2999)  # dates a case can have been received on (and no datetime overflow)
-
-
-def parse_day(raw: str, field: str) -> date:
-    """A filter's date (ÅÅÅÅ-MM-DD) within YEARS, or a ValidationError saying what to write."""
-    try:
-        day = date.fromisoformat(raw)
-    except ValueError:
-        raise ValidationError("Ange datumet som ÅÅÅÅ-MM-DD.", field) from None
-    if not YEARS[0] <= day.year <= YEARS[1]:
-        raise ValidationError(f"Ange ett datum mellan år {YEARS[0]} och {YEARS[1]}.", field)
-    return day
-
-
-@dataclass
-class SearchFilters:
-    channel: Channel | None = None
-    status: str | None = None  # "open", "closed" or None for both
-    department_id: int | None = None
-    case_type_id: int | None = None
-    received_from: date | None = None
-    received_to: date | None = None  # inclusive
-
-    def any(self) -> bool:
-        return any(
-            v is not None
-            for v in (
-                self.channel,
-                self.status,
-                self.department_id,
-                self.case_type_id,
-                self.received_from,
-                self.received_to,
-            )
-        )
-
-
-@dataclass
-class CaseHit:
-    case: Case
-    score: float | None
-    fragments: list[Fragment] = field(default_factory=list)
-
-
-@dataclass
-class ContactHit:
-    contact: Contact
-    similarity: float | None = None
-
-
-@dataclass
-class SearchResult:
-    query: Query
-    contacts: list[ContactHit] = field(default_factory=list)
-    cases: list[CaseHit] = field(default_factory=list)
-    next_cursor: str | None = None
-    case: Case | None = None  # a reference that opens one case the user may see
-    stems: list[str] = field(default_factory=list)
-    newest_first: bool = False  # too many matches to rank: the newest are shown first
-
-
 def search(
     user: User,
     query: Query,
     filters: SearchFilters | None = None,
     cursor: str | None = None,
     limit: int = PAGE,
+    *,
+    rows: bool = False,
 ) -> SearchResult:
+    """The hits as ORM cases (`result.cases`) or, with `rows`, as plain rows (`result.rows`):
+    a page that only shows them needs no ORM objects (issue #16)."""
     filters = filters or SearchFilters()
     result = SearchResult(query)
+    load = _rows if rows else _cases
     if query.kind is Kind.REFERENCE:
         case = db.session.scalars(sa.select(Case).where(Case.reference == query.value)).first()
         if case is not None and access.can_view(user, case):
@@ -124,19 +79,20 @@ def search(
         return result
     if query.kind is Kind.EMPTY:
         if filters.any():
-            _recent(result, user, filters, None, cursor, limit)
+            _recent(result, user, filters, None, cursor, limit, load)
         return result
     if query.kind is Kind.TEXT:
         result.stems = query_stems(query.text)
         scored = by_name(user, query.text)
         result.contacts = [ContactHit(c, s) for c, s in scored[:CONTACTS]]
         if result.stems or scored:
-            _ranked(result, user, filters, scored[:NAME_CASES_FROM], cursor, limit)
+            _ranked(result, user, filters, scored[:NAME_CASES_FROM], cursor, limit, load)
         return result
     found = by_identifier(user, query)
+    result.looked_up = [c.id for c in found]
     result.contacts = [ContactHit(c) for c in found[:CONTACTS]]
     if found:
-        _recent(result, user, filters, [c.id for c in found], cursor, limit)
+        _recent(result, user, filters, result.looked_up, cursor, limit, load)
     return result
 
 
@@ -181,17 +137,18 @@ def _load(query: S) -> S:
     )
 
 
-def load_goals(result: SearchResult) -> None:
-    """The hits' goals and timelines in two queries, for the API's case summaries (which show
-    the goals, and a paused goal's time needs the timeline)."""
-    ids = [hit.case.id for hit in result.cases]
-    if ids:
-        db.session.scalars(
-            _load(sa.select(Case))
-            .where(Case.id.in_(ids))
-            .options(selectinload(Case.goals), selectinload(Case.activities))
-            .execution_options(populate_existing=True)
-        ).unique().all()
+def load_cases(result: SearchResult) -> dict[int, Case]:
+    """The hits as ORM cases with their goals and timelines, by id, in three queries: the API's
+    case summaries show the goals, and a paused goal's time needs the timeline."""
+    ids = result.case_ids
+    if not ids:
+        return {}
+    cases = db.session.scalars(
+        _load(sa.select(Case))
+        .where(Case.id.in_(ids))
+        .options(selectinload(Case.goals), selectinload(Case.activities))
+    ).unique()
+    return {case.id: case for case in cases}
 
 
 def _recent(
@@ -201,6 +158,7 @@ def _recent(
     contact_ids: list[int] | None,
     cursor: str | None,
     limit: int,
+    load: _Loader,
 ) -> None:
     """Cases newest first (of these people, or all): keyset on (received_at, id)."""
     conds = _filters(user, filters)
@@ -211,16 +169,126 @@ def _recent(
     if cursor:
         (received,), case_id = decode_keyset(cursor, 1)
         conds.append(sa.tuple_(Case.received_at, Case.id) < sa.tuple_(received, case_id))
-    rows = db.session.scalars(
-        _load(sa.select(Case))
-        .where(*conds)
-        .order_by(Case.received_at.desc(), Case.id.desc())
-        .limit(limit + 1)
-    ).all()
-    result.cases = [CaseHit(case, None) for case in rows[:limit]]
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        result.next_cursor = encode_cursor([last.received_at.isoformat(), last.id])
+    page = load(
+        result,
+        lambda query: (
+            query.where(*conds).order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)
+        ),
+        None,
+        limit,
+    )
+    if page is not None:
+        received_at, case_id = page
+        result.next_cursor = encode_cursor([received_at.isoformat(), case_id])
+
+
+_Query = Any  # a select of cases, with or without more columns
+#: Loads the hits of a page into the result: (result, narrow the select of cases, the scores
+#: of a ranked page in its order or None for a newest-first keyset page, limit); returns the
+#: last hit's (received_at, id) when a keyset page has more.
+_Loader = Callable[
+    [SearchResult, Callable[[_Query], _Query], dict[int, float | None] | None, int],
+    tuple[datetime, int] | None,
+]
+
+
+def _cases(
+    result: SearchResult,
+    narrow: Callable[[_Query], _Query],
+    ranked: dict[int, float | None] | None,
+    limit: int,
+) -> tuple[datetime, int] | None:
+    """The hits as ORM cases with what a hit shows (and the API's case summary)."""
+    if ranked is None:
+        cases = db.session.scalars(narrow(_load(sa.select(Case)))).all()
+        result.cases = [CaseHit(case, None) for case in cases[:limit]]
+        if len(cases) > limit:
+            return cases[limit - 1].received_at, cases[limit - 1].id
+        return None
+    loaded = {
+        case.id: (case, body)
+        for case, body in db.session.execute(
+            narrow(
+                _load(sa.select(Case, SearchDocument.body)).outerjoin(
+                    SearchDocument, SearchDocument.case_id == Case.id
+                )
+            )
+        )
+    }
+    for case_id, score in ranked.items():
+        if case_id in loaded:  # else deleted since the first step
+            case, body = loaded[case_id]
+            result.cases.append(CaseHit(case, score, _fragments(result, body or case.summary)))
+    return None
+
+
+_ROW_COLUMNS = (
+    Case.id,
+    Case.reference,
+    Case.channel,
+    Case.status,
+    Case.received_at,
+    Case.summary,
+    Case.department_id,
+    Case.case_type_id,
+    Case.secrecy_ground,
+    Contact.id.label("contact_id"),
+    Contact.name.label("contact_name"),
+    Contact.phone.label("contact_phone"),
+    Contact.email.label("contact_email"),
+)
+
+
+def _rows(
+    result: SearchResult,
+    narrow: Callable[[_Query], _Query],
+    ranked: dict[int, float | None] | None,
+    limit: int,
+) -> tuple[datetime, int] | None:
+    """The hits as plain rows: one select of columns, the names from the process's cache."""
+    names = organisation.names()
+    query = sa.select(*_ROW_COLUMNS).outerjoin(Contact, Contact.id == Case.contact_id)
+    if ranked is not None:
+        query = query.add_columns(SearchDocument.body).outerjoin(
+            SearchDocument, SearchDocument.case_id == Case.id
+        )
+    found = db.session.execute(narrow(query)).all()
+
+    def row_of(r: sa.Row[Any]) -> CaseRow:
+        return CaseRow(
+            id=r.id,
+            reference=r.reference,
+            channel=r.channel,
+            status=r.status,
+            received_at=r.received_at,
+            summary=r.summary,
+            department_id=r.department_id,
+            secrecy_ground=r.secrecy_ground,
+            case_type=names.case_type(r.case_type_id),
+            department=names.department(r.department_id),
+            # Contact.display_name, from the columns
+            contact_name=(r.contact_name or r.contact_phone or r.contact_email or "Okänd")
+            if r.contact_id is not None
+            else None,
+        )
+
+    if ranked is None:
+        result.rows = [RowHit(row_of(r), None) for r in found[:limit]]
+        if len(found) > limit:
+            return found[limit - 1].received_at, found[limit - 1].id
+        return None
+    by_id = {r.id: r for r in found}
+    for case_id, score in ranked.items():
+        if case_id in by_id:  # else deleted since the first step
+            r = by_id[case_id]
+            fragments = _fragments(result, r.body or r.summary)
+            result.rows.append(RowHit(row_of(r), score, fragments))
+    return None
+
+
+def _fragments(result: SearchResult, text: str) -> list[Fragment]:
+    # A hit list: a personnummer in the text is masked before the snippet is cut.
+    return snippet(mask_personnummer(text), result.stems)
 
 
 def _ranked(
@@ -230,6 +298,7 @@ def _ranked(
     people: list[tuple[Contact, float]],
     cursor: str | None,
     limit: int,
+    load: _Loader,
 ) -> None:
     """Cases matching every word (as a prefix of its stem), and the cases of the people whose
     names match: best first while the words match at most SEARCH_RANK_LIMIT cases, newest
@@ -262,20 +331,7 @@ def _ranked(
         rows = _best_ids(scores, person_conds, people, marked, limit)
     result.newest_first = broad
     ids = [case_id for case_id, _score in rows[:limit]]
-    loaded = {
-        case.id: (case, body)
-        for case, body in db.session.execute(
-            _load(sa.select(Case, SearchDocument.body))
-            .outerjoin(SearchDocument, SearchDocument.case_id == Case.id)
-            .where(Case.id.in_(ids))
-        )
-    }
-    for case_id, score in rows[:limit]:
-        if case_id in loaded:  # else deleted since the first step
-            case, body = loaded[case_id]
-            # A hit list: a personnummer in the text is masked before the snippet is cut.
-            fragments = snippet(mask_personnummer(body or case.summary), result.stems)
-            result.cases.append(CaseHit(case, score, fragments))
+    load(result, lambda query: query.where(Case.id.in_(ids)), dict(rows[:limit]), limit)
     if len(rows) > limit:
         case_id, score = rows[limit - 1]
         result.next_cursor = encode_cursor([-1.0 if score is None else score, case_id])
@@ -293,19 +349,6 @@ def _word_scores(
     if len(rows) > cap:
         return None
     return {case_id: float(score) for case_id, score in rows}
-
-
-def _estimated_rows(query: sa.Select[Any]) -> float:
-    """PostgreSQL's estimate of a query's rows (its statistics of the most common lexemes):
-    planning only, a fraction of a millisecond, where counting would read every match."""
-    connection = db.session.connection()
-    compiled = query.compile(
-        dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
-    )
-    plan = connection.exec_driver_sql(
-        "EXPLAIN (FORMAT JSON) " + str(compiled), compiled.params
-    ).scalar_one()
-    return float(plan[0]["Plan"]["Plan Rows"])
 
 
 def _best_ids(
@@ -440,28 +483,3 @@ def _decode_scored(cursor: str) -> tuple[float, int]:
     if isinstance(key, bool) or not isinstance(key, int | float):
         raise ValidationError(BAD_CURSOR, "cursor")
     return float(key), case_id
-
-
-def record_lookup(user: User, query: Query) -> None:
-    """Looking a person up by an identifier is recorded (GDPR art. 5.2), a personnummer masked:
-    one row per contact found, with its contact_id, so the audit log's search for that person
-    finds who looked them up; one row without a contact when none was found."""
-    if query.kind in (Kind.PHONE, Kind.EMAIL, Kind.PERSONNUMMER, Kind.ORGANISATION_NUMBER):
-        contact_ids: list[int | None] = [contact.id for contact in by_identifier(user, query)]
-        for contact_id in contact_ids or [None]:
-            audit.add(
-                user, "search", contact_id=contact_id, kind=query.kind.value, query=query.masked
-            )
-        db.session.commit()
-
-
-def record_people_shown(user: User, result: SearchResult) -> None:
-    """A search by name shows people (their names, numbers, addresses): recorded as a lookup
-    of each person shown, as :func:`record_lookup` records a lookup by identifier, so the audit
-    log's search for a person also finds who found them by name. Called after the answer is
-    built (the commit would expire its hits); nothing is written when no person was shown."""
-    if result.query.kind is not Kind.TEXT or not result.contacts:
-        return
-    for hit in result.contacts:
-        audit.add(user, "search", contact_id=hit.contact.id, kind="name", query=result.query.masked)
-    db.session.commit()

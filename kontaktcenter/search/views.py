@@ -55,17 +55,18 @@ def submit():
 
 def _answer(query: Query, args: MultiDict[str, str]):
     filters, errors = filters_from(args)
-    # Recorded first: its commit would expire the hits, and the page would reload each one.
-    record_lookup(current_user, query)
     try:
-        result = search(current_user, query, filters, args.get("cursor") or None)
+        # The hits as plain rows: the page shows them, nothing more (issue #16).
+        result = search(current_user, query, filters, args.get("cursor") or None, rows=True)
     except DomainError as error:
         errors.append(error.message)
         result = SearchResult(query)
     if result.case is not None:  # a reference the user may see opens its case, filters or not
         return redirect(url_for("cases.show", case_id=result.case.id), code=303)
-    departments = organisation.departments()
-    case_types = organisation.case_types(include_inactive=True)
+    # The filters' lists from the process's cache: the active departments, every case type.
+    names = organisation.names()
+    departments = [d for d in names.departments if d.active]
+    case_types = list(names.case_types)
     if current_user.role is Role.HANDLER:
         mine = current_user.department_ids
         departments = [d for d in departments if d.id in mine]
@@ -88,6 +89,9 @@ def _answer(query: Query, args: MultiDict[str, str]):
         departments=departments,
         case_types=case_types,
     )
+    # Recorded once the page is built (the people shown are ORM objects, which a commit
+    # expires): one INSERT and one commit each.
+    record_lookup(current_user, query, result)
     record_people_shown(current_user, result)
     return page, status
 

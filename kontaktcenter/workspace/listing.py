@@ -7,6 +7,7 @@ from flask import current_app, flash, jsonify, redirect, render_template, reques
 from flask_login import current_user
 
 from kontaktcenter.calendar.services import upcoming_closures
+from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.cases.queries import (
     URGENCIES,
@@ -81,9 +82,13 @@ def render_queue(template: str, filters: QueueFilters, choices: dict):
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for(request.endpoint or "auth.home"))
+    user = current_user._get_current_object()  # once, not through the proxy for every row
     return render_template(
         template,
         page=page,
+        # The rows whose content (summary, contact) the user may see; the others show that
+        # they are secret (access.sees_content, decided here once per row).
+        content_ids={case.id for case in page.items if access.sees_content(user, case)},
         args=request.args,
         # The filters, and only them, for the list's own links (a query string's other keys
         # must not reach url_for, where "endpoint" or "_external" mean something else).

@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from kontaktcenter.cases.models import Case
-from kontaktcenter.cases.services import NewCase, build_case
+from kontaktcenter.cases.services import NewCase, build_case, commit_keeping_state
 from kontaktcenter.channels.phone.models import Call
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import parse_id
@@ -47,7 +47,7 @@ def create_case_for_call(data: NewCase, call: Call | None, *, by: User) -> Case:
         if call is not None:
             db.session.flush()
             call.case_id = case.id
-        db.session.commit()
+        commit_keeping_state()
     except Exception:
         db.session.rollback()
         raise

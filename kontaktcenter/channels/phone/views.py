@@ -130,7 +130,6 @@ def new():
     call = _call(form)
     if request.method == "GET" and request.args.get("case_type"):
         form.case_type.data = request.args["case_type"]
-    lines = line_statuses(case_types)
 
     status = 200
     focus: str | None = None
@@ -141,10 +140,11 @@ def new():
         focus = "callback_note"
     elif form.validate_on_submit():
         case_type = by_slug.get(form.case_type.data or "")
-        line = lines.get(case_type.slug) if case_type else None
+        # Only a hand-off asks whether its line is open (a saved call renders no page).
+        handed_off = form.outcome.data == Outcome.HANDED_OFF.value
+        line = line_statuses([case_type])[case_type.slug] if handed_off and case_type else None
         if (
-            form.outcome.data == Outcome.HANDED_OFF.value
-            and case_type is not None
+            case_type is not None
             and line is not None
             and line.closed
             and not form.handoff_confirmed.data
@@ -166,6 +166,7 @@ def new():
     elif form.is_submitted():
         status = 422
 
+    lines = line_statuses(case_types)
     matches = contacts.search_contacts(query) if query and not picked else []
     if query and not picked and not matches and not form.is_submitted():
         _prefill_from_query(form, query)
