@@ -122,6 +122,21 @@ def test_a_case_types_secrecy_masks_its_hits_on_the_page(org, client, login):
     assert "Skyddad uppgift" not in html and org.bygglov.name in html
 
 
+def test_a_case_type_made_secret_masks_its_hits_even_where_the_names_are_cached_stale(
+    org, monkeypatch
+):
+    """Another process's names cache can be up to a minute old: the secrecy that masks a hit
+    is read with the row, never from the cache."""
+    case = make_case(org.agent, org.bygglov, summary="Skyddad uppgift om grannen")
+    stale = organisation.names()  # cached before the case type became secret
+    org.bygglov.secrecy_ground = "OSL 26:1"
+    db.session.commit()
+    monkeypatch.setattr(organisation, "names", lambda: stale)
+    found = search(org.manager, parse(""), SearchFilters(department_id=org.bygg.id), rows=True)
+    [hit] = [h for h in found.rows if h.case.id == case.id]
+    assert hit.case.is_secret
+
+
 def test_the_filter_lists_are_cached_and_a_change_is_seen_at_once(org, client, login, names_cached):
     login(org.agent)
     client.get("/sok/", query_string={"q": "altan"})

@@ -31,7 +31,7 @@ from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import mask_personnummer
 from kontaktcenter.organisation import queries as organisation
-from kontaktcenter.organisation.models import User
+from kontaktcenter.organisation.models import CaseType, User
 from kontaktcenter.search.explain import estimated_rows as _estimated_rows
 from kontaktcenter.search.models import SearchDocument
 from kontaktcenter.search.parsing import Kind, Query
@@ -232,6 +232,8 @@ _ROW_COLUMNS = (
     Case.department_id,
     Case.case_type_id,
     Case.secrecy_ground,
+    # Read live, never from the names cache: a case type made secret applies at once everywhere.
+    CaseType.secrecy_ground.label("type_secrecy_ground"),
     Contact.id.label("contact_id"),
     Contact.name.label("contact_name"),
     Contact.phone.label("contact_phone"),
@@ -247,7 +249,11 @@ def _rows(
 ) -> tuple[datetime, int] | None:
     """The hits as plain rows: one select of columns, the names from the process's cache."""
     names = organisation.names()
-    query = sa.select(*_ROW_COLUMNS).outerjoin(Contact, Contact.id == Case.contact_id)
+    query = (
+        sa.select(*_ROW_COLUMNS)
+        .outerjoin(Contact, Contact.id == Case.contact_id)
+        .outerjoin(CaseType, CaseType.id == Case.case_type_id)
+    )
     if ranked is not None:
         query = query.add_columns(SearchDocument.body).outerjoin(
             SearchDocument, SearchDocument.case_id == Case.id
@@ -264,6 +270,7 @@ def _rows(
             summary=r.summary,
             department_id=r.department_id,
             secrecy_ground=r.secrecy_ground,
+            type_secrecy_ground=r.type_secrecy_ground,
             case_type=names.case_type(r.case_type_id),
             department=names.department(r.department_id),
             # Contact.display_name, from the columns

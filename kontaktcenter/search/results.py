@@ -71,6 +71,7 @@ class CaseRow:
     summary: str
     department_id: int | None
     secrecy_ground: str | None
+    type_secrecy_ground: str | None  # the case type's, read with the row (not cached)
     case_type: organisation.CaseTypeName | None
     department: organisation.DepartmentName | None
     contact_name: str | None  # Contact.display_name; None without a contact
@@ -80,7 +81,7 @@ class CaseRow:
         """As Case.effective_secrecy_ground: its own ground, else its case type's."""
         if self.secrecy_ground:
             return self.secrecy_ground
-        return (self.case_type.secrecy_ground or None) if self.case_type is not None else None
+        return self.type_secrecy_ground or None
 
     @property
     def is_secret(self) -> bool:
