@@ -26,7 +26,12 @@ from kontaktcenter.cases.contacts import ContactData
 from kontaktcenter.cases.enums import CaseStatus, Channel, ContactKind, Outcome, TransferKind
 from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import BAD_CURSOR
-from kontaktcenter.cases.services import SUMMARY_MAX, NewCase, create_case
+from kontaktcenter.cases.services import (
+    SUMMARY_MAX,
+    NewCase,
+    commit_keeping_state,
+    create_case,
+)
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core import audit
 from kontaktcenter.core.audit import AuditEvent
@@ -189,7 +194,7 @@ def list_cases() -> ResponseReturnValue:
         # One row per listed case (case_id and contact_id set), so the case's "who has looked"
         # panel and the audit log's case and person filters find the listing.
         _audit_listing(user.id, page.items)
-        _commit_keeping_loaded()
+        commit_keeping_state()  # the response is built: expiring would reload nothing
     return body
 
 
@@ -234,17 +239,6 @@ def _audit_listing(user_id: int, cases: list[Case]) -> None:
             for listed in cases
         ],
     )
-
-
-def _commit_keeping_loaded() -> None:
-    """Commit without expiring what the session loaded: the response is already built, so the
-    default expiry would only cost time (a page's hundreds of objects) and reload nothing."""
-    session = db.session()
-    previous, session.expire_on_commit = session.expire_on_commit, False
-    try:
-        session.commit()
-    finally:
-        session.expire_on_commit = previous
 
 
 @bp.post("/cases/<reference>/notes")
