@@ -40,6 +40,10 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 @pytest.fixture
 def mixed(org):
+    return build_mixed(org)
+
+
+def build_mixed(org):
     """Cases of every channel and outcome in both periods, e-mails answered in and out of
     time (odd and even counts of response times), callbacks in time, late, overdue and still
     waiting, goals met, late, missed and running, a case routed twice, two case types with the

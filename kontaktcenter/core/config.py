@@ -70,6 +70,8 @@ class Config:
     CALENDAR_CACHE_SECONDS = 60
     GOAL_DEFINITIONS_CACHE_SECONDS = 60  # service goals per process (they change rarely)
     ORGANISATION_CACHE_SECONDS = 60  # department and case-type names per process
+    # Reports read finished days from daily counts kept by a job (decision 112); False: all live
+    REPORT_PREAGGREGATES = True
     # The overview's numbers are shared by every viewer of a process for this long (a wallboard
     # refreshes once a minute; many viewers should not each count the open cases).
     OVERVIEW_CACHE_SECONDS = 5

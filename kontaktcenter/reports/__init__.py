@@ -10,10 +10,12 @@ from kontaktcenter.core import navigation
 
 def init_app(app: Flask) -> None:
     from kontaktcenter.core import periodic
-    from kontaktcenter.reports import hooks, report_views, subscriptions, views
+    from kontaktcenter.reports import aggregates, cli, hooks, report_views, subscriptions, views
 
     assert hooks  # records first-response times from the case events
     periodic.register(subscriptions.send_due, seconds=3600)
+    periodic.register(aggregates.refresh_job, seconds=300)
+    app.cli.add_command(cli.reports_cli)
     app.register_blueprint(views.bp)
     app.register_blueprint(report_views.bp)
     navigation.add_item("Översikt", "overview.index", order=50)

@@ -4,6 +4,7 @@ and channel; the breaches, with links to their cases; the second line per depart
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -12,6 +13,7 @@ from kontaktcenter.cases.models import Activity, Case
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.goals.models import CaseGoal, GoalTarget
 from kontaktcenter.organisation.models import CaseType, Department
+from kontaktcenter.reports import aggregates
 from kontaktcenter.reports.periods import Period, ReportFilters
 from kontaktcenter.reports.service import case_filters, share
 
@@ -65,27 +67,49 @@ def goal_rows(
     the join (exact: it holds every case of the period; ids grow with the time received, so
     for a year of three it leaves about a third of the goals to join)."""
     now = utcnow()
-    met = CaseGoal.met_at.is_not(None)
-    where = [*case_filters(filters, period), CaseGoal.cancelled_at.is_(None)]
-    if ids is not None:
-        where.append(CaseGoal.case_id.between(*ids))
-    group = (CaseGoal.target, Case.department_id, Case.case_type_id, Case.channel)
-    rows = db.session.execute(
-        sa.select(
-            *group,
-            *_counts(now),
-            sa.func.sum(CaseGoal.business_minutes).filter(met),
-            sa.func.count(CaseGoal.business_minutes).filter(met),
-        )
-        .join(Case, Case.id == CaseGoal.case_id)
-        .where(*where)
-        .group_by(*group)
-    ).all()
+    period = period or filters.period
+    usable = aggregates.usable_ranges(period, now)
+    rows = aggregates.goal_rows(filters, usable)
+    live = aggregates.other_ranges(period, usable)
+    if live:
+        rows += _live_goal_rows(filters, period, ids, now, live if usable else None)
     departments = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
     case_types = dict(db.session.execute(sa.select(CaseType.id, CaseType.name)).all())
     return [
         (target, departments.get(department), case_types.get(case_type), channel, *counts)
         for target, department, case_type, channel, *counts in rows
+    ]
+
+
+def _live_goal_rows(
+    filters: ReportFilters,
+    period: Period,
+    ids: IdRange | None,
+    now: datetime,
+    only: list[Period] | None,
+) -> list[tuple]:
+    """:func:`goal_rows` counted from the goals (with `only`, of the cases of those days)."""
+    met = CaseGoal.met_at.is_not(None)
+    where = [*case_filters(filters, period), CaseGoal.cancelled_at.is_(None)]
+    if only is not None:
+        received = Case.received_at
+        where.append(sa.or_(*[(received >= r.start) & (received < r.end) for r in only]))
+    if ids is not None:
+        where.append(CaseGoal.case_id.between(*ids))
+    group = (CaseGoal.target, Case.department_id, Case.case_type_id, Case.channel)
+    return [
+        tuple(row)
+        for row in db.session.execute(
+            sa.select(
+                *group,
+                *_counts(now),
+                sa.func.sum(CaseGoal.business_minutes).filter(met),
+                sa.func.count(CaseGoal.business_minutes).filter(met),
+            )
+            .join(Case, Case.id == CaseGoal.case_id)
+            .where(*where)
+            .group_by(*group)
+        ).all()
     ]
 
 

@@ -29,6 +29,7 @@ from kontaktcenter.cases.enums import Channel, Outcome
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import UTCDateTime, db, utcnow
 from kontaktcenter.organisation.models import CaseType, Department
+from kontaktcenter.reports import aggregates
 from kontaktcenter.reports.models import ResponseTime
 from kontaktcenter.reports.periods import TZ, Period, ReportFilters
 from kontaktcenter.reports.service import (
@@ -77,12 +78,12 @@ def period_counts(filters: ReportFilters, periods: Sequence[Period]) -> list[Per
     """The counts for each of `periods` (disjoint; in practice a period and the one before)."""
     now = utcnow()
     if len(periods) == 2 and periods[1].end == periods[0].start:
-        rows = _rows(filters, periods, now)
+        rows = _counted(filters, periods, now)
     else:
         rows = [
             (i, *row[1:])
             for i, period in enumerate(periods)
-            for row in _rows(filters, [period], now)
+            for row in _counted(filters, [period], now)
         ]
     departments = dict(db.session.execute(sa.select(Department.id, Department.name)).all())
     case_types = dict(db.session.execute(sa.select(CaseType.id, CaseType.name)).all())
@@ -104,18 +105,38 @@ def period_counts(filters: ReportFilters, periods: Sequence[Period]) -> list[Per
     return results
 
 
-def _rows(filters: ReportFilters, periods: Sequence[Period], now) -> list:
+def _counted(filters: ReportFilters, periods: Sequence[Period], now) -> list:
+    """The rows of :func:`_rows` for `periods`: the days counted in advance from their stored
+    counts (:mod:`aggregates`), the others from the cases."""
+    span = Period(min(p.first for p in periods), max(p.last for p in periods))
+    usable = aggregates.usable_ranges(span, now)
+    rows = aggregates.case_rows(filters, periods, usable)
+    live = aggregates.other_ranges(span, usable)
+    if live:
+        rows += _rows(filters, periods, now, live if usable else None)
+    return rows
+
+
+def _rows(
+    filters: ReportFilters, periods: Sequence[Period], now, only: Sequence[Period] | None = None
+) -> list:
     """One statement: the cases of `periods` (one, or two adjacent ones, the later first)
-    grouped by (index of the period, channel, outcome, case type, department)."""
+    grouped by (index of the period, channel, outcome, case type, department); with `only`,
+    just the cases received on those days."""
     received = Case.received_at
     statement = sa.select().select_from(Case)
+    days = (
+        []
+        if only is None
+        else [sa.or_(*[(received >= r.start) & (received < r.end) for r in only])]
+    )
     if postgres():
         due_1, due_2 = _deadlines_by_day(periods)
     else:
-        days = _deadlines_by_hour(periods)
+        hours = _deadlines_by_hour(periods)
         email_hour = sa.case((Case.channel == Channel.EMAIL, utc_hour(received)))
-        statement = statement.outerjoin(days, email_hour == days.c.key)
-        due_1, due_2 = days.c.due_1, days.c.due_2
+        statement = statement.outerjoin(hours, email_hour == hours.c.key)
+        due_1, due_2 = hours.c.due_1, hours.c.due_2
     answered, due, done = Case.first_response_at, Case.callback_due_at, Case.callback_done_at
     # The earlier period is the second; a boolean (the planner counts 2 groups for it).
     earlier = (received < periods[0].start).label("earlier") if len(periods) == 2 else None
@@ -147,6 +168,7 @@ def _rows(filters: ReportFilters, periods: Sequence[Period], now) -> list:
             *case_filters(filters, dated=False),
             received >= min(p.start for p in periods),
             received < max(p.end for p in periods),
+            *days,
         )
         .group_by(*group)
     )
