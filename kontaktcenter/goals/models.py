@@ -79,6 +79,7 @@ class ServiceGoal(Model):
         return f"inom {self.amount} {UNIT_LABELS[self.unit]}"
 
 
+_BREACHED = sa.text("breached_at IS NOT NULL AND cancelled_at IS NULL")
 _RUNNING = sa.text("met_at IS NULL AND cancelled_at IS NULL")
 _UNBREACHED = sa.text("met_at IS NULL AND cancelled_at IS NULL AND breached_at IS NULL")
 _UNFLAGGED = sa.text("met_at IS NULL AND cancelled_at IS NULL AND at_risk_flagged_at IS NULL")
@@ -128,6 +129,14 @@ class CaseGoal(Model):
             "breached_at",
             postgresql_where=_RUNNING,
             sqlite_where=_RUNNING,
+        ),
+        # The report's breaches of a period, latest due first (read backwards): walked until 100 of
+        # the period are found (the period's cases are joined by id).
+        sa.Index(
+            "ix_case_goals_breaches_due",
+            "due_at",
+            postgresql_where=_BREACHED,
+            sqlite_where=_BREACHED,
         ),
     )
 
