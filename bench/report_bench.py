@@ -478,7 +478,8 @@ class CpuMeter:
                 )
             ]
             own = conn.execute("SELECT pg_backend_pid()").fetchone()[0]
-        stat = Path(f"/proc/{own}/stat").read_text().rsplit(")", 1)[1].split()
+            # read while the connection is open: its backend exits when it closes
+            stat = Path(f"/proc/{own}/stat").read_text().rsplit(")", 1)[1].split()
         self.postmaster = int(stat[1])  # a backend's parent
         self.groups = {"app": self.server.pids(), "db": backends, "client": [os.getpid()]}
         self.t0, self.busy0 = time.monotonic(), _busy_ticks()
