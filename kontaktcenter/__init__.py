@@ -13,6 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
 from kontaktcenter.core.config import Config
+from kontaktcenter.core.json_provider import OrjsonProvider
 
 _TOP = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
         static_folder=str(_TOP / "static"),
         instance_path=os.environ.get("KONTAKTCENTER_INSTANCE_PATH") or str(_TOP / "instance"),
     )
+    app.json = OrjsonProvider(app)
     app.config.from_object(config)
     app.config.from_prefixed_env("KONTAKTCENTER")
     app.config.update(overrides or {})

@@ -7,11 +7,12 @@ accepted and never set. The token acts as its user, with that user's role and de
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from flask import Response, g, request
 from flask.typing import ResponseReturnValue
 
 from kontaktcenter.api.blueprint import bp
-from kontaktcenter.channels.phone.integration import is_integration_user
+from kontaktcenter.channels.phone.models import CallIntegrationUser
 from kontaktcenter.core.error_pages import api_error
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.organisation import users
@@ -31,6 +32,9 @@ INTEGRATION_ONLY = (
 )
 REALM = 'Bearer realm="kontaktcenter"'
 MAX_TOKEN_LENGTH = 200
+# Read with the token (one statement per request): is its user a telephony integration account
+# (channels.phone.integration.is_integration_user)?
+_IS_INTEGRATION = sa.exists().where(CallIntegrationUser.user_id == User.id).label("is_integration")
 
 
 def api_user() -> User:
@@ -55,12 +59,13 @@ def authenticate() -> ResponseReturnValue | None:
         return _unauthorized("Ange en API-nyckel: Authorization: Bearer <nyckel>.", False)
     scheme, _, secret = header.partition(" ")
     secret = secret.strip()
-    user = None
+    found = None
     if scheme.lower() == "bearer" and secret and len(secret) <= MAX_TOKEN_LENGTH:
-        user = users.user_for_token(secret)
-    if user is None:
+        found = users.token_holder(secret, _IS_INTEGRATION)
+    if found is None:
         return _unauthorized("API-nyckeln är ogiltig eller återkallad.", True)
-    if request.endpoint not in INTEGRATION_ENDPOINTS and is_integration_user(user):
+    user, is_integration = found[0], bool(found[1])
+    if request.endpoint not in INTEGRATION_ENDPOINTS and is_integration:
         return api_error(403, INTEGRATION_ONLY, "forbidden")
     g.api_user = user
     g._login_user = user  # flask_login.current_user works too; no session is created

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
+from datetime import timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -139,17 +142,51 @@ def create_token(user: User, name: str = "API") -> tuple[ApiToken, str]:
     return token, secret
 
 
-def user_for_token(secret: str) -> User | None:
-    token = db.session.scalars(
-        sa.select(ApiToken).where(ApiToken.token_hash == _hash_token(secret))
-    ).first()
-    if token is None or token.revoked_at is not None or not token.user.active:
+# How often a token's last use is written: API traffic must not write on every call.
+LAST_USED_EVERY = timedelta(minutes=5)
+
+
+@functools.lru_cache(maxsize=8)
+def _token_select(*columns: sa.ColumnElement[Any]) -> sa.Select[tuple[Any, ...]]:
+    """Built once per set of extra columns (callers pass module-level expressions)."""
+    return (
+        sa.select(User, *columns, ApiToken.id, ApiToken.last_used_at)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(
+            ApiToken.token_hash == sa.bindparam("token_hash"),
+            ApiToken.revoked_at.is_(None),
+            User.active.is_(True),
+        )
+    )
+
+
+def token_holder(secret: str, *columns: sa.ColumnElement[Any]) -> tuple[Any, ...] | None:
+    """The user a usable token belongs to, as ``(user, *columns, …)``, or None: unknown,
+    revoked, or its user deactivated. One statement, run on every request, so a revocation or a
+    deactivation holds from the next request on in every process: the token and its user, and
+    `columns` (expressions on ``users``, e.g. what kind of account it is) for the caller. The
+    user's departments stay lazy: only the rules for handlers and managers read them, and
+    joining them would cost every agent's and integration's request for nothing. The token's
+    last use is written at most every LAST_USED_EVERY."""
+    row = db.session.execute(_token_select(*columns), {"token_hash": _hash_token(secret)}).first()
+    if row is None:
         return None
+    token_id, last_used_at = row[-2], row[-1]
     now = utcnow()
-    if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 300:
-        token.last_used_at = now  # throttled, so API traffic does not write on every call
+    if last_used_at is None or now - last_used_at > LAST_USED_EVERY:
+        db.session.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.id == token_id)
+            .values(last_used_at=now)
+            .execution_options(synchronize_session=False)
+        )
         db.session.commit()
-    return token.user
+    return tuple(row)
+
+
+def user_for_token(secret: str) -> User | None:
+    row = token_holder(secret)
+    return row[0] if row is not None else None
 
 
 def revoke_token(token_id: int) -> ApiToken:
