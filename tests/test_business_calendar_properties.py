@@ -196,3 +196,29 @@ def test_only_the_instant_matters_not_its_timezone(
         amount %= 40
     assert cal.add(start, amount, unit) == cal.add(in_utc, amount, unit)
     assert cal.next_opening(start) == cal.next_opening(in_utc)
+
+
+def elapsed_day_by_day(cal: BusinessCalendar, start: datetime, end: datetime, unit: Unit) -> int:
+    """The definition of `elapsed` for the business units: every local day's counting intervals
+    clipped to [next opening, end], summed (the module adds whole days between from a cache)."""
+    t, e = cal.next_opening(start), end.astimezone(UTC)
+    if e <= t:
+        return 0
+    clock = Unit.OPENING_HOURS if unit is Unit.WORKING_DAYS else unit
+    total, d = timedelta(0), t.astimezone(cal.tz).date()
+    while d <= e.astimezone(cal.tz).date():
+        for a, b in cal._counting_intervals(d, clock):
+            lo, hi = max(a, t), min(b, e)
+            total += max(hi - lo, timedelta(0))
+        d += timedelta(days=1)
+    return total // timedelta(minutes=1)
+
+
+@PROPERTY_SETTINGS
+@given(calendars, instants, instants, st.sampled_from([*HOUR_UNITS[:2], Unit.WORKING_DAYS]))
+def test_elapsed_over_whole_days_equals_counting_day_by_day(
+    cal: BusinessCalendar, start: datetime, end: datetime, unit: Unit
+) -> None:
+    """Across DST changes, holidays, exceptions and years (the cached whole days)."""
+    assert cal.elapsed(start, end, unit) == elapsed_day_by_day(cal, start, end, unit)
+    assert cal.elapsed(start, end, unit) == elapsed_day_by_day(cal, start, end, unit)  # cached

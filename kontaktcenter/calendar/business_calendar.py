@@ -208,10 +208,11 @@ class DayException:
 class BusinessCalendar:
     """Opening hours plus Swedish working days; immutable, safe to share between threads."""
 
-    __slots__ = ("_exceptions", "_tz", "_weekly")
+    __slots__ = ("_day_totals", "_exceptions", "_tz", "_weekly")
     _weekly: Mapping[int, tuple[Window, ...]]
     _exceptions: Mapping[date, DayException]
     _tz: tzinfo
+    _day_totals: dict[tuple[date, Unit], timedelta]
 
     def __init__(
         self,
@@ -241,6 +242,9 @@ class BusinessCalendar:
         object.__setattr__(self, "_weekly", MappingProxyType(week))
         object.__setattr__(self, "_exceptions", MappingProxyType(by_day))
         object.__setattr__(self, "_tz", ZoneInfo(tz) if isinstance(tz, str) else tz)
+        # (day, unit) → the length of the day's counting intervals: a whole day inside an
+        # elapsed time (a goal running for a year is ~365 of them); derived, so sharing is safe
+        object.__setattr__(self, "_day_totals", {})
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("BusinessCalendar is immutable")
@@ -387,11 +391,23 @@ class BusinessCalendar:
             return 0
         clock = Unit.OPENING_HOURS if unit is Unit.WORKING_DAYS else unit
         total = timedelta(0)
-        d, last = self._local_date(t), self._local_date(e)
+        first = d = self._local_date(t)
+        last = self._local_date(e)
         while d <= last:
-            for a, b in self._counting_intervals(d, clock):
-                lo, hi = max(a, t), min(b, e)
-                if lo < hi:
-                    total += hi - lo
+            if first < d < last:  # a whole day between: all of its intervals count
+                total += self._day_total(d, clock)
+            else:
+                for a, b in self._counting_intervals(d, clock):
+                    lo, hi = max(a, t), min(b, e)
+                    if lo < hi:
+                        total += hi - lo
             d += _DAY
         return total // _MINUTE
+
+    def _day_total(self, d: date, unit: Unit) -> timedelta:
+        key = (d, unit)
+        total = self._day_totals.get(key)
+        if total is None:
+            total = sum((b - a for a, b in self._counting_intervals(d, unit)), timedelta(0))
+            self._day_totals[key] = total
+        return total
