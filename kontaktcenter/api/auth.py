@@ -43,6 +43,12 @@ def api_user() -> User:
     return user
 
 
+def api_user_is_integration() -> bool:
+    """Whether the request's token is a telephony integration account's (read with the token,
+    so the endpoints that ask need no statement of their own)."""
+    return bool(g.api_is_integration)
+
+
 def _unauthorized(message: str, invalid: bool) -> ResponseReturnValue:
     response, status = api_error(401, message, "unauthorized")
     challenge = REALM + (', error="invalid_token"' if invalid else "")
@@ -68,6 +74,7 @@ def authenticate() -> ResponseReturnValue | None:
     if request.endpoint not in INTEGRATION_ENDPOINTS and is_integration:
         return api_error(403, INTEGRATION_ONLY, "forbidden")
     g.api_user = user
+    g.api_is_integration = is_integration
     g._login_user = user  # flask_login.current_user works too; no session is created
     return None
 

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api.auth import api_user
+from kontaktcenter.api.auth import api_user, api_user_is_integration
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.callbacks_spec import (
     NAME_MAX,
@@ -33,7 +33,6 @@ from kontaktcenter.callbacks import services, worklist
 from kontaktcenter.callbacks.models import Callback, CallbackSource, CallbackStatus
 from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import CallbackResult
-from kontaktcenter.channels.phone import integration
 from kontaktcenter.channels.phone.models import PhoneQueue
 from kontaktcenter.core.errors import NotFound, ValidationError
 from kontaktcenter.core.extensions import db
@@ -99,11 +98,7 @@ def post_callback() -> ResponseReturnValue:
     name = fields.text("name", NAME_MAX)
     note = fields.text("note", NOTE_MAX)
     fields.finish()
-    source = (
-        CallbackSource.PLATFORM
-        if integration.is_integration_user(user)
-        else CallbackSource.E_SERVICE
-    )
+    source = CallbackSource.PLATFORM if api_user_is_integration() else CallbackSource.E_SERVICE
     try:
         requested = services.request(
             services.CallbackRequest(

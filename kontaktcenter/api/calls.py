@@ -17,7 +17,7 @@ from typing import Any
 from flask import request
 from flask.typing import ResponseReturnValue
 
-from kontaktcenter.api.auth import api_user
+from kontaktcenter.api.auth import api_user, api_user_is_integration
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Fields, UnsupportedMediaType, json_object
 from kontaktcenter.api.schemas import (
@@ -47,7 +47,7 @@ NOT_INTEGRATION = (
 
 @bp.post("/calls/events")
 def post_call_event() -> ResponseReturnValue:
-    if not integration.is_integration_user(api_user()):
+    if not api_user_is_integration():
         raise Forbidden(NOT_INTEGRATION)
     fields = Fields(json_object())
     platform_call_id = fields.text("call_id", CALL_ID_MAX, required=True) or ""
@@ -92,7 +92,7 @@ CSV_TYPES = ("text/csv", "text/plain", "application/csv")
 @bp.post("/calls/statistics")
 def post_call_statistics() -> ResponseReturnValue:
     user = api_user()
-    if not (user.role == Role.ADMIN or integration.is_integration_user(user)):
+    if not (user.role == Role.ADMIN or api_user_is_integration()):
         raise Forbidden(
             "Samtalsstatistik lämnas in av telefoniintegrationen eller en administratör."
         )
