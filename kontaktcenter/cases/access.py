@@ -6,6 +6,7 @@ outside a user's reach is reported as missing (404), never as forbidden, so ids 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -125,6 +126,31 @@ def sees_all_cases(user: User) -> bool:
     return user.role in (Role.AGENT, Role.MANAGER, Role.ADMIN)
 
 
+# The clauses below are built once per (what a user sees, their departments) and shared: they
+# are immutable, and every search and list page used to rebuild them (issue #16). The key is
+# all they depend on, so two users with the same role group and departments share them.
+_built: dict[tuple[object, ...], sa.ColumnElement[bool]] = {}
+_BUILT_MAX = 4096  # distinct department sets in use are few; a bound in case they are not
+
+
+def built(
+    key: tuple[object, ...], build: Callable[[], sa.ColumnElement[bool]]
+) -> sa.ColumnElement[bool]:
+    """The clause `build()` makes for `key`, built once per process (shared by other modules'
+    clauses that depend on the same things, e.g. search's findable_clause)."""
+    found = _built.get(key)
+    if found is None:
+        if len(_built) >= _BUILT_MAX:
+            _built.clear()
+        found = _built.setdefault(key, build())
+    return found
+
+
+def access_key(user: User) -> tuple[bool, tuple[int, ...]]:
+    """All the clauses here depend on: whether the user sees every case, and their departments."""
+    return sees_all_cases(user), tuple(sorted(user.department_ids))
+
+
 def visible_clause(
     user: User, department: sa.orm.QueryableAttribute[int | None] | None = None
 ) -> sa.ColumnElement[bool]:
@@ -133,11 +159,14 @@ def visible_clause(
     index keeps a copy)."""
     if sees_all_cases(user):
         return sa.true()
-    ids = sorted(user.department_ids)
+    column = Case.department_id if department is None else department
+    ids = tuple(sorted(user.department_ids))
     if not ids:
         return sa.false()
-    column = Case.department_id if department is None else department
-    return column.in_(ids)
+    if sa.inspect(column).parent.is_aliased_class:  # an alias's column: not shareable by name
+        return column.in_(ids)
+    name = f"{column.class_.__name__}.{column.key}"
+    return built(("visible", name, ids), lambda: column.in_(ids))
 
 
 def can_view(user: User, case: Case) -> bool:
@@ -149,12 +178,15 @@ def can_view(user: User, case: Case) -> bool:
 def secret_clause() -> sa.ColumnElement[bool]:
     """SQL: the case (``cases``) is secret, by its own ground or its case type's. Never NULL
     (a case without a type is not secret by type: ``NULL IN (…)`` would be unknown)."""
-    return sa.or_(
-        Case.secrecy_ground.is_not(None),
-        sa.and_(
-            Case.case_type_id.is_not(None),
-            Case.case_type_id.in_(
-                sa.select(CaseType.id).where(CaseType.secrecy_ground.is_not(None))
+    return built(
+        ("secret",),
+        lambda: sa.or_(
+            Case.secrecy_ground.is_not(None),
+            sa.and_(
+                Case.case_type_id.is_not(None),
+                Case.case_type_id.in_(
+                    sa.select(CaseType.id).where(CaseType.secrecy_ground.is_not(None))
+                ),
             ),
         ),
     )
@@ -173,11 +205,14 @@ def sees_content(user: User, case: Case) -> bool:
 
 def content_visible_clause(user: User) -> sa.ColumnElement[bool]:
     """SQL twin of :func:`sees_content` for cases `user` can see (combine with visible_clause)."""
-    ids = sorted(user.department_ids)
-    return sa.or_(
-        Case.department_id.is_(None),
-        sa.not_(secret_clause()),
-        Case.department_id.in_(ids) if ids else sa.false(),
+    ids = tuple(sorted(user.department_ids))
+    return built(
+        ("content_visible", ids),
+        lambda: sa.or_(
+            Case.department_id.is_(None),
+            sa.not_(secret_clause()),
+            Case.department_id.in_(ids) if ids else sa.false(),
+        ),
     )
 
 

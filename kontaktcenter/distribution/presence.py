@@ -34,6 +34,7 @@ from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, upsert, utcnow
 from kontaktcenter.distribution import assignment
 from kontaktcenter.distribution.models import AgentPresence, AgentStatus, DistributionMode
+from kontaktcenter.organisation import sessions
 from kontaktcenter.organisation.models import User
 
 SEEN_EVERY_SECONDS = 60  # seen_at is written at most this often per agent
@@ -202,10 +203,29 @@ def _referring_page() -> str:
     return back_to(parts.path + (f"?{parts.query}" if parts.query else ""))
 
 
+# The header's status is read with the signed-in user, in the user loader's one statement
+# (issue #16): exact, not cached. The request's own writes (a new status, a lapsed one) make
+# header_status read it again.
+_STATUS, _SINCE = "distribution.status", "distribution.since"
+sessions.read_with_user(
+    _STATUS,
+    sa.select(AgentPresence.status).where(AgentPresence.user_id == User.id).scalar_subquery(),
+)
+sessions.read_with_user(
+    _SINCE,
+    sa.select(AgentPresence.since).where(AgentPresence.user_id == User.id).scalar_subquery(),
+)
+
+
 def header_status() -> HeaderStatus | None:
-    """The signed-in user's status for the header (read once per request)."""
+    """The signed-in user's status for the header: as read with the user, else read now."""
     if not current_user.is_authenticated:
         return None
+    read, status = sessions.read_with_user_value(current_user.id, _STATUS)
+    if read:
+        if status is None:  # no row: never set a status
+            return HeaderStatus(AgentStatus.SIGNED_OUT, None)
+        return HeaderStatus(status, sessions.read_with_user_value(current_user.id, _SINCE)[1])
     try:
         row = db.session.get(AgentPresence, current_user.id)
     except SQLAlchemyError:  # an error page while the database is away: no status

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import struct
 from dataclasses import dataclass
+from time import monotonic
 
-from flask import g
+import sqlalchemy as sa
+from flask import current_app, g, has_app_context
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, utcnow
@@ -32,16 +36,61 @@ class Brand:
     logo_etag: str | None  # set when there is a logo
 
 
+BRAND_KEY = "kontaktcenter.brand"
+
+
 def current() -> Brand:
-    """For the templates: read once per request."""
-    if "brand" not in g:
-        try:
-            row = db.session.get(Branding, 1)
-        except SQLAlchemyError:  # an error page while the database is away: no brand
-            db.session.rollback()
-            row = None
-        g.brand = Brand(name=row.name if row else None, logo_etag=row.logo_etag if row else None)
+    """For the templates (every page's header): kept per request and per process for
+    ORGANISATION_CACHE_SECONDS (0 in the tests), as the organisation's names are (decision
+    109). A change is seen at once in the process that made it (forgotten on flush, commit and
+    rollback) and within the cache time in the others; a transaction changing it never fills
+    the cache."""
+    if "brand" in g:
+        brand: Brand = g.brand
+        return brand
+    config = current_app.config
+    ttl = config.get("ORGANISATION_CACHE_SECONDS", config.get("CALENDAR_CACHE_SECONDS", 0))
+    cache = current_app.extensions.setdefault(BRAND_KEY, {})
+    cached = cache.get("brand")
+    if ttl and cached is not None and monotonic() - cached[0] < ttl:
+        g.brand = cached[1]
+        return g.brand
+    try:
+        row = db.session.execute(
+            sa.select(Branding.name, Branding.logo_etag).where(Branding.id == 1)
+        ).one_or_none()
+    except SQLAlchemyError:  # an error page while the database is away: no brand, not cached
+        db.session.rollback()
+        g.brand = Brand(name=None, logo_etag=None)
+        return g.brand
+    g.brand = Brand(name=row.name if row else None, logo_etag=row.logo_etag if row else None)
+    if ttl and not db.session.info.get(BRAND_KEY):
+        cache["brand"] = (monotonic(), g.brand)
     return g.brand
+
+
+def forget() -> None:
+    """Drop the cached brand of this process (and request)."""
+    if has_app_context():
+        current_app.extensions.get(BRAND_KEY, {}).pop("brand", None)
+        g.pop("brand", None)
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _brand_changed(session: Session, _context: object) -> None:
+    changed = itertools.chain(session.new, session.dirty, session.deleted)
+    if any(isinstance(obj, Branding) for obj in changed):
+        session.info[BRAND_KEY] = True
+        forget()
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _brand_settled(session: Session, *_args: object) -> None:
+    """Forgotten again when the change is committed or rolled back: another request of this
+    process (a threaded worker) may have cached the brand in between."""
+    if session.info.pop(BRAND_KEY, False):
+        forget()
 
 
 def logo() -> tuple[bytes, str] | None:

@@ -7,6 +7,7 @@ A handler finds only people with a case the handler may see
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -27,15 +28,18 @@ NAME_CASES_FROM = 20  # cases of at most this many best-matching people join the
 def findable_clause(user: User) -> sa.ColumnElement[bool]:
     """The people a search may show `user`: those `visible_contacts_clause` allows, unless
     every case of theirs is a secret one of a department the user is not in (finding them
-    would tell that they are its party)."""
-    return sa.and_(
-        visible_contacts_clause(user),
-        sa.or_(
-            ~sa.exists().where(Case.contact_id == Contact.id),
-            sa.exists().where(
-                Case.contact_id == Contact.id,
-                access.visible_clause(user),
-                access.content_visible_clause(user),
+    would tell that they are its party). Built once per access.access_key."""
+    return access.built(
+        ("findable", *access.access_key(user)),
+        lambda: sa.and_(
+            visible_contacts_clause(user),
+            sa.or_(
+                ~sa.exists().where(Case.contact_id == Contact.id),
+                sa.exists().where(
+                    Case.contact_id == Contact.id,
+                    access.visible_clause(user),
+                    access.content_visible_clause(user),
+                ),
             ),
         ),
     )
@@ -88,27 +92,39 @@ def by_name(user: User, text: str) -> list[tuple[Contact, float]]:
     return scored
 
 
+def _name_words_like_statement() -> sa.Select[Any]:
+    """PostgreSQL: the alike and the beginning with it, built once (its cache key once too).
+    similarity() >= threshold is what `%` means; the operator lets the trigram index find the
+    candidates at pg_trgm's default threshold (0.3), the filter keeps ours."""
+    word = sa.bindparam("word", type_=sa.String)
+    limit = sa.bindparam("limit", type_=sa.Integer)
+    likeness = sa.func.similarity(NameWord.word, word)
+    alike = (
+        sa.select(NameWord.word, likeness.label("rank"))
+        .where(NameWord.word.op("%")(word), likeness >= NAME_THRESHOLD)
+        .order_by(likeness.desc(), NameWord.word)
+        .limit(limit)
+    )
+    starting = (
+        sa.select(NameWord.word, sa.literal(0.0).label("rank"))
+        .where(NameWord.word.like(sa.bindparam("prefix", type_=sa.String)))
+        .order_by(sa.func.length(NameWord.word), NameWord.word)
+        .limit(limit)
+    )
+    both = sa.union_all(alike.subquery().select(), starting.subquery().select()).subquery()
+    return sa.select(both.c.word, both.c.rank)
+
+
+_NAME_WORDS_LIKE = _name_words_like_statement()
+
+
 def _name_words_like(word: str, limit: int = 5) -> list[str]:
     """Name words that begin with `word` or resemble it (pg_trgm similarity), best first.
     Words are letters and digits only (text.words): no LIKE or FTS syntax in them."""
     if db.session.get_bind().dialect.name == "postgresql":
-        # similarity() >= threshold is what `%` means; the operator lets the trigram index
-        # find the candidates at pg_trgm's default threshold (0.3), the filter keeps ours.
-        likeness = sa.func.similarity(NameWord.word, word)
-        alike = (
-            sa.select(NameWord.word, likeness.label("rank"))
-            .where(NameWord.word.op("%")(word), likeness >= NAME_THRESHOLD)
-            .order_by(likeness.desc(), NameWord.word)
-            .limit(limit)
-        )
-        starting = (
-            sa.select(NameWord.word, sa.literal(0.0).label("rank"))
-            .where(NameWord.word.like(f"{word}%"))
-            .order_by(sa.func.length(NameWord.word), NameWord.word)
-            .limit(limit)
-        )
-        both = sa.union_all(alike.subquery().select(), starting.subquery().select()).subquery()
-        rows = db.session.execute(sa.select(both.c.word, both.c.rank)).all()
+        rows = db.session.execute(
+            _NAME_WORDS_LIKE, {"word": word, "prefix": f"{word}%", "limit": limit}
+        ).all()
         # The alike first, most alike first; then the longer words that begin with it.
         ranked = sorted(rows, key=lambda row: (-row.rank, len(row.word), row.word))
         return list(dict.fromkeys(row.word for row in ranked))

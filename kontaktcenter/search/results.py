@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.cases.queries import BAD_CURSOR, ID_MAX, decode_cursor
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.search.parsing import Query
@@ -116,3 +117,16 @@ class SearchResult:
     @property
     def case_ids(self) -> list[int]:
         return [hit.case.id for hit in self.rows] or [hit.case.id for hit in self.cases]
+
+
+def decode_scored(cursor: str) -> tuple[float, int]:
+    """A ranked page's mark: (score, case id); a newest-first page's has score -1. The checks
+    of the queue's keyset cursors (cases.queries), with a number where they have a time."""
+    if len(cursor) > 200:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    key, case_id = decode_cursor(cursor, 2)
+    if isinstance(case_id, bool) or not isinstance(case_id, int) or not 0 < case_id <= ID_MAX:
+        raise ValidationError(BAD_CURSOR, "cursor")
+    if isinstance(key, bool) or not isinstance(key, int | float):
+        raise ValidationError(BAD_CURSOR, "cursor")
+    return float(key), case_id

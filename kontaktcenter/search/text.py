@@ -48,13 +48,15 @@ def query_stems(text: str) -> list[str]:
 # --- trigrams (pg_trgm's definition) ---------------------------------------------------------
 
 
-def trigrams(text: str) -> set[str]:
-    """pg_trgm's trigrams: each word padded with two spaces in front and one behind."""
+@lru_cache(maxsize=65536)
+def trigrams(text: str) -> frozenset[str]:
+    """pg_trgm's trigrams: each word padded with two spaces in front and one behind. Cached:
+    a search compares one query with the same few name words again and again."""
     result: set[str] = set()
     for word in words(text):
         padded = f"  {word} "
         result.update(padded[i : i + 3] for i in range(len(padded) - 2))
-    return result
+    return frozenset(result)
 
 
 def similarity(a: str, b: str) -> float:
@@ -87,11 +89,16 @@ def snippet(text: str, stems: list[str], width: int = 160) -> list[Fragment]:
     if not text:
         return []
     text = " ".join(text.split())
-    spans = [
-        (m.start(), m.end())
-        for m in _WORD.finditer(text)
-        if stems and any(stem(m.group().lower()).startswith(s) for s in stems)
-    ]
+    prefixes = tuple(stems)  # str.startswith takes them all at once
+    spans = (
+        [
+            (m.start(), m.end())
+            for m in _WORD.finditer(text)
+            if stem(m.group().lower()).startswith(prefixes)
+        ]
+        if prefixes
+        else []
+    )
     start = 0
     if spans and spans[0][0] > width // 3:
         start = text.rfind(" ", 0, spans[0][0] - width // 3) + 1

@@ -1,0 +1,150 @@
+"""Every page's fixed cost (issue #16): the signed-in user, their departments and their agent
+status are read in one statement, and the municipality's name and logo come from a per-process
+cache that forgets a change at once in the process that made it. The status stays exact: it is
+read with the user, never cached."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.roles import Role
+from kontaktcenter.distribution.models import AgentPresence, AgentStatus
+from kontaktcenter.organisation import branding
+from kontaktcenter.organisation.models import Branding
+from tests import factories
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    sent: list[str] = []
+
+    def note(_conn, _cursor, statement, *_args) -> None:
+        sent.append(" ".join(statement.split()))
+
+    engine = db.session.get_bind().engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
+@pytest.fixture
+def brand_cached(app: Flask) -> Iterator[None]:
+    """The per-process cache on, as in production (the tests' config turns it off)."""
+    app.config["ORGANISATION_CACHE_SECONDS"] = 60
+    branding.forget()
+    yield
+    branding.forget()
+    app.config["ORGANISATION_CACHE_SECONDS"] = 0
+
+
+def _selects(sent: list[str], table: str) -> list[str]:
+    """The statements that read `table`'s rows (not a subquery of another table's)."""
+    return [s for s in sent if s.startswith(f"SELECT {table}.")]
+
+
+def test_a_page_reads_the_user_departments_and_status_in_one_statement(
+    org, client, login, brand_cached
+):
+    handler = factories.make_user(Role.HANDLER, [org.bygg, org.miljo])
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    client.get("/sok/")  # fills the brand's cache
+    with statements() as sent:
+        html = client.get("/sok/").get_data(as_text=True)
+    assert "Status: <strong>Tillgänglig</strong>" in html
+    users = _selects(sent, "users")
+    assert len(users) == 1 and "agent_presence" in users[0] and "departments" in users[0]
+    assert [s for s in sent if s.startswith("SELECT") and "user_departments" in s] == users
+    assert _selects(sent, "agent_presence") == [] and _selects(sent, "branding") == []
+
+    login(handler)  # several departments: one row each, still one user with both
+    with statements() as sent:
+        html = client.get("/sok/", query_string={"department": org.miljo.id}).get_data(as_text=True)
+    assert len(_selects(sent, "users")) == 1
+    assert f'<option value="{org.miljo.id}" selected>' in html  # offered: one of theirs
+    assert f'<option value="{org.bygg.id}">' in html
+
+
+def test_a_status_set_elsewhere_shows_on_the_next_page(org, client, login):
+    """Another process (the phone platform's event, another tab's worker) sets the status: the
+    next page shows it, whatever this process read before."""
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    assert "Status: <strong>Tillgänglig</strong>" in client.get("/sok/").get_data(as_text=True)
+    db.session.execute(
+        sa.update(AgentPresence)
+        .where(AgentPresence.user_id == org.agent.id)
+        .values(status=AgentStatus.IN_CALL, set_by_system=True)
+    )
+    db.session.commit()
+    assert "Status: <strong>I samtal</strong>" in client.get("/sok/").get_data(as_text=True)
+
+
+def test_a_status_changed_during_the_request_is_read_again(org, client, login):
+    """What was read with the user counts only until the request writes: the status that
+    lapses at the request's start (back after the presence window) shows in that same page."""
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    db.session.execute(
+        sa.update(AgentPresence)
+        .where(AgentPresence.user_id == org.agent.id)
+        .values(seen_at=utcnow() - timedelta(days=3))
+    )
+    db.session.commit()
+    with client.session_transaction() as session:
+        session["distribution_seen"] -= 3 * 24 * 3600  # the browser was away as long
+    html = client.get("/sok/").get_data(as_text=True)
+    assert "Status: <strong>Utloggad</strong>" in html
+
+
+def test_the_brand_is_cached_and_a_change_here_is_seen_at_once(org, client, login, brand_cached):
+    branding.set_name("Exempelby kommun")
+    login(org.agent)
+    assert "Exempelby kommun" in client.get("/sok/").get_data(as_text=True)
+
+    # Changed by another process (no ORM flush here): this process keeps its copy for the
+    # cache time, as the organisation's names (decision 109).
+    db.session.execute(sa.update(Branding).where(Branding.id == 1).values(name="Annanby"))
+    db.session.commit()
+    with statements() as sent:
+        html = client.get("/sok/").get_data(as_text=True)
+    assert "Exempelby kommun" in html and _selects(sent, "branding") == []
+
+    # Changed in this process (the admin's form): seen on the next page.
+    branding.set_name("Nyby kommun")
+    html = client.get("/sok/").get_data(as_text=True)
+    assert "Nyby kommun" in html and "Exempelby" not in html
+
+
+def test_a_transaction_changing_the_brand_never_fills_the_cache(org, app, brand_cached):
+    branding.set_name("Gammalby")
+    with app.test_request_context():
+        row = db.session.get(Branding, 1)
+        assert row is not None
+        row.name = "Ångrad"
+        db.session.flush()  # uncommitted: this transaction sees it, others must not
+        assert branding.current().name == "Ångrad"
+        # Not in the process's cache, where another request (a thread) would find it.
+        assert app.extensions[branding.BRAND_KEY].get("brand") is None
+        db.session.rollback()
+    with app.test_request_context():
+        assert branding.current().name == "Gammalby"
+
+
+def test_without_the_cache_every_page_reads_the_brand(org, client, login):
+    """The tests' default (cache time 0): a change made anywhere shows at once."""
+    branding.set_name("Förstaby")
+    login(org.agent)
+    client.get("/sok/")
+    db.session.execute(sa.update(Branding).where(Branding.id == 1).values(name="Andraby"))
+    db.session.commit()
+    assert "Andraby" in client.get("/sok/").get_data(as_text=True)
