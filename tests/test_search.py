@@ -519,3 +519,48 @@ def test_the_api_records_a_person_found_by_name(org, client):
     assert [c["contact"]["name"] for c in body["contacts"]] == ["Anna Sundqvist"]
     events = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "search")).all()
     assert [(e.contact_id, e.detail["kind"]) for e in events] == [(sundqvist.id, "name")]
+
+
+def test_words_that_occur_together_are_listed_newest_first_from_the_newest_documents(
+    app, org, monkeypatch
+):
+    """Two words always found together look rare to PostgreSQL's planner (it multiplies their
+    shares), yet match more than can be ranked: their page comes from the newest documents,
+    and from the index when it is not among them (search/newest.py) – the same page either way."""
+    from kontaktcenter.search import newest
+
+    made = []
+    for n in range(12):  # every other one Stadsbyggnadskontoret's (a handler sees those only)
+        case_type = org.bygglov if n % 2 else None
+        made.append(make_case(org.agent, case_type, summary=f"Gatan är inte plogad {n}"))
+        make_case(org.agent, summary=f"Annat ärende {n}")
+    windows: list[int] = []
+    in_window = newest._in_window
+
+    def spy(*args):
+        ids = in_window(*args)
+        windows.append(len(ids))
+        return ids
+
+    monkeypatch.setattr(newest, "_in_window", spy)
+    app.config["SEARCH_RANK_LIMIT"] = 3
+    try:
+        first = search(org.agent, parse("gatan plogad"), limit=5)
+        assert first.newest_first
+        assert _refs(first) == [m.reference for m in reversed(made)][:5]
+        second = search(org.agent, parse("gatan plogad"), cursor=first.next_cursor, limit=5)
+        assert _refs(second) == [m.reference for m in reversed(made)][5:10]
+        monkeypatch.setattr(newest, "WINDOW", 4)  # the page is not among the newest 4
+        narrow = search(org.agent, parse("gatan plogad"), limit=5)
+        assert _refs(narrow) == _refs(first)
+        # A handler's newest first holds only their department's cases, window or index.
+        monkeypatch.setattr(newest, "WINDOW", 20_000)
+        bygg = search(org.handler_bygg, parse("gatan plogad"), limit=5)
+        assert bygg.newest_first
+        assert _refs(bygg) == [m.reference for m in reversed(made) if m.department_id][:5]
+    finally:
+        app.config["SEARCH_RANK_LIMIT"] = 1000
+    if db.engine.dialect.name == "postgresql":
+        assert windows == [6, 6, 2, 6]  # pages from the window, then too few there: the index
+    else:
+        assert windows == []  # SQLite's FTS5 has no such misestimate: one statement

@@ -27,6 +27,7 @@ from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, User
 from kontaktcenter.search.explain import estimated_rows as _estimated_rows
 from kontaktcenter.search.models import SearchDocument
+from kontaktcenter.search.newest import newest_ids
 from kontaktcenter.search.parsing import Kind, Query
 from kontaktcenter.search.people import CONTACTS, NAME_CASES_FROM, by_identifier, by_name
 from kontaktcenter.search.recording import record_lookup, record_people_shown  # noqa: F401 (re-exported)
@@ -329,7 +330,13 @@ def _ranked(
     rows: list[tuple[int, float | None]]
     if scores is None:
         after = marked[1] if marked is not None else None
-        rows = _newest_ids(result, word_conds, person_conds, people, after, limit)
+        words = None
+        if result.stems and _dialect() == "postgresql":
+            tsquery = _tsquery(result.stems)
+            words = (word_conds[:-1], lambda tsv: tsv.op("@@")(tsquery))  # conds end with it
+        rows = newest_ids(
+            words, word_conds if result.stems else [], person_conds, bool(people), after, limit
+        )
     else:
         rows = _best_ids(scores, person_conds, people, marked, limit)
     result.newest_first = broad
@@ -393,33 +400,6 @@ def _best_ids(
         after, after_id = marked
         ordered = [(i, s) for i, s in ordered if s < after or (s == after and i < after_id)]
     return [(case_id, score) for case_id, score in ordered[: limit + 1]]
-
-
-def _newest_ids(
-    result: SearchResult,
-    word_conds: list[sa.ColumnElement[bool]],
-    person_conds: list[sa.ColumnElement[bool]],
-    people: list[tuple[Contact, float]],
-    after: int | None,
-    limit: int,
-) -> list[tuple[int, float | None]]:
-    """Newest first: the primary key backwards, stopping at the page's end."""
-    parts: list[sa.Select[Any]] = []
-    if result.stems:
-        query = sa.select(SearchDocument.case_id.label("case_id")).where(*word_conds)
-        if after is not None:
-            query = query.where(SearchDocument.case_id < after)
-        parts.append(query.order_by(SearchDocument.case_id.desc()).limit(limit + 1))
-    if people:
-        query = sa.select(Case.id.label("case_id")).where(*person_conds)
-        if after is not None:
-            query = query.where(Case.id < after)
-        parts.append(query.order_by(Case.id.desc()).limit(limit + 1))
-    hits = sa.union(*(p.subquery().select() for p in parts)).subquery("hits")
-    rows = db.session.scalars(
-        sa.select(hits.c.case_id).order_by(hits.c.case_id.desc()).limit(limit + 1)
-    )
-    return [(case_id, None) for case_id in rows]
 
 
 def _document_content_visible(user: User) -> sa.ColumnElement[bool]:
