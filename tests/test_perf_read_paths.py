@@ -177,3 +177,29 @@ def test_a_case_pages_related_cases_are_found_by_index_not_by_reading_every_case
         db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))
         plan = db.session.execute(sa.text(f"EXPLAIN {sql}")).all()
     assert "ix_cases_linked_case_id" in str(plan)
+
+
+def test_the_queues_filter_lists_come_from_the_names_and_keep_a_handlers_to_their_own(
+    app, client, org, login
+):
+    """The filter lists read the organisation's cached names (no query for departments or
+    case types of their own), and a handler's inbox offers only their departments' types."""
+    login(org.agent)
+    executed: list[str] = []
+
+    def count(conn, cursor, statement, *args):  # noqa: ANN001
+        executed.append(statement)
+
+    app.config["ORGANISATION_CACHE_SECONDS"] = 60
+    try:
+        client.get("/ko/")  # fills the cache
+        sa.event.listen(db.engine, "before_cursor_execute", count)
+        page = client.get("/ko/").get_data(as_text=True)
+        sa.event.remove(db.engine, "before_cursor_execute", count)
+    finally:
+        app.config["ORGANISATION_CACHE_SECONDS"] = 0
+    assert not [s for s in executed if "FROM departments" in s or "FROM case_types" in s]
+    assert "Miljötillsyn</option>" in page and "Bygglov</option>" in page
+    login(org.handler_bygg)
+    inbox = client.get("/inkorg/").get_data(as_text=True)
+    assert "Bygglov</option>" in inbox and "Miljötillsyn</option>" not in inbox

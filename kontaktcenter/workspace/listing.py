@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -17,9 +16,9 @@ from kontaktcenter.cases.queries import (
     queue_page,
 )
 from kontaktcenter.core.errors import DomainError
-from kontaktcenter.core.extensions import db
 from kontaktcenter.core.forms import parse_id
-from kontaktcenter.organisation.models import CaseType, Department, User
+from kontaktcenter.organisation import queries as organisation
+from kontaktcenter.organisation.models import User
 
 
 def _int(value: str | None) -> int | None:
@@ -56,8 +55,10 @@ def filters_from_args(args, user: User) -> QueueFilters:
 
 
 def filter_choices(department_ids: set[int] | None = None) -> dict:
-    departments = db.session.scalars(sa.select(Department).order_by(Department.name)).all()
-    case_types = db.session.scalars(sa.select(CaseType).order_by(CaseType.name)).all()
+    # Names only, from the per-process cache the search's filters read too (decision 109).
+    names = organisation.names()
+    departments = list(names.departments)
+    case_types = list(names.case_types)
     if department_ids is not None:
         departments = [d for d in departments if d.id in department_ids]
         case_types = [c for c in case_types if c.department_id in department_ids]
