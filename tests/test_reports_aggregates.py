@@ -26,7 +26,7 @@ from kontaktcenter.core.roles import Role
 from kontaktcenter.goals.models import CaseGoal
 from kontaktcenter.organisation.models import CaseType, User
 from kontaktcenter.reports import aggregates
-from kontaktcenter.reports.models import ReportDay, ReportDayCases, ReportDayGoals
+from kontaktcenter.reports.models import ReportDay, ReportDayCases, ReportDayGoals, ReportDayHours
 from kontaktcenter.reports.periods import TZ, Period, ReportFilters, local_date
 from kontaktcenter.reports.report import api_json, full_report, service_report
 from tests.conftest import threaded_postgres_app
@@ -92,6 +92,26 @@ def test_the_report_reads_the_stored_counts(mixed):
     )
     after = report_numbers(ReportFilters(period=PERIOD))["api"]
     assert after["phone"]["contacts"] == before["phone"]["contacts"] + 100
+
+
+def test_the_volumes_read_the_stored_hours_unless_filtered_by_department(mixed):
+    aggregates.refresh()
+    everything = ReportFilters(period=PERIOD)
+    department = ReportFilters(period=PERIOD, department_id=mixed.bygg.id)
+    before = (full_report(everything).volumes, full_report(department).volumes)
+    db.session.execute(
+        sa.update(ReportDayHours)
+        .where(ReportDayHours.day == date(2026, 3, 13))
+        .values(cases=ReportDayHours.cases + 100)
+    )
+    hours = db.session.scalar(
+        sa.select(sa.func.count()).where(ReportDayHours.day == date(2026, 3, 13))
+    )
+    assert hours
+    after = (full_report(everything).volumes, full_report(department).volumes)
+    assert after[0].total() == before[0].total() + 100 * hours
+    assert after[0].per_day[date(2026, 3, 13)] != before[0].per_day[date(2026, 3, 13)]
+    assert after[1] == before[1]  # a department's volumes are counted live
 
 
 def test_a_change_to_a_counted_day_is_seen_at_once_and_counted_again(app, mixed):

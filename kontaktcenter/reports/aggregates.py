@@ -21,8 +21,9 @@ Otherwise the reports count that day from the cases, exactly as without this mod
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -32,9 +33,14 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.jobs import app_job
 from kontaktcenter.goals.models import CaseGoal
-from kontaktcenter.reports.models import ReportDay, ReportDayCases, ReportDayGoals
-from kontaktcenter.reports.periods import Period, ReportFilters, local_date
-from kontaktcenter.reports.service import answer_deadlines
+from kontaktcenter.reports.models import (
+    ReportDay,
+    ReportDayCases,
+    ReportDayGoals,
+    ReportDayHours,
+)
+from kontaktcenter.reports.periods import TZ, Period, ReportFilters, local_date
+from kontaktcenter.reports.service import answer_deadlines, utc_hour
 
 # Days this recent are always counted live: they still change all the time.
 SETTLE_DAYS = 2
@@ -174,6 +180,40 @@ def goal_rows(filters: ReportFilters, runs: Sequence[Period]) -> list[tuple]:
             .group_by(*group)
         ).all()
     ]
+
+
+def hour_rows(filters: ReportFilters, runs: Sequence[Period]) -> list[tuple]:
+    """The stored (day, channel, local hour, cases) of the days in `runs`. The hours are kept
+    per channel only: a report filtered by department or case type counts them live."""
+    if not runs or not hours_stored_for(filters):
+        return []
+    m = ReportDayHours
+    where = [_in(m.day, runs)]
+    if filters.channel is not None:
+        where.append(m.channel == filters.channel)
+    return [
+        tuple(row)
+        for row in db.session.execute(sa.select(m.day, m.channel, m.hour, m.cases).where(*where))
+    ]
+
+
+def hours_stored_for(filters: ReportFilters) -> bool:
+    return filters.department_id is None and filters.scope is None and filters.case_type_id is None
+
+
+def hour_expression() -> sa.ColumnElement:
+    """A case's UTC hour, as the database groups it (a timestamp on PostgreSQL, text on
+    SQLite); :func:`local_hour_start` reads either."""
+    if _postgres():
+        return sa.func.date_trunc("hour", Case.received_at, "UTC")
+    return utc_hour(Case.received_at)
+
+
+def local_hour_start(value: datetime | str) -> datetime:
+    """The local start of a UTC hour from :func:`hour_expression`."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(f"{value}:00").replace(tzinfo=UTC)  # "…-DD HH"
+    return value.astimezone(TZ)
 
 
 # --- counting --------------------------------------------------------------------------------
@@ -330,12 +370,27 @@ def _count_day(day: date, deadlines: tuple[datetime, datetime]) -> None:
         .where(*received, CaseGoal.cancelled_at.is_(None))
         .group_by(*goal_group)
     ).all()
+    hour = hour_expression().label("hour")
+    hours: Counter[tuple[Channel, int]] = Counter()
+    for channel, start, n in db.session.execute(
+        sa.select(Case.channel, hour, sa.func.count()).where(*received).group_by(Case.channel, hour)
+    ):
+        hours[channel, local_hour_start(start).hour] += n
     pending_until = [row[-1] for row in cases] + [row[-1] for row in goals]
     if any(row[7] for row in cases):  # unanswered e-mails: pending until the second deadline
         pending_until.append(due_2)
     live_until = max((at for at in pending_until if at is not None), default=None)
     db.session.execute(sa.delete(ReportDayCases).where(ReportDayCases.day == day))
     db.session.execute(sa.delete(ReportDayGoals).where(ReportDayGoals.day == day))
+    db.session.execute(sa.delete(ReportDayHours).where(ReportDayHours.day == day))
+    if hours:
+        db.session.execute(
+            sa.insert(ReportDayHours),
+            [
+                {"day": day, "channel": channel, "hour": h, "cases": n}
+                for (channel, h), n in sorted(hours.items())
+            ],
+        )
     case_columns = [
         "channel",
         "outcome",

@@ -96,3 +96,17 @@ class ReportDayGoals(Model):
     pending: Mapped[int]  # not met yet, with a due time (missed or running, by the clock)
     minutes_sum: Mapped[int | None]
     minutes_count: Mapped[int]
+
+
+class ReportDayHours(Model):
+    """A day's cases per channel and local hour, for the volumes (per day, week and month, and
+    weekday × hour) of a report without a department or case-type filter."""
+
+    __tablename__ = "report_day_hours"
+    __table_args__ = (sa.Index("ix_report_day_hours_day", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(sa.Date, sa.ForeignKey("report_days.day", ondelete="CASCADE"))
+    channel: Mapped[Channel] = mapped_column(str_enum(Channel))
+    hour: Mapped[int] = mapped_column(sa.SmallInteger)  # local hour 0–23
+    cases: Mapped[int]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -21,8 +21,9 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import CaseType, Department, User
-from kontaktcenter.reports.periods import TZ, ReportFilters
-from kontaktcenter.reports.service import case_filters, share, utc_hour
+from kontaktcenter.reports import aggregates
+from kontaktcenter.reports.periods import ReportFilters
+from kontaktcenter.reports.service import case_filters, share
 
 TOP_CASE_TYPES = 10
 AGE_BUCKETS = ((1, "under 1 dygn"), (3, "1–2 dygn"), (6, "3–5 dygn"), (11, "6–10 dygn"))
@@ -56,22 +57,29 @@ class Volumes:
 
 
 def volumes(filters: ReportFilters) -> Volumes:
-    if db.session.get_bind().dialect.name == "postgresql":  # a timestamp: cheaper than text
-        hour = sa.func.date_trunc("hour", Case.received_at, "UTC").label("hour")
-    else:
-        hour = utc_hour(Case.received_at).label("hour")
-    rows = db.session.execute(
-        sa.select(Case.channel, hour, sa.func.count())
-        .where(*case_filters(filters))
-        .group_by(Case.channel, hour)
-    ).all()
+    """Counted per channel and hour: finished days from the stored counts when the report is
+    not filtered by department or case type (:mod:`aggregates`), the others live."""
     result = Volumes(channels=[filters.channel] if filters.channel else list(Channel))
     for day in filters.period.dates():
         result.per_day[day] = Counter({channel: 0 for channel in result.channels})
+    period = filters.period
+    usable = aggregates.usable_ranges(period) if aggregates.hours_stored_for(filters) else []
+    for day, channel, hour, count in aggregates.hour_rows(filters, usable):
+        result.per_day.setdefault(day, Counter())[channel] += count
+        result.heatmap[day.weekday()][hour] += count
+    live = aggregates.other_ranges(period, usable)
+    if not live:
+        return result
+    hour = aggregates.hour_expression().label("hour")
+    where = case_filters(filters)
+    if usable:
+        received = Case.received_at
+        where.append(sa.or_(*[(received >= r.start) & (received < r.end) for r in live]))
+    rows = db.session.execute(
+        sa.select(Case.channel, hour, sa.func.count()).where(*where).group_by(Case.channel, hour)
+    ).all()
     for channel, start, count in rows:
-        if isinstance(start, str):
-            start = datetime.fromisoformat(f"{start}:00").replace(tzinfo=UTC)  # "…-DD HH"
-        at = start.astimezone(TZ)
+        at = aggregates.local_hour_start(start)
         result.per_day.setdefault(at.date(), Counter())[channel] += count
         result.heatmap[at.weekday()][at.hour] += count
     return result
