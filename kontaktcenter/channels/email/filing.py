@@ -32,7 +32,7 @@ from kontaktcenter.channels.email.lookups import (
     dedupe_key,
     reply_to_address,
 )
-from kontaktcenter.channels.email.mime.authentication import Verdict
+from kontaktcenter.channels.email.mime.authentication import SenderCheck, Verdict
 from kontaktcenter.channels.email.mime.parsing import ParsedMessage
 from kontaktcenter.channels.email.models import (
     Direction,
@@ -43,10 +43,17 @@ from kontaktcenter.channels.email.models import (
     RuleKind,
 )
 from kontaktcenter.channels.email.receipts import ReceiptLimits
-from kontaktcenter.channels.email.routing import own_addresses, route, routing_rules
+from kontaktcenter.channels.email.routing import (
+    Rule,
+    active_case_types,
+    own_addresses,
+    route,
+    routing_rules,
+)
 from kontaktcenter.channels.email.threads import Thread, is_party
 from kontaktcenter.channels.email.trust import mail_trust
 from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.organisation.models import CaseType
 
 T = TypeVar("T")
 
@@ -98,6 +105,7 @@ class Batch:
         self.now = utcnow()
         self.own = own_addresses()
         self.trust = mail_trust(mailbox_id)  # whose From addresses to believe
+        self._checks: dict[int, SenderCheck] = {}  # by id(parsed): asked twice per message
         self.seen: dict[tuple[str, str], Filed] = {}
         self.blobs: dict[str, bytes] = {}
         self.new_cases: list[Case] = []
@@ -108,7 +116,8 @@ class Batch:
 
     def _look_up(self, messages: list[ParsedMessage]) -> None:
         """What the database holds about the batch: one query per kind of look-up."""
-        self.rules = routing_rules()  # the rules in force now, with their case types
+        self.rules = routing_rules()  # the rules in force (their case types: see route)
+        self._case_types: dict[int, CaseType] | None = None  # read when a rule first matches
         self.lookups = Lookups(messages)
         # Threading: Message-IDs we hold, and the messages of this batch by Message-ID.
         cited = [i for parsed in messages for i in cited_ids(parsed)]
@@ -248,6 +257,23 @@ class Batch:
         sender = {a for a in (contact_email(parsed), (parsed.from_addr or "").lower()) if a}
         return [i for i in ids if self.exchanged.get(i) in sender]
 
+    def route(self, parsed: ParsedMessage) -> tuple[Rule, CaseType] | None:
+        """The first matching rule whose case type is active now (read in this transaction
+        when a rule first matches: one switched off elsewhere a moment ago is passed over)."""
+        if route(parsed, self.rules) is None:
+            return None  # nothing matches: nothing to read
+        if self._case_types is None:
+            self._case_types = active_case_types(self.rules)
+        types = self._case_types
+        rule = route(parsed, [rule for rule in self.rules if rule.case_type_id in types])
+        return (rule, types[rule.case_type_id]) if rule is not None else None
+
+    def sender_check(self, parsed: ParsedMessage) -> SenderCheck:
+        """self.trust.check(parsed), once per message (it is asked twice)."""
+        if id(parsed) not in self._checks:
+            self._checks[id(parsed)] = self.trust.check(parsed)
+        return self._checks[id(parsed)]
+
     def cites_unknown_case(self, parsed: ParsedMessage) -> bool:
         return any(r not in self.cited_cases for r in parsed.case_references)
 
@@ -263,7 +289,7 @@ class Batch:
         address = contact_email(parsed)
         if not parsed.may_acknowledge or address is None or address in self.own:
             return False
-        if self.trust.check(parsed).verdict == Verdict.FAIL:
+        if self.sender_check(parsed).verdict == Verdict.FAIL:
             return False
         return self.receipts.grant(address)
 
@@ -434,13 +460,14 @@ def _new_case(
     parsed: ParsedMessage, message: MailMessage, now: datetime, batch: Batch, cited: Case | None
 ) -> Case:
     summary = (parsed.subject or parsed.text.strip().split("\n", 1)[0] or "(inget ämne)").strip()
-    rule = route(parsed, batch.rules)
+    routed = batch.route(parsed)
+    rule, case_type = routed if routed is not None else (None, None)
     address = contact_email(parsed)
     case = build_case(
         NewCase(
             channel=Channel.EMAIL,
             summary=summary[:SUMMARY_MAX],
-            case_type=rule.case_type if rule else None,
+            case_type=case_type,
             contact=ContactData(
                 name=(parsed.from_name or "")[:200] or None if address is not None else None,
                 email=address,
@@ -458,10 +485,10 @@ def _new_case(
         case.linked_case = cited
     message.case = case
     add_activity(case, ActivityKind.EMAIL_RECEIVED, None, parsed.subject, sender=parsed.from_addr)
-    if rule is not None and rule.to_department and rule.kind == RuleKind.RECIPIENT:
+    if rule is not None and case_type and rule.to_department and rule.kind == RuleKind.RECIPIENT:
         # Only the address the mail was sent to may route it: the subject and the sender's
         # domain are the sender's to choose.
-        case.department = rule.case_type.department
+        case.department = case_type.department
         add_activity(
             case,
             ActivityKind.ROUTED,

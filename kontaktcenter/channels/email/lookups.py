@@ -7,6 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import TypeVar
 
 import sqlalchemy as sa
@@ -52,8 +53,14 @@ def contact_email(parsed: ParsedMessage) -> str | None:
     """The sender's address, from From only: a Reply-To is anyone's to write, so it never picks
     or makes a contact (it is kept on the message for the agent to choose). A no-reply or
     mailer-daemon From (a web form's, a robot's) is nobody's address: no contact."""
-    email = parsed.from_addr
-    if email and (not is_email(email) or is_no_reply_address(email)):
+    return _contact_address(parsed.from_addr) if parsed.from_addr else None
+
+
+@lru_cache(maxsize=4096)
+def _contact_address(email: str) -> str | None:
+    """contact_email for one From address: it is asked several times per message (look-ups,
+    threading, the new case, the receipt), and validating an address is not cheap."""
+    if not is_email(email) or is_no_reply_address(email):
         return None  # not one valid address: the message is filed without a contact e-mail
     return normalise_email(email)
 

@@ -43,7 +43,7 @@ class Thread:
 
 
 def find(parsed: ParsedMessage, batch: Batch) -> Thread:
-    check = batch.trust.check(parsed)
+    check = batch.sender_check(parsed)
     # An archive (import-mail --keep-received-time) keeps its threads: it reopens nothing and
     # sends nothing, so a From address there gains nobody anything.
     believed = batch.trust.believes(check) or batch.archive
