@@ -52,7 +52,8 @@ Cost: each call walks day by day over the days it spans; holiday tables are cach
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from enum import StrEnum
@@ -205,14 +206,42 @@ class DayException:
 # --------------------------------------------------------------------------- calendar
 
 
+class _RunningSums:
+    """A clock's counted time from a fixed day (the first one asked for) to the start of any
+    day, negative before it: the time of whole days from ``a`` to ``b`` is ``at(b) - at(a)``,
+    whatever their distance. Extended a day at a time when a day beyond it is asked for."""
+
+    __slots__ = ("hi", "lo", "lock", "sums")
+
+    def __init__(self, origin: date) -> None:
+        self.lo = self.hi = origin
+        self.sums = {origin: timedelta(0)}
+        self.lock = threading.Lock()
+
+    def at(self, d: date, day_total: Callable[[date], timedelta]) -> timedelta:
+        found = self.sums.get(d)
+        if found is not None:
+            return found
+        with self.lock:  # each value is written before the bound that makes it reachable
+            while self.hi < d:
+                self.sums[self.hi + _DAY] = self.sums[self.hi] + day_total(self.hi)
+                self.hi += _DAY
+            while self.lo > d:
+                self.sums[self.lo - _DAY] = self.sums[self.lo] - day_total(self.lo - _DAY)
+                self.lo -= _DAY
+            return self.sums[d]
+
+
 class BusinessCalendar:
     """Opening hours plus Swedish working days; immutable, safe to share between threads."""
 
-    __slots__ = ("_day_totals", "_exceptions", "_tz", "_weekly")
+    __slots__ = ("_day_totals", "_exceptions", "_running", "_running_lock", "_tz", "_weekly")
     _weekly: Mapping[int, tuple[Window, ...]]
     _exceptions: Mapping[date, DayException]
     _tz: tzinfo
     _day_totals: dict[tuple[date, Unit], timedelta]
+    _running: dict[Unit, _RunningSums]
+    _running_lock: threading.Lock
 
     def __init__(
         self,
@@ -245,6 +274,8 @@ class BusinessCalendar:
         # (day, unit) → the length of the day's counting intervals: a whole day inside an
         # elapsed time (a goal running for a year is ~365 of them); derived, so sharing is safe
         object.__setattr__(self, "_day_totals", {})
+        object.__setattr__(self, "_running", {})  # per unit: whole days' time in O(1)
+        object.__setattr__(self, "_running_lock", threading.Lock())
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError("BusinessCalendar is immutable")
@@ -391,18 +422,24 @@ class BusinessCalendar:
             return 0
         clock = Unit.OPENING_HOURS if unit is Unit.WORKING_DAYS else unit
         total = timedelta(0)
-        first = d = self._local_date(t)
-        last = self._local_date(e)
-        while d <= last:
-            if first < d < last:  # a whole day between: all of its intervals count
-                total += self._day_total(d, clock)
-            else:
-                for a, b in self._counting_intervals(d, clock):
-                    lo, hi = max(a, t), min(b, e)
-                    if lo < hi:
-                        total += hi - lo
-            d += _DAY
+        first, last = self._local_date(t), self._local_date(e)
+        for d in {first, last}:  # the first and the last day count in part
+            for a, b in self._counting_intervals(d, clock):
+                lo, hi = max(a, t), min(b, e)
+                if lo < hi:
+                    total += hi - lo
+        if last - first > _DAY:  # whole days between: all of their intervals count
+            total += self._whole_days(first + _DAY, last, clock)
         return total // _MINUTE
+
+    def _whole_days(self, start: date, end: date, unit: Unit) -> timedelta:
+        """The counted time of the days from `start` up to (not including) `end`."""
+        sums = self._running.get(unit)
+        if sums is None:
+            with self._running_lock:
+                sums = self._running.setdefault(unit, _RunningSums(start))
+        day_total = lambda d: self._day_total(d, unit)  # noqa: E731
+        return sums.at(end, day_total) - sums.at(start, day_total)
 
     def _day_total(self, d: date, unit: Unit) -> timedelta:
         key = (d, unit)
