@@ -16,6 +16,7 @@ from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.extensions import db
 from tests.api_client import Api, api_as, error_of
 from tests.factories import make_case
+from tests.statements import statements
 
 T0 = datetime(2024, 5, 2, 8, 0, tzinfo=UTC)
 
@@ -152,17 +153,8 @@ def test_the_default_page_size_comes_from_the_config(agent, org, app, monkeypatc
 
 
 def _statements(api: Api, url: str) -> int:
-    executed: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001
-        executed.append(statement)
-
-    engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements() as executed:
         assert api.get(url).status_code == 200
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
     return len(executed)
 
 

@@ -4,8 +4,6 @@ callback read it), and a case's read is audited with the row audit.record writes
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -16,6 +14,7 @@ from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.extensions import db, utcnow
 from tests.api_client import Api, api_as
 from tests.factories import make_case
+from tests.statements import statements
 
 
 @pytest.fixture
@@ -23,22 +22,6 @@ def agent(client, org) -> Api:
     api = api_as(client, org.agent)
     api.get("/cases/nonsense")  # the token's last use is written once: not counted below
     return api
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):  # noqa: ANN001
-        if not statement.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):  # the tests' own
-            sent.append(" ".join(statement.split()))
-
-    engine = db.session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 @pytest.mark.parametrize("outcome", ["answered", "handed_off", "routed", "callback", "referred"])
@@ -52,7 +35,7 @@ def test_the_case_type_is_read_with_its_department(agent, org, outcome):
     }
     if outcome == "referred":
         body["referred_to"] = "Skatteverket"
-    with statements() as sent:
+    with statements(ours_only=True) as sent:
         response = agent.post("/cases", body)
     assert response.status_code == 201
     assert [s for s in sent if s.startswith("SELECT case_types.")]
@@ -75,7 +58,7 @@ def test_reading_a_case_writes_the_audit_row_audit_record_writes(agent, org, kno
     contact = None if known else ContactData()
     case = make_case(org.agent, org.bygglov, contact=contact)
     before = utcnow()
-    with statements() as sent:
+    with statements(ours_only=True) as sent:
         assert agent.get(f"/cases/{case.reference}").status_code == 200
     assert len([s for s in sent if s.startswith("INSERT INTO audit_events")]) == 1
     row = db.session.scalars(

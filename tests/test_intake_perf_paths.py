@@ -6,8 +6,6 @@ is validated and its Authentication-Results read once per message."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -22,6 +20,7 @@ from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.organisation.models import CaseType
 from tests import factories
 from tests.mailutil import make_mail
+from tests.statements import statements
 
 ANNA = "anna@example.se"
 
@@ -38,20 +37,6 @@ def cached_rules(app, monkeypatch):
     routing.forget_rules()
     yield
     routing.forget_rules()
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        sent.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", note)
 
 
 def _rule(org: factories.Org) -> RoutingRule:

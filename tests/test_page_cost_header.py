@@ -6,7 +6,6 @@ read with the user, never cached."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -19,21 +18,7 @@ from kontaktcenter.distribution.models import AgentPresence, AgentStatus
 from kontaktcenter.organisation import branding
 from kontaktcenter.organisation.models import Branding
 from tests import factories
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        sent.append(" ".join(statement.split()))
-
-    engine = db.session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
+from tests.statements import statements
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.goals.models import CaseGoal
 from tests.api_client import Api, api_as
 from tests.factories import make_case
+from tests.statements import statements
 
 
 def _statements(api: Api, url: str) -> int:
@@ -27,17 +28,8 @@ def _statements(api: Api, url: str) -> int:
 
 
 def _executed(api: Api, url: str) -> list[str]:
-    executed: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001
-        executed.append(statement)
-
-    engine = db.engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
+    with statements() as executed:
         assert api.get(url).status_code == 200
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
     return executed
 
 
@@ -87,17 +79,9 @@ def test_listing_audits_every_case_in_one_statement_with_the_same_rows(client, o
     api.get("/cases?limit=1")  # the token's last_used_at is written once: not counted below
     before = db.session.scalar(sa.select(sa.func.max(AuditEvent.id)))
 
-    inserts: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_EVENTS"):
-            inserts.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with statements() as sent:
         assert api.get("/cases").status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", count)
+    inserts = [s for s in sent if s.upper().startswith("INSERT INTO AUDIT_EVENTS")]
     rows = db.session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.action == "list_cases", AuditEvent.id > before)
@@ -185,17 +169,11 @@ def test_the_queues_filter_lists_come_from_the_names_and_keep_a_handlers_to_thei
     """The filter lists read the organisation's cached names (no query for departments or
     case types of their own), and a handler's inbox offers only their departments' types."""
     login(org.agent)
-    executed: list[str] = []
-
-    def count(conn, cursor, statement, *args):  # noqa: ANN001
-        executed.append(statement)
-
     app.config["ORGANISATION_CACHE_SECONDS"] = 60
     try:
         client.get("/ko/")  # fills the cache
-        sa.event.listen(db.engine, "before_cursor_execute", count)
-        page = client.get("/ko/").get_data(as_text=True)
-        sa.event.remove(db.engine, "before_cursor_execute", count)
+        with statements() as executed:
+            page = client.get("/ko/").get_data(as_text=True)
     finally:
         app.config["ORGANISATION_CACHE_SECONDS"] = 0
     assert not [s for s in executed if "FROM departments" in s or "FROM case_types" in s]

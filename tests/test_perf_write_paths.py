@@ -6,8 +6,6 @@ shared by a process's requests."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -25,6 +23,7 @@ from kontaktcenter.search.models import FILTER_COLUMNS, SearchDocument
 from kontaktcenter.search.text import stems_text
 from tests.api_client import Api, api_as
 from tests.factories import csrf_token
+from tests.statements import statements
 
 OUTCOMES = ("answered", "handed_off", "routed", "callback", "referred")
 
@@ -32,22 +31,6 @@ OUTCOMES = ("answered", "handed_off", "routed", "callback", "referred")
 @pytest.fixture
 def agent(client, org) -> Api:
     return api_as(client, org.agent)
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent meanwhile."""
-    sent: list[str] = []
-
-    def count(_conn, _cursor, statement, *_args):
-        sent.append(" ".join(statement.split()))
-
-    engine = db.session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", count)
 
 
 def _reads(sent: list[str], *tables: str) -> list[str]:

@@ -5,7 +5,6 @@ forgets a change at once, and the audit rows of a search are one INSERT."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -21,28 +20,13 @@ from kontaktcenter.organisation.models import CaseType, Department
 from kontaktcenter.search.parsing import parse
 from kontaktcenter.search.queries import SearchFilters, search
 from tests import factories
+from tests.statements import statements
 
 
 def make_case(by, case_type=None, **kwargs) -> Case:
     if case_type is None:
         kwargs.setdefault("outcome", Outcome.ANSWERED)
     return factories.make_case(by, case_type, **kwargs)
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """Every statement sent meanwhile (the profile's counter, `before_cursor_execute`)."""
-    sent: list[str] = []
-
-    def note(_conn, _cursor, statement, *_args) -> None:
-        sent.append(" ".join(statement.split()))
-
-    engine = db.session.get_bind().engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
 
 
 @pytest.fixture
