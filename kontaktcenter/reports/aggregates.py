@@ -40,7 +40,7 @@ from kontaktcenter.reports.models import (
     ReportDayHours,
 )
 from kontaktcenter.reports.periods import TZ, Period, ReportFilters, local_date
-from kontaktcenter.reports.service import answer_deadlines, utc_hour
+from kontaktcenter.reports.service import answer_deadlines, case_filters, utc_hour
 
 # Days this recent are always counted live: they still change all the time.
 SETTLE_DAYS = 2
@@ -103,19 +103,6 @@ def _deadlines(span: Period) -> dict[date, tuple[datetime, datetime]]:
     }
 
 
-def _filters(model: type[ReportDayCases] | type[ReportDayGoals], filters: ReportFilters):
-    where = []
-    if filters.department_id is not None:
-        where.append(model.department_id == filters.department_id)
-    if filters.scope is not None:
-        where.append(model.department_id.in_(sorted(filters.scope)))
-    if filters.case_type_id is not None:
-        where.append(model.case_type_id == filters.case_type_id)
-    if filters.channel is not None:
-        where.append(model.channel == filters.channel)
-    return where
-
-
 def _in(column: sa.orm.InstrumentedAttribute[date], runs: Sequence[Period]):
     return sa.or_(*[column.between(run.first, run.last) for run in runs])
 
@@ -150,10 +137,10 @@ def case_rows(filters: ReportFilters, periods: Sequence[Period], runs: Sequence[
             sa.func.min(m.min_id),
             sa.func.max(m.max_id),
         )
-        .where(_in(m.day, runs), *_filters(m, filters))
+        .where(_in(m.day, runs), *case_filters(filters, dated=False, on=m))
         .group_by(index, *group)
     ).all()
-    return [tuple(int(v) if isinstance(v, int) else v for v in row) for row in rows]
+    return [tuple(row) for row in rows]
 
 
 def goal_rows(filters: ReportFilters, runs: Sequence[Period]) -> list[tuple]:
@@ -176,7 +163,7 @@ def goal_rows(filters: ReportFilters, runs: Sequence[Period]) -> list[tuple]:
                 sa.func.sum(m.minutes_sum),
                 sa.func.sum(m.minutes_count),
             )
-            .where(_in(m.day, runs), *_filters(m, filters))
+            .where(_in(m.day, runs), *case_filters(filters, dated=False, on=m))
             .group_by(*group)
         ).all()
     ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -67,22 +68,27 @@ def share(part: int, whole: int) -> float | None:
 
 
 def case_filters(
-    filters: ReportFilters, period: Period | None = None, *, dated: bool = True
+    filters: ReportFilters,
+    period: Period | None = None,
+    *,
+    dated: bool = True,
+    on: Any = Case,
 ) -> list[sa.ColumnElement]:
     """The conditions on Case for the filters: received in the period (unless not `dated`),
-    department (and the viewer's scope), case type, channel."""
+    department (and the viewer's scope), case type, channel. `on`: another table with those
+    columns (the reports' daily counts, undated)."""
     period = period or filters.period
     where: list[sa.ColumnElement] = []
     if dated:
-        where += [Case.received_at >= period.start, Case.received_at < period.end]
+        where += [on.received_at >= period.start, on.received_at < period.end]
     if filters.department_id is not None:
-        where.append(Case.department_id == filters.department_id)
+        where.append(on.department_id == filters.department_id)
     if filters.scope is not None:
-        where.append(Case.department_id.in_(sorted(filters.scope)))
+        where.append(on.department_id.in_(sorted(filters.scope)))
     if filters.case_type_id is not None:
-        where.append(Case.case_type_id == filters.case_type_id)
+        where.append(on.case_type_id == filters.case_type_id)
     if filters.channel is not None:
-        where.append(Case.channel == filters.channel)
+        where.append(on.channel == filters.channel)
     return where
 
 
