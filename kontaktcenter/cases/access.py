@@ -10,10 +10,13 @@ from collections.abc import Callable
 from enum import StrEnum
 
 import sqlalchemy as sa
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.errors import Forbidden, NotFound
 from kontaktcenter.core.extensions import db
+from kontaktcenter.core.navigation import template_user
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import CaseType, User
 
@@ -201,6 +204,13 @@ def sees_content(user: User, case: Case) -> bool:
     if case.department_id is None or not case.is_secret:
         return True
     return case.department_id in user.department_ids
+
+
+@pass_context
+def sees_content_in_template(context: Context, case: Case) -> bool:
+    """:func:`sees_content` for the page's user, as templates ask it (one hit of a list at a
+    time): the user the template already has, not Flask-Login's proxy resolved per hit."""
+    return sees_content(template_user(context), case)
 
 
 def content_visible_clause(user: User) -> sa.ColumnElement[bool]:

@@ -8,9 +8,12 @@ so the menu and the server's gate cannot disagree.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from flask import Flask, request
+from flask import Flask, request, url_for
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
 
 from kontaktcenter.core.auth import roles_for
 
@@ -24,7 +27,10 @@ class MenuItem:
 
     @property
     def current(self) -> bool:
-        return request.blueprint == self.endpoint.partition(".")[0]
+        return self.current_in(request.blueprint)
+
+    def current_in(self, blueprint: str | None) -> bool:
+        return blueprint == self.endpoint.partition(".")[0]
 
 
 _items: list[MenuItem] = []
@@ -36,19 +42,62 @@ def add_item(label: str, endpoint: str, order: int, accesskey: str | None = None
         _items.sort(key=lambda item: item.order)
 
 
+@dataclass(frozen=True)
+class MenuLink:
+    """An entry as the page shows it."""
+
+    label: str
+    url: str
+    accesskey: str | None
+    current: bool
+
+
 def menu() -> list[MenuItem]:
     """The entries the signed-in user may open."""
-    if not current_user.is_authenticated:
+    return _menu_of(current_user._get_current_object())
+
+
+def _menu_of(user: Any) -> list[MenuItem]:
+    if not user.is_authenticated:
         return []
-    return [item for item in _items if allowed(item.endpoint)]
+    return [item for item in _items if user.role in roles_for(item.endpoint)]
+
+
+@pass_context
+def menu_links(context: Context) -> list[MenuLink]:
+    """The menu of the page's user, with its addresses and the current entry marked: the
+    user and the request's blueprint are read once, not once per entry."""
+    blueprint = request.blueprint
+    return [
+        MenuLink(item.label, url_for(item.endpoint), item.accesskey, item.current_in(blueprint))
+        for item in _menu_of(template_user(context))
+    ]
 
 
 def allowed(endpoint: str) -> bool:
     """May the signed-in user open `endpoint`? For buttons and links inside pages, decided by
     the same ``@role_required`` as the view."""
-    return current_user.is_authenticated and current_user.role in roles_for(endpoint)
+    return _allowed(current_user._get_current_object(), endpoint)
+
+
+def _allowed(user: Any, endpoint: str) -> bool:
+    return bool(user.is_authenticated) and user.role in roles_for(endpoint)
+
+
+@pass_context
+def allowed_in_template(context: Context, endpoint: str) -> bool:
+    """:func:`allowed` for templates, with the user the template already has."""
+    return _allowed(template_user(context), endpoint)
+
+
+def template_user(context: Context) -> Any:
+    """The signed-in user of a template: Flask-Login's context processor puts it in the
+    page's context; a macro imported without context falls back to the proxy (which resolves
+    it again, as every use of the proxy does)."""
+    user = context.get("current_user")
+    return user if user is not None else current_user._get_current_object()
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["main_menu"] = menu
-    app.jinja_env.globals["allowed"] = allowed
+    app.jinja_env.globals["main_menu"] = menu_links
+    app.jinja_env.globals["allowed"] = allowed_in_template

@@ -4,12 +4,14 @@ personnummer masked in free text (``|masked``)."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_datetime as babel_datetime
 from babel.numbers import format_decimal
-from flask import Flask, current_app
+from flask import Flask, current_app, request, url_for
 
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import utcnow
@@ -22,7 +24,12 @@ LOCALE = Locale("sv", "SE")
 def local(dt: datetime | None) -> datetime | None:
     if dt is None:
         return None
-    return dt.astimezone(ZoneInfo(current_app.config["TIMEZONE"]))
+    return dt.astimezone(_zone(current_app.config["TIMEZONE"]))
+
+
+@lru_cache(maxsize=8)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def format_datetime(dt: datetime | None, with_weekday: bool = False) -> str:
@@ -30,7 +37,7 @@ def format_datetime(dt: datetime | None, with_weekday: bool = False) -> str:
     value = local(dt)
     if value is None:
         return "–"
-    text = value.strftime("%Y-%m-%d %H:%M")
+    text = f"{value.year:04d}-{value.month:02d}-{value.day:02d} {value.hour:02d}:{value.minute:02d}"
     return f"{WEEKDAYS[value.weekday()]} {text}" if with_weekday else text
 
 
@@ -98,6 +105,28 @@ def from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+_ID_MARK = 918273645  # stands for the id while the address is built once
+
+
+@lru_cache(maxsize=256)
+def _id_url_parts(endpoint: str, name: str, script_root: str) -> tuple[str, str]:
+    values: dict[str, Any] = {name: _ID_MARK}
+    url = url_for(endpoint, **values)
+    before, mark, after = url.partition(str(_ID_MARK))
+    if not mark or str(_ID_MARK) in after:
+        raise ValueError(f"{endpoint} does not take {name} once in its path")
+    return before, after
+
+
+def id_url(endpoint: str, **value: int) -> str:
+    """``url_for(endpoint, case_id=7)`` for an endpoint whose one argument is an integer id,
+    as lists call it for every row: the address is built by the router once per endpoint (and
+    mount point), then only the id changes (`url_for` costs ~30 µs a call)."""
+    ((name, ident),) = value.items()
+    before, after = _id_url_parts(endpoint, name, request.script_root)
+    return f"{before}{int(ident)}{after}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.filters["fromiso"] = from_iso
     app.jinja_env.filters["dt"] = format_datetime
@@ -112,3 +141,4 @@ def init_app(app: Flask) -> None:
     # leaves half a number showing: {{ case.summary|masked|truncate(90) }}.
     app.jinja_env.filters["masked"] = mask_personnummer
     app.jinja_env.globals["now"] = utcnow
+    app.jinja_env.globals["id_url"] = id_url

@@ -1,0 +1,35 @@
+"""Addresses built for every row of a list (core.templating.id_url) and the menu's current
+entry: the same as Flask's url_for, mounted at the root or under a prefix."""
+
+from __future__ import annotations
+
+import pytest
+from flask import url_for
+
+from kontaktcenter.core.templating import id_url
+
+
+@pytest.mark.parametrize("script_root", ["", "/kommun/kc"])
+def test_id_url_is_url_for(app, script_root):
+    for endpoint, name in (("cases.show", "case_id"), ("contacts.show", "contact_id")):
+        for ident in (1, 7, 918273645, 10**12):
+            with app.test_request_context("/", base_url=f"http://localhost{script_root}/"):
+                assert id_url(endpoint, **{name: ident}) == url_for(endpoint, **{name: ident})
+                assert id_url(endpoint, **{name: ident}).startswith(f"{script_root}/")
+
+
+def test_id_url_takes_only_an_integer_id(app):
+    with app.test_request_context("/"), pytest.raises(ValueError):
+        id_url("cases.show", case_id="7/../../admin")
+
+
+def test_the_menu_marks_the_page_the_user_is_on(org, login):
+    client = login(org.agent)
+    html = client.get("/direktnummer/").get_data(as_text=True)
+    current = [line for line in html.splitlines() if 'aria-current="page"' in line]
+    assert len(current) == 1 and 'href="/direktnummer/"' in current[0]
+    html = client.get("/sok/?q=x").get_data(as_text=True)  # not in the menu: nothing marked
+    assert 'aria-current="page"' not in html
+    html = client.get("/ko/").get_data(as_text=True)
+    current = [line for line in html.splitlines() if 'aria-current="page"' in line]
+    assert len(current) == 1 and 'href="/ko/"' in current[0]
