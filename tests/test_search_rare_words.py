@@ -9,7 +9,8 @@ import pytest
 
 from kontaktcenter.cases.enums import Outcome
 from kontaktcenter.core.extensions import db
-from kontaktcenter.search import queries
+from kontaktcenter.search import queries as queries_module
+from kontaktcenter.search import words
 from kontaktcenter.search.parsing import parse
 from kontaktcenter.search.queries import search
 from tests import factories
@@ -28,7 +29,7 @@ def estimates(org, monkeypatch):
         asked.append(str(query.compile().params))
         return given.pop(0)
 
-    monkeypatch.setattr(queries, "_estimated_rows", estimated_rows)
+    monkeypatch.setattr(words, "_estimated_rows", estimated_rows)
     return given, asked
 
 
@@ -44,7 +45,7 @@ def test_a_word_unknown_to_the_statistics_is_ranked(org, estimates):
     assert not result.newest_first
     assert [hit.case.reference for hit in result.rows] == [case.reference]
     assert all(hit.score is not None for hit in result.rows)
-    assert len(asked) == 2 and queries._NO_SUCH_WORD in asked[1]
+    assert len(asked) == 2 and words._NO_SUCH_WORD in asked[1]
 
 
 def test_a_word_the_statistics_know_as_broad_is_listed_newest_first(org, estimates):
@@ -67,3 +68,80 @@ def test_several_words_keep_the_planners_estimate(org, estimates):
     given.extend([1150])
     assert search(org.agent, parse("öppettider biblioteket"), rows=True).newest_first
     assert len(asked) == 1
+
+
+def _ranking_statements(monkeypatch) -> list[str]:
+    """The ranking statement's runs (ts_rank over the matches), counted."""
+    ran: list[str] = []
+    read = words.read_word_scores
+
+    def spy(*args):
+        ran.append("rank")
+        return read(*args)
+
+    monkeypatch.setattr(words, "read_word_scores", spy)
+    monkeypatch.setattr(queries_module, "read_word_scores", spy)
+    return ran
+
+
+def test_words_each_too_common_are_tried_on_the_newest_documents_first(org, estimates, monkeypatch):
+    """Two words that each match more than SEARCH_RANK_LIMIT but look rare together (the
+    planner multiplies their shares) are not ranked when the newest documents hold a page:
+    ranking would gather every match through the index (~30-50 ms at 1M cases)."""
+    given, asked = estimates
+    made = [_case(org, f"Nybyggnadskarta beställning {n}") for n in range(25)]
+    each: list[list[float]] = []
+    monkeypatch.setattr(words, "_estimated_rows_each", lambda qs: each.pop(0))
+    ran = _ranking_statements(monkeypatch)
+    given.append(600)  # together: "rare"
+    each.append([33_000, 17_000])  # alone: each far above the limit
+    result = search(org.agent, parse("nybyggnadskarta beställning"), rows=True)
+    assert result.newest_first and ran == []
+    assert [h.case.reference for h in result.rows] == [c.reference for c in reversed(made)][:20]
+    assert result.next_cursor is not None
+    # One word rare alone: the two together are at most that many, so they are ranked.
+    given.append(600)
+    each.append([33_000, 400])
+    ranked = search(org.agent, parse("nybyggnadskarta beställning"), rows=True)
+    assert not ranked.newest_first and ran == ["rank"]
+    assert all(hit.score is not None for hit in ranked.rows)
+
+
+def test_words_not_among_the_newest_documents_are_ranked_after_all(org, estimates, monkeypatch):
+    from kontaktcenter.search import newest
+
+    given, asked = estimates
+    case = _case(org, "Strandskyddsdispens för en brygga")
+    for n in range(5):
+        _case(org, f"Annat ärende {n}")
+    each: list[list[float]] = [[20_000, 30_000]]
+    monkeypatch.setattr(words, "_estimated_rows_each", lambda qs: each.pop(0))
+    monkeypatch.setattr(newest, "WINDOW", 3)  # the match is older than the newest 3
+    ran = _ranking_statements(monkeypatch)
+    given.append(50)
+    result = search(org.agent, parse("strandskyddsdispens brygga"), rows=True)
+    assert not result.newest_first and ran == ["rank"]
+    assert [h.case.reference for h in result.rows] == [case.reference]
+
+
+def test_the_planner_estimates_several_queries_in_one_statement(org):
+    """estimated_rows_each reads each branch of one EXPLAIN: the same numbers as one EXPLAIN
+    per query (PostgreSQL only: the suite's CI database)."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the planner's estimate is PostgreSQL's; SQLite's FTS5 asks none")
+    import sqlalchemy as sa
+
+    from kontaktcenter.search.explain import estimated_rows, estimated_rows_each
+    from kontaktcenter.search.models import SearchDocument
+
+    for n in range(30):
+        _case(org, f"Fråga om bygglov {n}" if n % 3 else f"Fråga om parkering {n}")
+    db.session.execute(sa.text("ANALYZE search_documents"))
+    tsv = sa.literal_column("search_documents.tsv")
+    selects = [
+        sa.select(SearchDocument.case_id).where(tsv.op("@@")(sa.func.to_tsquery("simple", w)))
+        for w in ("bygglov", "parkering", "fråg")
+    ]
+    each = estimated_rows_each(selects)
+    assert each == [estimated_rows(s) for s in selects]
+    assert each[0] > each[1]  # two in three say bygglov

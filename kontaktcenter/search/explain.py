@@ -21,6 +21,16 @@ def estimated_rows(query: sa.Select[Any]) -> float:
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
+def estimated_rows_each(queries: list[sa.Select[Any]]) -> list[float] | None:
+    """The estimates of several queries in one round trip: the plan of their UNION ALL has a
+    branch per query, in order. None if the planner shaped it otherwise."""
+    plan = db.session.execute(_Explain(sa.union_all(*queries))).scalar_one()
+    branches = plan[0]["Plan"].get("Plans", [])
+    if plan[0]["Plan"].get("Node Type") != "Append" or len(branches) != len(queries):
+        return None
+    return [float(branch["Plan Rows"]) for branch in branches]
+
+
 class _Explain(Executable, ClauseElement):
     """``EXPLAIN (FORMAT JSON) <select>`` as a cacheable statement (the select's structure is
     its cache key, its values stay bound parameters): compiling the search's SQL by hand cost
@@ -29,7 +39,7 @@ class _Explain(Executable, ClauseElement):
     inherit_cache = True
     _traverse_internals = [("query", InternalTraversal.dp_clauseelement)]
 
-    def __init__(self, query: sa.Select[Any]) -> None:
+    def __init__(self, query: sa.Select[Any] | sa.CompoundSelect) -> None:
         self.query = query
 
     @property

@@ -39,9 +39,9 @@ def newest_ids(
     people found (`person_conds`). `words` (PostgreSQL, words and no people): try the newest
     documents first."""
     if words is not None and not has_people:
-        ids = _in_window(*words, after, limit)
-        if len(ids) > limit:
-            return [(case_id, None) for case_id in ids]
+        page = window_page(words, after, limit)
+        if page is not None:
+            return page
     parts: list[sa.Select[Any]] = []
     if word_conds:
         query = sa.select(SearchDocument.case_id.label("case_id")).where(*word_conds)
@@ -58,6 +58,15 @@ def newest_ids(
         sa.select(hits.c.case_id).order_by(hits.c.case_id.desc()).limit(limit + 1)
     )
     return [(case_id, None) for case_id in rows]
+
+
+def window_page(
+    words: WordConditions, after: int | None, limit: int
+) -> list[tuple[int, float | None]] | None:
+    """The page (and one more, so the page knows it has a next) from the newest WINDOW
+    documents, or None when fewer match there."""
+    ids = _in_window(*words, after, limit)
+    return [(case_id, None) for case_id in ids] if len(ids) > limit else None
 
 
 def _in_window(

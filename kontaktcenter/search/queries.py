@@ -25,9 +25,8 @@ from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import mask_personnummer
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, User
-from kontaktcenter.search.explain import estimated_rows as _estimated_rows
 from kontaktcenter.search.models import SearchDocument
-from kontaktcenter.search.newest import newest_ids
+from kontaktcenter.search.newest import newest_ids, window_page
 from kontaktcenter.search.parsing import Kind, Query
 from kontaktcenter.search.people import CONTACTS, NAME_CASES_FROM, by_identifier, by_name
 from kontaktcenter.search.recording import record_lookup, record_people_shown  # noqa: F401 (re-exported)
@@ -45,6 +44,14 @@ from kontaktcenter.search.text import (
     Fragment,
     query_stems,
     snippet,
+)
+from kontaktcenter.search.words import (
+    TRY_NEWEST,
+    document_content_visible,
+    pg_words,
+    read_word_scores,
+    word_match,
+    word_scores,
 )
 
 S = TypeVar("S", bound=sa.Select)  # any select of cases
@@ -98,6 +105,19 @@ def _dialect() -> str:
     return db.session.get_bind().dialect.name
 
 
+def _among(column: Any, ids: list[int]) -> sa.ColumnElement[bool]:
+    """`column` is one of `ids`. On PostgreSQL ``= ANY(:ids)``: one array parameter, so the
+    statement's text is the same for any number of ids and psycopg can keep it parsed and
+    prepared (an expanding IN renders one parameter per id: a new statement for each count).
+    """
+    if _dialect() == "postgresql":
+        return column == sa.any_(sa.literal(list(ids), _INT_ARRAY))
+    return column.in_(ids)
+
+
+_INT_ARRAY = sa.ARRAY(sa.Integer())
+
+
 def _filters(
     user: User, filters: SearchFilters, table: type[Case] | type[SearchDocument] = Case
 ) -> list[sa.ColumnElement[bool]]:
@@ -140,7 +160,7 @@ def load_cases(result: SearchResult) -> dict[int, Case]:
         return {}
     cases = db.session.scalars(
         _load(sa.select(Case))
-        .where(Case.id.in_(ids))
+        .where(_among(Case.id, ids))
         .options(selectinload(Case.goals), selectinload(Case.activities))
     ).unique()
     return {case.id: case for case in cases}
@@ -160,7 +180,7 @@ def _recent(
     if contact_ids is not None:
         # A person's cases: never their secret cases outside the user's departments.
         conds.append(access.content_visible_clause(user))
-        conds.append(Case.contact_id.in_(contact_ids))
+        conds.append(_among(Case.contact_id, contact_ids))
     if cursor:
         (received,), case_id = decode_keyset(cursor, 1)
         conds.append(sa.tuple_(Case.received_at, Case.id) < sa.tuple_(received, case_id))
@@ -314,26 +334,35 @@ def _ranked(
     """
     word_conds = _filters(user, filters, SearchDocument)
     # Words never find a secret case outside its department, nor a person their secret case.
-    word_conds.append(_document_content_visible(user))
+    word_conds.append(document_content_visible(user))
     if result.stems:
-        word_conds.append(_word_match(result.stems))
+        word_conds.append(word_match(result.stems))
     person_conds = _filters(user, filters)
     person_conds.append(access.content_visible_clause(user))
-    person_conds.append(Case.contact_id.in_([c.id for c, _ in people]))
+    person_conds.append(_among(Case.contact_id, [c.id for c, _ in people]))
     marked = decode_scored(cursor) if cursor else None
+    words = pg_words(result.stems, word_conds)
+    rows: list[tuple[int, float | None]] | None = None
     scores: dict[int, float] | None = {}
     if marked is not None and marked[0] < 0:
         scores = None  # a newest-first page's mark: go on newest first
     elif result.stems:
-        scores = _word_scores(result.stems, word_conds)
+        answer = word_scores(result.stems, word_conds, may_try_newest=not people)
+        if answer == TRY_NEWEST:
+            assert words is not None  # only PostgreSQL answers so
+            rows = window_page(words, None, limit)
+            if rows is None:  # not among the newest: rank them after all
+                cap = current_app.config["SEARCH_RANK_LIMIT"]
+                answer = read_word_scores(result.stems, word_conds, cap)
+            else:
+                answer = None
+        assert not isinstance(answer, str)
+        scores = answer
     broad = scores is None
-    rows: list[tuple[int, float | None]]
-    if scores is None:
+    if rows is not None:
+        pass  # the newest window's page
+    elif scores is None:
         after = marked[1] if marked is not None else None
-        words = None
-        if result.stems and _dialect() == "postgresql":
-            tsquery = _tsquery(result.stems)
-            words = (word_conds[:-1], lambda tsv: tsv.op("@@")(tsquery))  # conds end with it
         rows = newest_ids(
             words, word_conds if result.stems else [], person_conds, bool(people), after, limit
         )
@@ -341,41 +370,10 @@ def _ranked(
         rows = _best_ids(scores, person_conds, people, marked, limit)
     result.newest_first = broad
     ids = [case_id for case_id, _score in rows[:limit]]
-    load(result, lambda query: query.where(Case.id.in_(ids)), dict(rows[:limit]), limit)
+    load(result, lambda query: query.where(_among(Case.id, ids)), dict(rows[:limit]), limit)
     if len(rows) > limit:
         case_id, score = rows[limit - 1]
         result.next_cursor = encode_cursor([-1.0 if score is None else score, case_id])
-
-
-def _word_scores(
-    stems: list[str], word_conds: list[sa.ColumnElement[bool]]
-) -> dict[int, float] | None:
-    """Each matching case's relevance, or None when more than SEARCH_RANK_LIMIT match: one
-    statement that stops reading the index after the limit."""
-    cap = current_app.config["SEARCH_RANK_LIMIT"]
-    if _dialect() == "postgresql":
-        estimate = _estimated_rows(_word_hits(stems, word_conds))
-        if estimate > cap and not _unknown_word(stems, word_conds, estimate, cap):
-            return None  # broad by the planner's statistics: no need to read the rows to know
-    rows = db.session.execute(_word_hits(stems, word_conds).limit(cap + 1)).all()
-    if len(rows) > cap:
-        return None
-    return {case_id: float(score) for case_id, score in rows}
-
-
-_NO_SUCH_WORD = "qxzqxzqxzq0"
-
-
-def _unknown_word(
-    stems: list[str], word_conds: list[sa.ColumnElement[bool]], estimate: float, cap: int
-) -> bool:
-    """Is `estimate` that of one word the planner's statistics do not know (rare, misspelt)?
-    PostgreSQL gives every such word the same share of the table (1,200 of a million rows),
-    and listing a rare word newest first reads every document backwards (0.4-2 s at 1M)."""
-    if len(stems) != 1 or estimate > cap * 10:
-        return False
-    conds = [*word_conds[:-1], _word_match([_NO_SUCH_WORD])]  # word_conds end with the match
-    return _estimated_rows(_word_hits([_NO_SUCH_WORD], conds)) >= estimate
 
 
 def _best_ids(
@@ -400,76 +398,3 @@ def _best_ids(
         after, after_id = marked
         ordered = [(i, s) for i, s in ordered if s < after or (s == after and i < after_id)]
     return [(case_id, score) for case_id, score in ordered[: limit + 1]]
-
-
-def _document_content_visible(user: User) -> sa.ColumnElement[bool]:
-    """The search index's copy of access.content_visible_clause (built once per departments)."""
-    ids = tuple(sorted(user.department_ids))
-    return access.built(
-        ("document_content_visible", ids),
-        lambda: sa.or_(
-            SearchDocument.secret.is_(False),
-            SearchDocument.department_id.is_(None),
-            SearchDocument.department_id.in_(ids) if ids else sa.false(),
-        ),
-    )
-
-
-def _word_match(stems: list[str]) -> sa.ColumnElement[bool]:
-    """The document has every stem (as a prefix). Stems are letters and digits only
-    (text.words), so they cannot carry query syntax."""
-    if _dialect() == "postgresql":
-        tsv: sa.ColumnClause[Any] = sa.literal_column("search_documents.tsv")
-        return tsv.op("@@")(_tsquery(stems))
-    fts: sa.ColumnClause[Any] = sa.literal_column("search_fts")
-    matching: sa.Select[Any] = (
-        sa.select(sa.literal_column("rowid"))
-        .select_from(sa.table("search_fts"))
-        .where(fts.op("MATCH")(_fts_query(stems)))
-    )
-    return SearchDocument.case_id.in_(matching)
-
-
-def _terms(stems: list[str]) -> list[tuple[str, bool]]:
-    """Each stem, and whether it matches as a prefix: the last one only (the word being typed,
-    or a compound's first part: "bygglov" finds "bygglovsansökan"). A prefix on a common word
-    makes PostgreSQL's GIN index gather every case with it (half a million for "fråga")
-    before it can combine the words; exact stems it can skip through."""
-    return [(s, i == len(stems) - 1) for i, s in enumerate(stems)]
-
-
-def _tsquery(stems: list[str]) -> sa.ColumnElement[Any]:
-    text = " & ".join(f"{s}:*" if prefix else s for s, prefix in _terms(stems))
-    return sa.func.to_tsquery("simple", text)
-
-
-def _fts_query(stems: list[str]) -> str:
-    return " AND ".join(f'"{s}"*' if prefix else f'"{s}"' for s, prefix in _terms(stems))
-
-
-def _word_hits(stems: list[str], conds: list[sa.ColumnElement[bool]]) -> sa.Select[Any]:
-    """The matching documents with their relevance (`conds` include the match)."""
-    if _dialect() == "postgresql":
-        tsv: sa.ColumnClause[Any] = sa.literal_column("search_documents.tsv")
-        return sa.select(
-            SearchDocument.case_id.label("case_id"),
-            sa.cast(sa.func.ts_rank(tsv, _tsquery(stems)), sa.Float).label("score"),
-        ).where(*conds)
-    fts: sa.ColumnClause[Any] = sa.literal_column("search_fts")
-    # bm25() works only in the FTS query itself: a materialized CTE keeps SQLite from
-    # flattening it into the grouping around it.
-    ranked = (
-        sa.select(
-            sa.literal_column("rowid").label("case_id"),
-            sa.cast(-sa.func.bm25(fts), sa.Float).label("score"),
-        )
-        .select_from(sa.table("search_fts"))
-        .where(fts.op("MATCH")(_fts_query(stems)))
-        .cte("word_hits")
-        .prefix_with("MATERIALIZED")
-    )
-    return (
-        sa.select(ranked.c.case_id, ranked.c.score)
-        .join(SearchDocument, SearchDocument.case_id == ranked.c.case_id)
-        .where(*conds)
-    )

@@ -74,6 +74,15 @@ def word_similarity(query: str, text: str) -> float:
 # --- snippets ---------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=1024)
+def _candidates(prefixes: tuple[str, ...]) -> re.Pattern[str]:
+    """The words that can match: those that begin with one of the stems. The Swedish stemmer
+    only takes endings off, so a word whose stem begins with a stem begins with it too; only
+    these are stemmed, not every word of a long e-mail body."""
+    alternatives = "|".join(re.escape(p) for p in sorted(prefixes, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
+
+
 @dataclass(frozen=True)
 class Fragment:
     text: str
@@ -93,7 +102,7 @@ def snippet(text: str, stems: list[str], width: int = 160) -> list[Fragment]:
     spans = (
         [
             (m.start(), m.end())
-            for m in _WORD.finditer(text)
+            for m in _candidates(prefixes).finditer(text)
             if stem(m.group().lower()).startswith(prefixes)
         ]
         if prefixes
