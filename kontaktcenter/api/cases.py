@@ -17,10 +17,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Fields, Query, json_object
-from kontaktcenter.api.serializers import case_json
-from kontaktcenter.cases import access
+from kontaktcenter.api.serializers import case_json, listed_case_json
+from kontaktcenter.calendar.business_calendar import Unit
+from kontaktcenter.cases import access, arrivals
 from kontaktcenter.cases import actions as case_actions
-from kontaktcenter.cases import queries as case_queries
 from kontaktcenter.cases.actions import TEXT_MAX
 from kontaktcenter.cases.contacts import ContactData
 from kontaktcenter.cases.enums import CaseStatus, Channel, ContactKind, Outcome, TransferKind
@@ -37,6 +37,7 @@ from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.errors import DomainError, Forbidden, NotFound, ValidationError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
+from kontaktcenter.goals.models import CaseGoal
 from kontaktcenter.organisation.models import CaseType
 
 # Who may register cases: the first line (and admins), as on the log-a-call screen.
@@ -202,7 +203,7 @@ def get_case(reference: str) -> ResponseReturnValue:
 def list_cases() -> ResponseReturnValue:
     user = api_user()
     query = Query(LIST_PARAMETERS)
-    filters = case_queries.CaseFilters(
+    filters = arrivals.CaseFilters(
         channel=query.enum("channel", Channel),
         status=query.enum("status", CaseStatus),
         department=query.slug("department"),
@@ -215,15 +216,91 @@ def list_cases() -> ResponseReturnValue:
         raise ValidationError("received_to måste vara senare än received_from.", "received_to")
     default = min(int(current_app.config["API_PAGE_SIZE"]), MAX_LIMIT)
     limit = query.integer("limit", default, 1, MAX_LIMIT)
-    page = case_queries.arrivals_page(user, filters, query.text("cursor", 200, BAD_CURSOR), limit)
-    items = [case_json(c, timeline=False, viewer=user) for c in page.items]
+    page = arrivals.arrival_rows(user, filters, query.text("cursor", 200, BAD_CURSOR), limit)
+    load_goals(page.items)
+    arrivals.load_pause_history([item for item in page.items if _has_running_goal(item)])
+    items = [listed_case_json(item, user) for item in page.items]
     body = {"items": items, "next": page.next_cursor}
     if page.items:
         # One row per listed case (case_id and contact_id set), so the case's "who has looked"
         # panel and the audit log's case and person filters find the listing.
         _audit_listing(user.id, page.items)
-        commit_keeping_state()  # the response is built: expiring would reload nothing
+        commit_keeping_state()  # nothing loaded to expire: the page is rows
     return body
+
+
+class _ListedGoal:
+    """A goal of a listed case, as goal_json and the goal engine read it (the columns below,
+    and `unit` from the definition as CaseGoal.unit)."""
+
+    __slots__ = (
+        "target",
+        "definition",
+        "started_at",
+        "due_at",
+        "at_risk_at",
+        "met_at",
+        "cancelled_at",
+        "breached_at",
+        "business_minutes",
+        "calendar_minutes",
+    )
+
+    def __init__(self, row: Any) -> None:  # a Row of _GOALS
+        (
+            _case_id,
+            self.target,
+            self.definition,
+            self.started_at,
+            self.due_at,
+            self.at_risk_at,
+            self.met_at,
+            self.cancelled_at,
+            self.breached_at,
+            self.business_minutes,
+            self.calendar_minutes,
+        ) = row
+
+    @property
+    def unit(self) -> Unit:
+        return Unit(self.definition["unit"])
+
+
+# The visible goals (goals.engine.visible_goals: not superseded) of a page's cases, in the
+# order of Case.goals (by id).
+_GOALS = arrivals.ids_statement(
+    sa.select(
+        CaseGoal.case_id,
+        CaseGoal.target,
+        CaseGoal.definition,
+        CaseGoal.started_at,
+        CaseGoal.due_at,
+        CaseGoal.at_risk_at,
+        CaseGoal.met_at,
+        CaseGoal.cancelled_at,
+        CaseGoal.breached_at,
+        CaseGoal.business_minutes,
+        CaseGoal.calendar_minutes,
+    )
+    .where(CaseGoal.cancelled_at.is_(None))
+    .order_by(CaseGoal.case_id, CaseGoal.id),
+    CaseGoal.case_id,
+)
+
+
+def load_goals(items: list[arrivals.ListedCase]) -> None:
+    if not items:
+        return
+    by_case = {item.id: item.goals for item in items}
+    statement = arrivals.for_dialect(_GOALS)
+    for row in db.session.execute(statement, {"ids": list(by_case)}):
+        by_case[row.case_id].append(_ListedGoal(row))
+
+
+def _has_running_goal(item: arrivals.ListedCase) -> bool:
+    """Does serialising the case's goals read its status history? A running goal's durations
+    so far leave out the pauses (goals.engine.durations); a met goal carries its final ones."""
+    return any(goal.met_at is None or goal.business_minutes is None for goal in item.goals)
 
 
 # PostgreSQL: the page's audit rows in one statement from three arrays (an executemany sends
@@ -237,7 +314,7 @@ _LISTING_AUDIT_PG = sa.text(
 ).bindparams(sa.bindparam("created_at", type_=AuditEvent.created_at.type))
 
 
-def _audit_listing(user_id: int, cases: list[Case]) -> None:
+def _audit_listing(user_id: int, cases: list[arrivals.ListedCase]) -> None:
     now = utcnow()
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(

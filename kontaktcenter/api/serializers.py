@@ -4,9 +4,10 @@ openapi.py: change both together (tests/test_api_openapi.py checks every respons
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from kontaktcenter.cases import access, secrecy
+from kontaktcenter.cases.arrivals import ListedCase
 from kontaktcenter.cases.models import Activity, Case, Contact
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core.extensions import utcnow
@@ -97,6 +98,105 @@ def case_json(case: Case, *, timeline: bool, viewer: User | None = None) -> JSON
         body["timeline"] = [activity_json(a) for a in case.activities]
         body["messages"] = [message_json(m) for m in case.messages]
     return body
+
+
+def listed_case_json(item: ListedCase, viewer: User) -> JSON:
+    """case_json(case, timeline=False, viewer=viewer) for a case of the API's list loaded as a
+    row (cases.arrivals.arrival_rows, its goals and pause history filled): the same fields,
+    values and order (tests/test_list_rows.py compares the two)."""
+    row = item.row
+    # ListedCase offers what these read of a Case (department_id, is_secret, status, activities).
+    case = cast(Case, item)
+    if not access.sees_content(viewer, case):
+        return _listed_register_json(item)
+    body: JSON = {
+        "reference": row.reference,
+        "channel": row.channel.value,
+        "status": row.status.value,
+        "outcome": row.outcome.value if row.outcome is not None else None,
+        "case_type": (
+            {"slug": row.type_slug, "name": row.type_name} if row.type_slug is not None else None
+        ),
+        "department": (
+            {"slug": row.department_slug, "name": row.department_name}
+            if row.department_slug is not None
+            else None
+        ),
+        "assignee": (
+            {"name": row.assignee_name, "email": row.assignee_email}
+            if row.assignee_email is not None
+            else None
+        ),
+        "contact": (
+            {
+                "kind": row.contact_kind.value,
+                "name": row.contact_name,
+                "phone": row.contact_phone,
+                "phone_e164": row.contact_phone_e164,
+                "email": row.contact_email,
+                "organisation_number": row.contact_organisation_number,
+                "personnummer": (
+                    row.contact_personnummer[:8] + "-****" if row.contact_personnummer else None
+                ),
+            }
+            if row.contact_pk is not None
+            else None
+        ),
+        "summary": mask_personnummer(row.summary),
+        "resolution": mask_personnummer(row.resolution),
+        "referred_to": mask_personnummer(row.referred_to),
+        "received_at": iso(row.received_at),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "first_response_at": iso(row.first_response_at),
+        "due_at": iso(row.due_at) if row.due_at.year < 9999 else None,  # Case.has_promise
+        "callback_due_at": iso(row.callback_due_at),
+        "callback_done_at": iso(row.callback_done_at),
+        "closed_at": iso(row.closed_at),
+        "version": row.version,
+        "secret": item.is_secret,
+        "secrecy_ground": item.effective_secrecy_ground,
+    }
+    now = utcnow()
+    body["goals"] = [goal_json(case, cast(CaseGoal, goal), now) for goal in item.goals]
+    return body
+
+
+def _listed_register_json(item: ListedCase) -> JSON:
+    """_register_json(case, timeline=False) for a listed row."""
+    row = item.row
+    ground = item.effective_secrecy_ground
+    return {
+        "reference": row.reference,
+        "channel": row.channel.value,
+        "status": row.status.value,
+        "outcome": None,
+        "case_type": (
+            {"slug": row.type_slug, "name": row.type_name} if row.type_slug is not None else None
+        ),
+        "department": (
+            {"slug": row.department_slug, "name": row.department_name}
+            if row.department_slug is not None
+            else None
+        ),
+        "assignee": None,
+        "contact": None,
+        "summary": secrecy.masked_text(ground),
+        "resolution": None,
+        "referred_to": None,
+        "received_at": iso(row.received_at),
+        "created_at": iso(row.created_at),
+        "updated_at": iso(row.updated_at),
+        "first_response_at": None,
+        "due_at": None,
+        "callback_due_at": None,
+        "callback_done_at": None,
+        "closed_at": None,
+        "version": row.version,
+        "secret": True,
+        "secrecy_ground": ground,
+        "goals": [],
+    }
 
 
 def _register_json(case: Case, *, timeline: bool) -> JSON:

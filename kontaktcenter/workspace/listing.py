@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from kontaktcenter.calendar.services import upcoming_closures
 from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import CaseStatus, Channel
+from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import (
     URGENCIES,
     QueueFilters,
@@ -89,13 +92,13 @@ def render_queue(template: str, filters: QueueFilters, choices: dict):
         page=page,
         # The rows whose content (summary, contact) the user may see; the others show that
         # they are secret (access.sees_content, decided here once per row).
-        content_ids={case.id for case in page.items if access.sees_content(user, case)},
+        content_ids={case.id for case in page.items if access.sees_content(user, cast(Case, case))},
         args=request.args,
         # The filters, and only them, for the list's own links (a query string's other keys
         # must not reach url_for, where "endpoint" or "_external" mean something else).
         list_args={k: v for k, v in request.args.items() if k in FILTER_KEYS and v},
         closures=upcoming_closures(),
-        high_water=last_case_id(),
+        high_water=last_case_id() if page.high_water is None else page.high_water,
         **choices,
     )
 
