@@ -19,6 +19,7 @@ from kontaktcenter.callbacks import services as callback_services
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases import services as case_service
 from kontaktcenter.cases.models import Case
+from kontaktcenter.compliance import audit_hooks
 from kontaktcenter.core.extensions import db, utcnow
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -37,7 +38,14 @@ class SimulatedClock:
 def services_clock(clock: SimulatedClock) -> Iterator[None]:
     """While seeding, the case services read `clock` as "now", and rows that take their time
     stamps from column defaults (timeline entries, contacts, updated_at) get it too."""
-    modules = (case_service, case_actions, callback_services, callback_closing, callback_hooks)
+    modules = (
+        case_service,
+        case_actions,
+        callback_services,
+        callback_closing,
+        callback_hooks,
+        audit_hooks,  # the audit rows of a commit are stamped by it, not by a column default
+    )
     saved = [module.utcnow for module in modules]
     session = db.session()
 
