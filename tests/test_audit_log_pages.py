@@ -4,7 +4,8 @@ check) and "who has looked at this case" on the case page."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -60,7 +61,7 @@ def test_admins_only_on_every_route_of_the_module(app, org, login):
             assert response.status_code == 403, (user.role, method, path)
 
 
-def test_searching_by_case_user_action_and_days(org, case, login):
+def test_searching_by_case_user_action_and_days(app, org, case, login):
     audit.record(org.handler_bygg, "view_case", case)
     audit.record(org.handler_miljo, "search", kind="phone", query="070…")
     client = login(org.admin)
@@ -73,7 +74,8 @@ def test_searching_by_case_user_action_and_days(org, case, login):
     assert len(rows) == 1 and "Sökte efter person" in rows[0]
     rows = _rows(client.get(f"{URL}?action=route_case").get_data(as_text=True))
     assert rows and all("Skickade ärende till förvaltning" in row for row in rows)
-    today = datetime.now(UTC).date()
+    # The page's days are local days (between 00:00 and 01:00 in Stockholm, UTC's is another).
+    today = datetime.now(ZoneInfo(app.config["TIMEZONE"])).date()
     tomorrow = (today + timedelta(days=1)).isoformat()
     assert "Inga händelser" in client.get(f"{URL}?from={tomorrow}").get_data(as_text=True)
     yesterday = (today - timedelta(days=1)).isoformat()
