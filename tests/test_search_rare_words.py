@@ -6,6 +6,7 @@ newest first reads every document backwards looking for it (0.4-2 s at 1M cases)
 from __future__ import annotations
 
 import pytest
+from flask import current_app
 
 from kontaktcenter.cases.enums import Outcome
 from kontaktcenter.core.extensions import db
@@ -145,3 +146,24 @@ def test_the_planner_estimates_several_queries_in_one_statement(org):
     each = estimated_rows_each(selects)
     assert each == [estimated_rows(s) for s in selects]
     assert each[0] > each[1]  # two in three say bygglov
+
+
+def test_the_newest_documents_are_walked_once_per_page(org, estimates, monkeypatch):
+    """Words tried on the newest documents without a page there, then too many to rank, go
+    to the index: the same window is not walked a second time."""
+    from kontaktcenter.search import newest
+
+    given, asked = estimates
+    for n in range(6):
+        _case(org, f"Gatan är inte plogad {n}")
+        _case(org, f"Annat ärende {n}")
+    monkeypatch.setattr(words, "_estimated_rows_each", lambda qs: [9_000, 9_000])
+    monkeypatch.setattr(newest, "WINDOW", 2)  # one match among the newest two
+    walks: list[int] = []
+    in_window = newest._in_window
+    monkeypatch.setattr(newest, "_in_window", lambda *a: walks.append(1) or in_window(*a))
+    monkeypatch.setitem(current_app.config, "SEARCH_RANK_LIMIT", 3)
+    given.append(2)  # together: rankable, by the statistics
+    result = search(org.agent, parse("gatan plogad"), rows=True, limit=4)
+    assert result.newest_first and len(result.rows) == 4
+    assert walks == [1]

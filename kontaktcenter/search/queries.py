@@ -354,6 +354,7 @@ def _ranked(
             if rows is None:  # not among the newest: rank them after all
                 cap = current_app.config["SEARCH_RANK_LIMIT"]
                 answer = read_word_scores(result.stems, word_conds, cap)
+                words = None  # and if they are too many, the window is not walked again
             else:
                 answer = None
         assert not isinstance(answer, str)
