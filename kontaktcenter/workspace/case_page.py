@@ -80,14 +80,22 @@ def applies(action: str, case: Case) -> bool:
     return True
 
 
-def reply_possible(case: Case, allowed: set[str] | frozenset[str]) -> bool:
+def reply_possible(
+    case: Case,
+    allowed: set[str] | frozenset[str],
+    addresses: outbound.ReplyAddresses | None = None,
+) -> bool:
+    """Whether the page offers a reply. `addresses`: the case's reply addresses if the caller
+    has read them already (``outbound.reply_addresses``), else they are read when needed."""
     return (
         "reply" in allowed
         and case.is_open
         and case.merged_into_id is None
         and (
             (case.contact is not None and bool(case.contact.email))
-            or outbound.reply_addresses(case).reply_to is not None  # after the agent chooses it
+            # a Reply-To of the citizen's last message, after the agent chooses it
+            or (addresses if addresses is not None else outbound.reply_addresses(case)).reply_to
+            is not None
         )
     )
 
@@ -113,10 +121,11 @@ def arrange(
     allowed: set[str] | frozenset[str],
     posted: str | None = None,
     has_mail: bool = False,
+    addresses: outbound.ReplyAddresses | None = None,
 ) -> tuple[list[Group], bool]:
     """The action groups to show and whether the reply is open. At most MAX_OPEN are open: the
     group of an action just posted (with its errors), then what the state calls for."""
-    can_reply = reply_possible(case, allowed)
+    can_reply = reply_possible(case, allowed, addresses)
     layout: Layout
     if case.merged_into_id is not None:
         layout = MERGED_GROUPS

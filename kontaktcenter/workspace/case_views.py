@@ -23,22 +23,21 @@ from flask_login import current_user
 from kontaktcenter.callbacks import forms as callback_texts
 from kontaktcenter.callbacks import services as callback_services
 from kontaktcenter.callbacks.models import Callback
-from kontaktcenter.cases import access, merging, relations
+from kontaktcenter.cases import access, merging
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases.enums import CallbackResult, TransferKind
 from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import outbound
 from kontaktcenter.channels.email.mime.text import safe_filename
 from kontaktcenter.channels.email.models import MailMessage, MailStatus
-from kontaktcenter.channels.email.presenting import answer_templates, message_views
-from kontaktcenter.core import audit, case_panels
+from kontaktcenter.channels.email.presenting import answer_templates
+from kontaktcenter.core import audit
 from kontaktcenter.core.errors import STALE_MESSAGE, Conflict, DomainError, ValidationError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.forms import choices, parse_id
-from kontaktcenter.goals import engine as goals
-from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
-from kontaktcenter.workspace import case_page, forms
+from kontaktcenter.workspace import case_reads, forms
+from kontaktcenter.workspace.case_render import render
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
 
@@ -272,10 +271,10 @@ def _reply_done(message: object) -> str:
 
 
 def _visible_case(case_id: int) -> Case:
-    try:
-        return access.get_visible_case(current_user, case_id=case_id)
-    except DomainError:
+    case = case_reads.visible_case(current_user, case_id)
+    if case is None:
         abort(404)
+    return case
 
 
 def _build_forms(
@@ -297,92 +296,20 @@ def _build_forms(
     return built
 
 
-def _fill_choices(form: forms.ActionForm, case: Case) -> None:
+def _fill_choices(form: forms.ActionForm, case: Case, fresh: bool = False) -> None:
+    """The form's lists: read anew to check a posted form (`fresh`), else from the page's
+    per-process caches (case_reads)."""
     if isinstance(form, forms.AssignForm):
-        form.assignee.choices = choices(
-            [("", "– Ingen –")]
-            + [
-                (str(u.id), f"{u.name} ({u.role.label})")
-                for u in case_actions.assignable_users(case)
-            ]
-        )
-    elif isinstance(form, forms.RouteForm):
-        departments = organisation.departments()
-        form.department.choices = choices(
-            [("", "– Välj –")] + [(str(d.id), d.name) for d in departments]
-        )
-    elif isinstance(form, forms.ClassifyForm):
-        types = organisation.case_types()
-        form.case_type.choices = choices(
-            [("", "– Välj –")] + [(t.slug, f"{t.name} ({t.department.name})") for t in types]
-        )
-    elif isinstance(form, forms.HandOffForm):
-        types = organisation.case_types(with_direct_number=True)
-        form.case_type.choices = choices(
-            [("", "– Välj –")] + [(t.slug, f"{t.name}: {t.direct_number}") for t in types]
-        )
-
-
-def render(
-    case: Case,
-    case_forms: dict[str, forms.ActionForm],
-    status: int = 200,
-    open_action: str | None = None,
-    revealed: bool = False,
-):
-    now = utcnow()
-    case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
-    messages = message_views(case)
-    # Cases merged into this one that the reader may see: a case routed on after a merge can
-    # be seen by a department that may not see the first-line case it absorbed.
-    merged = [c for c in relations.merged_into_case(case) if access.sees_content(current_user, c)]
-    groups, reply_open = case_page.arrange(
-        case, set(case_forms), open_action, has_mail=bool(messages)
-    )
-    reply = None
-    reply_form = case_forms.get("reply")
-    if reply_form is not None and case_page.reply_possible(case, set(case_forms)):
-        signature = outbound.signature(current_user)
-        if not reply_form.body.data:
-            reply_form.body.data = "\n\n" + signature
-        reply = {
-            "addresses": outbound.reply_addresses(case),
-            "subject": outbound.reply_subject(case),
-            "signature": signature,
-            "templates": [
-                (t.id, t.name, outbound.template_text(t, case)) for t in answer_templates()
-            ],
-            "open": reply_open,
-        }
-    merged_into = case.merged_into
-    timeline = relations.timeline(case, merged)
-    return render_template(
-        "cases/show.html",
-        case=case,
-        messages=messages,
-        message_status={v.message.id: v.message for v in messages},
-        timeline=timeline,
-        visible_references=relations.visible_references(current_user, timeline),
-        related=relations.related(current_user, case, merged),
-        # The same person's other cases, offered for linking: never a secret one of another
-        # department (it would tell that this person is its party).
-        candidates=[
-            c
-            for c in relations.candidates(current_user, case)
-            if access.sees_content(current_user, c)
-        ],
-        merged_into=merged_into
-        if merged_into and access.can_view(current_user, merged_into)
-        else None,
-        reply=reply,
-        groups=groups,
-        action_text=case_page.ACTION_TEXT,
-        case_goals=case_goals,
-        forms=case_forms,
-        open_action=open_action,
-        revealed=revealed,
-        panels=case_panels.panels_for(current_user, case),
-    ), status
+        users = case_reads.assignable_choices(case, fresh=fresh)
+        form.assignee.choices = choices([("", "– Ingen –"), *users])
+    elif isinstance(form, forms.RouteForm | forms.ClassifyForm | forms.HandOffForm):
+        lists = case_reads.choice_lists(fresh=fresh)
+        if isinstance(form, forms.RouteForm):
+            form.department.choices = choices([("", "– Välj –"), *lists.departments])
+        elif isinstance(form, forms.ClassifyForm):
+            form.case_type.choices = choices([("", "– Välj –"), *lists.case_types])
+        else:
+            form.case_type.choices = choices([("", "– Välj –"), *lists.direct_numbers])
 
 
 def _insert_template(case: Case, form: forms.ActionForm):
@@ -436,7 +363,7 @@ def act(case_id: int, action: str):
     if spec.permission not in access.allowed_actions(current_user, case):
         abort(403)
     form = spec.form()
-    _fill_choices(form, case)
+    _fill_choices(form, case, fresh=True)
     if action == "reply" and "infoga" in request.form:
         return _insert_template(case, form)
     status = 422

@@ -1,0 +1,183 @@
+"""What the case page reads, in few statements (issue #16).
+
+The page used to read the case, then each thing it shows about it by a lazy load (its case type,
+department, contact, people, goals), the organisation's lists for the forms on every view
+(departments; case types with their departments, twice: five statements), and the case type of
+every related or candidate case one at a time. Here the case comes with its one-row relations in
+one SELECT, the lists come from a per-process cache that follows the organisation's names, and the
+related cases' types in one statement.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from time import monotonic
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from kontaktcenter.cases import access
+from kontaktcenter.cases.actions import assignable_users
+from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation import queries as organisation
+from kontaktcenter.organisation.models import CaseType, Department, User
+
+# The case's one-row relations that the page shows, read in the case's SELECT. Not as
+# joinedload() options: those stay with the loaded case and come back in a later
+# refresh(with_for_update=True) of it (retention holds), where PostgreSQL refuses FOR UPDATE
+# on the outer joins.
+_ASSIGNEE = sa.orm.aliased(User)
+_REGISTRAR = sa.orm.aliased(User)
+_WITH_PAGE = (
+    sa.select(Case, CaseType, Department, Contact, _ASSIGNEE, _REGISTRAR)
+    .outerjoin(CaseType, CaseType.id == Case.case_type_id)
+    .outerjoin(Department, Department.id == Case.department_id)
+    .outerjoin(Contact, Contact.id == Case.contact_id)
+    .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Case.assignee_id)
+    .outerjoin(_REGISTRAR, _REGISTRAR.id == Case.created_by_id)
+)
+
+
+def visible_case(user: User, case_id: int) -> Case | None:
+    """The case with what its page shows, or None when `user` may not see it (the same rule
+    as :func:`access.get_visible_case`)."""
+    row = db.session.execute(_WITH_PAGE.where(Case.id == case_id)).first()
+    if row is None:
+        return None
+    case: Case = row[0]
+    # Bind the relations now: each is found in the session (no statement), and the case then
+    # holds them while the page is built (the session holds objects weakly).
+    case.case_type, case.department, case.contact, case.assignee, case.created_by  # noqa: B018
+    if not access.can_view(user, case):
+        return None
+    return case
+
+
+def hold_case_types(cases: Iterable[Case]) -> list[CaseType]:
+    """Load the case types of `cases` that the session does not hold yet, in one statement,
+    and return them: the caller keeps the list while it uses the cases (the session's identity
+    map holds objects weakly), so ``case.case_type`` (secrecy, names) needs no statement each."""
+    wanted = {c.case_type_id for c in cases if c.case_type_id is not None}
+    held = db.session.identity_map
+    missing = []
+    for type_id in sorted(wanted):
+        found = held.get(sa.orm.util.identity_key(CaseType, type_id))
+        # expired (after a commit): it would be read again on its own when used
+        if found is None or "secrecy_ground" in sa.inspect(found).unloaded:
+            missing.append(type_id)
+    if not missing:
+        return []
+    return list(db.session.scalars(sa.select(CaseType).where(CaseType.id.in_(missing))))
+
+
+# --- the forms' lists, cached per process ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChoiceLists:
+    """(value, label) pairs for the route, classify and hand-off forms, as
+    ``organisation.departments()`` and ``organisation.case_types()`` give them."""
+
+    departments: tuple[tuple[str, str], ...]
+    case_types: tuple[tuple[str, str], ...]
+    direct_numbers: tuple[tuple[str, str], ...]
+
+
+_CHOICES_KEY = "kontaktcenter.case_page_choices"
+
+
+def choice_lists(*, fresh: bool = False) -> ChoiceLists:
+    """The lists, kept as long as ``organisation.names()`` gives the same names: they change
+    with the same rows (departments and case types), so a change is seen at once in the process
+    that made it and within ORGANISATION_CACHE_SECONDS in the others (decision 114); in the
+    tests (no cache time) every request reads them anew. `fresh`: read now, not kept (to check
+    a posted choice)."""
+    if fresh:
+        loaded = organisation.case_types()
+        return ChoiceLists(
+            departments=tuple((str(d.id), d.name) for d in organisation.departments()),
+            case_types=tuple((t.slug, f"{t.name} ({t.department.name})") for t in loaded),
+            direct_numbers=tuple(
+                (t.slug, f"{t.name}: {t.direct_number}")
+                for t in loaded
+                if t.direct_number is not None
+            ),
+        )
+    names = organisation.names()
+    cache = current_app.extensions.setdefault(_CHOICES_KEY, {})
+    cached = cache.get("lists")
+    if cached is not None and cached[0] is names:
+        found: ChoiceLists = cached[1]
+        return found
+    types = db.session.execute(
+        sa.select(CaseType.slug, CaseType.name, CaseType.direct_number, Department.name)
+        .join(CaseType.department)
+        .where(CaseType.active.is_(True))
+        .order_by(CaseType.name, CaseType.slug)
+    ).all()
+    lists = ChoiceLists(
+        departments=tuple((str(d.id), d.name) for d in names.departments if d.active),
+        case_types=tuple((slug, f"{name} ({department})") for slug, name, _, department in types),
+        direct_numbers=tuple(
+            (slug, f"{name}: {number}") for slug, name, number, _ in types if number is not None
+        ),
+    )
+    cache["lists"] = (names, lists)
+    return lists
+
+
+# --- who a case can be assigned to, cached per process ---------------------------------------
+
+_ASSIGNABLE_KEY = "kontaktcenter.case_page_assignable"
+
+
+def assignable_choices(case: Case, *, fresh: bool = False) -> tuple[tuple[str, str], ...]:
+    """(id, label) of ``case_actions.assignable_users(case)``: the assign form's list, the same
+    for every case of a department (or of the first line). Kept per process for
+    ORGANISATION_CACHE_SECONDS (0 in the tests) and forgotten when this process changes a user
+    (on flush and commit); other processes see a change within the cache time. Only the page's
+    list: an assignment is checked against the users as they are (``case_actions.assign``);
+    `fresh`: read now, not kept."""
+    if fresh:
+        return _assignable(case)
+    config = current_app.config
+    ttl = config.get("ORGANISATION_CACHE_SECONDS", config.get("CALENDAR_CACHE_SECONDS", 0))
+    cache = current_app.extensions.setdefault(_ASSIGNABLE_KEY, {})
+    cached = cache.get(case.department_id)
+    if ttl and cached is not None and monotonic() - cached[0] < ttl:
+        found: tuple[tuple[str, str], ...] = cached[1]
+        return found
+    pairs = _assignable(case)
+    if ttl:
+        cache[case.department_id] = (monotonic(), pairs)
+    return pairs
+
+
+def _assignable(case: Case) -> tuple[tuple[str, str], ...]:
+    return tuple((str(u.id), f"{u.name} ({u.role.label})") for u in assignable_users(case))
+
+
+def _forget_assignable() -> None:
+    if has_app_context():
+        current_app.extensions.get(_ASSIGNABLE_KEY, {}).clear()
+
+
+@sa.event.listens_for(Session, "after_flush")
+def _users_changed(session: Session, _context: object) -> None:
+    changed = itertools.chain(session.new, session.dirty, session.deleted)
+    if any(isinstance(obj, User | Department) for obj in changed):
+        session.info[_ASSIGNABLE_KEY] = True
+        _forget_assignable()
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _users_settled(session: Session, *_args: object) -> None:
+    """Forgotten again when the change is committed or rolled back: another request of this
+    process (a threaded worker) may have cached the list in between."""
+    if session.info.pop(_ASSIGNABLE_KEY, False):
+        _forget_assignable()

@@ -1,0 +1,173 @@
+"""The case page's HTML: what it reads about the case and how it is put together.
+
+Statements are kept to what the page shows (issue #16): the case comes with its type,
+department, contact and people (``case_reads.visible_case``); the cases beside it (merged,
+linked, the same person's) bring their case types in one statement, not one each; the reply's
+addresses and subject are read once, not once per answer template.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, get_template_attribute, render_template
+from flask_login import current_user
+from markupsafe import Markup
+
+from kontaktcenter.cases import access, relations
+from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email import outbound
+from kontaktcenter.channels.email.presenting import MessageView, answer_templates, message_views
+from kontaktcenter.core import case_panels
+from kontaktcenter.core.extensions import utcnow
+from kontaktcenter.goals import engine as goals
+from kontaktcenter.organisation.models import User
+from kontaktcenter.workspace import case_page, forms
+from kontaktcenter.workspace.case_reads import hold_case_types
+
+
+def render(
+    case: Case,
+    case_forms: dict[str, forms.ActionForm],
+    status: int = 200,
+    open_action: str | None = None,
+    revealed: bool = False,
+):
+    user: User = current_user._get_current_object()
+    now = utcnow()
+    case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
+    messages = message_views(case)
+    absorbed = relations.merged_into_case(case)
+    offered = relations.candidates(user, case)
+    # Their case types decide whether the reader sees their content (secrecy): one statement
+    # for all of them, kept while the page is built.
+    held = hold_case_types([*absorbed, *offered])
+    # Cases merged into this one that the reader may see: a case routed on after a merge can
+    # be seen by a department that may not see the first-line case it absorbed.
+    merged = [c for c in absorbed if access.sees_content(user, c)]
+    related = relations.related(user, case, merged)
+    held += hold_case_types(r.case for r in related)
+    allowed = set(case_forms)
+    addresses = _reply_addresses(case, messages, allowed)
+    groups, reply_open = case_page.arrange(
+        case, allowed, open_action, has_mail=bool(messages), addresses=addresses
+    )
+    reply = None
+    reply_form = case_forms.get("reply")
+    if reply_form is not None and case_page.reply_possible(case, allowed, addresses):
+        reply = _reply(case, user, reply_form, addresses, reply_open)
+    merged_into = case.merged_into
+    timeline = relations.timeline(case, merged)
+    return render_template(
+        "cases/show.html",
+        case=case,
+        messages=messages,
+        message_status={v.message.id: v.message for v in messages},
+        timeline=timeline,
+        visible_references=relations.visible_references(user, timeline),
+        related=related,
+        # The same person's other cases, offered for linking: never a secret one of another
+        # department (it would tell that this person is its party).
+        candidates=[c for c in offered if access.sees_content(user, c)],
+        merged_into=merged_into if merged_into and access.can_view(user, merged_into) else None,
+        reply=reply,
+        groups=groups,
+        action_text=case_page.ACTION_TEXT,
+        case_goals=case_goals,
+        forms=case_forms,
+        fields_html=_pristine_fields(case_forms, open_action),
+        open_action=open_action,
+        revealed=revealed,
+        panels=case_panels.panels_for(user, case),
+    ), status
+
+
+def _reply_addresses(
+    case: Case, messages: list[MessageView], allowed: set[str]
+) -> outbound.ReplyAddresses | None:
+    """Where a reply would go, read once for the page (None: no reply from this page). A case
+    without messages has no last message to take a Reply-To from: nothing to read."""
+    if "reply" not in allowed or not case.is_open or case.merged_into_id is not None:
+        return None
+    if not messages:
+        sender = case.contact.email if case.contact is not None and case.contact.email else None
+        return outbound.ReplyAddresses(sender, None)
+    return outbound.reply_addresses(case)
+
+
+def _reply(
+    case: Case,
+    user: User,
+    form: forms.ActionForm,
+    addresses: outbound.ReplyAddresses | None,
+    reply_open: bool,
+) -> dict[str, Any]:
+    assert isinstance(form, forms.ReplyForm)
+    signature = outbound.signature(user)
+    if not form.body.data:
+        form.body.data = "\n\n" + signature
+    templates = answer_templates()
+    texts = []
+    if templates:
+        # outbound.template_text, with the case's values (and its subject's statement) once
+        values = outbound.template_values(case, outbound.subject_line(case))
+        texts = [
+            (
+                t.id,
+                t.name,
+                outbound.without_closing(outbound.render_template_text(t.body, **values)),
+            )
+            for t in templates
+        ]
+    return {
+        "addresses": addresses if addresses is not None else outbound.reply_addresses(case),
+        "subject": outbound.reply_subject(case),
+        "signature": signature,
+        "templates": texts,
+        "open": reply_open,
+    }
+
+
+# --- the action forms' fields, rendered once per process ------------------------------------
+
+_FIELDS_KEY = "kontaktcenter.case_page_fields"
+_FIELDS_MAX = 512  # kinds of form × their lists in use (assignees per department): few
+
+
+def _pristine_fields(
+    case_forms: dict[str, forms.ActionForm], posted: str | None
+) -> dict[str, Markup]:
+    """The fields of each action form as ``cases/_macros.html``'s form_fields renders them, for
+    the forms nobody has filled in (not the one just posted, not the reply with its signature).
+    Their HTML depends only on the action, the form's fields, their values and lists: it is
+    the same on every page with the same lists, so it is rendered once per process for those
+    and kept (a third of the page's template time was these fields, issue #16)."""
+    macro = get_template_attribute("cases/_macros.html", "form_fields")
+    reload = current_app.jinja_env.auto_reload  # templates may change under a developer
+    cache: dict[tuple[object, ...], Markup] = current_app.extensions.setdefault(_FIELDS_KEY, {})
+    shown = {}
+    for name, form in case_forms.items():
+        if name in (posted, "reply") or form.errors:
+            continue
+        key = (name, type(form), *(_field_key(field) for field in form if _shown(field)))
+        html = None if reload else cache.get(key)
+        if html is None:
+            html = Markup(macro(form, name))
+            if not reload:
+                if len(cache) >= _FIELDS_MAX:
+                    cache.clear()
+                cache[key] = html
+        shown[name] = html
+    return shown
+
+
+def _shown(field: Any) -> bool:
+    """The fields form_fields renders (the CSRF token and the version go in hidden inputs of
+    their own, outside the cached HTML)."""
+    return field.name not in ("csrf_token", "version") and field.type != "HiddenField"
+
+
+def _field_key(field: Any) -> tuple[object, ...]:
+    choices = getattr(field, "choices", None)
+    listed = tuple(repr(c) for c in choices) if choices is not None else None
+    return (field.name, field.type, repr(field.data), listed)
