@@ -395,8 +395,9 @@ class Session:
 
     def __init__(self, base_url: str, headers: dict[str, str] | None = None):
         self.base_url, self.headers = base_url, headers or {}
+        self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirect()
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
         )
 
     def request(self, path: str, data: dict[str, str] | None = None) -> tuple[int, bytes]:

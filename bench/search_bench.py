@@ -13,7 +13,9 @@ surname, and two words of a case's summary. Each pool is checked and timed in-pr
 (``search()`` in a fresh app context per query; statements and EXPLAIN of the slowest query of
 each kind), then over HTTP: gunicorn with ``--workers`` workers, ``--clients`` clients sending
 ``GET /api/v1/search?q=`` back to back for ``--duration`` s per kind, cycling through the pool,
-as an agent (who may see every case: the largest result sets).
+as an agent (who may see every case: the largest result sets). ``--client wrk`` drives the
+HTTP runs with wrk instead of this script's urllib threads (a new connection and ~1 ms of
+Python per request on the same two cores), as bench/api_bench.py measures #16's requests.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import argparse
 import json
 import random
 import statistics
+import subprocess
+import tempfile
 import threading
 import time
 import urllib.parse
@@ -275,7 +279,10 @@ def http(args, queries: dict[str, list[tuple[str, Any]]]) -> list[dict[str, Any]
         for kind, prefix, pool, sessions in plan:
             others = wait_for_quiet(args.quiet_wait) if args.quiet_wait else None
             paths = [prefix + urllib.parse.urlencode({"q": q}) for q, _ in pool]
-            result = _run(server, meter, secret, paths, args.clients, args.duration, sessions)
+            if args.client == "wrk":
+                result = _run_wrk(server, meter, secret, paths, args, sessions, kind)
+            else:
+                result = _run(server, meter, secret, paths, args.clients, args.duration, sessions)
             result.update(kind=kind, others_before=others)
             runs.append(result)
             cpu = result.get("cpu_ms_per_request", {})
@@ -291,6 +298,50 @@ def http(args, queries: dict[str, list[tuple[str, Any]]]) -> list[dict[str, Any]
         with app.app_context():
             revoke_token(token_id)
     return runs
+
+
+def _run_wrk(server, meter, secret, paths, args, sessions, kind: str) -> dict[str, Any]:
+    """The same closed loop driven by wrk (one thread, `--clients` connections, the pool's
+    paths in turn), as bench/api_bench.py drives #16's requests: a client in C costs the two
+    shared cores ~0.2 ms a request where this script's urllib client costs several."""
+    from bench.api_bench import lua_script
+
+    if sessions is None:
+        headers = {"Authorization": f"Bearer {secret}"}
+    else:  # one agent's session: its cookie (and user agent: session protection) everywhere
+        headers = {
+            "Cookie": "; ".join(f"{c.name}={c.value}" for c in sessions[0].cookies),
+            **{name.title(): value for name, value in sessions[0].opener.addheaders},
+        }
+    expected = 303 if kind.endswith("reference") and sessions is not None else 200
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "search.lua"
+        script.write_text(lua_script(headers, [("GET", p, None) for p in paths], expected))
+        command = ["wrk", "-t1", f"-c{args.clients}", "--timeout", "30s", "-s", str(script)]
+        subprocess.run([*command, "-d2s", server.base_url], check=True, capture_output=True)
+        meter.start()
+        done = subprocess.run(
+            [*command, f"-d{int(args.duration)}s", "--latency", server.base_url],
+            capture_output=True,
+            text=True,
+        )
+    line = next((x for x in done.stdout.splitlines() if x.startswith("WRKJSON ")), None)
+    if line is None:
+        raise SystemExit(f"wrk gave no result:\n{done.stdout}\n{done.stderr}")
+    out = json.loads(line.removeprefix("WRKJSON "))
+    cpu = meter.stop(out["requests"])
+    return {
+        "clients": args.clients,
+        "client": "wrk",
+        "requests": out["requests"],
+        "errors": out["status_errors"] + out["socket_errors"] + out["timeouts"],
+        "throughput_rps": round(out["requests"] / out["duration_s"], 1),
+        "p50_ms": round(out["p50"], 1),
+        "p95_ms": round(out["p95"], 1),
+        "p99_ms": round(out["p99"], 1),
+        "max_ms": round(out["max_ms"], 1),
+        **cpu,
+    }
 
 
 def _run(server, meter, secret, paths, clients: int, duration: float, sessions=None):
@@ -348,6 +399,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--duration", type=float, default=20.0)
     parser.add_argument("--quiet-wait", type=float, default=0.0)
+    parser.add_argument(
+        "--client",
+        choices=("python", "wrk"),
+        default="python",
+        help="drive the HTTP runs with this script's threads or with wrk (apt-get install wrk)",
+    )
     parser.add_argument("--skip-http", action="store_true")
     parser.add_argument("--skip-in-process", action="store_true", help="skip the search() runs")
     parser.add_argument(
