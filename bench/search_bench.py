@@ -309,6 +309,8 @@ def _run_wrk(server, meter, secret, paths, args, sessions, kind: str) -> dict[st
     if sessions is None:
         headers = {"Authorization": f"Bearer {secret}"}
     else:  # one agent's session: its cookie (and user agent: session protection) everywhere
+        sessions[0].get(paths[0])  # a page first: the session then holds its CSRF token, and
+        # the server does not write a new session cookie on every request of the run
         headers = {
             "Cookie": "; ".join(f"{c.name}={c.value}" for c in sessions[0].cookies),
             **{name.title(): value for name, value in sessions[0].opener.addheaders},
