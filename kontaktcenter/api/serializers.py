@@ -114,14 +114,8 @@ def listed_case_json(item: ListedCase, viewer: User) -> JSON:
         "channel": row.channel.value,
         "status": row.status.value,
         "outcome": row.outcome.value if row.outcome is not None else None,
-        "case_type": (
-            {"slug": row.type_slug, "name": row.type_name} if row.type_slug is not None else None
-        ),
-        "department": (
-            {"slug": row.department_slug, "name": row.department_name}
-            if row.department_slug is not None
-            else None
-        ),
+        "case_type": _listed_type(row),
+        "department": _listed_department(row),
         "assignee": (
             {"name": row.assignee_name, "email": row.assignee_email}
             if row.assignee_email is not None
@@ -162,6 +156,16 @@ def listed_case_json(item: ListedCase, viewer: User) -> JSON:
     return body
 
 
+def _listed_type(row: Any) -> JSON | None:
+    return {"slug": row.type_slug, "name": row.type_name} if row.type_slug is not None else None
+
+
+def _listed_department(row: Any) -> JSON | None:
+    if row.department_slug is None:
+        return None
+    return {"slug": row.department_slug, "name": row.department_name}
+
+
 def _listed_register_json(item: ListedCase) -> JSON:
     """_register_json(case, timeline=False) for a listed row."""
     row = item.row
@@ -171,14 +175,8 @@ def _listed_register_json(item: ListedCase) -> JSON:
         "channel": row.channel.value,
         "status": row.status.value,
         "outcome": None,
-        "case_type": (
-            {"slug": row.type_slug, "name": row.type_name} if row.type_slug is not None else None
-        ),
-        "department": (
-            {"slug": row.department_slug, "name": row.department_name}
-            if row.department_slug is not None
-            else None
-        ),
+        "case_type": _listed_type(row),
+        "department": _listed_department(row),
         "assignee": None,
         "contact": None,
         "summary": secrecy.masked_text(ground),

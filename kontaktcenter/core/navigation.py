@@ -25,10 +25,6 @@ class MenuItem:
     order: int
     accesskey: str | None = None
 
-    @property
-    def current(self) -> bool:
-        return self.current_in(request.blueprint)
-
     def current_in(self, blueprint: str | None) -> bool:
         return blueprint == self.endpoint.partition(".")[0]
 
@@ -52,12 +48,8 @@ class MenuLink:
     current: bool
 
 
-def menu() -> list[MenuItem]:
-    """The entries the signed-in user may open."""
-    return _menu_of(current_user._get_current_object())
-
-
 def _menu_of(user: Any) -> list[MenuItem]:
+    """The entries `user` may open."""
     if not user.is_authenticated:
         return []
     return [item for item in _items if user.role in roles_for(item.endpoint)]
