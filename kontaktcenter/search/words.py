@@ -67,7 +67,7 @@ def _each_word_broad(stems: list[str], word_conds: list[sa.ColumnElement[bool]],
     conds = word_conds[:-1]  # word_conds end with the match of all the words
     singles = []
     for term, prefix in _terms(stems):
-        single = sa.func.to_tsquery("simple", f"{term}:*" if prefix else term)
+        single = sa.func.to_tsquery("simple", _tsquery_term(term, prefix))
         tsv: sa.ColumnClause[Any] = sa.literal_column("search_documents.tsv")
         singles.append(sa.select(SearchDocument.case_id).where(*conds, tsv.op("@@")(single)))
     estimates = _estimated_rows_each(singles)
@@ -125,8 +125,12 @@ def _terms(stems: list[str]) -> list[tuple[str, bool]]:
     return [(s, i == len(stems) - 1) for i, s in enumerate(stems)]
 
 
+def _tsquery_term(stem: str, prefix: bool) -> str:
+    return f"{stem}:*" if prefix else stem
+
+
 def tsquery(stems: list[str]) -> sa.ColumnElement[Any]:
-    text = " & ".join(f"{s}:*" if prefix else s for s, prefix in _terms(stems))
+    text = " & ".join(_tsquery_term(s, prefix) for s, prefix in _terms(stems))
     return sa.func.to_tsquery("simple", text)
 
 
