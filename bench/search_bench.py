@@ -274,8 +274,14 @@ def http(args, queries: dict[str, list[tuple[str, Any]]]) -> list[dict[str, Any]
         print(f"{'kind':22} {'req':>5} {'err':>3} {'rps':>6} {'p50':>7} {'p95':>7} {'max':>7} cpu")
         pages = [login(server.base_url, AGENT) for _ in range(args.clients)]
         plan = [
-            (f"API {kind}", "/api/v1/search?", pool, None) for kind, pool in queries.items()
-        ] + [(f"page {kind}", "/sok/?", pool, pages) for kind, pool in queries.items()]
+            (f"API {kind}", "/api/v1/search?", pool, None)
+            for kind, pool in queries.items()
+            if "api" in args.targets
+        ] + [
+            (f"page {kind}", "/sok/?", pool, pages)
+            for kind, pool in queries.items()
+            if "page" in args.targets
+        ]
         for kind, prefix, pool, sessions in plan:
             others = wait_for_quiet(args.quiet_wait) if args.quiet_wait else None
             paths = [prefix + urllib.parse.urlencode({"q": q}) for q, _ in pool]
@@ -412,6 +418,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--pages", type=int, default=0, help="N in-process page requests per kind (CPU, stmts)"
     )
+    parser.add_argument(
+        "--kinds", help="comma-separated kinds of query to run (default: all five)", default=""
+    )
+    parser.add_argument(
+        "--targets", default="api,page", help="HTTP runs of the API, the page, or both"
+    )
     parser.add_argument("--app-dir", type=Path, default=APP_DIR)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
@@ -421,6 +433,12 @@ def main(argv: list[str] | None = None) -> None:
         return
     app = create_app_for(args.database_url)
     queries = pools(app, args.pool, args.seed)
+    if args.kinds:
+        wanted = [kind.strip() for kind in args.kinds.split(",")]
+        unknown = set(wanted) - set(queries)
+        if unknown:
+            raise SystemExit(f"unknown kinds {sorted(unknown)}: choose from {sorted(queries)}")
+        queries = {kind: queries[kind] for kind in wanted}
     results["pools"] = {k: [q for q, _ in v][:5] for k, v in queries.items()}
     if not args.skip_in_process:
         results["in_process"] = in_process(app, queries)
