@@ -101,6 +101,14 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect: sa.Dialect, coltype: object) -> Any:
+        """On PostgreSQL none: every connection's TimeZone is UTC (:func:`_utc_sessions`), so
+        psycopg already returns ``datetime.UTC`` values. Converting each one again cost a list
+        page of 50 cases ~700 Python calls (#16)."""
+        if dialect.name == "postgresql":
+            return None
+        return super().result_processor(dialect, coltype)
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -121,6 +129,22 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
     cursor.execute("PRAGMA busy_timeout=10000")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.close()
+
+
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _utc_sessions(dbapi_connection: object, connection_record: object) -> None:
+    """PostgreSQL: the session's TimeZone is UTC whatever the server's default, so timestamps
+    come back as UTC values (psycopg gives them ``datetime.UTC`` for a TimeZone of "UTC") and
+    UTCDateTime need not convert them. Set per connection with SET, which poolers such as
+    PgBouncer keep per client (a startup option they may refuse)."""
+    if type(dbapi_connection).__module__.split(".")[0] != "psycopg":
+        return
+    autocommit = dbapi_connection.autocommit  # type: ignore[attr-defined]
+    dbapi_connection.autocommit = True  # type: ignore[attr-defined]
+    try:
+        dbapi_connection.execute("SET TIME ZONE 'UTC'")  # type: ignore[attr-defined]
+    finally:
+        dbapi_connection.autocommit = autocommit  # type: ignore[attr-defined]
 
 
 def configure_sqlite(engine: sa.engine.Engine, immediate: bool) -> None:
