@@ -218,7 +218,7 @@ def list_cases() -> ResponseReturnValue:
     limit = query.integer("limit", default, 1, MAX_LIMIT)
     page = arrivals.arrival_rows(user, filters, query.text("cursor", 200, BAD_CURSOR), limit)
     load_goals(page.items)
-    arrivals.load_pause_history([item for item in page.items if _has_running_goal(item)])
+    arrivals.load_pause_history([item for item in page.items if has_running_goal(item)])
     items = [listed_case_json(item, user) for item in page.items]
     body = {"items": items, "next": page.next_cursor}
     if page.items:
@@ -297,7 +297,7 @@ def load_goals(items: list[arrivals.ListedCase]) -> None:
         by_case[row.case_id].append(_ListedGoal(row))
 
 
-def _has_running_goal(item: arrivals.ListedCase) -> bool:
+def has_running_goal(item: arrivals.ListedCase) -> bool:
     """Does serialising the case's goals read its status history? A running goal's durations
     so far leave out the pauses (goals.engine.durations); a met goal carries its final ones."""
     return any(goal.met_at is None or goal.business_minutes is None for goal in item.goals)

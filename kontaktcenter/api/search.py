@@ -8,17 +8,19 @@ cannot send a body, but the documentation says why not to.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
+from kontaktcenter.api.cases import has_running_goal, load_goals
 from kontaktcenter.api.parsing import Fields, Query, json_object
-from kontaktcenter.api.serializers import case_json, contact_json
-from kontaktcenter.cases import access
+from kontaktcenter.api.serializers import case_json, contact_json, listed_case_json
+from kontaktcenter.cases import access, arrivals
 from kontaktcenter.cases.enums import Channel
+from kontaktcenter.cases.models import Case
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
@@ -28,7 +30,6 @@ from kontaktcenter.search.queries import (
     RowHit,
     SearchFilters,
     SearchResult,
-    load_cases,
     parse_day,
     record_lookup,
     record_people_shown,
@@ -98,9 +99,13 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
 
 
 def _json(result: SearchResult, user: User) -> dict[str, Any]:
-    """The hits' summaries from their ORM cases (with goals and timelines, loaded at once)."""
+    """The hits' summaries as the case list makes them: the list's rows, their goals and (for a
+    running goal's pauses) their status history, each loaded for all hits at once (#16: ORM
+    cases with every timeline entry cost two thirds of a search by name)."""
     query = result.query
-    cases = load_cases(result)
+    cases = arrivals.listed_by_ids(result.case_ids)
+    load_goals(list(cases.values()))
+    arrivals.load_pause_history([case for case in cases.values() if has_running_goal(case)])
     # The rows of the hit list, or the case a reference found.
     hits: list[RowHit] | list[CaseHit] = result.rows or result.cases
     return {
@@ -113,10 +118,11 @@ def _json(result: SearchResult, user: User) -> dict[str, Any]:
         ],
         "items": [
             {
-                "case": case_json(cases[hit.case.id], timeline=False, viewer=user),
+                "case": listed_case_json(cases[hit.case.id], user),
                 "score": hit.score,
                 "snippet": [{"text": f.text, "match": f.match} for f in hit.fragments]
-                if access.sees_content(user, cases[hit.case.id])
+                # A listed case offers what sees_content reads (department_id, is_secret).
+                if access.sees_content(user, cast(Case, cases[hit.case.id]))
                 else [],
             }
             for hit in hits

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -184,6 +184,15 @@ def arrival_rows(user: User, filters: CaseFilters, cursor: str | None, limit: in
     return ListedPage([ListedCase(row) for row in rows[:limit]], next_cursor)
 
 
+def listed_by_ids(ids: list[int]) -> dict[int, ListedCase]:
+    """The cases of `ids` as the list's rows, by id (for another list of cases: search's
+    hits), without checking who may see them: the caller has."""
+    if not ids:
+        return {}
+    rows = db.session.execute(for_dialect(_LISTED_BY_IDS), {"ids": list(ids)})
+    return {row.id: ListedCase(row) for row in rows}
+
+
 def ids_statement(statement: sa.Select[Any], column: Any) -> tuple[sa.Select[Any], ...]:
     """`statement` limited to the ids bound as ``ids``, two ways: on PostgreSQL
     ``column = ANY(:ids)``, one array parameter, elsewhere an expanding IN (which renders one
@@ -198,6 +207,9 @@ def ids_statement(statement: sa.Select[Any], column: Any) -> tuple[sa.Select[Any
 def for_dialect(statements: tuple[sa.Select[Any], ...]) -> sa.Select[Any]:
     on_postgresql = db.session.get_bind().dialect.name == "postgresql"
     return statements[0] if on_postgresql else statements[1]
+
+
+_LISTED_BY_IDS = ids_statement(cast(sa.Select[Any], _LISTED.order_by(None)), Case.id)
 
 
 # The status history's entries that make or end a pause (goals.engine.pause_intervals reads

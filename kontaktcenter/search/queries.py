@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import CaseStatus
@@ -150,20 +150,6 @@ def _load(query: S) -> S:
         joinedload(Case.department),
         joinedload(Case.assignee),
     )
-
-
-def load_cases(result: SearchResult) -> dict[int, Case]:
-    """The hits as ORM cases with their goals and timelines, by id, in three queries: the API's
-    case summaries show the goals, and a paused goal's time needs the timeline."""
-    ids = result.case_ids
-    if not ids:
-        return {}
-    cases = db.session.scalars(
-        _load(sa.select(Case))
-        .where(_among(Case.id, ids))
-        .options(selectinload(Case.goals), selectinload(Case.activities))
-    ).unique()
-    return {case.id: case for case in cases}
 
 
 def _recent(
