@@ -10,11 +10,13 @@ from __future__ import annotations
 import re
 
 import pytest
+import sqlalchemy as sa
 from flask import render_template_string
 from flask_login import login_user
 
 from kontaktcenter.cases.contacts import ContactData
 from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.cases.models import Contact
 from kontaktcenter.core.extensions import db
 from kontaktcenter.search.parsing import parse
 from kontaktcenter.search.queries import SearchFilters, search
@@ -37,6 +39,18 @@ OLD_HITS = """  <ol class="case-hits">
     </li>
     {% endfor %}
   </ol>"""
+
+# Its list of people before search.hit_list.person_lines.
+OLD_PEOPLE = """  <ul class="contact-hits">
+    {% for hit in result.contacts %}{% set c = hit.contact %}
+    <li><a href="{{ id_url('contacts.show', contact_id=c.id) }}">{{ c.display_name }}</a>
+      {% if c.phone %}<span class="muted"> · {% set href = ('tel:' ~ c.phone_e164) if c.phone_e164 else c.phone|tel_href %}{% if href %}<a href="{{ href }}" class="nowrap">{{ c.phone }}</a>{% else %}{{ c.phone }}{% endif %}</span>{% endif %}
+      {% if c.email %}<span class="muted"> · {{ c.email }}</span>{% endif %}
+      {% if c.organisation_number %}<span class="muted"> · {{ c.organisation_number }}</span>{% endif %}
+      {% if c.personnummer %}<span class="muted"> · {{ c.personnummer_masked }}</span>{% endif %}
+    </li>
+    {% endfor %}
+  </ul>"""
 
 LONG = "Ansökan om bygglov för altan " + "och en lång beskrivning av ärendet " * 8
 
@@ -97,3 +111,46 @@ def test_the_hits_cover_every_branch(client, login, org):  # noqa: ANN001
     assert "<mark>Bygglov</mark>" in agent
     assert "Ingen ärendetyp" in agent and "Kontaktcenter ·" in agent
     assert "<br>Åsa Öberg" in agent
+
+
+def _people(org) -> None:  # noqa: ANN001
+    """People named Lindqvist in every form a contact takes."""
+    for contact in (
+        ContactData(name="Eva Lindqvist", phone="070-123 45 67", personnummer="19811218-9876"),
+        ContactData(name="Per Lindqvist <b>", email="per@example.se"),
+        ContactData(name="Lindqvist Bygg AB", organisation_number="556677-8899"),
+        ContactData(name="Ola Lindqvist", phone="070-111 11 11"),
+        ContactData(name="Lena Lindqvist", phone="070-222 22 22"),
+    ):
+        make_case(org.agent, org.bygglov, summary="Fråga om bygglov", contact=contact)
+    db.session.commit()
+    # Numbers kept from before they were normalised: one not a number at all, one without its
+    # E.164 form (the page makes it from the number as shown).
+    contacts = Contact.__table__
+    for name, phone in (
+        ("Ola Lindqvist", "växeln, fråga efter Ola"),
+        ("Lena Lindqvist", "08-12 34 56"),
+    ):
+        db.session.execute(
+            sa.update(contacts).where(contacts.c.name == name).values(phone=phone, phone_e164=None)
+        )
+    db.session.commit()
+
+
+@pytest.mark.parametrize("viewer", ["agent", "handler_bygg"])
+def test_the_people_are_what_the_template_made(app, client, login, org, viewer):  # noqa: ANN001
+    _people(org)
+    user = getattr(org, viewer)
+    html = login(user).get("/sok/?q=lindqvist").get_data(as_text=True)
+    with app.test_request_context("/sok/?q=lindqvist"):
+        login_user(user)
+        result = search(user, parse("lindqvist"), rows=True)
+        assert len(result.contacts) == 5
+        expected = render_template_string(OLD_PEOPLE, result=result, current_user=user)
+    found = re.search(r'  <ul class="contact-hits">.*?  </ul>', html, re.S)
+    assert found and found.group(0) == expected
+    assert 'href="tel:+46701234567"' in html  # a number: a link that dials it
+    assert "växeln, fråga efter Ola</span>" in html  # no number: no link
+    assert 'href="tel:+46812345' in html  # the E.164 form made from the number shown
+    assert "19811218-****" in html and "19811218-9876" not in html
+    assert "Per Lindqvist &lt;b&gt;" in html

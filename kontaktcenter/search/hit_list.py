@@ -1,5 +1,6 @@
-"""The search page's hit list, made ready in Python: each hit's link, its line of register
-fields and its snippet as escaped markup, so the template writes a handful of values per hit.
+"""The search page's hit lists, made ready in Python: each case's link, its line of register
+fields and its snippet, each person's link and line of details, as escaped markup, so the
+template writes a handful of values per hit.
 
 Jinja resolved ~15 attributes, escaped ~12 values and ran the `dt`, `masked` and `truncate`
 filters and the `sees_content` global per hit, yielding each piece through three generators:
@@ -17,9 +18,9 @@ from markupsafe import Markup, escape
 
 from kontaktcenter.cases import access, secrecy
 from kontaktcenter.core.identifiers import mask_personnummer
-from kontaktcenter.core.templating import format_datetime, id_url
+from kontaktcenter.core.templating import format_datetime, id_url, tel_href
 from kontaktcenter.organisation.models import User
-from kontaktcenter.search.results import RowHit
+from kontaktcenter.search.results import ContactHit, RowHit
 from kontaktcenter.search.text import Fragment
 
 # Escaped with markupsafe.escape, joined with f-strings: Markup.format and Markup's % run a
@@ -74,3 +75,42 @@ def _snippet(fragments: list[Fragment]) -> Markup:
             f"<mark>{escape(f.text)}</mark>" if f.match else str(escape(f.text)) for f in fragments
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class PersonLine:
+    href: str
+    name: str
+    details: Markup  # phone (a tel: link when it is a number), e-mail, org. no., masked pnr
+
+
+def person_lines(hits: list[ContactHit]) -> list[PersonLine]:
+    lines = []
+    for hit in hits:
+        c = hit.contact
+        details = ""
+        if c.phone:
+            href = f"tel:{c.phone_e164}" if c.phone_e164 else tel_href(c.phone)
+            phone = (
+                f'<a href="{escape(href)}" class="nowrap">{escape(c.phone)}</a>'
+                if href
+                else str(escape(c.phone))
+            )
+            details += f'<span class="muted"> · {phone}</span>'
+        details += "\n      "
+        if c.email:
+            details += f'<span class="muted"> · {escape(c.email)}</span>'
+        details += "\n      "
+        if c.organisation_number:
+            details += f'<span class="muted"> · {escape(c.organisation_number)}</span>'
+        details += "\n      "
+        if c.personnummer:
+            details += f'<span class="muted"> · {escape(c.personnummer_masked)}</span>'
+        lines.append(
+            PersonLine(
+                href=id_url("contacts.show", contact_id=c.id),
+                name=c.display_name,
+                details=Markup(details),
+            )
+        )
+    return lines

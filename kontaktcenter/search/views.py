@@ -19,7 +19,8 @@ from kontaktcenter.core.errors import DomainError, ValidationError
 from kontaktcenter.core.forms import parse_id
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation import queries as organisation
-from kontaktcenter.search.hit_list import hit_lines
+from kontaktcenter.search.filter_form import STATUSES, filter_options
+from kontaktcenter.search.hit_list import hit_lines, person_lines
 from kontaktcenter.search.parsing import Query, parse
 from kontaktcenter.search.queries import (
     SearchFilters,
@@ -33,7 +34,6 @@ from kontaktcenter.search.queries import (
 bp = Blueprint("search", __name__, url_prefix="/sok")
 
 ALL_ROLES = (Role.AGENT, Role.HANDLER, Role.MANAGER, Role.ADMIN)
-STATUSES = {"open": "Öppna", "closed": "Stängda"}
 FILTER_KEYS = ("channel", "status", "department", "case_type", "from", "to")
 
 
@@ -87,11 +87,9 @@ def _answer(query: Query, args: MultiDict[str, str]):
             **{k: args[k] for k in FILTER_KEYS if args.get(k)},
             **({} if query.sensitive else {"q": query.text}),
         },
-        channels=list(Channel),
-        statuses=STATUSES,
-        departments=departments,
-        case_types=case_types,
+        filter_options=filter_options(names, departments, case_types, filters),
         hit_lines=hit_lines(result.rows, user),
+        person_lines=person_lines(result.contacts),
     )
     # Recorded once the page is built (the people shown are ORM objects, which a commit
     # expires): one INSERT and one commit each.
