@@ -11,7 +11,8 @@ Logs in as the agent with Flask's test client, requests the pool's pages of `--k
 bench.search_bench draws them) twice to warm the caches, then counts every Python and C call
 (``sys.setprofile``'s "call" and "c_call" events; a generator's every resume is a "call") over
 `--pages` pages. Each call counts for the innermost of the functions named
-(``module:function``, wrapped where the module looks them up) or "other". `--inside` lists the
+(``module:function`` or ``module:Class.method``, wrapped where they are looked up) or
+"other". `--inside` lists the
 most frequent functions called within one of them.
 """
 
@@ -31,10 +32,13 @@ from bench.search_bench import AGENT, pools
 
 
 def _wrap(spec: str, stack: list[str]) -> str:
-    module_name, attribute = spec.rsplit(":", 1)
-    module = importlib.import_module(module_name)
-    original = getattr(module, attribute)
-    label = f"{module_name.rsplit('.', 1)[-1]}.{attribute}"
+    module_name, path = spec.rsplit(":", 1)
+    owner: Any = importlib.import_module(module_name)
+    *parents, attribute = path.split(".")  # a function, or a method: "Class.method"
+    for name in parents:
+        owner = getattr(owner, name)
+    original = getattr(owner, attribute)
+    label = f"{module_name.rsplit('.', 1)[-1]}.{path}"
 
     @functools.wraps(original)
     def labelled(*args: Any, **kwargs: Any) -> Any:
@@ -44,7 +48,7 @@ def _wrap(spec: str, stack: list[str]) -> str:
         finally:
             stack.pop()
 
-    setattr(module, attribute, labelled)
+    setattr(owner, attribute, labelled)
     return label
 
 

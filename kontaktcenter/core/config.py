@@ -60,7 +60,7 @@ class Config:
     LOGIN_LIMIT_ADDRESS = "100 per hour"
     # An address new to an account whose LOGIN_LIMIT_ACCOUNT is used up: fewer tries, not none.
     LOGIN_LIMIT_ACCOUNT_ADDRESS_STRICT = "3 per 15 minutes"
-    # Where Flask-Limiter keeps the counts: default REDIS_URL (shared by all processes), else
+    # Where sign-in throttling keeps its counts: default REDIS_URL (shared by all processes), else
     # memory:// (per process: the embedded default).
     RATELIMIT_STORAGE_URI: str | None = None
     RATELIMIT_STRATEGY = "moving-window"

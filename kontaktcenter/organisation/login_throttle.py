@@ -2,7 +2,8 @@
 accounts exist.
 
 Every attempt counts (before the password is checked, so parallel guesses cannot slip past) in
-Flask-Limiter's storage (Redis in production, memory in the embedded default), in moving windows:
+the `limits` library's storage (Redis in production, memory in the embedded default; core.
+extensions.Throttles), in moving windows:
 
 - per account and client address (LOGIN_LIMIT_ACCOUNT_ADDRESS, 10 per 15 minutes): the only limit
   where the user has signed in before, so guesses from elsewhere never keep the right password out
