@@ -15,7 +15,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from kontaktcenter.cases import access
+from kontaktcenter.cases import access, queue_counts
 from kontaktcenter.cases.enums import OPEN_STATUSES, CaseStatus, Channel
 from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.core.errors import ValidationError
@@ -288,15 +288,22 @@ def queue_page(
     counts: dict[str, int] = {}
     high_water = None
     if with_counts:
-        # The newest case's id (last_case_id) comes along: one statement less per page.
-        by_channel = db.session.execute(
-            sa.select(Case.channel, sa.func.count(), _NEWEST_ID)
-            .where(*conds)
-            .group_by(Case.channel)
-        ).all()
-        counts = {channel.value: n for channel, n, _ in by_channel}
+        newest: list[int | None] = []
+
+        def count() -> dict[str, int]:
+            # The newest case's id (last_case_id) comes along: one statement less per page.
+            by_channel = db.session.execute(
+                sa.select(Case.channel, sa.func.count(), _NEWEST_ID)
+                .where(*conds)
+                .group_by(Case.channel)
+            ).all()
+            newest.append((by_channel[0][2] or 0) if by_channel else None)
+            return {channel.value: n for channel, n, _ in by_channel}
+
+        counts = queue_counts.cached_counts(user, filters, count)
         total = sum(counts.values())
-        high_water = (by_channel[0][2] or 0) if by_channel else None
+        # Counted now: the newest id came along; from the cache: None, read live by the caller.
+        high_water = newest[0] if newest else None
     return QueuePage(rows, next_cursor, total, counts, high_water)
 
 

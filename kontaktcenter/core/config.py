@@ -75,6 +75,7 @@ class Config:
     # The overview's numbers are shared by every viewer of a process for this long (a wallboard
     # refreshes once a minute; many viewers should not each count the open cases).
     OVERVIEW_CACHE_SECONDS = 5
+    QUEUE_COUNTS_CACHE_SECONDS = 5  # the queue's counts by channel per process (#16)
     TIMEZONE = "Europe/Stockholm"
     MAX_CONTENT_LENGTH = 110 * 1024 * 1024  # above the inbound mail limit; more is a 413
     QUEUE_PAGE_SIZE = 50
@@ -150,3 +151,4 @@ class TestConfig(Config):
     GOAL_DEFINITIONS_CACHE_SECONDS = 0  # likewise for service goals
     ORGANISATION_CACHE_SECONDS = 0  # and for department and case-type names
     OVERVIEW_CACHE_SECONDS = 0
+    QUEUE_COUNTS_CACHE_SECONDS = 0
