@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--kind", default="surname")
+    parser.add_argument(
+        "--path", action="append", default=[], help="pages to request instead (any, repeatable)"
+    )
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--inside", help="module:function whose callees to list")
     parser.add_argument("functions", nargs="*", help="module:function to count calls under")
@@ -64,11 +67,14 @@ def main(argv: list[str] | None = None) -> None:
     labels = {spec: _wrap(spec, stack) for spec in {*args.functions, *filter(None, [args.inside])}}
     focus = labels.get(args.inside) if args.inside else None
     app = create_app_for(args.database_url)  # after wrapping: the app binds what it imports
-    queries = pools(app, 40, 12)[args.kind]
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"email": AGENT, "password": BENCH_PASSWORD, "csrf_token": token})
-    paths = ["/sok/?" + urllib.parse.urlencode({"q": q}) for q, _ in queries]
+    if args.path:
+        paths = args.path
+    else:
+        queries = pools(app, 40, 12)[args.kind]
+        paths = ["/sok/?" + urllib.parse.urlencode({"q": q}) for q, _ in queries]
     for path in paths * 2:
         client.get(path)
     counts: collections.Counter[str] = collections.Counter()
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> None:
     finally:
         sys.setprofile(None)
     n, total = args.pages, sum(counts.values())
-    print(f"{args.kind}: {total / n:.0f} calls per page")
+    print(f"{', '.join(args.path) or args.kind}: {total / n:.0f} calls per page")
     for label, calls in counts.most_common():
         print(f"  {label:40} {calls / n:8.0f}  {calls / total * 100:5.1f} %")
     if focus:
