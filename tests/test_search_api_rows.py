@@ -6,6 +6,8 @@ for viewers who see everything, some of it, or the secret content."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import sqlalchemy as sa
 
@@ -72,3 +74,24 @@ def test_a_word_search_summarises_its_hits_the_same_way(client, org, frozen_now)
     assert [item["case"] for item in body["items"]] == _expected(org.handler_bygg, refs)
     hit = next(i for i in body["items"] if i["case"]["reference"] == made["routed"].reference)
     assert any(part["match"] for part in hit["snippet"])
+
+
+def test_the_people_found_are_what_contact_json_makes_of_them(client, org):
+    """The people of a search are rows (search.people.ContactRow), not ORM contacts: their JSON
+    must be contact_json's of the same contacts, every form a contact takes."""
+    from kontaktcenter.api.serializers import contact_json
+    from kontaktcenter.cases.models import Contact
+    from tests.test_search_hit_list import _people
+
+    _people(org)
+    api = api_as(client, org.agent)
+    found = api.get("/search?q=lindqvist").get_json()["contacts"]
+    db.session.expire_all()
+    contacts = db.session.scalars(sa.select(Contact).where(Contact.name.like("%Lindqvist%")))
+    expected = sorted(json.dumps(contact_json(c), sort_keys=True) for c in contacts)
+    assert sorted(json.dumps(hit["contact"], sort_keys=True) for hit in found) == expected
+    assert len(expected) == 5
+    by_phone = api.get("/search?q=070-123+45+67").get_json()["contacts"]
+    eva = db.session.scalars(sa.select(Contact).where(Contact.name == "Eva Lindqvist")).one()
+    assert [hit["contact"] for hit in by_phone] == [contact_json(eva)]
+    assert by_phone[0]["contact"]["personnummer"] == "19811218-****"

@@ -20,7 +20,7 @@ from kontaktcenter.api.parsing import Fields, Query, json_object
 from kontaktcenter.api.serializers import case_json, contact_json, listed_case_json
 from kontaktcenter.cases import access, arrivals
 from kontaktcenter.cases.enums import Channel
-from kontaktcenter.cases.models import Case
+from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
@@ -113,7 +113,8 @@ def _json(result: SearchResult, user: User) -> dict[str, Any]:
         "order": "relevance" if query.kind is Kind.TEXT and not result.newest_first else "newest",
         "case": case_json(result.case, timeline=False, viewer=user) if result.case else None,
         "contacts": [
-            {"contact": contact_json(hit.contact), "similarity": hit.similarity}
+            # A ContactRow has every attribute contact_json reads of a Contact.
+            {"contact": contact_json(cast(Contact, hit.contact)), "similarity": hit.similarity}
             for hit in result.contacts
         ],
         "items": [

@@ -28,7 +28,13 @@ from kontaktcenter.organisation.models import CaseType, User
 from kontaktcenter.search.models import SearchDocument
 from kontaktcenter.search.newest import newest_ids, window_page
 from kontaktcenter.search.parsing import Kind, Query
-from kontaktcenter.search.people import CONTACTS, NAME_CASES_FROM, by_identifier, by_name
+from kontaktcenter.search.people import (
+    CONTACTS,
+    NAME_CASES_FROM,
+    ContactRow,
+    by_identifier,
+    by_name,
+)
 from kontaktcenter.search.recording import record_lookup, record_people_shown  # noqa: F401 (re-exported)
 from kontaktcenter.search.results import (  # noqa: F401 (re-exported)
     CaseHit,
@@ -305,7 +311,7 @@ def _ranked(
     result: SearchResult,
     user: User,
     filters: SearchFilters,
-    people: list[tuple[Contact, float]],
+    people: list[tuple[ContactRow, float]],
     cursor: str | None,
     limit: int,
     load: _Loader,
@@ -366,7 +372,7 @@ def _ranked(
 def _best_ids(
     scores: dict[int, float],
     person_conds: list[sa.ColumnElement[bool]],
-    people: list[tuple[Contact, float]],
+    people: list[tuple[ContactRow, float]],
     marked: tuple[float, int] | None,
     limit: int,
 ) -> list[tuple[int, float | None]]:

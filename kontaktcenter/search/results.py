@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from kontaktcenter.cases.enums import CaseStatus, Channel
-from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import BAD_CURSOR, ID_MAX, decode_cursor
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.search.parsing import Query
+from kontaktcenter.search.people import ContactRow
 from kontaktcenter.search.text import Fragment
 
 YEARS = (1900, 2999)  # dates a case can have been received on (and no datetime overflow)
@@ -98,7 +99,7 @@ class RowHit:
 
 @dataclass
 class ContactHit:
-    contact: Contact
+    contact: ContactRow
     similarity: float | None = None
 
 
