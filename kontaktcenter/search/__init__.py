@@ -11,12 +11,7 @@ def init_app(app: Flask) -> None:
     from kontaktcenter.search import cli, indexing, views
 
     assert indexing  # its session hooks keep the index
-    from kontaktcenter.cases import access, secrecy
-
-    # The hit list shows another department's secret case by its register fields only.
-    app.jinja_env.globals.update(
-        sees_content=access.sees_content_in_template,
-        secrecy_masked=secrecy.masked_text,
-    )
+    # The hit list decides secrecy in Python (search.hit_list); the templates' sees_content and
+    # secrecy_masked are workspace's (workspace.secrecy_globals).
     app.register_blueprint(views.bp)
     app.cli.add_command(cli.search)
