@@ -8,7 +8,7 @@ from typing import Any, cast
 
 from kontaktcenter.cases import access, secrecy
 from kontaktcenter.cases.arrivals import ListedCase
-from kontaktcenter.cases.models import Activity, Case, Contact
+from kontaktcenter.cases.models import Activity, Case, Contact, masked_personnummer
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.core.identifiers import mask_personnummer
@@ -129,9 +129,7 @@ def listed_case_json(item: ListedCase, viewer: User) -> JSON:
                 "phone_e164": row.contact_phone_e164,
                 "email": row.contact_email,
                 "organisation_number": row.contact_organisation_number,
-                "personnummer": (
-                    row.contact_personnummer[:8] + "-****" if row.contact_personnummer else None
-                ),
+                "personnummer": masked_personnummer(row.contact_personnummer),
             }
             if row.contact_pk is not None
             else None

@@ -269,10 +269,21 @@ class Contact(Model):
 
     @property
     def personnummer_masked(self) -> str | None:
-        if not self.personnummer:
-            return None
-        return self.personnummer[:8] + "-****"
+        return masked_personnummer(self.personnummer)
 
     @property
     def display_name(self) -> str:
-        return self.name or self.phone or self.email or "Okänd"
+        return display_name(self.name, self.phone, self.email)
+
+
+# A contact's shown name and masked personnummer, for the ORM object and for the rows that
+# lists read instead (queue, search, the API's list): one rule, not a copy per row type.
+
+
+def display_name(name: str | None, phone: str | None, email: str | None) -> str:
+    return name or phone or email or "Okänd"
+
+
+def masked_personnummer(personnummer: str | None) -> str | None:
+    """YYYYMMDD-****: the date of birth, never the last four."""
+    return personnummer[:8] + "-****" if personnummer else None

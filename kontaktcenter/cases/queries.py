@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from kontaktcenter.cases import access, queue_counts
 from kontaktcenter.cases.enums import OPEN_STATUSES, CaseStatus, Channel
-from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.cases.models import Case, Contact, display_name
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.organisation.models import CaseType, Department, User
@@ -220,7 +220,7 @@ class QueueRow:
     @property
     def contact_display_name(self) -> str:
         """As Contact.display_name."""
-        return str(self.contact_name or self.contact_phone or self.contact_email or "Okänd")
+        return display_name(self.contact_name, self.contact_phone, self.contact_email)
 
 
 _QUEUE = (

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from kontaktcenter.cases import access
 from kontaktcenter.cases.contacts import visible_contacts_clause
 from kontaktcenter.cases.enums import ContactKind
-from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.cases.models import Case, Contact, display_name, masked_personnummer
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation.models import User
 from kontaktcenter.search.models import NameWord
@@ -45,11 +45,11 @@ class ContactRow:
 
     @property
     def personnummer_masked(self) -> str | None:
-        return self.personnummer[:8] + "-****" if self.personnummer else None
+        return masked_personnummer(self.personnummer)
 
     @property
     def display_name(self) -> str:
-        return self.name or self.phone or self.email or "Okänd"
+        return display_name(self.name, self.phone, self.email)
 
 
 _CONTACTS = cast(

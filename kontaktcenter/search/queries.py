@@ -19,7 +19,7 @@ from sqlalchemy.orm import joinedload
 
 from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import CaseStatus
-from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.cases.models import Case, Contact, display_name
 from kontaktcenter.cases.queries import decode_keyset, encode_cursor
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import mask_personnummer
@@ -282,8 +282,7 @@ def _rows(
             type_secrecy_ground=r.type_secrecy_ground,
             case_type=names.case_type(r.case_type_id),
             department=names.department(r.department_id),
-            # Contact.display_name, from the columns
-            contact_name=(r.contact_name or r.contact_phone or r.contact_email or "Okänd")
+            contact_name=display_name(r.contact_name, r.contact_phone, r.contact_email)
             if r.contact_id is not None
             else None,
         )
