@@ -26,8 +26,8 @@ def estimates(org, monkeypatch):
     given: list[float] = []
     asked: list[str] = []
 
-    def estimated_rows(query) -> float:
-        asked.append(str(query.compile().params))
+    def estimated_rows(explained, params) -> float:
+        asked.append(str(params))
         return given.pop(0)
 
     monkeypatch.setattr(words, "_estimated_rows", estimated_rows)
@@ -92,7 +92,7 @@ def test_words_each_too_common_are_tried_on_the_newest_documents_first(org, esti
     given, asked = estimates
     made = [_case(org, f"Nybyggnadskarta beställning {n}") for n in range(25)]
     each: list[list[float]] = []
-    monkeypatch.setattr(words, "_estimated_rows_each", lambda qs: each.pop(0))
+    monkeypatch.setattr(words, "_estimated_rows_each", lambda *asked: each.pop(0))
     ran = _ranking_statements(monkeypatch)
     given.append(600)  # together: "rare"
     each.append([33_000, 17_000])  # alone: each far above the limit
@@ -116,7 +116,7 @@ def test_words_not_among_the_newest_documents_are_ranked_after_all(org, estimate
     for n in range(5):
         _case(org, f"Annat ärende {n}")
     each: list[list[float]] = [[20_000, 30_000]]
-    monkeypatch.setattr(words, "_estimated_rows_each", lambda qs: each.pop(0))
+    monkeypatch.setattr(words, "_estimated_rows_each", lambda *asked: each.pop(0))
     monkeypatch.setattr(newest, "WINDOW", 3)  # the match is older than the newest 3
     ran = _ranking_statements(monkeypatch)
     given.append(50)
@@ -132,7 +132,7 @@ def test_the_planner_estimates_several_queries_in_one_statement(org):
         pytest.skip("the planner's estimate is PostgreSQL's; SQLite's FTS5 asks none")
     import sqlalchemy as sa
 
-    from kontaktcenter.search.explain import estimated_rows, estimated_rows_each
+    from kontaktcenter.search.explain import Explain, estimated_rows, estimated_rows_each
     from kontaktcenter.search.models import SearchDocument
 
     for n in range(30):
@@ -143,8 +143,8 @@ def test_the_planner_estimates_several_queries_in_one_statement(org):
         sa.select(SearchDocument.case_id).where(tsv.op("@@")(sa.func.to_tsquery("simple", w)))
         for w in ("bygglov", "parkering", "fråg")
     ]
-    each = estimated_rows_each(selects)
-    assert each == [estimated_rows(s) for s in selects]
+    each = estimated_rows_each(Explain(sa.union_all(*selects)), len(selects))
+    assert each == [estimated_rows(Explain(s)) for s in selects]
     assert each[0] > each[1]  # two in three say bygglov
 
 
@@ -157,7 +157,7 @@ def test_the_newest_documents_are_walked_once_per_page(org, estimates, monkeypat
     for n in range(6):
         _case(org, f"Gatan är inte plogad {n}")
         _case(org, f"Annat ärende {n}")
-    monkeypatch.setattr(words, "_estimated_rows_each", lambda qs: [9_000, 9_000])
+    monkeypatch.setattr(words, "_estimated_rows_each", lambda *asked: [9_000, 9_000])
     monkeypatch.setattr(newest, "WINDOW", 2)  # one match among the newest two
     walks: list[int] = []
     in_window = newest._in_window

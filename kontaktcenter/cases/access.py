@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from enum import StrEnum
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from jinja2 import pass_context
@@ -132,21 +133,22 @@ def sees_all_cases(user: User) -> bool:
 # The clauses below are built once per (what a user sees, their departments) and shared: they
 # are immutable, and every search and list page used to rebuild them (issue #16). The key is
 # all they depend on, so two users with the same role group and departments share them.
-_built: dict[tuple[object, ...], sa.ColumnElement[bool]] = {}
+_built: dict[tuple[object, ...], Any] = {}
 _BUILT_MAX = 4096  # distinct department sets in use are few; a bound in case they are not
 
+_T = TypeVar("_T")
 
-def built(
-    key: tuple[object, ...], build: Callable[[], sa.ColumnElement[bool]]
-) -> sa.ColumnElement[bool]:
-    """The clause `build()` makes for `key`, built once per process (shared by other modules'
-    clauses that depend on the same things, e.g. search's findable_clause)."""
+
+def built(key: tuple[object, ...], build: Callable[[], _T]) -> _T:
+    """What `build()` makes for `key` (a clause, or a statement of other modules that depends
+    on the same things, e.g. search's statements), built once per process. Keys of other
+    modules begin with the module's name."""
     found = _built.get(key)
     if found is None:
         if len(_built) >= _BUILT_MAX:
             _built.clear()
         found = _built.setdefault(key, build())
-    return found
+    return cast(_T, found)
 
 
 def access_key(user: User) -> tuple[bool, tuple[int, ...]]:

@@ -13,25 +13,29 @@ from sqlalchemy.sql.visitors import InternalTraversal
 from kontaktcenter.core.extensions import db
 
 
-def estimated_rows(query: sa.Select[Any]) -> float:
+def estimated_rows(explained: Explain, params: dict[str, Any] | None = None) -> float:
     """PostgreSQL's estimate of a query's rows (its statistics of the most common lexemes):
-    planning only, a fraction of a millisecond, where counting would read every match. Sent
-    as a statement of its own kind (:class:`_Explain`), so SQLAlchemy compiles it once."""
-    plan = db.session.execute(_Explain(query)).scalar_one()
+    planning only, a fraction of a millisecond, where counting would read every match.
+    `explained` is the query wrapped in :class:`Explain` (callers keep it, built once per
+    shape, search/bound.py), its values in `params`."""
+    plan = db.session.execute(explained, params or {}).scalar_one()
     return float(plan[0]["Plan"]["Plan Rows"])
 
 
-def estimated_rows_each(queries: list[sa.Select[Any]]) -> list[float] | None:
-    """The estimates of several queries in one round trip: the plan of their UNION ALL has a
-    branch per query, in order. None if the planner shaped it otherwise."""
-    plan = db.session.execute(_Explain(sa.union_all(*queries))).scalar_one()
+def estimated_rows_each(
+    explained: Explain, count: int, params: dict[str, Any] | None = None
+) -> list[float] | None:
+    """The estimates of several queries in one round trip: `explained` wraps the UNION ALL of
+    `count` queries, whose plan has a branch per query, in order. None if the planner shaped
+    it otherwise."""
+    plan = db.session.execute(explained, params or {}).scalar_one()
     branches = plan[0]["Plan"].get("Plans", [])
-    if plan[0]["Plan"].get("Node Type") != "Append" or len(branches) != len(queries):
+    if plan[0]["Plan"].get("Node Type") != "Append" or len(branches) != count:
         return None
     return [float(branch["Plan Rows"]) for branch in branches]
 
 
-class _Explain(Executable, ClauseElement):
+class Explain(Executable, ClauseElement):
     """``EXPLAIN (FORMAT JSON) <select>`` as a cacheable statement (the select's structure is
     its cache key, its values stay bound parameters): compiling the search's SQL by hand cost
     more than the planning."""
@@ -48,6 +52,6 @@ class _Explain(Executable, ClauseElement):
         return ()
 
 
-@compiles(_Explain)
-def _compile_explain(element: _Explain, compiler: Any, **kw: Any) -> str:
+@compiles(Explain)
+def _compile_explain(element: Explain, compiler: Any, **kw: Any) -> str:
     return "EXPLAIN (FORMAT JSON) " + compiler.process(element.query, **kw)

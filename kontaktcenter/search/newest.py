@@ -7,57 +7,78 @@ newest first would find a page in a few hundred. The words are first tried on th
 WINDOW documents (the walk stops as soon as the page is full); only a query whose page is not
 among them goes to the index. The search already knows such a query matches more than
 SEARCH_RANK_LIMIT documents, so the window usually holds a page.
+
+The statements are built once per shape (search/bound.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import db
+from kontaktcenter.search.bound import Conditions, once, tsquery
 from kontaktcenter.search.models import SearchDocument
 
 WINDOW = 20_000  # documents read at most before the index decides (~15 ms when it must)
 
-# (document conditions without the words, the words' match on a tsvector column)
-WordConditions = tuple[list[sa.ColumnElement[bool]], Callable[[Any], sa.ColumnElement[bool]]]
+#: The documents' conditions without the words, carrying the words' query (parameter ``tsq``).
+WordConditions = Conditions
+
+_AFTER = "after_id"
+_LIMIT = "page_limit"
 
 
 def newest_ids(
     words: WordConditions | None,
-    word_conds: list[sa.ColumnElement[bool]],
-    person_conds: list[sa.ColumnElement[bool]],
-    has_people: bool,
+    word_conds: Conditions | None,
+    person_conds: Conditions | None,
     after: int | None,
     limit: int,
 ) -> list[tuple[int, float | None]]:
     """The page's case ids newest first (the primary key backwards, stopping at the page's
     end): the documents matching `word_conds` (when there are words) and the cases of the
-    people found (`person_conds`). `words` (PostgreSQL, words and no people): try the newest
-    documents first."""
-    if words is not None and not has_people:
+    people found (`person_conds`, when there are any). `words` (PostgreSQL, words and no
+    people): try the newest documents first."""
+    if words is not None and person_conds is None:
         page = window_page(words, after, limit)
         if page is not None:
             return page
-    parts: list[sa.Select[Any]] = []
-    if word_conds:
-        query = sa.select(SearchDocument.case_id.label("case_id")).where(*word_conds)
-        if after is not None:
-            query = query.where(SearchDocument.case_id < after)
-        parts.append(query.order_by(SearchDocument.case_id.desc()).limit(limit + 1))
-    if has_people:
-        query = sa.select(Case.id.label("case_id")).where(*person_conds)
-        if after is not None:
-            query = query.where(Case.id < after)
-        parts.append(query.order_by(Case.id.desc()).limit(limit + 1))
-    hits = sa.union(*(p.subquery().select() for p in parts)).subquery("hits")
-    rows = db.session.scalars(
-        sa.select(hits.c.case_id).order_by(hits.c.case_id.desc()).limit(limit + 1)
+    has_after = after is not None
+    key = (
+        "newest",
+        has_after,
+        None if word_conds is None else word_conds.key,
+        None if person_conds is None else person_conds.key,
     )
-    return [(case_id, None) for case_id in rows]
+    statement = once(key, lambda: _newest(word_conds, person_conds, has_after))
+    params: dict[str, Any] = {_AFTER: after, _LIMIT: limit + 1}
+    for conds in (word_conds, person_conds):
+        if conds is not None:
+            params.update(conds.params)
+    return [(case_id, None) for case_id in db.session.scalars(statement, params)]
+
+
+def _newest(
+    word_conds: Conditions | None, person_conds: Conditions | None, has_after: bool
+) -> sa.Select[Any]:
+    after = sa.bindparam(_AFTER, type_=sa.Integer)
+    limit = sa.bindparam(_LIMIT, type_=sa.Integer)
+    parts: list[sa.Select[Any]] = []
+    if word_conds is not None:
+        query = sa.select(SearchDocument.case_id.label("case_id")).where(*word_conds.clauses)
+        if has_after:
+            query = query.where(SearchDocument.case_id < after)
+        parts.append(query.order_by(SearchDocument.case_id.desc()).limit(limit))
+    if person_conds is not None:
+        query = sa.select(Case.id.label("case_id")).where(*person_conds.clauses)
+        if has_after:
+            query = query.where(Case.id < after)
+        parts.append(query.order_by(Case.id.desc()).limit(limit))
+    hits = sa.union(*(p.subquery().select() for p in parts)).subquery("hits")
+    return sa.select(hits.c.case_id).order_by(hits.c.case_id.desc()).limit(limit)
 
 
 def window_page(
@@ -65,28 +86,32 @@ def window_page(
 ) -> list[tuple[int, float | None]] | None:
     """The page (and one more, so the page knows it has a next) from the newest WINDOW
     documents, or None when fewer match there."""
-    ids = _in_window(*words, after, limit)
+    ids = _in_window(words, after, limit)
     return [(case_id, None) for case_id in ids] if len(ids) > limit else None
 
 
-def _in_window(
-    conds: list[sa.ColumnElement[bool]],
-    match: Callable[[Any], sa.ColumnElement[bool]],
-    after: int | None,
-    limit: int,
-) -> list[int]:
-    """The page among the newest WINDOW documents that pass `conds`: the words are matched
-    outside the limited walk, so the planner cannot turn it into an index gather."""
+def _in_window(words: WordConditions, after: int | None, limit: int) -> list[int]:
+    """The page among the newest WINDOW documents that pass the conditions: the words are
+    matched outside the limited walk, so the planner cannot turn it into an index gather."""
+    has_after = after is not None
+    statement = once(("window", has_after, *words.key), lambda: _window(words, has_after))
+    params = {**words.params, _AFTER: after, _LIMIT: limit + 1, "window": WINDOW}
+    return list(db.session.scalars(statement, params))
+
+
+def _window(words: WordConditions, has_after: bool) -> sa.Select[Any]:
     tsv = sa.literal_column("search_documents.tsv", sa.Text)  # not mapped: the index's column
-    newest = sa.select(SearchDocument.case_id, tsv.label("tsv")).where(*conds)
-    if after is not None:
-        newest = newest.where(SearchDocument.case_id < after)
-    walk = newest.order_by(SearchDocument.case_id.desc()).limit(WINDOW).subquery("newest")
-    return list(
-        db.session.scalars(
-            sa.select(walk.c.case_id)
-            .where(match(walk.c.tsv))
-            .order_by(walk.c.case_id.desc())
-            .limit(limit + 1)
-        )
+    newest = sa.select(SearchDocument.case_id, tsv.label("tsv")).where(*words.clauses)
+    if has_after:
+        newest = newest.where(SearchDocument.case_id < sa.bindparam(_AFTER, type_=sa.Integer))
+    walk = (
+        newest.order_by(SearchDocument.case_id.desc())
+        .limit(sa.bindparam("window", type_=sa.Integer))
+        .subquery("newest")
+    )
+    return (
+        sa.select(walk.c.case_id)
+        .where(walk.c.tsv.op("@@")(tsquery()))
+        .order_by(walk.c.case_id.desc())
+        .limit(sa.bindparam(_LIMIT, type_=sa.Integer))
     )

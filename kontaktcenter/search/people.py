@@ -18,6 +18,7 @@ from kontaktcenter.cases.enums import ContactKind
 from kontaktcenter.cases.models import Case, Contact, display_name, masked_personnummer
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation.models import User
+from kontaktcenter.search.bound import once
 from kontaktcenter.search.models import NameWord
 from kontaktcenter.search.parsing import Kind, Query
 from kontaktcenter.search.text import similarity, word_similarity, words
@@ -68,8 +69,8 @@ _CONTACTS = cast(
 )
 
 
-def _rows(query: sa.Select[Any]) -> list[ContactRow]:
-    return [ContactRow(*row) for row in db.session.execute(query)]
+def _rows(query: sa.Select[Any], params: dict[str, Any]) -> list[ContactRow]:
+    return [ContactRow(*row) for row in db.session.execute(query, params)]
 
 
 def findable_clause(user: User) -> sa.ColumnElement[bool]:
@@ -93,22 +94,32 @@ def findable_clause(user: User) -> sa.ColumnElement[bool]:
 
 
 def by_identifier(user: User, query: Query) -> list[ContactRow]:
-    conditions: list[sa.ColumnElement[bool]] = []
-    if query.kind is Kind.EMAIL:
-        conditions.append(Contact.email == query.value)
-    elif query.kind is Kind.PERSONNUMMER:
-        conditions.append(Contact.personnummer == query.value)
-    elif query.kind is Kind.ORGANISATION_NUMBER:
-        conditions.append(Contact.organisation_number == query.value)
-    if query.phone:
-        conditions.append(Contact.phone_e164 == query.phone)
-    if not conditions:
+    column = _IDENTIFIER_COLUMNS.get(query.kind)
+    if column is None and not query.phone:
         return []
-    return _rows(
-        _CONTACTS.where(sa.or_(*conditions), findable_clause(user))
-        .order_by(Contact.id.desc())
-        .limit(CONTACTS * 5)
-    )
+    has_phone = bool(query.phone)
+
+    def build() -> sa.Select[Any]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if column is not None:
+            conditions.append(column == sa.bindparam("identifier", type_=sa.String))
+        if has_phone:
+            conditions.append(Contact.phone_e164 == sa.bindparam("phone", type_=sa.String))
+        return (
+            _CONTACTS.where(sa.or_(*conditions), findable_clause(user))
+            .order_by(Contact.id.desc())
+            .limit(CONTACTS * 5)
+        )
+
+    key = ("by identifier", query.kind.value, has_phone, *access.access_key(user))
+    return _rows(once(key, build), {"identifier": query.value, "phone": query.phone})
+
+
+_IDENTIFIER_COLUMNS: dict[Kind, Any] = {
+    Kind.EMAIL: Contact.email,
+    Kind.PERSONNUMMER: Contact.personnummer,
+    Kind.ORGANISATION_NUMBER: Contact.organisation_number,
+}
 
 
 def by_name(user: User, text: str) -> list[tuple[ContactRow, float]]:
@@ -118,17 +129,34 @@ def by_name(user: User, text: str) -> list[tuple[ContactRow, float]]:
     typed = [w for w in words(text) if len(w) >= 2][:4]
     if not typed or max(len(w) for w in typed) < 3:
         return []
-    conditions = []
-    for word in typed:
+    counts: list[int] = []
+    params: dict[str, str] = {}
+    for i, word in enumerate(typed):
         alternatives = _name_words_like(word)
         if not alternatives:
             return []  # a word like no name: nobody matches every word
-        conditions.append(sa.or_(*(Contact.name_lower.like(f"%{a}%") for a in alternatives)))
-    contacts = _rows(
-        _CONTACTS.where(*conditions, findable_clause(user))
-        .order_by(Contact.id.desc())
-        .limit(NAME_CASES_FROM)
-    )
+        counts.append(len(alternatives))
+        params.update({f"name_{i}_{j}": f"%{a}%" for j, a in enumerate(alternatives)})
+
+    def build() -> sa.Select[Any]:
+        # Per word: its name contains one of the word's alternatives.
+        conditions = [
+            sa.or_(
+                *(
+                    Contact.name_lower.like(sa.bindparam(f"name_{i}_{j}", type_=sa.String))
+                    for j in range(n)
+                )
+            )
+            for i, n in enumerate(counts)
+        ]
+        return (
+            _CONTACTS.where(*conditions, findable_clause(user))
+            .order_by(Contact.id.desc())
+            .limit(NAME_CASES_FROM)
+        )
+
+    key = ("by name", tuple(counts), *access.access_key(user))
+    contacts = _rows(once(key, build), params)
     needle = " ".join(typed)
     scored = [(c, word_similarity(needle, c.name_lower or "")) for c in contacts]
     scored.sort(key=lambda item: (-item[1], -item[0].id))

@@ -25,6 +25,7 @@ from kontaktcenter.core.extensions import db
 from kontaktcenter.core.identifiers import mask_personnummer
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, User
+from kontaktcenter.search.bound import Conditions, among, once
 from kontaktcenter.search.models import SearchDocument
 from kontaktcenter.search.newest import newest_ids, window_page
 from kontaktcenter.search.parsing import Kind, Query
@@ -54,9 +55,9 @@ from kontaktcenter.search.text import (
 from kontaktcenter.search.words import (
     TRY_NEWEST,
     document_content_visible,
+    matching,
     pg_words,
     read_word_scores,
-    word_match,
     word_scores,
 )
 
@@ -80,7 +81,7 @@ def search(
     result = SearchResult(query)
     load = _rows if rows else _cases
     if query.kind is Kind.REFERENCE:
-        case = db.session.scalars(sa.select(Case).where(Case.reference == query.value)).first()
+        case = db.session.scalars(_BY_REFERENCE, {"reference": query.value}).first()
         if case is not None and access.can_view(user, case):
             result.case = case
             result.cases = [CaseHit(case, None)]
@@ -107,45 +108,49 @@ def search(
 # --- cases ------------------------------------------------------------------------------------
 
 
-def _dialect() -> str:
-    return db.session.get_bind().dialect.name
-
-
-def _among(column: Any, ids: list[int]) -> sa.ColumnElement[bool]:
-    """`column` is one of `ids`. On PostgreSQL ``= ANY(:ids)``: one array parameter, so the
-    statement's text is the same for any number of ids and psycopg can keep it parsed and
-    prepared (an expanding IN renders one parameter per id: a new statement for each count).
-    """
-    if _dialect() == "postgresql":
-        return column == sa.any_(sa.literal(list(ids), _INT_ARRAY))
-    return column.in_(ids)
-
-
-_INT_ARRAY = sa.ARRAY(sa.Integer())
+_BY_REFERENCE = sa.select(Case).where(Case.reference == sa.bindparam("reference", type_=sa.String))
 
 
 def _filters(
     user: User, filters: SearchFilters, table: type[Case] | type[SearchDocument] = Case
-) -> list[sa.ColumnElement[bool]]:
-    """Who may see it and the filters, on the cases or on the search index's copy of them."""
-    conds: list[sa.ColumnElement[bool]] = [access.visible_clause(user, table.department_id)]
-    if filters.status == "open":
-        conds.append(table.status != CaseStatus.CLOSED)
-    elif filters.status == "closed":
-        conds.append(table.status == CaseStatus.CLOSED)
-    if filters.channel is not None:
-        conds.append(table.channel == filters.channel)
-    if filters.department_id is not None:
-        conds.append(table.department_id == filters.department_id)
-    if filters.case_type_id is not None:
-        conds.append(table.case_type_id == filters.case_type_id)
+) -> Conditions:
+    """Who may see it and the filters, on the cases or on the search index's copy of them:
+    the clauses once per shape (which filters are set, whose access), the values bound."""
+    status = filters.status if filters.status in ("open", "closed") else None
     tz = ZoneInfo(current_app.config["TIMEZONE"])
+    params: dict[str, Any] = {}
+    if filters.channel is not None:
+        params["filter_channel"] = filters.channel
+    if filters.department_id is not None:
+        params["filter_department"] = filters.department_id
+    if filters.case_type_id is not None:
+        params["filter_case_type"] = filters.case_type_id
     if filters.received_from is not None:
-        conds.append(table.received_at >= datetime.combine(filters.received_from, time(), tz))
+        params["filter_from"] = datetime.combine(filters.received_from, time(), tz)
     if filters.received_to is not None:
         end = filters.received_to + timedelta(days=1)
-        conds.append(table.received_at < datetime.combine(end, time(), tz))
-    return conds
+        params["filter_to"] = datetime.combine(end, time(), tz)
+    key = ("filters", table.__name__, status, *sorted(params), *access.access_key(user))
+
+    def build() -> tuple[sa.ColumnElement[bool], ...]:
+        conds: list[sa.ColumnElement[bool]] = [access.visible_clause(user, table.department_id)]
+        if status == "open":
+            conds.append(table.status != CaseStatus.CLOSED)
+        elif status == "closed":
+            conds.append(table.status == CaseStatus.CLOSED)
+        if "filter_channel" in params:
+            conds.append(table.channel == sa.bindparam("filter_channel"))
+        if "filter_department" in params:
+            conds.append(table.department_id == sa.bindparam("filter_department"))
+        if "filter_case_type" in params:
+            conds.append(table.case_type_id == sa.bindparam("filter_case_type"))
+        if "filter_from" in params:
+            conds.append(table.received_at >= sa.bindparam("filter_from"))
+        if "filter_to" in params:
+            conds.append(table.received_at < sa.bindparam("filter_to"))
+        return tuple(conds)
+
+    return Conditions(key, once(key, build), params)
 
 
 def _load(query: S) -> S:
@@ -171,16 +176,34 @@ def _recent(
     conds = _filters(user, filters)
     if contact_ids is not None:
         # A person's cases: never their secret cases outside the user's departments.
-        conds.append(access.content_visible_clause(user))
-        conds.append(_among(Case.contact_id, contact_ids))
+        conds = conds.plus(
+            ("of people",),
+            lambda: [access.content_visible_clause(user), among(Case.contact_id, "contact_ids")],
+            contact_ids=contact_ids,
+        )
     if cursor:
         (received,), case_id = decode_keyset(cursor, 1)
-        conds.append(sa.tuple_(Case.received_at, Case.id) < sa.tuple_(received, case_id))
+        conds = conds.plus(
+            ("after",),
+            lambda: [
+                sa.tuple_(Case.received_at, Case.id)
+                < sa.tuple_(
+                    sa.bindparam("after_received", type_=Case.received_at.type),
+                    sa.bindparam("after_id", type_=sa.Integer),
+                )
+            ],
+            after_received=received,
+            after_id=case_id,
+        )
     page = load(
         result,
+        ("recent", *conds.key),
         lambda query: (
-            query.where(*conds).order_by(Case.received_at.desc(), Case.id.desc()).limit(limit + 1)
+            query.where(*conds.clauses)
+            .order_by(Case.received_at.desc(), Case.id.desc())
+            .limit(sa.bindparam("page_limit", type_=sa.Integer))
         ),
+        {**conds.params, "page_limit": limit + 1},
         None,
         limit,
     )
@@ -190,38 +213,48 @@ def _recent(
 
 
 _Query = Any  # a select of cases, with or without more columns
-#: Loads the hits of a page into the result: (result, narrow the select of cases, the scores
-#: of a ranked page in its order or None for a newest-first keyset page, limit); returns the
-#: last hit's (received_at, id) when a keyset page has more.
+#: Loads the hits of a page into the result: (result, the key of the narrowing's shape, narrow
+#: the select of cases (once per shape), its parameters, the scores of a ranked page in its
+#: order or None for a newest-first keyset page, limit); returns the last hit's
+#: (received_at, id) when a keyset page has more.
 _Loader = Callable[
-    [SearchResult, Callable[[_Query], _Query], dict[int, float | None] | None, int],
+    [
+        SearchResult,
+        tuple[object, ...],
+        Callable[[_Query], _Query],
+        dict[str, Any],
+        dict[int, float | None] | None,
+        int,
+    ],
     tuple[datetime, int] | None,
 ]
 
 
 def _cases(
     result: SearchResult,
+    key: tuple[object, ...],
     narrow: Callable[[_Query], _Query],
+    params: dict[str, Any],
     ranked: dict[int, float | None] | None,
     limit: int,
 ) -> tuple[datetime, int] | None:
     """The hits as ORM cases with what a hit shows (and the API's case summary)."""
     if ranked is None:
-        cases = db.session.scalars(narrow(_load(sa.select(Case)))).all()
+        statement = once(("cases", *key), lambda: narrow(_load(sa.select(Case))))
+        cases = db.session.scalars(statement, params).all()
         result.cases = [CaseHit(case, None) for case in cases[:limit]]
         if len(cases) > limit:
             return cases[limit - 1].received_at, cases[limit - 1].id
         return None
-    loaded = {
-        case.id: (case, body)
-        for case, body in db.session.execute(
-            narrow(
-                _load(sa.select(Case, SearchDocument.body)).outerjoin(
-                    SearchDocument, SearchDocument.case_id == Case.id
-                )
+    statement = once(
+        ("cases with body", *key),
+        lambda: narrow(
+            _load(sa.select(Case, SearchDocument.body)).outerjoin(
+                SearchDocument, SearchDocument.case_id == Case.id
             )
-        )
-    }
+        ),
+    )
+    loaded = {case.id: (case, body) for case, body in db.session.execute(statement, params)}
     for case_id, score in ranked.items():
         if case_id in loaded:  # else deleted since the first step
             case, body = loaded[case_id]
@@ -261,13 +294,19 @@ _ROWS_WITH_BODY = _ROWS.add_columns(SearchDocument.body).outerjoin(
 
 def _rows(
     result: SearchResult,
+    key: tuple[object, ...],
     narrow: Callable[[_Query], _Query],
+    params: dict[str, Any],
     ranked: dict[int, float | None] | None,
     limit: int,
 ) -> tuple[datetime, int] | None:
     """The hits as plain rows: one select of columns, the names from the process's cache."""
     names = organisation.names()
-    found = db.session.execute(narrow(_ROWS if ranked is None else _ROWS_WITH_BODY)).all()
+    if ranked is None:
+        statement = once(("rows", *key), lambda: narrow(_ROWS))
+    else:
+        statement = once(("rows with body", *key), lambda: narrow(_ROWS_WITH_BODY))
+    found = db.session.execute(statement, params).all()
 
     def row_of(r: sa.Row[Any]) -> CaseRow:
         return CaseRow(
@@ -323,28 +362,32 @@ def _ranked(
     Both go in two steps: the page's ids from the search index alone (its copy of the columns
     the filters and the access rule need), then the cases of that page only.
     """
-    word_conds = _filters(user, filters, SearchDocument)
     # Words never find a secret case outside its department, nor a person their secret case.
-    word_conds.append(document_content_visible(user))
-    if result.stems:
-        word_conds.append(word_match(result.stems))
-    person_conds = _filters(user, filters)
-    person_conds.append(access.content_visible_clause(user))
-    person_conds.append(_among(Case.contact_id, [c.id for c, _ in people]))
+    base = _filters(user, filters, SearchDocument).plus(
+        ("content visible",), lambda: [document_content_visible(user)]
+    )
+    word_conds = matching(base, result.stems) if result.stems else None
+    person_conds = None
+    if people:
+        person_conds = _filters(user, filters).plus(
+            ("of people",),
+            lambda: [access.content_visible_clause(user), among(Case.contact_id, "contact_ids")],
+            contact_ids=[c.id for c, _ in people],
+        )
     marked = decode_scored(cursor) if cursor else None
-    words = pg_words(result.stems, word_conds)
+    words = pg_words(result.stems, base)
     rows: list[tuple[int, float | None]] | None = None
     scores: dict[int, float] | None = {}
     if marked is not None and marked[0] < 0:
         scores = None  # a newest-first page's mark: go on newest first
     elif result.stems:
-        answer = word_scores(result.stems, word_conds, may_try_newest=not people)
+        answer = word_scores(result.stems, base, may_try_newest=not people)
         if answer == TRY_NEWEST:
             assert words is not None  # only PostgreSQL answers so
             rows = window_page(words, None, limit)
             if rows is None:  # not among the newest: rank them after all
                 cap = current_app.config["SEARCH_RANK_LIMIT"]
-                answer = read_word_scores(result.stems, word_conds, cap)
+                answer = read_word_scores(result.stems, base, cap)
                 words = None  # and if they are too many, the window is not walked again
             else:
                 answer = None
@@ -355,14 +398,19 @@ def _ranked(
         pass  # the newest window's page
     elif scores is None:
         after = marked[1] if marked is not None else None
-        rows = newest_ids(
-            words, word_conds if result.stems else [], person_conds, bool(people), after, limit
-        )
+        rows = newest_ids(words, word_conds, person_conds, after, limit)
     else:
         rows = _best_ids(scores, person_conds, people, marked, limit)
     result.newest_first = broad
     ids = [case_id for case_id, _score in rows[:limit]]
-    load(result, lambda query: query.where(_among(Case.id, ids)), dict(rows[:limit]), limit)
+    load(
+        result,
+        ("ids",),
+        lambda query: query.where(among(Case.id, "ids")),
+        {"ids": ids},
+        dict(rows[:limit]),
+        limit,
+    )
     if len(rows) > limit:
         case_id, score = rows[limit - 1]
         result.next_cursor = encode_cursor([-1.0 if score is None else score, case_id])
@@ -370,7 +418,7 @@ def _ranked(
 
 def _best_ids(
     scores: dict[int, float],
-    person_conds: list[sa.ColumnElement[bool]],
+    person_conds: Conditions | None,
     people: list[tuple[ContactRow, float]],
     marked: tuple[float, int] | None,
     limit: int,
@@ -378,11 +426,14 @@ def _best_ids(
     """Best first: the word scores and the cases of the people found (by how well their name
     matched), at most SEARCH_RANK_LIMIT and a few hundred, ordered and paged here."""
     merged = dict(scores)
-    if people:
+    if person_conds is not None:
         similarity_of = {c.id: s for c, s in people}
-        for case_id, contact_id in db.session.execute(
-            sa.select(Case.id, Case.contact_id).where(*person_conds)
-        ):
+        conds = person_conds
+        statement = once(
+            ("people's cases", *conds.key),
+            lambda: sa.select(Case.id, Case.contact_id).where(*conds.clauses),
+        )
+        for case_id, contact_id in db.session.execute(statement, conds.params):
             score = similarity_of.get(contact_id, 0.0) if contact_id is not None else 0.0
             merged[case_id] = max(merged.get(case_id, 0.0), score)
     ordered = sorted(merged.items(), key=lambda item: (-item[1], -item[0]))
