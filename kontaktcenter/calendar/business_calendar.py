@@ -232,14 +232,26 @@ class _RunningSums:
             return self.sums[d]
 
 
+_INTERVALS_KEPT = 20_000  # days of opening windows a calendar keeps (55 years)
+
+
 class BusinessCalendar:
     """Opening hours plus Swedish working days; immutable, safe to share between threads."""
 
-    __slots__ = ("_day_totals", "_exceptions", "_running", "_running_lock", "_tz", "_weekly")
+    __slots__ = (
+        "_day_totals",
+        "_exceptions",
+        "_intervals",
+        "_running",
+        "_running_lock",
+        "_tz",
+        "_weekly",
+    )
     _weekly: Mapping[int, tuple[Window, ...]]
     _exceptions: Mapping[date, DayException]
     _tz: tzinfo
     _day_totals: dict[tuple[date, Unit], timedelta]
+    _intervals: dict[date, tuple[tuple[datetime, datetime], ...]]
     _running: dict[Unit, _RunningSums]
     _running_lock: threading.Lock
 
@@ -274,6 +286,9 @@ class BusinessCalendar:
         # (day, unit) → the length of the day's counting intervals: a whole day inside an
         # elapsed time (a goal running for a year is ~365 of them); derived, so sharing is safe
         object.__setattr__(self, "_day_totals", {})
+        # day → its opening windows as UTC instants: every goal's durations and due time ask
+        # for the same few days (a list of 50 cases, ~100 times a page); derived, so shared
+        object.__setattr__(self, "_intervals", {})
         object.__setattr__(self, "_running", {})  # per unit: whole days' time in O(1)
         object.__setattr__(self, "_running_lock", threading.Lock())
 
@@ -344,11 +359,18 @@ class BusinessCalendar:
     def _local_date(self, at: datetime) -> date:
         return at.astimezone(self._tz).date()
 
-    def _open_intervals(self, d: date) -> list[tuple[datetime, datetime]]:
-        spans = ((self._instant(d, w.start), self._instant(d, w.end)) for w in self._day(d)[0])
-        return [(a, b) for a, b in spans if a < b]  # a window inside a DST gap has no length
+    def _open_intervals(self, d: date) -> Sequence[tuple[datetime, datetime]]:
+        found = self._intervals.get(d)
+        if found is None:
+            spans = ((self._instant(d, w.start), self._instant(d, w.end)) for w in self._day(d)[0])
+            # a window inside a DST gap has no length
+            found = tuple((a, b) for a, b in spans if a < b)
+            if len(self._intervals) >= _INTERVALS_KEPT:
+                self._intervals.clear()
+            self._intervals[d] = found
+        return found
 
-    def _counting_intervals(self, d: date, unit: Unit) -> list[tuple[datetime, datetime]]:
+    def _counting_intervals(self, d: date, unit: Unit) -> Sequence[tuple[datetime, datetime]]:
         """The instants of ``d`` during which ``unit``'s clock runs."""
         if unit is Unit.WORKING_DAY_HOURS:
             if not self._day(d)[0]:

@@ -58,9 +58,13 @@ def load_calendar() -> BusinessCalendar:
     Kept per request, and per process for CALENDAR_CACHE_SECONDS: the queue page and every case
     action need it, and it changes a few times a year. A change is seen at once in the process
     that made it and within the cache time in the others."""
-    if has_app_context() and "business_calendar" in g:
-        return g.business_calendar
-    ttl = current_app.config.get("CALENDAR_CACHE_SECONDS", 0) if has_app_context() else 0
+    in_app = has_app_context()
+    if in_app:
+        # Asked for once per goal shown (a list page: ~100 times): one look in `g`.
+        kept: BusinessCalendar | None = g.get("business_calendar")
+        if kept is not None:
+            return kept
+    ttl = current_app.config.get("CALENDAR_CACHE_SECONDS", 0) if in_app else 0
     cached = _process_cache.get("calendar")
     if ttl and cached is not None and monotonic() - cached[0] < ttl:
         g.business_calendar = cached[1]
@@ -75,7 +79,7 @@ def load_calendar() -> BusinessCalendar:
     calendar = (
         BusinessCalendar(weekly, exceptions) if weekly else BusinessCalendar.default(exceptions)
     )
-    if has_app_context():
+    if in_app:
         g.business_calendar = calendar
     if ttl:
         _process_cache["calendar"] = (monotonic(), calendar)
