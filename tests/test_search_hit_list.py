@@ -58,6 +58,12 @@ LONG = "Ansökan om bygglov för altan " + "och en lång beskrivning av ärendet
 def _cases(org) -> None:  # noqa: ANN001
     make_case(org.agent, org.bygglov, summary="Bygglov <script>alert(1)</script> & 19811218-9876")
     make_case(org.agent, org.bygglov, summary=LONG, contact=ContactData(name="Åsa Öberg"))
+    make_case(
+        org.agent,
+        org.bygglov,
+        summary="Bygglov, ett namn med tecken",
+        contact=ContactData(name="Bo <b>Ek</b> & co"),
+    )
     make_case(org.agent, outcome=None, channel=Channel.EMAIL, summary="Bygglov? utan typ")
     hemlig = make_case(org.agent, org.bygglov, summary="Hemligt bygglov 19811218-9876")
     hemlig.secrecy_ground = "OSL 26:1"
@@ -111,6 +117,7 @@ def test_the_hits_cover_every_branch(client, login, org):  # noqa: ANN001
     assert "<mark>Bygglov</mark>" in agent
     assert "Ingen ärendetyp" in agent and "Kontaktcenter ·" in agent
     assert "<br>Åsa Öberg" in agent
+    assert "<br>Bo &lt;b&gt;Ek&lt;/b&gt; &amp; co" in agent  # a contact's name is text
 
 
 def _people(org) -> None:  # noqa: ANN001

@@ -20,7 +20,7 @@ from kontaktcenter.core.forms import parse_id
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.search.filter_form import STATUSES, filter_options
-from kontaktcenter.search.hit_list import hit_lines, person_lines
+from kontaktcenter.search.hit_list import hit_items, person_items
 from kontaktcenter.search.parsing import Query, parse
 from kontaktcenter.search.queries import (
     SearchFilters,
@@ -88,8 +88,8 @@ def _answer(query: Query, args: MultiDict[str, str]):
             **({} if query.sensitive else {"q": query.text}),
         },
         filter_options=filter_options(names, departments, case_types, filters),
-        hit_lines=hit_lines(result.rows, user),
-        person_lines=person_lines(result.contacts),
+        hit_items=hit_items(result.rows, user),
+        person_items=person_items(result.contacts),
     )
     # Recorded once the page is built (the people shown are ORM objects, which a commit
     # expires): one INSERT and one commit each.
