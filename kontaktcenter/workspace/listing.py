@@ -22,6 +22,7 @@ from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.forms import parse_id
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import User
+from kontaktcenter.workspace.queue_rows import queue_rows
 
 
 def _int(value: str | None) -> int | None:
@@ -87,12 +88,13 @@ def render_queue(template: str, filters: QueueFilters, choices: dict):
         flash(error.message, "error")
         return redirect(url_for(request.endpoint or "auth.home"))
     user = current_user._get_current_object()  # once, not through the proxy for every row
+    # The rows whose content (summary, contact) the user may see; the others show that they
+    # are secret (access.sees_content, decided here once per row).
+    content_ids = {case.id for case in page.items if access.sees_content(user, cast(Case, case))}
     return render_template(
         template,
         page=page,
-        # The rows whose content (summary, contact) the user may see; the others show that
-        # they are secret (access.sees_content, decided here once per row).
-        content_ids={case.id for case in page.items if access.sees_content(user, cast(Case, case))},
+        rows=queue_rows(page.items, content_ids),
         args=request.args,
         # The filters, and only them, for the list's own links (a query string's other keys
         # must not reach url_for, where "endpoint" or "_external" mean something else).
