@@ -273,8 +273,9 @@ def http(args, queries: dict[str, list[tuple[str, Any]]]) -> list[dict[str, Any]
         )
         print(f"{'kind':22} {'req':>5} {'err':>3} {'rps':>6} {'p50':>7} {'p95':>7} {'max':>7} cpu")
         pages = [login(server.base_url, AGENT) for _ in range(args.clients)]
+        api_label = "API" if args.api_limit is None else f"API limit={args.api_limit}"
         plan = [
-            (f"API {kind}", "/api/v1/search?", pool, None)
+            (f"{api_label} {kind}", "/api/v1/search?", pool, None)
             for kind, pool in queries.items()
             if "api" in args.targets
         ] + [
@@ -284,7 +285,8 @@ def http(args, queries: dict[str, list[tuple[str, Any]]]) -> list[dict[str, Any]
         ]
         for kind, prefix, pool, sessions in plan:
             others = wait_for_quiet(args.quiet_wait) if args.quiet_wait else None
-            paths = [prefix + urllib.parse.urlencode({"q": q}) for q, _ in pool]
+            extra = {"limit": args.api_limit} if args.api_limit and sessions is None else {}
+            paths = [prefix + urllib.parse.urlencode({"q": q, **extra}) for q, _ in pool]
             if args.client == "wrk":
                 result = _run_wrk(server, meter, secret, paths, args, sessions, kind)
             else:
@@ -423,6 +425,11 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--targets", default="api,page", help="HTTP runs of the API, the page, or both"
+    )
+    parser.add_argument(
+        "--api-limit",
+        type=int,
+        help="the API's page size (its default is API_PAGE_SIZE, 50; the page shows 20)",
     )
     parser.add_argument("--app-dir", type=Path, default=APP_DIR)
     parser.add_argument("--json", type=Path)
