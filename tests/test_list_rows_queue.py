@@ -234,3 +234,12 @@ def test_the_newest_case_comes_with_the_counts_whatever_the_filter(app, client, 
     assert "Inga öppna ärenden matchar filtret." in html
     assert f"efter={newest.id}" in html
     assert [s for s in sent if s.startswith("SELECT coalesce(max(cases.id)")]
+
+
+def test_an_empty_list_is_what_the_template_made(app, client, org, login, frozen_now):
+    """No open case in the handler's departments: the table's one row that says so."""
+    login(org.handler_miljo)
+    html = client.get("/inkorg/").get_data(as_text=True)
+    old = _old_table(app, "/inkorg/", org.handler_miljo, app.config["QUEUE_PAGE_SIZE"]).strip()
+    assert "Inga öppna ärenden matchar filtret." in old
+    assert old in html

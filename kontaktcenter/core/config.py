@@ -148,6 +148,8 @@ class TestConfig(Config):
     SCHEDULER_ENABLED = False
     SQLITE_BEGIN_IMMEDIATE = False
     CALENDAR_CACHE_SECONDS = 0  # tests roll back calendar changes: never share one
+    # Every reuse of a search statement is checked against a fresh build (search/bound.py).
+    SEARCH_CHECK_SHAPES = True
     GOAL_DEFINITIONS_CACHE_SECONDS = 0  # likewise for service goals
     ORGANISATION_CACHE_SECONDS = 0  # and for department and case-type names
     OVERVIEW_CACHE_SECONDS = 0

@@ -10,20 +10,32 @@ object is the same, so SQLAlchemy's cache key for it is computed once too.
 Each piece of a search's WHERE clause is a :class:`Conditions`: the clauses, the values of
 their parameters, and a key that names the shape. Two Conditions with equal keys have the same
 clauses; a statement built from Conditions is cached under their keys (:func:`once`).
+
+The rule that keeps this safe: a build uses nothing its key does not name (whose access rule,
+which filters are set, ...); every value a request brings is a parameter. With
+SEARCH_CHECK_SHAPES (on in the tests) every cache hit builds the statement again and compares
+the two, structure and embedded values, so a build that reads something its key leaves out
+fails the test that meets it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
+from flask import current_app
 
-from kontaktcenter.cases import access
 from kontaktcenter.core.extensions import db
 
 _T = TypeVar("_T")
+
+# Per process: (dialect, *key) -> statement or clauses. The shapes in use are a few hundred
+# per access key (by_name alone has up to ~800 by its words' alternatives); the bound is for
+# the case they are not, and then the store starts again.
+_built: dict[tuple[object, ...], Any] = {}
+_BUILT_MAX = 8192
 
 
 def dialect() -> str:
@@ -31,8 +43,40 @@ def dialect() -> str:
 
 
 def once(key: tuple[object, ...], build: Callable[[], _T]) -> _T:
-    """The statement or clause `build()` makes for `key`, once per process and dialect."""
-    return access.built(("search", dialect(), *key), build)
+    """The statement or clauses `build()` makes for `key`, once per process and dialect."""
+    full = (dialect(), *key)
+    found = _built.get(full)
+    if found is None:
+        if len(_built) >= _BUILT_MAX:
+            _built.clear()
+        found = _built.setdefault(full, build())
+    elif current_app.config.get("SEARCH_CHECK_SHAPES"):
+        fresh = build()
+        if _fingerprint(fresh) != _fingerprint(found):
+            raise AssertionError(f"search statement {full!r} differs from its cached shape")
+    return cast(_T, found)
+
+
+def _fingerprint(built: Any) -> Any:
+    """The SQL a statement makes and the values embedded in it, or those of each clause of a
+    tuple. (Not SQLAlchemy's cache key: a shared clause's key records whether it was last
+    compiled by the ORM.)"""
+    if isinstance(built, tuple):
+        return tuple(_fingerprint(part) for part in built)
+    compiled = built.compile(dialect=db.session.get_bind().dialect)
+    return str(compiled), sorted((name, repr(value)) for name, value in compiled.params.items())
+
+
+def merged(*params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of several Conditions of one statement: a name may appear in more than
+    one (the filters, on the cases and on the index) only with the same value."""
+    into: dict[str, Any] = {}
+    for part in params:
+        for name, value in part.items():
+            if name in into and into[name] != value:
+                raise ValueError(f"parameter {name!r} has two values in one statement")
+            into[name] = value
+    return into
 
 
 @dataclass(frozen=True, slots=True)

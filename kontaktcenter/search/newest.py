@@ -19,7 +19,7 @@ import sqlalchemy as sa
 
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import db
-from kontaktcenter.search.bound import Conditions, once, tsquery
+from kontaktcenter.search.bound import Conditions, merged, once, tsquery
 from kontaktcenter.search.models import SearchDocument
 
 WINDOW = 20_000  # documents read at most before the index decides (~15 ms when it must)
@@ -27,8 +27,8 @@ WINDOW = 20_000  # documents read at most before the index decides (~15 ms when 
 #: The documents' conditions without the words, carrying the words' query (parameter ``tsq``).
 WordConditions = Conditions
 
-_AFTER = "after_id"
-_LIMIT = "page_limit"
+_AFTER = "newest_before_id"
+_LIMIT = "newest_limit"
 
 
 def newest_ids(
@@ -54,10 +54,10 @@ def newest_ids(
         None if person_conds is None else person_conds.key,
     )
     statement = once(key, lambda: _newest(word_conds, person_conds, has_after))
-    params: dict[str, Any] = {_AFTER: after, _LIMIT: limit + 1}
-    for conds in (word_conds, person_conds):
-        if conds is not None:
-            params.update(conds.params)
+    params = merged(
+        *(conds.params for conds in (word_conds, person_conds) if conds is not None),
+        {_AFTER: after, _LIMIT: limit + 1},  # the statement's own, never a condition's
+    )
     return [(case_id, None) for case_id in db.session.scalars(statement, params)]
 
 
@@ -95,7 +95,7 @@ def _in_window(words: WordConditions, after: int | None, limit: int) -> list[int
     matched outside the limited walk, so the planner cannot turn it into an index gather."""
     has_after = after is not None
     statement = once(("window", has_after, *words.key), lambda: _window(words, has_after))
-    params = {**words.params, _AFTER: after, _LIMIT: limit + 1, "window": WINDOW}
+    params = merged(words.params, {_AFTER: after, _LIMIT: limit + 1, "window": WINDOW})
     return list(db.session.scalars(statement, params))
 
 

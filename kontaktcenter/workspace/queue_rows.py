@@ -4,7 +4,7 @@
 The table's template looked up ~25 attributes, escaped ~20 values, ran five filters and the
 due_badge macro per row, and yielded each piece through four generators: four fifths of a
 queue page's Python calls (#16). The markup is what the template made, byte for byte
-(tests/test_queue_rows.py keeps the old template and compares the two). The same approach as
+(tests/test_list_rows_queue.py keeps the old template and compares the two). The same approach as
 the search page's hit lists (search/hit_list.py, decision 126).
 """
 
