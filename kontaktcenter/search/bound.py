@@ -22,10 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app
 
 from kontaktcenter.core.extensions import db
 
@@ -36,6 +35,9 @@ _T = TypeVar("_T")
 # the case they are not, and then the store starts again.
 _built: dict[tuple[object, ...], Any] = {}
 _BUILT_MAX = 8192
+
+#: Build again on every cache hit and compare (SEARCH_CHECK_SHAPES, set by search.init_app).
+CHECK_SHAPES = False
 
 
 def dialect() -> str:
@@ -50,11 +52,11 @@ def once(key: tuple[object, ...], build: Callable[[], _T]) -> _T:
         if len(_built) >= _BUILT_MAX:
             _built.clear()
         found = _built.setdefault(full, build())
-    elif current_app.config.get("SEARCH_CHECK_SHAPES"):
+    elif CHECK_SHAPES:
         fresh = build()
         if _fingerprint(fresh) != _fingerprint(found):
             raise AssertionError(f"search statement {full!r} differs from its cached shape")
-    return cast(_T, found)
+    return found  # what build() made for this key
 
 
 def _fingerprint(built: Any) -> Any:
