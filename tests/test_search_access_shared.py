@@ -83,3 +83,38 @@ def test_the_same_clause_object_is_shared_and_keyed_by_departments(org):
     # Shared clauses still count as SQL of their own in every statement that uses them.
     query = sa.select(sa.func.count()).select_from(Case)
     assert db.session.scalar(query.where(access.visible_clause(other))) == 0
+
+
+def test_lookups_filters_and_pages_share_statements_not_results(org):
+    """The statements kept per shape (search/bound.py) for a lookup by number, a search by
+    filters alone and their next pages: each user, in turn and again, gets only their own."""
+    from kontaktcenter.search.queries import SearchFilters
+
+    caller = ContactData(name="Siv Samtalsson", phone="070-555 66 77")
+    bygg = [
+        factories.make_case(org.agent, org.bygglov, summary=f"Fråga {n}", contact=caller)
+        for n in range(3)
+    ]
+    miljo = [
+        factories.make_case(org.agent, org.miljotillsyn, summary=f"Tillsyn {n}", contact=caller)
+        for n in range(3)
+    ]
+    mine = {
+        org.handler_bygg: sorted(c.reference for c in bygg),
+        org.handler_miljo: sorted(c.reference for c in miljo),
+        org.agent: sorted(c.reference for c in bygg + miljo),
+    }
+
+    def every_page(user, typed: str, filters: SearchFilters | None) -> list[str]:
+        found, cursor = [], None
+        while True:
+            result = search(user, parse(typed), filters, cursor, limit=2, rows=True)
+            found += [hit.case.reference for hit in result.rows]
+            if result.next_cursor is None:
+                return sorted(found)
+            cursor = result.next_cursor
+
+    for _ in range(2):  # the second round uses the statements the first one kept
+        for user, refs in mine.items():
+            assert every_page(user, "070-555 66 77", None) == refs
+            assert every_page(user, "", SearchFilters(status="open")) == refs
