@@ -243,3 +243,33 @@ def test_an_empty_list_is_what_the_template_made(app, client, org, login, frozen
     old = _old_table(app, "/inkorg/", org.handler_miljo, app.config["QUEUE_PAGE_SIZE"]).strip()
     assert "Inga öppna ärenden matchar filtret." in old
     assert old in html
+
+
+def test_the_case_page_shows_the_same_due_badge(app, client, org, login, frozen_now):
+    """macros.html's due_badge (the case page) is the rows' rule: overdue, at risk, none."""
+    _more_cases(org)
+    login(org.agent)
+    open_cases = db.session.scalars(sa.select(Case).where(Case.status != CaseStatus.CLOSED)).all()
+    overdue = next(c for c in open_cases if c.due_at <= frozen_now)
+    at_risk = next(
+        c
+        for c in open_cases
+        if c.due_at > frozen_now and c.at_risk_at and c.at_risk_at <= frozen_now
+    )
+    calm = next(
+        c
+        for c in open_cases
+        if c.has_promise and c.due_at > frozen_now and c.at_risk_at and c.at_risk_at > frozen_now
+    )
+
+    def due_line(case: Case) -> str:  # the page's first paragraph: status, due time, badge
+        html = client.get(f"/arenden/{case.id}").get_data(as_text=True)
+        return html.split("förfaller ", 1)[1].split("</p>", 1)[0]
+
+    breached = (
+        '<span class="badge badge-breached"><span aria-hidden="true">⚠</span> Försenat</span>'
+    )
+    risk = '<span class="badge badge-risk"><span aria-hidden="true">⏱</span> Snart försenat</span>'
+    assert breached in due_line(overdue)
+    assert risk in due_line(at_risk) and breached not in due_line(at_risk)
+    assert "badge" not in due_line(calm)
