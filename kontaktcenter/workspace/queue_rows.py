@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from kontaktcenter.cases import secrecy
 from kontaktcenter.cases.enums import CaseStatus
+from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import QueueRow
 from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.core.identifiers import mask_personnummer
@@ -48,7 +49,7 @@ def queue_rows(items: Iterable[QueueRow], content_ids: set[int]) -> Markup:
             parts.append(
                 f'<span class="nowrap">{escape(format_datetime(case.due_at))}</span><br>'
                 f'<span class="muted">{escape(format_relative(case.due_at))}</span> '
-                f"{_due_badge(case, now)}"
+                f"{due_badge(case, now)}"
             )
         else:
             parts.append('<span class="muted">Inget löfte kvar</span>')
@@ -80,12 +81,15 @@ def queue_rows(items: Iterable[QueueRow], content_ids: set[int]) -> Markup:
     return Markup("".join(parts))
 
 
-def _due_badge(case: QueueRow, now: datetime) -> str:
-    """macros.html's due_badge, with its whitespace."""
+def due_badge(case: QueueRow | Case, now: datetime | None = None) -> Markup:
+    """The badge of an open case past its due time or its at-risk time (none while it waits
+    for the citizen), with the whitespace macros.html's due_badge always had: the queue's rows
+    and the case page (through that macro) show the same rule."""
     if not case.is_open or case.status == CaseStatus.WAITING:
-        return ""
+        return Markup("")
+    now = utcnow() if now is None else now
     if case.due_at <= now:
-        return f"\n    \n      {_BREACHED}\n    \n  "
+        return Markup(f"\n    \n      {_BREACHED}\n    \n  ")
     if case.at_risk_at and case.at_risk_at <= now:
-        return f"\n    \n      {_AT_RISK}\n    \n  "
-    return "\n    \n  "
+        return Markup(f"\n    \n      {_AT_RISK}\n    \n  ")
+    return Markup("\n    \n  ")
