@@ -167,7 +167,7 @@ def in_process(app, queries: dict[str, list[tuple[str, Any]]]) -> dict[str, Any]
                 user = db.session.scalars(sa.select(User).where(User.email == AGENT)).one()
                 with Statements(db.engine) as recorder:
                     t = time.perf_counter()
-                    result = search(user, parse(text), limit=50, rows=True)
+                    result = search(user, parse(text), limit=50, shape="rows")
                     body = _json(result, user)
                     walls.append((time.perf_counter() - t) * 1000)
                 statements.append(len(recorder.rows))

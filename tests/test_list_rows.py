@@ -199,3 +199,27 @@ def test_filters_give_the_same_cases(client, org, frozen_now):
     ]
     assert expected
     assert response.get_data() == _bytes(client, expected, None)
+
+
+@pytest.mark.parametrize("viewer", ["agent", "handler_bygg", "handler_miljo", "manager"])
+def test_the_api_search_summarises_its_hits_as_case_json_does(client, org, frozen_now, viewer):
+    """Search reads its hits as the list's rows (search shape "listed"): each item's case is
+    what case_json makes of it, on every path (ranked words, a person's cases, filters alone,
+    a reference)."""
+    made = _cases(org)
+    user = getattr(org, viewer)
+    api = api_as(client, user)
+    seen: set[str] = set()
+    queries = ("q=ring", "q=pia@example.se", "status=open", "status=closed&channel=phone")
+    for query in (*queries, f"q={made['routed'].reference}"):
+        for item in api.get(f"/search?{query}").get_json()["items"]:
+            db.session.expire_all()
+            case = db.session.scalars(
+                sa.select(Case).where(Case.reference == item["case"]["reference"])
+            ).one()
+            assert item["case"] == json.loads(_text(case_json(case, timeline=False, viewer=user)))
+            seen.add(item["case"]["reference"])
+    # Each viewer meets several cases; the handler of miljö the paused and resumed one (whose
+    # running goal's minutes leave out its pause).
+    assert len(seen) >= 2, viewer
+    assert viewer != "handler_miljo" or made["resumed"].reference in seen

@@ -18,11 +18,13 @@ from tests import factories
 
 
 def _refs(user, typed: str) -> list[str]:
-    return sorted(hit.case.reference for hit in search(user, parse(typed), rows=True).rows)
+    return sorted(hit.case.reference for hit in search(user, parse(typed), shape="rows").rows)
 
 
 def _people(user, typed: str) -> list[str]:
-    return sorted(hit.contact.name or "" for hit in search(user, parse(typed), rows=True).contacts)
+    return sorted(
+        hit.contact.name or "" for hit in search(user, parse(typed), shape="rows").contacts
+    )
 
 
 def test_each_handler_finds_only_their_departments_cases_one_after_the_other(org):
@@ -69,8 +71,8 @@ def test_a_secret_cases_content_and_party_stay_with_its_department(org):
         assert _people(org.handler_miljo, "Hemlig") == ["Sigrid Hemlig"]
         assert _people(org.handler_bygg, "Hemlig") == []
         assert _people(org.agent, "Hemlig") == []  # the first line sees the register only
-        assert search(org.agent, parse("070-777 66 55"), rows=True).contacts == []
-        rows = search(org.agent, parse("buller"), rows=True).rows
+        assert search(org.agent, parse("070-777 66 55"), shape="rows").contacts == []
+        rows = search(org.agent, parse("buller"), shape="rows").rows
         assert [r.case.reference for r in rows] == []  # words never find its content
         assert _refs(org.handler_miljo, "buller") == [secret.reference]
 
@@ -108,7 +110,7 @@ def test_lookups_filters_and_pages_share_statements_not_results(org):
     def every_page(user, typed: str, filters: SearchFilters | None) -> list[str]:
         found, cursor = [], None
         while True:
-            result = search(user, parse(typed), filters, cursor, limit=2, rows=True)
+            result = search(user, parse(typed), filters, cursor, limit=2, shape="rows")
             found += [hit.case.reference for hit in result.rows]
             if result.next_cursor is None:
                 return sorted(found)

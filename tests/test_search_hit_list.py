@@ -92,7 +92,7 @@ def test_the_hit_list_is_what_the_template_made(app, client, login, org, viewer,
     with app.test_request_context(f"/sok/?{args}"):
         login_user(user)
         filters = SearchFilters(status=None if q else "open")
-        result = search(user, parse(q), filters, rows=True)
+        result = search(user, parse(q), filters, shape="rows")
         expected = render_template_string(OLD_HITS, result=result, current_user=user)
     if not result.rows:  # the long summary is bygglov's: no hit for Miljöförvaltningen
         assert (viewer, q) == ("handler_miljo", "altan beskrivning")
@@ -151,7 +151,7 @@ def test_the_people_are_what_the_template_made(app, client, login, org, viewer):
     html = login(user).get("/sok/?q=lindqvist").get_data(as_text=True)
     with app.test_request_context("/sok/?q=lindqvist"):
         login_user(user)
-        result = search(user, parse("lindqvist"), rows=True)
+        result = search(user, parse("lindqvist"), shape="rows")
         assert len(result.contacts) == 5
         expected = render_template_string(OLD_PEOPLE, result=result, current_user=user)
     found = re.search(r'  <ul class="contact-hits">.*?  </ul>', html, re.S)

@@ -42,7 +42,7 @@ def names_cached(app: Flask) -> Iterator[None]:
 def _same(user, typed: str, filters: SearchFilters | None = None, cursor=None, limit=20):
     """search() as rows and as ORM cases: the same hits, scores, snippets and next page."""
     orm = search(user, parse(typed), filters, cursor, limit)
-    rows = search(user, parse(typed), filters, cursor, limit, rows=True)
+    rows = search(user, parse(typed), filters, cursor, limit, shape="rows")
     assert rows.cases == [] and orm.rows == []
     for case_hit, row_hit in zip(orm.cases, rows.rows, strict=True):
         case, row = case_hit.case, row_hit.case
@@ -116,7 +116,7 @@ def test_a_case_type_made_secret_masks_its_hits_even_where_the_names_are_cached_
     org.bygglov.secrecy_ground = "OSL 26:1"
     db.session.commit()
     monkeypatch.setattr(organisation, "names", lambda: stale)
-    found = search(org.manager, parse(""), SearchFilters(department_id=org.bygg.id), rows=True)
+    found = search(org.manager, parse(""), SearchFilters(department_id=org.bygg.id), shape="rows")
     [hit] = [h for h in found.rows if h.case.id == case.id]
     assert hit.case.is_secret
 

@@ -42,7 +42,7 @@ def test_a_word_unknown_to_the_statistics_is_ranked(org, estimates):
     given, asked = estimates
     case = _case(org, "Fråga om Strömsholmsgatan")
     given.extend([1200, 1200])  # the word's estimate is that of a word nobody wrote
-    result = search(org.agent, parse("strömsholmsgatan"), rows=True)
+    result = search(org.agent, parse("strömsholmsgatan"), shape="rows")
     assert not result.newest_first
     assert [hit.case.reference for hit in result.rows] == [case.reference]
     assert all(hit.score is not None for hit in result.rows)
@@ -53,11 +53,11 @@ def test_a_word_the_statistics_know_as_broad_is_listed_newest_first(org, estimat
     given, asked = estimates
     cases = [_case(org, f"Fråga om sophämtning {n}") for n in range(3)]
     given.extend([5000, 1200])  # known, and more common than the limit
-    result = search(org.agent, parse("sophämtning"), rows=True)
+    result = search(org.agent, parse("sophämtning"), shape="rows")
     assert result.newest_first
     assert [hit.case.reference for hit in result.rows] == [c.reference for c in reversed(cases)]
     given.extend([50_000])  # far above the limit: no second estimate needed
-    assert search(org.agent, parse("sophämtning"), rows=True).newest_first
+    assert search(org.agent, parse("sophämtning"), shape="rows").newest_first
     assert len(asked) == 3
 
 
@@ -67,7 +67,7 @@ def test_several_words_keep_the_planners_estimate(org, estimates):
     given, asked = estimates
     _case(org, "Fråga om öppettider på biblioteket")
     given.extend([1150])
-    assert search(org.agent, parse("öppettider biblioteket"), rows=True).newest_first
+    assert search(org.agent, parse("öppettider biblioteket"), shape="rows").newest_first
     assert len(asked) == 1
 
 
@@ -96,14 +96,14 @@ def test_words_each_too_common_are_tried_on_the_newest_documents_first(org, esti
     ran = _ranking_statements(monkeypatch)
     given.append(600)  # together: "rare"
     each.append([33_000, 17_000])  # alone: each far above the limit
-    result = search(org.agent, parse("nybyggnadskarta beställning"), rows=True)
+    result = search(org.agent, parse("nybyggnadskarta beställning"), shape="rows")
     assert result.newest_first and ran == []
     assert [h.case.reference for h in result.rows] == [c.reference for c in reversed(made)][:20]
     assert result.next_cursor is not None
     # One word rare alone: the two together are at most that many, so they are ranked.
     given.append(600)
     each.append([33_000, 400])
-    ranked = search(org.agent, parse("nybyggnadskarta beställning"), rows=True)
+    ranked = search(org.agent, parse("nybyggnadskarta beställning"), shape="rows")
     assert not ranked.newest_first and ran == ["rank"]
     assert all(hit.score is not None for hit in ranked.rows)
 
@@ -120,7 +120,7 @@ def test_words_not_among_the_newest_documents_are_ranked_after_all(org, estimate
     monkeypatch.setattr(newest, "WINDOW", 3)  # the match is older than the newest 3
     ran = _ranking_statements(monkeypatch)
     given.append(50)
-    result = search(org.agent, parse("strandskyddsdispens brygga"), rows=True)
+    result = search(org.agent, parse("strandskyddsdispens brygga"), shape="rows")
     assert not result.newest_first and ran == ["rank"]
     assert [h.case.reference for h in result.rows] == [case.reference]
 
@@ -164,6 +164,6 @@ def test_the_newest_documents_are_walked_once_per_page(org, estimates, monkeypat
     monkeypatch.setattr(newest, "_in_window", lambda *a: walks.append(1) or in_window(*a))
     monkeypatch.setitem(current_app.config, "SEARCH_RANK_LIMIT", 3)
     given.append(2)  # together: rankable, by the statistics
-    result = search(org.agent, parse("gatan plogad"), rows=True, limit=4)
+    result = search(org.agent, parse("gatan plogad"), shape="rows", limit=4)
     assert result.newest_first and len(result.rows) == 4
     assert walks == [1]

@@ -26,8 +26,7 @@ from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
 from kontaktcenter.search.parsing import MAX_QUERY, Kind, parse
 from kontaktcenter.search.queries import (
-    CaseHit,
-    RowHit,
+    ListedHit,
     SearchFilters,
     SearchResult,
     parse_day,
@@ -90,7 +89,8 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
             else:
                 filters.received_to = day
     query = parse(values.get("q"))
-    result = search(user, query, filters, values.get("cursor") or None, limit=limit, rows=True)
+    cursor = values.get("cursor") or None
+    result = search(user, query, filters, cursor, limit=limit, shape="listed")
     answer = _json(result, user)
     # After the answer is built: the commit would expire its ORM objects.
     record_lookup(user, query, result)
@@ -99,15 +99,18 @@ def _search(values: dict[str, Any], limit: int) -> ResponseReturnValue:
 
 
 def _json(result: SearchResult, user: User) -> dict[str, Any]:
-    """The hits' summaries as the case list makes them: the list's rows, their goals and (for a
-    running goal's pauses) their status history, each loaded for all hits at once (#16: ORM
-    cases with every timeline entry cost two thirds of a search by name)."""
+    """The hits' summaries as the case list makes them: the hits read as the list's rows
+    (search's shape "listed"), their goals and (for a running goal's pauses) their status
+    history each loaded for all hits at once (#16: ORM cases with every timeline entry cost two
+    thirds of a search by name)."""
     query = result.query
-    cases = arrivals.listed_by_ids(result.case_ids)
-    load_goals(list(cases.values()))
-    arrivals.load_pause_history([case for case in cases.values() if has_running_goal(case)])
-    # The rows of the hit list, or the case a reference found.
-    hits: list[RowHit] | list[CaseHit] = result.rows or result.cases
+    hits: list[ListedHit] = result.listed
+    if result.case is not None:  # a reference: the one case it opens, as the list shows it
+        listed = arrivals.listed_by_ids([result.case.id])
+        hits = [ListedHit(listed[case_id], None) for case_id in listed]
+    cases = [hit.case for hit in hits]
+    load_goals(cases)
+    arrivals.load_pause_history([case for case in cases if has_running_goal(case)])
     return {
         "query": {"kind": query.kind.value, "text": query.masked},
         "order": "relevance" if query.kind is Kind.TEXT and not result.newest_first else "newest",
@@ -119,15 +122,14 @@ def _json(result: SearchResult, user: User) -> dict[str, Any]:
         ],
         "items": [
             {
-                "case": listed_case_json(cases[hit.case.id], user),
+                "case": listed_case_json(hit.case, user),
                 "score": hit.score,
                 "snippet": [{"text": f.text, "match": f.match} for f in hit.fragments]
                 # A listed case offers what sees_content reads (department_id, is_secret).
-                if access.sees_content(user, cast(Case, cases[hit.case.id]))
+                if access.sees_content(user, cast(Case, hit.case))
                 else [],
             }
             for hit in hits
-            if hit.case.id in cases  # else deleted meanwhile
         ],
         "next": result.next_cursor,
     }

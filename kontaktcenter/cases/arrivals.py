@@ -209,7 +209,11 @@ def for_dialect(statements: tuple[sa.Select[Any], ...]) -> sa.Select[Any]:
     return statements[0] if on_postgresql else statements[1]
 
 
-_LISTED_BY_IDS = ids_statement(cast(sa.Select[Any], _LISTED.order_by(None)), Case.id)
+#: The list's select of cases without conditions or order, for another list of cases to narrow
+#: (search's hits, read once per page as the API summarises them).
+LISTED_SELECT = cast(sa.Select[Any], _LISTED.order_by(None))
+
+_LISTED_BY_IDS = ids_statement(LISTED_SELECT, Case.id)
 
 
 # The status history's entries that make or end a pause (goals.engine.pause_intervals reads

@@ -8,24 +8,21 @@ hit list pages by keyset on (score, id), or (received, id) when there are no wor
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, time, timedelta
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import joinedload
 
 from kontaktcenter.cases import access
 from kontaktcenter.cases.enums import CaseStatus
-from kontaktcenter.cases.models import Case, Contact, display_name
+from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import decode_keyset, encode_cursor
 from kontaktcenter.core.extensions import db
-from kontaktcenter.core.identifiers import mask_personnummer
-from kontaktcenter.organisation import queries as organisation
-from kontaktcenter.organisation.models import CaseType, User
+from kontaktcenter.organisation.models import User
 from kontaktcenter.search.bound import Conditions, among, once
+from kontaktcenter.search.hits import Loader, Shape, loader
 from kontaktcenter.search.models import SearchDocument
 from kontaktcenter.search.newest import newest_ids, window_page
 from kontaktcenter.search.parsing import Kind, Query
@@ -41,6 +38,7 @@ from kontaktcenter.search.results import (  # noqa: F401 (re-exported)
     CaseHit,
     CaseRow,
     ContactHit,
+    ListedHit,
     RowHit,
     SearchFilters,
     SearchResult,
@@ -48,9 +46,7 @@ from kontaktcenter.search.results import (  # noqa: F401 (re-exported)
     parse_day,
 )
 from kontaktcenter.search.text import (
-    Fragment,
     query_stems,
-    snippet,
 )
 from kontaktcenter.search.words import (
     TRY_NEWEST,
@@ -60,8 +56,6 @@ from kontaktcenter.search.words import (
     read_word_scores,
     word_scores,
 )
-
-S = TypeVar("S", bound=sa.Select)  # any select of cases
 
 PAGE = 20
 
@@ -73,13 +67,14 @@ def search(
     cursor: str | None = None,
     limit: int = PAGE,
     *,
-    rows: bool = False,
+    shape: Shape = "cases",
 ) -> SearchResult:
-    """The hits as ORM cases (`result.cases`) or, with `rows`, as plain rows (`result.rows`):
-    a page that only shows them needs no ORM objects (issue #16)."""
+    """The hits as ORM cases (`result.cases`), as plain rows (shape "rows", `result.rows`: a
+    page that only shows them needs no ORM objects, issue #16) or as the API's case list reads
+    its cases (shape "listed", `result.listed`)."""
     filters = filters or SearchFilters()
     result = SearchResult(query)
-    load = _rows if rows else _cases
+    load = loader(shape)
     if query.kind is Kind.REFERENCE:
         case = db.session.scalars(_BY_REFERENCE, {"reference": query.value}).first()
         if case is not None and access.can_view(user, case):
@@ -153,16 +148,6 @@ def _filters(
     return Conditions(key, once(key, build), params)
 
 
-def _load(query: S) -> S:
-    """What a hit shows (and the API's case summary): loaded with the page, not per case."""
-    return query.options(
-        joinedload(Case.contact),
-        joinedload(Case.case_type),
-        joinedload(Case.department),
-        joinedload(Case.assignee),
-    )
-
-
 def _recent(
     result: SearchResult,
     user: User,
@@ -170,7 +155,7 @@ def _recent(
     contact_ids: list[int] | None,
     cursor: str | None,
     limit: int,
-    load: _Loader,
+    load: Loader,
 ) -> None:
     """Cases newest first (of these people, or all): keyset on (received_at, id)."""
     conds = _filters(user, filters)
@@ -212,139 +197,6 @@ def _recent(
         result.next_cursor = encode_cursor([received_at.isoformat(), case_id])
 
 
-_Query = Any  # a select of cases, with or without more columns
-#: Loads the hits of a page into the result: (result, the key of the narrowing's shape, narrow
-#: the select of cases (once per shape), its parameters, the scores of a ranked page in its
-#: order or None for a newest-first keyset page, limit); returns the last hit's
-#: (received_at, id) when a keyset page has more.
-_Loader = Callable[
-    [
-        SearchResult,
-        tuple[object, ...],
-        Callable[[_Query], _Query],
-        dict[str, Any],
-        dict[int, float | None] | None,
-        int,
-    ],
-    tuple[datetime, int] | None,
-]
-
-
-def _cases(
-    result: SearchResult,
-    key: tuple[object, ...],
-    narrow: Callable[[_Query], _Query],
-    params: dict[str, Any],
-    ranked: dict[int, float | None] | None,
-    limit: int,
-) -> tuple[datetime, int] | None:
-    """The hits as ORM cases with what a hit shows (and the API's case summary)."""
-    if ranked is None:
-        statement = once(("cases", *key), lambda: narrow(_load(sa.select(Case))))
-        cases = db.session.scalars(statement, params).all()
-        result.cases = [CaseHit(case, None) for case in cases[:limit]]
-        if len(cases) > limit:
-            return cases[limit - 1].received_at, cases[limit - 1].id
-        return None
-    statement = once(
-        ("cases with body", *key),
-        lambda: narrow(
-            _load(sa.select(Case, SearchDocument.body)).outerjoin(
-                SearchDocument, SearchDocument.case_id == Case.id
-            )
-        ),
-    )
-    loaded = {case.id: (case, body) for case, body in db.session.execute(statement, params)}
-    for case_id, score in ranked.items():
-        if case_id in loaded:  # else deleted since the first step
-            case, body = loaded[case_id]
-            result.cases.append(CaseHit(case, score, _fragments(result, body or case.summary)))
-    return None
-
-
-_ROW_COLUMNS = (
-    Case.id,
-    Case.reference,
-    Case.channel,
-    Case.status,
-    Case.received_at,
-    Case.summary,
-    Case.department_id,
-    Case.case_type_id,
-    Case.secrecy_ground,
-    # Read live, never from the names cache: a case type made secret applies at once everywhere.
-    CaseType.secrecy_ground.label("type_secrecy_ground"),
-    Contact.id.label("contact_id"),
-    Contact.name.label("contact_name"),
-    Contact.phone.label("contact_phone"),
-    Contact.email.label("contact_email"),
-)
-
-
-# Built once; each page adds its WHERE, ORDER BY and LIMIT (issue #16).
-_ROWS = (
-    sa.select(*_ROW_COLUMNS)
-    .outerjoin(Contact, Contact.id == Case.contact_id)
-    .outerjoin(CaseType, CaseType.id == Case.case_type_id)
-)
-_ROWS_WITH_BODY = _ROWS.add_columns(SearchDocument.body).outerjoin(
-    SearchDocument, SearchDocument.case_id == Case.id
-)
-
-
-def _rows(
-    result: SearchResult,
-    key: tuple[object, ...],
-    narrow: Callable[[_Query], _Query],
-    params: dict[str, Any],
-    ranked: dict[int, float | None] | None,
-    limit: int,
-) -> tuple[datetime, int] | None:
-    """The hits as plain rows: one select of columns, the names from the process's cache."""
-    names = organisation.names()
-    if ranked is None:
-        statement = once(("rows", *key), lambda: narrow(_ROWS))
-    else:
-        statement = once(("rows with body", *key), lambda: narrow(_ROWS_WITH_BODY))
-    found = db.session.execute(statement, params).all()
-
-    def row_of(r: sa.Row[Any]) -> CaseRow:
-        return CaseRow(
-            id=r.id,
-            reference=r.reference,
-            channel=r.channel,
-            status=r.status,
-            received_at=r.received_at,
-            summary=r.summary,
-            department_id=r.department_id,
-            secrecy_ground=r.secrecy_ground,
-            type_secrecy_ground=r.type_secrecy_ground,
-            case_type=names.case_type(r.case_type_id),
-            department=names.department(r.department_id),
-            contact_name=display_name(r.contact_name, r.contact_phone, r.contact_email)
-            if r.contact_id is not None
-            else None,
-        )
-
-    if ranked is None:
-        result.rows = [RowHit(row_of(r), None) for r in found[:limit]]
-        if len(found) > limit:
-            return found[limit - 1].received_at, found[limit - 1].id
-        return None
-    by_id = {r.id: r for r in found}
-    for case_id, score in ranked.items():
-        if case_id in by_id:  # else deleted since the first step
-            r = by_id[case_id]
-            fragments = _fragments(result, r.body or r.summary)
-            result.rows.append(RowHit(row_of(r), score, fragments))
-    return None
-
-
-def _fragments(result: SearchResult, text: str) -> list[Fragment]:
-    # A hit list: a personnummer in the text is masked before the snippet is cut.
-    return snippet(mask_personnummer(text), result.stems)
-
-
 def _ranked(
     result: SearchResult,
     user: User,
@@ -352,7 +204,7 @@ def _ranked(
     people: list[tuple[ContactRow, float]],
     cursor: str | None,
     limit: int,
-    load: _Loader,
+    load: Loader,
 ) -> None:
     """Cases matching every word (as a prefix of its stem), and the cases of the people whose
     names match: best first while the words match at most SEARCH_RANK_LIMIT cases, newest

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from kontaktcenter.cases.arrivals import ListedCase
 from kontaktcenter.cases.enums import CaseStatus, Channel
 from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.queries import BAD_CURSOR, ID_MAX, decode_cursor
@@ -98,6 +99,15 @@ class RowHit:
 
 
 @dataclass
+class ListedHit:
+    """A hit as the API summarises it: the case list's row (search(shape="listed"))."""
+
+    case: ListedCase
+    score: float | None
+    fragments: list[Fragment] = field(default_factory=list)
+
+
+@dataclass
 class ContactHit:
     contact: ContactRow
     similarity: float | None = None
@@ -107,8 +117,9 @@ class ContactHit:
 class SearchResult:
     query: Query
     contacts: list[ContactHit] = field(default_factory=list)
-    cases: list[CaseHit] = field(default_factory=list)  # ORM cases (search(rows=False))
-    rows: list[RowHit] = field(default_factory=list)  # the same hits as rows (rows=True)
+    cases: list[CaseHit] = field(default_factory=list)  # ORM cases (shape "cases")
+    rows: list[RowHit] = field(default_factory=list)  # the same hits as rows (shape "rows")
+    listed: list[ListedHit] = field(default_factory=list)  # as the API's list (shape "listed")
     next_cursor: str | None = None
     case: Case | None = None  # a reference that opens one case the user may see
     stems: list[str] = field(default_factory=list)
@@ -117,7 +128,10 @@ class SearchResult:
 
     @property
     def case_ids(self) -> list[int]:
-        return [hit.case.id for hit in self.rows] or [hit.case.id for hit in self.cases]
+        hits: list[RowHit] | list[CaseHit] | list[ListedHit] = (
+            self.rows or self.listed or self.cases
+        )
+        return [hit.case.id for hit in hits]
 
 
 def decode_scored(cursor: str) -> tuple[float, int]:

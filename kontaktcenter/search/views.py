@@ -60,7 +60,7 @@ def _answer(query: Query, args: MultiDict[str, str]):
     user = current_user._get_current_object()
     try:
         # The hits as plain rows: the page shows them, nothing more (issue #16).
-        result = search(user, query, filters, args.get("cursor") or None, rows=True)
+        result = search(user, query, filters, args.get("cursor") or None, shape="rows")
     except DomainError as error:
         errors.append(error.message)
         result = SearchResult(query)
