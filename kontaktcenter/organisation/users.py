@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from kontaktcenter.core.errors import NotFound, ValidationError
@@ -157,18 +158,20 @@ def _token_select(*columns: sa.ColumnElement[Any]) -> sa.Select[tuple[Any, ...]]
             ApiToken.revoked_at.is_(None),
             User.active.is_(True),
         )
+        .options(joinedload(User.departments))
     )
 
 
 def token_holder(secret: str, *columns: sa.ColumnElement[Any]) -> tuple[Any, ...] | None:
     """The user a usable token belongs to, as ``(user, *columns, …)``, or None: unknown,
     revoked, or its user deactivated. One statement, run on every request, so a revocation or a
-    deactivation holds from the next request on in every process: the token and its user, and
-    `columns` (expressions on ``users``, e.g. what kind of account it is) for the caller. The
-    user's departments stay lazy: only the rules for handlers and managers read them, and
-    joining them would cost every agent's and integration's request for nothing. The token's
+    deactivation holds from the next request on in every process: the token and its user with
+    its departments (as the session's user loader reads them: every access rule on content
+    and every search reads them; lazily they cost a statement of their own), and `columns`
+    (expressions on ``users``, e.g. what kind of account it is) for the caller. The token's
     last use is written at most every LAST_USED_EVERY."""
-    row = db.session.execute(_token_select(*columns), {"token_hash": _hash_token(secret)}).first()
+    statement = _token_select(*columns)
+    row = db.session.execute(statement, {"token_hash": _hash_token(secret)}).unique().first()
     if row is None:
         return None
     token_id, last_used_at = row[-2], row[-1]
