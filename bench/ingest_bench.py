@@ -895,9 +895,16 @@ class CpuMeter:
 
 
 def ingest_all(
-    app, messages: list[Message], profile: str | None, clock: str, top: int, batch: int | None
+    app,
+    messages: list[Message],
+    profile: str | None,
+    clock: str,
+    top: int,
+    batch: int | None,
+    parse_ahead: bool = True,
 ) -> dict[str, Any]:
     from kontaktcenter.channels.email import intake as mail_intake
+    from kontaktcenter.channels.email.parse_ahead import ParseAhead
     from kontaktcenter.core import outbox
 
     # Receipts are written as outbox rows in the intake's transaction (that is measured) and
@@ -931,10 +938,15 @@ def ingest_all(
         if profiler:
             profiler.enable()
         start = time.perf_counter()
-        for group in groups:
-            t0 = time.perf_counter()
-            batch_results = mail_intake.ingest_batch([raw for _message, raw in group])
+        # As the doors file a backlog: the next batch parsed in a helper process meanwhile.
+        ahead = ParseAhead(app.config["MAIL_ASYNC_BYTES"], enabled=parse_ahead)
+        t0 = time.perf_counter()
+        for group, parsed in ahead.groups(groups):
+            batch_results = mail_intake.ingest_batch(
+                [raw for _message, raw in group], parsed=parsed
+            )
             elapsed = time.perf_counter() - t0
+            t0 = time.perf_counter()
             for (message, _raw), result in zip(group, batch_results, strict=True):
                 latencies.append(elapsed)
                 per_kind[message.kind].append(elapsed)
@@ -942,6 +954,7 @@ def ingest_all(
                 if result.result != message.expect:
                     mismatches[(message.kind, message.expect, result.result)] += 1
         total = time.perf_counter() - start
+        ahead.close()
         if profiler:
             profiler.disable()
         cpu_report = cpu.end(total)
@@ -966,6 +979,7 @@ def ingest_all(
         "messages": n,
         "batch_size": batch_size,
         "batches": len(groups),
+        "parsed_by_helper": ahead.parsed_by_helper,
         "seconds": round(total, 2),
         "messages_per_second": round(n / total, 1),
         "latency": latency_summary(latencies),
@@ -1149,8 +1163,10 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         f"\nIngest (parse + dedupe + thread + route + store + commit, one worker){tag}:\n"
         f"  {run['messages_per_second']} msg/s ({run['messages']} messages in {run['seconds']} s"
-        f", {run['batches']} transactions of up to {run['batch_size']} messages)"
-        f"; per message p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, p99 {lat['p99_ms']} ms, "
+        f", {run['batches']} transactions of up to {run['batch_size']} messages"
+        f", {run['parsed_by_helper']} parsed ahead in a helper process: its CPU counts as other"
+        f" processes'); per message p50 {lat['p50_ms']} ms, p95 {lat['p95_ms']} ms, "
+        f"p99 {lat['p99_ms']} ms, "
         f"max {lat['max_ms']} ms"
     )
     print_latencies("by kind:", run["by_kind"])
@@ -1236,6 +1252,11 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         help="messages per transaction (default: the app's MAIL_BATCH_MESSAGES, as a poll)",
     )
+    parser.add_argument(
+        "--no-parse-ahead",
+        action="store_true",
+        help="parse every batch in this process (before: no helper parsing the next batch)",
+    )
     args = parser.parse_args(argv)
 
     t0 = time.perf_counter()
@@ -1257,7 +1278,13 @@ def main(argv: list[str] | None = None) -> int:
     }
     report["parse_only"] = parse_only(messages)
     report["ingest"] = ingest_all(
-        app, messages, args.profile, args.profile_clock, args.top, args.batch
+        app,
+        messages,
+        args.profile,
+        args.profile_clock,
+        args.top,
+        args.batch,
+        parse_ahead=not args.no_parse_ahead,
     )
     report["tables"] = table_facts(app)
     from kontaktcenter.core.extensions import db

@@ -112,6 +112,31 @@ def test_poll_files_messages_then_marks_them_seen(imap_account, make_mailbox):
     assert case_count() == 3
 
 
+def test_a_backlog_is_filed_in_order_with_each_next_batch_parsed_ahead(
+    app, imap_account, make_mailbox, monkeypatch
+):
+    """A batch per message: the answer joins the case filed two batches before it; the
+    batches after the first were parsed in the helper (channels/email/parse_ahead.py)."""
+    from kontaktcenter.channels.email.parse_ahead import ParseAhead
+
+    made: list[ParseAhead] = []
+    original = ParseAhead.__init__
+
+    def recording(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(ParseAhead, "__init__", recording)
+    monkeypatch.setitem(app.config, "MAIL_BATCH_MESSAGES", 1)
+    for raw in citizen_mails():
+        imap_account.append(raw)
+    mailbox = make_mailbox(imap_account)
+    assert poll_all() == [(mailbox.address, "created 2, joined 1, duplicate 0, rejected 0")]
+    assert [m.flags for m in imap_account.messages()] == [{"\\Seen", "$Kontaktcenter"}] * 3
+    [ahead] = made
+    assert ahead.parsed_by_helper == 2
+
+
 def test_a_message_someone_already_read_still_becomes_a_case(imap_account, make_mailbox):
     imap_account.append(make_mail(message_id="<read@example.se>"), flags="\\Seen")
     make_mailbox(imap_account)

@@ -127,6 +127,9 @@ class Config:
     # A poll or an import files this many messages (or bytes) per transaction.
     MAIL_BATCH_MESSAGES = 100
     MAIL_BATCH_BYTES = 32 * 1024 * 1024
+    # With more than one batch (a backlog, an import), parse the next batch in a forked helper
+    # process while this one is filed (channels/email/parse_ahead.py).
+    MAIL_PARSE_AHEAD = True
     # The audit log keeps its events this long, then purges them (core/audit_chain.py): five
     # years, the limitation period (BrB 35:1) of dataintrång, the longest of the offences
     # (dataintrång, brott mot tystnadsplikt) that a record of who read what is evidence of.

@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from kontaktcenter.channels.email.files import ImportSummary, count_sources, iter_sources
 
@@ -23,6 +23,7 @@ from kontaktcenter.channels.email.files import ImportSummary, count_sources, ite
 def import_mail_command(paths: tuple[Path, ...], keep_received_time: bool) -> None:
     """Import .eml files, directories of them, mbox files or Maildirs as e-mail cases."""
     from kontaktcenter.channels.email.intake import batches, ingest_batch
+    from kontaktcenter.channels.email.parse_ahead import ParseAhead
     from kontaktcenter.core import jobs
     from kontaktcenter.core.extensions import db
 
@@ -30,11 +31,16 @@ def import_mail_command(paths: tuple[Path, ...], keep_received_time: bool) -> No
     accepted = 0  # large messages stored first, filed by a job
     total = count_sources(list(paths))
     sources = ((source.label, source.raw) for source in iter_sources(list(paths), summary))
-    with click.progressbar(length=total, label="Importerar", file=sys.stderr, show_pos=True) as bar:
-        for group in batches(sources):
+    config = current_app.config
+    ahead = ParseAhead(config["MAIL_ASYNC_BYTES"], enabled=config["MAIL_PARSE_AHEAD"])
+    progress = click.progressbar(length=total, label="Importerar", file=sys.stderr, show_pos=True)
+    with progress as bar, ahead:
+        for group, parsed in ahead.groups(batches(sources)):
             try:
                 results = ingest_batch(
-                    [raw for _label, raw in group], keep_received_time=keep_received_time
+                    [raw for _label, raw in group],
+                    keep_received_time=keep_received_time,
+                    parsed=parsed,
                 )
             except Exception as error:  # noqa: BLE001 - reported; the rest still imports
                 db.session.rollback()

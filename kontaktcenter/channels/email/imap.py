@@ -16,9 +16,11 @@ import ssl
 from collections.abc import Iterator
 
 import sqlalchemy as sa
+from flask import current_app
 
 from kontaktcenter.channels.email.intake import batches, ingest_batch
 from kontaktcenter.channels.email.models import Mailbox
+from kontaktcenter.channels.email.parse_ahead import ParseAhead, Parsed
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.jobs import app_job
 
@@ -87,22 +89,38 @@ def poll(mailbox: Mailbox) -> dict[str, int]:
         criteria = f"UNKEYWORD {KEYWORD} NOT DELETED" if keyword else "UNSEEN NOT DELETED"
         found = _check(client.uid("search", criteria), "search")[0].split()[:BATCH]
         uids = [uid.decode("ascii") for uid in found]  # numbers; imaplib sends str arguments
-        for group in batches(_fetch(client, uids)):
-            try:  # committed before we mark them
-                results = ingest_batch([raw for _uid, raw in group], mailbox_id=mailbox_id)
-            except Exception:  # noqa: BLE001 - left unmarked: retried next poll, others go on
-                db.session.rollback()
-                log.exception("Could not file %d messages from %s", len(group), mailbox_id)
-                counts["failed"] += len(group)
-                continue
-            current = db.session.get(Mailbox, mailbox_id)
-            for (uid, _raw), result in zip(group, results, strict=True):
-                counts[result.result] += 1
-                _mark_done(client, uid, current, keyword)
+        config = current_app.config
+        ahead = ParseAhead(config["MAIL_ASYNC_BYTES"], enabled=config["MAIL_PARSE_AHEAD"])
+        with ahead:  # the next batch is fetched and parsed while this one is filed
+            groups = ahead.groups(batches(_fetch(client, uids)))
+            _file_groups(client, groups, mailbox_id, keyword, counts)
     finally:
         with contextlib.suppress(Exception):  # the connection may already be gone
             client.logout()
     return counts
+
+
+def _file_groups(
+    client: imaplib.IMAP4,
+    groups: Iterator[tuple[list[tuple[str, bytes]], Parsed]],
+    mailbox_id: int,
+    keyword: bool,
+    counts: dict[str, int],
+) -> None:
+    for group, parsed in groups:
+        try:  # committed before we mark them
+            results = ingest_batch(
+                [raw for _uid, raw in group], mailbox_id=mailbox_id, parsed=parsed
+            )
+        except Exception:  # noqa: BLE001 - left unmarked: retried next poll, others go on
+            db.session.rollback()
+            log.exception("Could not file %d messages from %s", len(group), mailbox_id)
+            counts["failed"] += len(group)
+            continue
+        current = db.session.get(Mailbox, mailbox_id)
+        for (uid, _raw), result in zip(group, results, strict=True):
+            counts[result.result] += 1
+            _mark_done(client, uid, current, keyword)
 
 
 def _fetch(client: imaplib.IMAP4, uids: list[str]) -> Iterator[tuple[str, bytes]]:

@@ -60,7 +60,11 @@ def ingest(
 
 
 def ingest_batch(
-    raws: Sequence[bytes], *, mailbox_id: int | None = None, keep_received_time: bool = False
+    raws: Sequence[bytes],
+    *,
+    mailbox_id: int | None = None,
+    keep_received_time: bool = False,
+    parsed: Sequence[ParsedMessage | None] | None = None,
 ) -> list[IngestResult]:
     """File several messages, a batch per transaction; the results are in the order of `raws`,
     each what `ingest` would have given for the messages one after the other.
@@ -71,12 +75,18 @@ def ingest_batch(
     each, and everything is written in one flush and one commit. If anything fails (another
     worker filed one of the messages first, a message trips a bug), the batch is rolled back
     and its messages are filed one transaction each, so one bad message never holds back or
-    loses the others. `keep_received_time`: history from an old system (archive.py)."""
+    loses the others. `keep_received_time`: history from an old system (archive.py). `parsed`:
+    the messages already parsed, by position (parse_ahead.py; None where not parsed)."""
     limit = current_app.config["MAIL_ASYNC_BYTES"]
     large = [i for i, raw in enumerate(raws) if len(raw) > limit]
     stored = store_first([raws[i] for i in large], mailbox_id, keep_received_time)
     accepted = dict(zip(large, stored, strict=True))
-    messages = [parsed_message(raw) for i, raw in enumerate(raws) if i not in accepted]
+    given = parsed if parsed is not None and len(parsed) == len(raws) else [None] * len(raws)
+    messages: list[ParsedMessage] = []
+    for i, raw in enumerate(raws):
+        if i not in accepted:
+            ready = given[i]
+            messages.append(_normalised(ready) if ready is not None else parsed_message(raw))
     results: list[IngestResult] = []
     while len(results) < len(messages):
         rest = messages[len(results) :]
@@ -221,7 +231,10 @@ def batches(raws: Iterable[tuple[T, bytes]]) -> Iterator[list[tuple[T, bytes]]]:
 
 
 def parsed_message(raw: bytes) -> ParsedMessage:
-    parsed = parse_message(raw)
+    return _normalised(parse_message(raw))
+
+
+def _normalised(parsed: ParsedMessage) -> ParsedMessage:
     if parsed.message_id:
         parsed.message_id = parsed.message_id[:MESSAGE_ID_MAX]  # one form everywhere
     return parsed
