@@ -295,3 +295,53 @@ def test_the_job_runs_periodically(app):
     assert [seconds for func, seconds in periodic.PERIODIC if func is aggregates.refresh_job] == [
         300
     ]
+
+
+def test_cases_and_goals_inserted_or_deleted_in_a_counted_day_mark_it(app, mixed):
+    """Several rows in one statement (on PostgreSQL the triggers run once per statement, with
+    the statement's rows: migration 0030): goals inserted, a case inserted and deleted."""
+    day = date(2026, 3, 11)
+    on_day = (Case.received_at >= Period(day, day).start, Case.received_at < Period(day, day).end)
+    filters = ReportFilters(period=PERIOD)
+
+    def marked_and_counted_again() -> None:
+        db.session.commit()
+        assert day not in stored_days()
+        assert report_numbers(filters) == live_numbers(app, filters)
+        aggregates.refresh()
+        assert day in stored_days()
+        assert report_numbers(filters) == live_numbers(app, filters)
+
+    aggregates.refresh()
+    assert day in stored_days()
+    cases = db.session.scalars(sa.select(Case).where(*on_day).order_by(Case.id).limit(2)).all()
+    assert len(cases) == 2
+    now = utcnow()
+    db.session.execute(
+        sa.insert(CaseGoal),
+        [
+            {
+                "case_id": case.id,
+                "target": "callback",
+                "definition": {"amount": 1, "unit": "working_days"},
+                "started_at": case.received_at,
+                "due_at": case.received_at + timedelta(days=1),
+                "at_risk_at": case.received_at + timedelta(hours=20),
+                "met_at": now,
+                "alerts_sent": [],
+            }
+            for case in cases
+        ],
+    )
+    marked_and_counted_again()
+    table = Case.__table__
+    columns = [c.name for c in table.columns if c.name != "id"]
+    copied = [table.c[name] + "-K" if name == "reference" else table.c[name] for name in columns]
+    [new_id] = db.session.execute(
+        sa.insert(table)
+        .from_select(columns, sa.select(*copied).where(table.c.id == cases[0].id))
+        .returning(table.c.id)
+    ).scalars()
+    marked_and_counted_again()
+    db.session.execute(sa.delete(table).where(table.c.id == new_id))
+    marked_and_counted_again()
