@@ -4,6 +4,7 @@ may see are named (a link to another nämnd's case is not even counted)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -36,6 +37,25 @@ class Related:
         return self.how != "merged"
 
 
+_CASE_ID = sa.bindparam("case_id", type_=sa.Integer)
+# Whether anything relates to a case beyond its own `linked_case_id`: merged into it, linked
+# either way, or mentioning it. Most cases have none; one statement instead of three for them.
+_HAS_OTHERS = sa.select(
+    sa.or_(
+        sa.exists().where(Case.merged_into_id == _CASE_ID),
+        sa.exists().where(CaseLink.case_id == _CASE_ID),
+        sa.exists().where(CaseLink.other_case_id == _CASE_ID),
+        sa.exists().where(Case.linked_case_id == _CASE_ID),
+    )
+)
+
+
+def has_others(case: Case) -> bool:
+    """Does any case relate to `case` (merged into it, linked, mentioning it)? Its own mention
+    of another (`linked_case_id`) is read from the case itself."""
+    return bool(db.session.scalar(_HAS_OTHERS, {"case_id": case.id}))
+
+
 def merged_into_case(case: Case) -> list[Case]:
     """The cases merged into `case`, oldest first."""
     return list(
@@ -47,24 +67,34 @@ def merged_into_case(case: Case) -> list[Case]:
     )
 
 
-def related(user: User, case: Case, merged: list[Case] | None = None) -> list[Related]:
-    """The cases related to `case` that `user` may see, merged ones first."""
+def related(
+    user: User, case: Case, merged: list[Case] | None = None, *, others: bool = True
+) -> list[Related]:
+    """The cases related to `case` that `user` may see, merged ones first. `others` False:
+    the caller knows (has_others) that no other case relates to this one."""
     found: dict[int, str] = {}
     for absorbed in merged if merged is not None else merged_into_case(case):
         found[absorbed.id] = "merged"
-    rows = db.session.execute(
-        sa.select(CaseLink.case_id, CaseLink.other_case_id).where(
-            sa.or_(CaseLink.case_id == case.id, CaseLink.other_case_id == case.id)
-        )
-    ).all()
+    rows = (
+        db.session.execute(
+            sa.select(CaseLink.case_id, CaseLink.other_case_id).where(
+                sa.or_(CaseLink.case_id == case.id, CaseLink.other_case_id == case.id)
+            )
+        ).all()
+        if others
+        else []
+    )
     for a, b in rows:
         found.setdefault(b if a == case.id else a, "linked")
     if case.linked_case_id is not None:
         found.setdefault(case.linked_case_id, "mentions")
-    for mentioning in db.session.scalars(
-        sa.select(Case.id).where(Case.linked_case_id == case.id).limit(50)
-    ):
-        found.setdefault(mentioning, "mentioned_by")
+    mentioning: Iterable[int] = (
+        db.session.scalars(sa.select(Case.id).where(Case.linked_case_id == case.id).limit(50))
+        if others
+        else []
+    )
+    for other in mentioning:
+        found.setdefault(other, "mentioned_by")
     found.pop(case.id, None)
     if not found:
         return []

@@ -37,7 +37,8 @@ def render(
     now = utcnow()
     case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
     messages = message_views(case)
-    absorbed = relations.merged_into_case(case)
+    others = relations.has_others(case)  # most cases: none, and two statements fewer
+    absorbed = relations.merged_into_case(case) if others else []
     offered = relations.candidates(user, case)
     # Their case types decide whether the reader sees their content (secrecy): one statement
     # for all of them, kept while the page is built.
@@ -45,7 +46,7 @@ def render(
     # Cases merged into this one that the reader may see: a case routed on after a merge can
     # be seen by a department that may not see the first-line case it absorbed.
     merged = [c for c in absorbed if access.sees_content(user, c)]
-    related = relations.related(user, case, merged)
+    related = relations.related(user, case, merged, others=others)
     held += hold_case_types(r.case for r in related)
     allowed = set(case_forms)
     addresses = _reply_addresses(case, messages, allowed)
