@@ -343,3 +343,23 @@ def test_seed_demo_sends_no_mail_over_smtp(seed, app, outbox):
     assert _count(MailMessage, MailMessage.message_id.like("<demo-%")) == len(DEMO_MAILS)
     assert _count(MailMessage, MailMessage.kind == MailKind.ACKNOWLEDGEMENT) == 0
     assert app.config.get("ACK_LIMIT_PER_HOUR", 3) == 3
+
+
+@pytest.mark.parametrize("local", ["07:40", "08:45", "09:30", "11:00", "16:40", "22:00"])
+def test_references_follow_the_times_received_at_any_hour(app, db_session, local, monkeypatch):
+    """The phone platform's callbacks are made after the simulated cases (booked 1-3 hours
+    before the seed runs): every simulated case is received before them, at any time of day
+    (a Monday: today's calls begin at the opening). The demo e-mails, filed last, take the
+    real clock's time: left out here, where the seed runs at another time of day."""
+    from datetime import date, datetime, time
+
+    from kontaktcenter.demo import clock as demo_clock
+    from kontaktcenter.demo import config as demo_config
+
+    monkeypatch.setattr(demo_config, "ingest_mails", lambda now: 0)
+    now = datetime.combine(date(2026, 12, 7), time.fromisoformat(local), demo_clock.TZ)
+    demo.seed_demo(120, now=now)
+    received = db.session.scalars(sa.select(Case.received_at).order_by(Case.id)).all()
+    assert len(received) == 120 - demo_config.MAIL_CASES
+    assert received == sorted(received)
+    assert all(r < now for r in received)

@@ -117,8 +117,16 @@ def seed_demo(case_count: int = 300, now: datetime | None = None) -> SeedResult:
     if result.existing_cases == 0 and case_count > 0:
         mails = demo_config.MAIL_CASES if case_count >= MAIL_MIN_CASES else 0
         queued = len(demo_phone.PLATFORM_CALLBACKS) if case_count >= MAIL_MIN_CASES else 0
+        # The phone platform's callbacks are created after the simulated cases: those are
+        # received before the first of them, so the references follow the times received.
+        received_before = (
+            now - timedelta(hours=max(c[1] for c in demo_phone.PLATFORM_CALLBACKS))
+            if queued
+            else None
+        )
         with demo_clock.without_fsync():
-            result.cases = _Builder(now, case_types, staff).build(case_count - mails - queued)
+            builder = _Builder(now, case_types, staff, received_before)
+            result.cases = builder.build(case_count - mails - queued)
             if queued:  # booked by the phone platform's queue: waiting in the worklist
                 agent = next(u for u in staff.values() if u.role == Role.AGENT)
                 result.cases += demo_phone.platform_callbacks(now, agent)
@@ -220,15 +228,21 @@ class _Builder:
         now: datetime,
         case_types: list[tuple[CaseType, DemoCaseType]],
         staff: dict[str, User],
+        received_before: datetime | None = None,
     ) -> None:
         self.now = now
+        self.received_before = received_before or now - timedelta(minutes=20)
         self.rng = random.Random(SEED)
         self.case_types = [(ct, demo) for ct, demo in case_types if ct.active]
         self.agents = [u for u in staff.values() if u.role == Role.AGENT]
         self.handlers = [u for u in staff.values() if u.role == Role.HANDLER]
         self.contacts = self._contacts()
         self.clock = demo_clock.SimulatedClock()
-        self.days = demo_clock.working_days(now, DAYS)
+        self.days = [  # today only if it opened a while before the last case may come in
+            day
+            for day in demo_clock.working_days(now, DAYS)
+            if datetime.combine(day, OPENS, TZ) + timedelta(minutes=10) < self.received_before
+        ]
 
     def build(self, count: int) -> int:
         plans = sorted((self._plan() for _ in range(count)), key=lambda p: p.received_at)
@@ -316,11 +330,11 @@ class _Builder:
         rng = self.rng
         if written:
             back = rng.random() * DAYS * 24 * 3600
-            return self.now - timedelta(seconds=max(back, 20 * 60))
+            return min(self.now - timedelta(seconds=back), self.received_before)
         day = self.days[int(rng.random() * len(self.days))]  # same draws whatever the date
         fraction = rng.betavariate(2.0, 3.0)  # a morning peak
         start = datetime.combine(day, OPENS, TZ)
-        end = min(datetime.combine(day, CLOSES, TZ), self.now - timedelta(minutes=20))
+        end = min(datetime.combine(day, CLOSES, TZ), self.received_before)
         return start + (end - start) * fraction
 
     # Running: replay each case's life through the services at its simulated times.
