@@ -4,12 +4,17 @@ channels/email/parse_ahead.py): the same messages, in the same order, whatever t
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
 import pytest
 
 from kontaktcenter.channels.email import parse_ahead
-from kontaktcenter.channels.email.parse_ahead import ParseAhead, parse_all
+from kontaktcenter.channels.email.parse_ahead import ParseAhead, parse_all, parse_for_parent
 from tests.mailutil import SWEDISH
 from tests.test_mail_import_cli import (  # noqa: F401 (fixtures)
     SUBSET,
@@ -30,12 +35,12 @@ def _groups(items: list[tuple[str, bytes]], size: int) -> list[list[tuple[str, b
     return [items[i : i + size] for i in range(0, len(items), size)]
 
 
-def _die(raws: Sequence[bytes], limit: int) -> list:
+def _die(raws: Sequence[bytes]) -> list:
     os._exit(7)  # the helper killed (out of memory, say)
 
 
-def _short(raws: Sequence[bytes], limit: int) -> list:
-    return parse_all(raws, limit)[:-1]  # a helper that lost a message
+def _short(raws: Sequence[bytes]) -> list:
+    return parse_for_parent(raws)[:-1]  # a helper that lost a message
 
 
 def test_every_group_after_the_first_is_parsed_in_the_helper_as_here():
@@ -127,3 +132,64 @@ def test_ingest_batch_files_what_was_parsed_ahead_without_parsing_again(
     assert [r.result for r in results] and all(r.result != "accepted" for r in results)
     with pytest.raises(AssertionError, match="parsed again"):  # without: parsed here
         intake.ingest_batch(raws[:1])
+
+
+def test_a_failure_reading_the_next_group_comes_after_this_group():
+    """An IMAP fetch that fails while the next batch is read: the batch already read is still
+    handed out (and filed), then the error ends the poll as before."""
+    groups = _groups(_raws(), 4)
+
+    def reading() -> Iterator[list[tuple[str, bytes]]]:
+        yield groups[0]
+        yield groups[1]
+        raise OSError("the server went away")
+
+    handed: list[list[tuple[str, bytes]]] = []
+    with ParseAhead(10**9) as ahead, pytest.raises(OSError, match="went away"):
+        for group, _parsed in ahead.groups(reading()):
+            handed.append(group)
+    assert handed == groups[:2]
+
+
+_KILLED = r"""
+import os, signal, sys
+from kontaktcenter.channels.email.parse_ahead import ParseAhead
+groups = [[("a", b"Subject: hej\r\n\r\nhej")]] * 3
+with ParseAhead(10**9) as ahead:
+    for group, parsed in ahead.groups(groups):
+        pids = [p.pid for p in ahead.pool._processes.values()]
+        open(sys.argv[1], "w").write(" ".join(map(str, pids)))
+        os.kill(os.getpid(), signal.SIGKILL)  # killed while it files the first batch
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc (Linux)")
+def test_the_helper_ends_when_its_worker_is_killed(tmp_path):
+    """A helper that outlived a killed worker would hold what it inherited: with a plain fork,
+    the worker's database session with its open transaction and locks."""
+    out = tmp_path / "pids"
+    root = Path(__file__).resolve().parent.parent
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _KILLED, str(out)],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert parent.wait(timeout=60) == -signal.SIGKILL
+    [helper] = [int(p) for p in out.read_text().split()]
+    try:
+        deadline = time.monotonic() + 15
+        while _alive(helper) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(helper), f"helper {helper} outlived its worker"
+    finally:
+        if _alive(helper):
+            os.kill(helper, signal.SIGKILL)

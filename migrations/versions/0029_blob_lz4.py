@@ -43,4 +43,4 @@ def upgrade():
 
 
 def downgrade():
-    _set_compression("pglz")
+    _set_compression("default")
