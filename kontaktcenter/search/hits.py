@@ -9,7 +9,7 @@ does, issue #16).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 
@@ -159,18 +159,37 @@ def _rows(
             else None,
         )
 
+    result.rows, mark = _page(
+        result, found, ranked, limit, lambda r, score, parts: RowHit(row_of(r), score, parts)
+    )
+    return mark
+
+
+H = TypeVar("H")
+
+
+def _page(
+    result: SearchResult,
+    found: Sequence[Any],
+    ranked: dict[int, float | None] | None,
+    limit: int,
+    hit: Callable[[Any, float | None, list[Fragment]], H],
+) -> tuple[list[H], tuple[datetime, int] | None]:
+    """The hits of a page from its rows: newest first, with the keyset mark of the last hit
+    when there are more (`ranked` None; `found` holds one row more than the page), or in the
+    ranked order with their snippets (a case deleted since it was ranked is left out)."""
     if ranked is None:
-        result.rows = [RowHit(row_of(r), None) for r in found[:limit]]
+        hits = [hit(r, None, []) for r in found[:limit]]
         if len(found) > limit:
-            return found[limit - 1].received_at, found[limit - 1].id
-        return None
+            return hits, (found[limit - 1].received_at, found[limit - 1].id)
+        return hits, None
     by_id = {r.id: r for r in found}
+    hits = []
     for case_id, score in ranked.items():
-        if case_id in by_id:  # else deleted since the first step
-            r = by_id[case_id]
-            found_fragments = fragments(result, r.body or r.summary)
-            result.rows.append(RowHit(row_of(r), score, found_fragments))
-    return None
+        r = by_id.get(case_id)
+        if r is not None:
+            hits.append(hit(r, score, fragments(result, r.body or r.summary)))
+    return hits, None
 
 
 _LISTED_WITH_BODY = arrivals.LISTED_SELECT.add_columns(SearchDocument.body).outerjoin(
@@ -190,19 +209,17 @@ def _listed(
     adds their goals as the list does, and no hit is read twice."""
     if ranked is None:
         statement = once(("listed", *key), lambda: narrow(arrivals.LISTED_SELECT))
-        found = db.session.execute(statement, params).all()
-        result.listed = [ListedHit(arrivals.ListedCase(r), None) for r in found[:limit]]
-        if len(found) > limit:
-            return found[limit - 1].received_at, found[limit - 1].id
-        return None
-    statement = once(("listed with body", *key), lambda: narrow(_LISTED_WITH_BODY))
-    by_id = {r.id: r for r in db.session.execute(statement, params)}
-    for case_id, score in ranked.items():
-        if case_id in by_id:  # else deleted since the first step
-            r = by_id[case_id]
-            found_fragments = fragments(result, r.body or r.summary)
-            result.listed.append(ListedHit(arrivals.ListedCase(r), score, found_fragments))
-    return None
+    else:
+        statement = once(("listed with body", *key), lambda: narrow(_LISTED_WITH_BODY))
+    found = db.session.execute(statement, params).all()
+    result.listed, mark = _page(
+        result,
+        found,
+        ranked,
+        limit,
+        lambda r, score, parts: ListedHit(arrivals.ListedCase(r), score, parts),
+    )
+    return mark
 
 
 LOADERS: dict[Shape, Loader] = {"cases": _cases, "rows": _rows, "listed": _listed}
