@@ -249,17 +249,20 @@ def test_the_case_page_shows_the_same_due_badge(app, client, org, login, frozen_
     """macros.html's due_badge (the case page) is the rows' rule: overdue, at risk, none."""
     _more_cases(org)
     login(org.agent)
-    open_cases = db.session.scalars(sa.select(Case).where(Case.status != CaseStatus.CLOSED)).all()
-    overdue = next(c for c in open_cases if c.due_at <= frozen_now)
+    # In id order, and only cases that still promise something: the page shows "förfaller"
+    # for those (a case with no promise left can have passed its at-risk time).
+    open_cases = db.session.scalars(
+        sa.select(Case).where(Case.status != CaseStatus.CLOSED).order_by(Case.id)
+    ).all()
+    promising = [c for c in open_cases if c.has_promise]
+    overdue = next(c for c in promising if c.due_at <= frozen_now)
     at_risk = next(
         c
-        for c in open_cases
+        for c in promising
         if c.due_at > frozen_now and c.at_risk_at and c.at_risk_at <= frozen_now
     )
     calm = next(
-        c
-        for c in open_cases
-        if c.has_promise and c.due_at > frozen_now and c.at_risk_at and c.at_risk_at > frozen_now
+        c for c in promising if c.due_at > frozen_now and c.at_risk_at and c.at_risk_at > frozen_now
     )
 
     def due_line(case: Case) -> str:  # the page's first paragraph: status, due time, badge
