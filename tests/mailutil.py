@@ -46,3 +46,18 @@ def make_mail(
         message[name] = value
     message.set_content(body)
     return message.as_bytes()
+
+
+def record_parse_aheads(monkeypatch) -> list:  # noqa: ANN001
+    """The ParseAhead objects the code under test makes (to see what its helper parsed)."""
+    from kontaktcenter.channels.email.parse_ahead import ParseAhead
+
+    made: list[ParseAhead] = []
+    original = ParseAhead.__init__
+
+    def recording(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(ParseAhead, "__init__", recording)
+    return made

@@ -19,7 +19,7 @@ from kontaktcenter.channels.email.models import Mailbox, MailMessage
 from kontaktcenter.core.extensions import db
 from tests import mailservers
 from tests.mailservers import Dovecot, ImapAccount
-from tests.mailutil import make_mail
+from tests.mailutil import make_mail, record_parse_aheads
 
 # Fixtures (a real Dovecot, fresh accounts on it, a test certificate).
 dovecot = mailservers.dovecot
@@ -117,16 +117,7 @@ def test_a_backlog_is_filed_in_order_with_each_next_batch_parsed_ahead(
 ):
     """A batch per message: the answer joins the case filed two batches before it; the
     batches after the first were parsed in the helper (channels/email/parse_ahead.py)."""
-    from kontaktcenter.channels.email.parse_ahead import ParseAhead
-
-    made: list[ParseAhead] = []
-    original = ParseAhead.__init__
-
-    def recording(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        original(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(ParseAhead, "__init__", recording)
+    made = record_parse_aheads(monkeypatch)
     monkeypatch.setitem(app.config, "MAIL_BATCH_MESSAGES", 1)
     for raw in citizen_mails():
         imap_account.append(raw)

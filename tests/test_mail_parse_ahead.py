@@ -15,7 +15,7 @@ import pytest
 
 from kontaktcenter.channels.email import parse_ahead
 from kontaktcenter.channels.email.parse_ahead import ParseAhead, parse_all, parse_for_parent
-from tests.mailutil import SWEDISH
+from tests.mailutil import SWEDISH, record_parse_aheads
 from tests.test_mail_import_cli import (  # noqa: F401 (fixtures)
     SUBSET,
     corpus_dir,
@@ -99,14 +99,7 @@ def test_disabled_parses_here():
 def test_import_mail_files_alike_with_the_next_batch_parsed_ahead(app, monkeypatch, request):
     """Batches of two: the reply is filed a batch after its case, the duplicate in its
     original's batch; the helper parsed every batch after the first."""
-    made: list[ParseAhead] = []
-    original = ParseAhead.__init__
-
-    def recording(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        original(self, *args, **kwargs)
-        made.append(self)
-
-    monkeypatch.setattr(ParseAhead, "__init__", recording)
+    made = record_parse_aheads(monkeypatch)
     monkeypatch.setitem(app.config, "MAIL_BATCH_MESSAGES", 2)
     # The fixtures of tests/test_mail_import_cli.py, imported above.
     result = request.getfixturevalue("import_mail")(request.getfixturevalue("corpus_dir"))
