@@ -74,10 +74,6 @@ def _end_with_parent() -> None:
     threading.Thread(target=watch, name="kc-parse-ahead-watch", daemon=True).start()
 
 
-def _context() -> multiprocessing.context.BaseContext:
-    return multiprocessing.get_context("fork")
-
-
 def available() -> bool:
     """Whether this platform can fork a helper (Linux and macOS; not Windows)."""
     return "fork" in multiprocessing.get_all_start_methods()
@@ -144,7 +140,9 @@ class ParseAhead:
         try:
             if self.pool is None:
                 self.pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=_context(), initializer=_end_with_parent
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=_end_with_parent,
                 )
             small = [raw for _label, raw in group if len(raw) <= self.limit]
             return self.pool.submit(self.work, small)
