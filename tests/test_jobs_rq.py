@@ -60,3 +60,64 @@ def test_acknowledgement_is_sent_by_an_rq_worker(app, committed_db, database_url
     finally:
         app.config.update(saved)
         app.extensions["kontaktcenter.core.jobs"].pop("redis", None)
+
+
+def test_mail_stored_first_is_filed_by_one_drain_job_per_backlog(
+    app, committed_db, database_url, tmp_path
+):
+    """Twenty messages handed in with `Prefer: respond-async` enqueue one drain job, not
+    twenty, and a real worker files them all."""
+    from kontaktcenter.core import jobs
+    from kontaktcenter.core.roles import Role
+    from tests.api_client import api_as
+    from tests.factories import make_user
+
+    url = redis_url()
+    saved = {key: app.config[key] for key in ("JOBS_MODE", "REDIS_URL", "OUTBOX_DIR")}
+    app.config.update(JOBS_MODE="rq", REDIS_URL=url, OUTBOX_DIR=str(tmp_path))
+    app.extensions["kontaktcenter.core.jobs"].pop("redis", None)
+    try:
+        queue = jobs.rq_queue(app)
+        queue.empty()
+        api = api_as(app.test_client(), make_user(Role.AGENT))  # real commits: not `client`
+        ids = []
+        for n in range(20):
+            response = api.open(
+                "POST",
+                "/inbound/email",
+                data=make_mail(message_id=f"<drain{n}@example.se>", subject=f"Fråga {n}"),
+                content_type="message/rfc822",
+                headers={"Prefer": "respond-async"},
+            )
+            assert response.status_code == 202
+            ids.append(response.get_json()["id"])
+        assert [job.func_name for job in queue.get_jobs()] == ["kontaktcenter.core.outbox.drain"]
+        db.session.rollback()  # end our read transaction: SQLite would lock the worker out
+
+        env = dict(os.environ)
+        env.update(
+            DATABASE_URL=database_url,
+            REDIS_URL=url,
+            SECRET_KEY="x" * 40,
+            KONTAKTCENTER_OUTBOX_DIR=str(tmp_path),
+            KONTAKTCENTER_INSTANCE_PATH=str(tmp_path / "instance"),
+            KONTAKTCENTER_JOB_QUEUE=app.config["JOB_QUEUE"],
+        )
+        worker = subprocess.run(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert worker.returncode == 0, worker.stderr[-2000:]
+
+        db.session.rollback()
+        filed = db.session.scalars(sa.select(MailMessage).where(MailMessage.id.in_(ids))).all()
+        assert sorted(message.id for message in filed) == sorted(ids)
+        assert {message.status for message in filed} == {MailStatus.RECEIVED}
+        assert len({message.case_id for message in filed}) == 20
+    finally:
+        app.config.update(saved)
+        app.extensions["kontaktcenter.core.jobs"].pop("redis", None)

@@ -196,3 +196,87 @@ def test_a_tasks_personal_data_stays_for_a_retry_and_goes_when_it_fails_for_good
     final = _row(row.id)
     assert final.state == "failed" and final.args["number"] is None
     assert final.args["reference"] == "KC-1"
+
+
+# --- batch tasks -------------------------------------------------------------------------------
+
+BATCHES: list[list[dict]] = []
+
+
+@outbox.task("test.batch", private=("number",), batch=3)
+def _batch(items: list[dict]) -> list[str | None]:
+    BATCHES.append(items)
+    if any(item.get("explode") for item in items):
+        raise ConnectionError("the whole batch failed")
+    return ["nej" if item.get("fail") else None for item in items]
+
+
+@pytest.fixture
+def _batches():
+    BATCHES.clear()
+    yield BATCHES
+
+
+def _pending(name: str, *args: dict) -> list[int]:
+    rows = [outbox.add(name, **item) for item in args]
+    db.session.commit()
+    db.session.info.pop("outbox_ready", None)  # not run here: left for a drain
+    return [row.id for row in rows]
+
+
+def test_a_drain_runs_a_batch_tasks_rows_a_batch_at_a_time(db_session, _batches):
+    ids = _pending("test.batch", *({"n": n, "number": f"070{n}"} for n in range(7)))
+    assert outbox.drain("test.batch") == 7
+    assert [[item["n"] for item in batch] for batch in _batches] == [[0, 1, 2], [3, 4, 5], [6]]
+    rows = [_row(job_id) for job_id in ids]
+    assert {(row.state, row.attempts) for row in rows} == {("done", 1)}
+    assert {row.args["number"] for row in rows} == {None}  # private arguments erased
+    assert outbox.drain("test.batch") == 0  # nothing left, nothing run twice
+
+
+def test_a_batch_tasks_failed_rows_are_retried_alone_and_the_others_are_done(
+    app, db_session, _batches
+):
+    ok, bad = _pending("test.batch", {"n": 1}, {"n": 2, "fail": True})
+    outbox.drain("test.batch")
+    assert _row(ok).state == "done"
+    failed = _row(bad)
+    assert (failed.state, failed.attempts, failed.last_error) == ("pending", 1, "nej")
+    assert outbox.drain("test.batch") == 0  # its backoff has not passed
+    outbox.recover(utcnow() + timedelta(seconds=11))
+    assert _batches[-1] == [{"n": 2, "fail": True}] and _row(bad).attempts == 2
+
+
+def test_a_batch_that_raises_retries_every_row(db_session, _batches):
+    ids = _pending("test.batch", {"n": 1}, {"n": 2, "explode": True})
+    outbox.drain("test.batch")
+    rows = [_row(job_id) for job_id in ids]
+    assert [(row.state, row.last_error) for row in rows] == [
+        ("pending", "ConnectionError: the whole batch failed")
+    ] * 2
+
+
+def test_a_commit_hands_over_one_drain_while_one_waits(app, db_session, monkeypatch, _batches):
+    """Thread mode (the embedded default): rows of a batch task committed while a drain waits
+    to start hand over nothing more; once it has started, the next commit hands over another."""
+    handed: list[tuple] = []
+    monkeypatch.setitem(app.config, "JOBS_MODE", "thread")
+    monkeypatch.setattr(jobs, "enqueue", lambda func, *args, **_: handed.append((func, args)))
+    monkeypatch.setattr(outbox, "_draining", set())
+    for n in range(3):
+        outbox.add("test.batch", n=n)
+    outbox.add("test.record", n=9)
+    db.session.commit()
+    outbox.add("test.batch", n=3)
+    db.session.commit()
+    assert [(func.__name__, args) for func, args in handed] == [
+        ("run", (handed[0][1][0],)),  # the ordinary task's row: a job of its own
+        ("drain", ("test.batch",)),
+    ]
+    monkeypatch.setitem(app.config, "JOBS_MODE", "eager")
+    outbox.drain("test.batch")  # clears the flag before it claims
+    monkeypatch.setitem(app.config, "JOBS_MODE", "thread")
+    outbox.add("test.batch", n=4)
+    db.session.commit()
+    assert [func.__name__ for func, _ in handed] == ["run", "drain", "drain"]
+    assert [item["n"] for batch in _batches for item in batch] == [0, 1, 2, 3]

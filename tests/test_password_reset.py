@@ -74,9 +74,7 @@ def test_a_link_is_mailed_and_sets_a_new_password_once(org, client, outbox, publ
     again = client.get(path)
     assert again.status_code == 410 and "redan använts" in again.get_data(as_text=True)
     actions = db.session.scalars(
-        sa.select(AuditEvent.action)
-        .where(AuditEvent.user_id == user.id)
-        .order_by(AuditEvent.id)
+        sa.select(AuditEvent.action).where(AuditEvent.user_id == user.id).order_by(AuditEvent.id)
     ).all()
     assert actions == ["password_reset_requested", "password_reset"]
 

@@ -22,8 +22,9 @@ GATEWAY_ROLES = (Role.AGENT, Role.ADMIN)
 @bp.post("/inbound/email")
 def inbound_email() -> ResponseReturnValue:
     """The raw MIME message as the body. Rejected messages are kept too, so a gateway must not
-    retry them: every outcome but a transport error is a 2xx. A large message is stored before
-    it is read and filed by a job: 202 with its id."""
+    retry them: every outcome but a transport error is a 2xx. A large message, or any sent
+    with ``Prefer: respond-async`` (RFC 7240), is stored before it is read and filed by a job,
+    with others stored first: 202 with its id."""
     if api_user().role not in GATEWAY_ROLES:
         raise Forbidden("Din roll får inte lämna in e-post.")
     if request.mimetype != "message/rfc822":
@@ -34,12 +35,25 @@ def inbound_email() -> ResponseReturnValue:
     raw = request.get_data(cache=False)
     if not raw:
         raise BadRequest("Meddelandet är tomt.")
-    result = ingest(raw)
+    later = _prefers_async()
+    result = ingest(raw, file_later=later)
     if result.result == "accepted":
         accepted = {"result": "accepted", "id": result.message_pk, "reference": None}
-        return accepted | {"reason": result.reason}, 202
+        applied = {"Preference-Applied": "respond-async"} if later else {}
+        return accepted | {"reason": result.reason}, 202, applied
     body = {"reference": result.reference, "result": result.result, "reason": result.reason}
     return body, 201 if result.result == "created" else 200
+
+
+def _prefers_async() -> bool:
+    """Whether the request's Prefer headers (RFC 7240) include respond-async: preferences are
+    separated by commas, each a token (any case), optionally with a value and parameters."""
+    for header in request.headers.getlist("Prefer"):
+        for preference in header.split(","):
+            token = preference.split(";", 1)[0].split("=", 1)[0].strip()
+            if token.lower() == "respond-async":
+                return True
+    return False
 
 
 @bp.post("/cases/<reference>/replies")

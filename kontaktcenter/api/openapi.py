@@ -143,6 +143,7 @@ PATHS: dict[str, Schema] = {
                     headers={
                         "Location": {
                             "description": "The case's URL.",
+                            "required": True,
                             "schema": {"type": "string"},
                         }
                     },
@@ -206,8 +207,22 @@ PATHS: dict[str, Schema] = {
             "Message-ID is filed, not dropped. A message larger than the server's "
             "`MAIL_ASYNC_BYTES` (5 MB by default) is stored at once, before it is read, and "
             "answered `202` with its `id`; a background job files it (a message the job cannot "
-            "file after three tries is kept for an administrator, never lost). Do not retry a "
-            "2xx. Roles agent and admin.",
+            "file after three tries is kept for an administrator, never lost). So is any "
+            "message sent with `Prefer: respond-async` (RFC 7240; answered with "
+            "`Preference-Applied: respond-async`): the answer comes as soon as the message is "
+            "stored, and the job files the messages stored meanwhile together, a batch per "
+            "transaction, each as of when it arrived. Do not retry a 2xx. Roles agent and "
+            "admin.",
+            "parameters": [
+                {
+                    "name": "Prefer",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string"},
+                    "description": "`respond-async`: store the message and answer `202` at "
+                    "once; it is filed in the background (for gateways handing in many).",
+                }
+            ],
             "requestBody": {
                 "required": True,
                 # Any bytes, the message as received, but not none (400).
@@ -218,8 +233,17 @@ PATHS: dict[str, Schema] = {
                 "200": _json(ref("InboundResult"), "Joined, duplicate or rejected (kept)."),
                 "202": _json(
                     ref("InboundAccepted"),
-                    "A large message, stored and filed in the background.",
-                ),
+                    "A large message, or one sent with `Prefer: respond-async`, stored and "
+                    "filed in the background.",
+                )
+                | {
+                    "headers": {
+                        "Preference-Applied": {
+                            "description": "`respond-async` when the request preferred it.",
+                            "schema": {"type": "string"},
+                        }
+                    }
+                },
             }
             | _std("BadRequest", "Unauthorized", "Forbidden", "UnsupportedMediaType"),
         },

@@ -70,7 +70,13 @@ PATHS: dict[str, Schema] = {
                 "201": json_response(
                     ref("RegisterExtractRequest"),
                     "The request was logged.",
-                    headers={"Location": {"description": "The extract.", "schema": _STR}},
+                    headers={
+                        "Location": {
+                            "description": "The extract.",
+                            "required": True,
+                            "schema": _STR,
+                        }
+                    },
                 )
             }
             | std("BadRequest", "Unauthorized", "Forbidden", "UnsupportedMediaType", "Invalid"),

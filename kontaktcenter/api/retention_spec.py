@@ -141,7 +141,9 @@ SCHEMAS: dict[str, Schema] = {
 _RUN_STARTED = json_response(
     ref("RetentionRun"),
     "Logged and queued (done at once where jobs run eagerly); follow `Location`.",
-    headers={"Location": {"schema": {"type": "string"}, "description": "The run."}},
+    headers={
+        "Location": {"schema": {"type": "string"}, "required": True, "description": "The run."}
+    },
 )
 _EMPTY_BODY = {
     "required": False,

@@ -31,6 +31,7 @@ RESPONSES: dict[str, Schema] = {
         {
             "WWW-Authenticate": {
                 "description": 'Bearer realm="kontaktcenter"',
+                "required": True,
                 "schema": {"type": "string"},
             }
         },

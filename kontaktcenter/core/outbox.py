@@ -16,12 +16,23 @@ that fails ``OUTBOX_MAX_ATTEMPTS`` times is kept as failed for the admin health 
 
 Areas register their tasks by name with :func:`task`, so a service names the work it causes
 without importing the code that does it.
+
+A **batch task** (``task(name, batch=N)``) does the same work for many rows at once (filing
+stored e-mail: one transaction for a hundred messages instead of a hundred). Its rows are not
+handed over one job each: a commit hands over one :func:`drain` job per task, unless one is
+already waiting (a flag in Redis, or in the process in thread mode), and that job claims up to
+N due rows at a time (``FOR UPDATE SKIP LOCKED``: several workers share the rows) until none
+are left. The flag is cleared before the first claim, so a row committed while a drain runs
+either is claimed by it or hands over the next one. Each row still has its own state, attempts,
+backoff and failure.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -73,16 +84,30 @@ class OutboxJob(Model):
 
 
 _TASKS: dict[str, Callable[..., object]] = {}
+# Batch tasks: rows claimed per run. Their function takes the rows' arguments as a list and
+# returns, by position, None for a row done or the error of a row to retry (see `task`).
+_BATCH: dict[str, int] = {}
+# A drain job waits for these (thread mode: in this process) and a drain's flag in Redis lives
+# at most this long, so a drain that was lost (Redis emptied) is handed over again by recover().
+DRAIN_FLAG_SECONDS = 60
+# A drain hands itself over again after this long, so one job never outlives its timeout.
+DRAIN_SECONDS = 60
+_draining: set[str] = set()
+_draining_lock = threading.Lock()
 # Per task: the arguments that are personal data (a phone number), erased from the row once it
 # has finished, done or failed for good: rows are kept for the health page, their data not.
 _PRIVATE: dict[str, tuple[str, ...]] = {}
 
 
 def task(
-    name: str, private: tuple[str, ...] = ()
+    name: str, private: tuple[str, ...] = (), *, batch: int = 0
 ) -> Callable[[Callable[..., object]], Callable[..., object]]:
     """Register `func` as the task `name` (``area.verb``), run with the row's arguments.
-    `private` names arguments that are personal data: set to null when the row finishes."""
+    `private` names arguments that are personal data: set to null when the row finishes.
+
+    `batch`: run up to this many rows at once. `func` then takes one argument, the rows'
+    arguments as a list, and returns a list with one item per row: None for a row that is
+    done, or the error (a string) of a row to retry with backoff. Raising retries them all."""
 
     def decorator(func: Callable[..., object]) -> Callable[..., object]:
         if _TASKS.get(name, func) is not func:
@@ -90,6 +115,8 @@ def task(
         _TASKS[name] = func
         if private:
             _PRIVATE[name] = private
+        if batch:
+            _BATCH[name] = batch
         return func
 
     return decorator
@@ -138,9 +165,9 @@ def dispatch() -> None:
 
 @sa.event.listens_for(Session, "after_flush")
 def _remember(session: Session, _context: object) -> None:
-    ids = [obj.id for obj in session.new if isinstance(obj, OutboxJob)]
-    if ids:
-        session.info.setdefault("outbox_flushed", []).extend(ids)
+    rows = [(obj.id, obj.task) for obj in session.new if isinstance(obj, OutboxJob)]
+    if rows:
+        session.info.setdefault("outbox_flushed", []).extend(rows)
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
@@ -151,14 +178,26 @@ def _forget(session: Session, previous: sa.orm.SessionTransaction) -> None:
 
 @sa.event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
-    ids = session.info.pop("outbox_flushed", None)
-    if not ids:
+    rows = session.info.pop("outbox_flushed", None)
+    if not rows:
         return
     if current_app.config["JOBS_MODE"] == "eager":
-        session.info.setdefault("outbox_ready", []).extend(ids)
+        session.info.setdefault("outbox_ready", []).extend(job_id for job_id, _ in rows)
         return
-    for job_id in ids:
-        _hand_over(job_id)
+    _hand_over_all(rows)
+
+
+def _hand_over_all(rows: Sequence[tuple[int, str]]) -> None:
+    """Hand over rows: one job per row, one drain per batch task."""
+    drains: list[str] = []
+    for job_id, name in rows:
+        if name in _BATCH:
+            if name not in drains:
+                drains.append(name)
+        else:
+            _hand_over(job_id)
+    for name in drains:
+        _hand_over_drain(name)
 
 
 def _hand_over(job_id: int) -> None:
@@ -171,6 +210,115 @@ def _hand_over(job_id: int) -> None:
         jobs.enqueue(run, job_id, rq_job_id=f"{queue}-outbox-{job_id}", rq_job_timeout=timeout)
     except Exception:  # noqa: BLE001 - e.g. Redis down; the row is safe in the database
         log.exception("Could not hand outbox job %s to the job runner; it will be retried", job_id)
+
+
+def _drain_flag(name: str) -> str:
+    return f"{current_app.config['JOB_QUEUE']}-outbox-drain-{name}"
+
+
+def _hand_over_drain(name: str) -> None:
+    """Have a drain of `name`'s rows run, unless one is waiting to start already."""
+    mode = current_app.config["JOBS_MODE"]
+    try:
+        if mode == "rq":
+            flag = _drain_flag(name)
+            redis = jobs.redis_connection()
+            if not redis.set(flag, 1, nx=True, ex=DRAIN_FLAG_SECONDS):
+                return
+            try:
+                jobs.enqueue(drain, name, rq_job_timeout=current_app.config["OUTBOX_JOB_TIMEOUT"])
+            except Exception:
+                redis.delete(flag)
+                raise
+        else:
+            with _draining_lock:
+                if name in _draining:
+                    return
+                _draining.add(name)
+            jobs.enqueue(drain, name)
+    except Exception:  # noqa: BLE001 - e.g. Redis down; the rows are safe in the database
+        with _draining_lock:
+            _draining.discard(name)
+        log.exception("Could not hand the %s rows to the job runner; they will be retried", name)
+
+
+@jobs.app_job
+def drain(name: str, now: datetime | None = None) -> int:
+    """Run the due rows of the batch task `name`, a batch at a time, until none are left (or
+    DRAIN_SECONDS have passed: then the next drain is handed over). Several drains may run
+    side by side: each claims rows no other holds. Returns how many rows it ran."""
+    if current_app.config["JOBS_MODE"] == "rq":
+        jobs.redis_connection().delete(_drain_flag(name))
+    else:
+        with _draining_lock:
+            _draining.discard(name)
+    started = time.monotonic()
+    ran = 0
+    while claimed := _claim_batch(name, now or utcnow()):
+        _run_claimed(name, claimed)
+        ran += len(claimed)
+        if time.monotonic() - started > DRAIN_SECONDS:
+            _hand_over_drain(name)
+            break
+    return ran
+
+
+def _claim_batch(name: str, now: datetime) -> list[tuple[int, dict[str, Any], int]]:
+    """Claim up to the task's batch of due pending rows, oldest first, skipping rows another
+    runner has locked; (id, args, attempts) of each, committed as running."""
+    # Two statements: with the locking SELECT as a subquery of the UPDATE, PostgreSQL claimed
+    # more rows than the LIMIT (tests/test_outbox.py, on PostgreSQL).
+    due = db.session.scalars(
+        sa.select(OutboxJob.id)
+        .where(OutboxJob.task == name, OutboxJob.state == PENDING, OutboxJob.run_after <= now)
+        .order_by(OutboxJob.id)
+        .limit(_BATCH[name])
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not due:
+        db.session.commit()
+        return []
+    rows = db.session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id.in_(due), OutboxJob.state == PENDING)
+        .values(state=RUNNING, claimed_at=now, attempts=OutboxJob.attempts + 1)
+        .returning(OutboxJob.id, OutboxJob.args, OutboxJob.attempts)
+        .execution_options(synchronize_session=False)
+    ).all()
+    db.session.commit()
+    return sorted((row.id, dict(row.args), row.attempts) for row in rows)
+
+
+def _run_claimed(name: str, claimed: Sequence[tuple[int, dict[str, Any], int]]) -> None:
+    """Run claimed rows of one task and record each row's result."""
+    func = _TASKS[name]
+    try:
+        if name in _BATCH:
+            errors = list(cast("Sequence[str | None]", func([args for _, args, _ in claimed])))
+            if len(errors) != len(claimed):
+                raise RuntimeError(f"{name} returned {len(errors)} results for {len(claimed)}")
+        else:
+            ((_, args, _),) = claimed
+            func(**args)
+            errors = [None]
+    except Exception as error:  # noqa: BLE001 - recorded on the rows and retried
+        db.session.rollback()
+        errors = [f"{type(error).__name__}: {error}"] * len(claimed)
+    finished = utcnow()
+    for (job_id, args, attempts), failure in zip(claimed, errors, strict=True):
+        if failure is not None:
+            _failed(job_id, attempts, failure, name, args)
+            continue
+        values: dict[str, Any] = {"state": DONE, "finished_at": finished, "last_error": None}
+        if (erased := _erased(name, args)) is not None:
+            values["args"] = erased
+        db.session.execute(
+            sa.update(OutboxJob)
+            .where(OutboxJob.id == job_id)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+    db.session.commit()
 
 
 # --- running a row ---------------------------------------------------------------------------
@@ -191,23 +339,7 @@ def run(job_id: int, now: datetime | None = None) -> None:
         return
     row = db.session.get(OutboxJob, job_id, populate_existing=True)
     assert row is not None
-    name, args, attempts = row.task, dict(row.args), row.attempts
-    try:
-        _TASKS[name](**args)
-    except Exception as error:  # noqa: BLE001 - recorded on the row and retried
-        db.session.rollback()
-        _failed(job_id, attempts, f"{type(error).__name__}: {error}", name, args)
-        return
-    values: dict[str, Any] = {"state": DONE, "finished_at": utcnow(), "last_error": None}
-    if (erased := _erased(name, args)) is not None:
-        values["args"] = erased
-    db.session.execute(
-        sa.update(OutboxJob)
-        .where(OutboxJob.id == job_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    _run_claimed(row.task, [(job_id, dict(row.args), row.attempts)])
 
 
 def _failed(
@@ -260,8 +392,8 @@ def recover(now: datetime | None = None) -> int:
     db.session.commit()
     # A fresh row is normally handed over by its own commit: leave it that long.
     settled = now - timedelta(seconds=config["OUTBOX_GRACE_SECONDS"])
-    ids = db.session.scalars(
-        sa.select(OutboxJob.id)
+    rows = db.session.execute(
+        sa.select(OutboxJob.id, OutboxJob.task)
         .where(
             OutboxJob.state == PENDING,
             OutboxJob.run_after <= now,
@@ -270,12 +402,12 @@ def recover(now: datetime | None = None) -> int:
         .order_by(OutboxJob.run_after)
         .limit(config["OUTBOX_RECOVER_BATCH"])
     ).all()
-    for job_id in ids:
-        if config["JOBS_MODE"] == "eager":
+    if config["JOBS_MODE"] == "eager":
+        for job_id, _ in rows:
             run(job_id, now)
-        else:
-            _hand_over(job_id)
-    return len(ids)
+    else:
+        _hand_over_all([(job_id, name) for job_id, name in rows])
+    return len(rows)
 
 
 def health(limit: int = 50) -> dict[str, Any]:

@@ -17,12 +17,14 @@ tried again by the outbox and kept as "kunde inte behandlas" after MAX_ATTEMPTS.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.util import identity_key
 
 from kontaktcenter.channels.email import store as mail_store
 from kontaktcenter.channels.email.filing import Batch, Filed
@@ -38,6 +40,7 @@ from kontaktcenter.core import outbox
 from kontaktcenter.core.extensions import db, utcnow
 
 T = TypeVar("T")
+U = TypeVar("U")
 V = TypeVar("V", str, int)
 
 SUMMARY_MAX = 300
@@ -51,11 +54,20 @@ log = logging.getLogger(__name__)
 
 
 def ingest(
-    raw: bytes, *, mailbox_id: int | None = None, keep_received_time: bool = False
+    raw: bytes,
+    *,
+    mailbox_id: int | None = None,
+    keep_received_time: bool = False,
+    file_later: bool = False,
 ) -> IngestResult:
     """File one raw message. Commits; never raises for bad input: a message that cannot be
     filed is kept as unreadable with the reason, so a poller can mark it and go on. A large
-    one is stored and "accepted" (filed by a job)."""
+    one, or any with `file_later`, is stored and "accepted": filed by a job, with the others
+    stored first, a batch per transaction."""
+    if file_later:
+        (result,) = store_first([raw], mailbox_id, keep_received_time)
+        outbox.dispatch()
+        return result
     return ingest_batch([raw], mailbox_id=mailbox_id, keep_received_time=keep_received_time)[0]
 
 
@@ -183,26 +195,90 @@ def _file_stored(message_pk: int) -> IngestResult:
     mailbox_id, archive = stored.mailbox_id, bool(stored.flags.get("keep_received_time"))
     arrived = stored.created_at
     parsed = parsed_message(mail_store.load(stored.raw_sha256))
-    duplicate = Lookups([parsed], besides=message_pk).duplicate_of(parsed)
-    if duplicate is None:
-        db.session.delete(stored)
-        db.session.flush()
-        try:
-            (result,) = _file_together(
-                [parsed], mailbox_id, archive=archive, replacing=(message_pk, arrived)
-            )
-            db.session.commit()  # (done already, unless it turned out a duplicate after all)
-            return result
-        except IntegrityError:  # another worker filed the same message a moment ago
-            db.session.rollback()
-            duplicate = Lookups([parsed], besides=message_pk).duplicate_of(parsed)
-            if duplicate is None:
-                raise
+    try:
+        (result,) = _file_together(
+            [parsed], mailbox_id, archive=archive, replacing=[(message_pk, arrived)]
+        )
+        return result
+    except IntegrityError:  # another worker filed the same message a moment ago
+        db.session.rollback()
+        duplicate = Lookups([parsed]).duplicate_of(parsed)
+        if duplicate is None:
+            raise
     stored = db.session.get(MailMessage, message_pk)
     if stored is not None:
         db.session.delete(stored)
     db.session.commit()
     return duplicate
+
+
+def file_stored_many(message_pks: Sequence[int]) -> list[str | None]:
+    """File stored messages (the ``email.file_stored`` batch task); by position, None for a
+    message filed or given up (or no longer pending), or the error of one to try again later.
+
+    Messages not tried before and no larger than MAIL_ASYNC_BYTES (stored first because the
+    sender asked for it, not for their size) are filed together, a batch per transaction as
+    `ingest_batch` files them, each as of when it arrived and under the id its sender was
+    given. Their tries are counted together first: if a batch fails, or kills its worker, each
+    of its messages is then tried alone (:func:`file_stored`), so one bad message uses up its
+    own tries and never the others'."""
+    config = current_app.config
+    stored = {
+        row.id: row
+        for row in db.session.scalars(
+            sa.select(MailMessage).where(MailMessage.id.in_(message_pks)).order_by(MailMessage.id)
+        )
+    }
+    groups: dict[tuple[int | None, bool], list[MailMessage]] = {}
+    alone: list[int] = []
+    for pk in message_pks:
+        row = stored.get(pk)
+        if row is None or row.status != MailStatus.PENDING:
+            continue
+        if row.attempts == 0 and row.size <= config["MAIL_ASYNC_BYTES"]:
+            key = (row.mailbox_id, bool(row.flags.get("keep_received_time")))
+            groups.setdefault(key, []).append(row)
+        else:
+            alone.append(pk)
+    for (mailbox_id, archive), rows in groups.items():
+        for members in _grouped(rows, lambda row: row.size):
+            ids = [row.id for row in members]
+            try:
+                _file_stored_together(members, mailbox_id, archive)
+            except Exception:  # noqa: BLE001 - each is tried alone below, with its own tries
+                db.session.rollback()
+                log.exception("A batch of %d stored messages failed; filing them alone", len(ids))
+                alone += ids
+    errors: dict[int, str] = {}
+    for pk in alone:
+        try:
+            file_stored(pk)
+        except Exception as error:  # noqa: BLE001 - recorded on the message, retried later
+            db.session.rollback()
+            errors[pk] = f"{type(error).__name__}: {error}"
+    outbox.dispatch()
+    return [errors.get(pk) for pk in message_pks]
+
+
+def _file_stored_together(
+    rows: list[MailMessage], mailbox_id: int | None, archive: bool
+) -> list[IngestResult]:
+    """File stored messages of one mailbox in as few transactions as `_file_together` needs;
+    their tries are counted (and committed) first."""
+    replacing = [(row.id, row.created_at) for row in rows]
+    digests = [row.raw_sha256 for row in rows]
+    for row in rows:
+        row.attempts += 1
+    db.session.commit()
+    raws = mail_store.load_many(digests)
+    messages = [parsed_message(raws[digest]) for digest in digests]
+    results: list[IngestResult] = []
+    while len(results) < len(messages):
+        done = len(results)
+        results += _file_together(
+            messages[done:], mailbox_id, archive=archive, replacing=replacing[done:]
+        )
+    return results
 
 
 def _give_up(stored: MailMessage, reason: str) -> IngestResult:
@@ -216,16 +292,20 @@ def _give_up(stored: MailMessage, reason: str) -> IngestResult:
 def batches(raws: Iterable[tuple[T, bytes]]) -> Iterator[list[tuple[T, bytes]]]:
     """Group (label, raw) pairs into batches for ingest_batch: at most MAIL_BATCH_MESSAGES
     messages and MAIL_BATCH_BYTES bytes (a single larger message is a batch of its own)."""
+    return _grouped(raws, lambda item: len(item[1]))
+
+
+def _grouped(items: Iterable[U], size: Callable[[U], int]) -> Iterator[list[U]]:
     limit = max(1, current_app.config["MAIL_BATCH_MESSAGES"])
     max_bytes = current_app.config["MAIL_BATCH_BYTES"]
-    batch: list[tuple[T, bytes]] = []
-    size = 0
-    for item in raws:
-        if batch and (len(batch) >= limit or size + len(item[1]) > max_bytes):
+    batch: list[U] = []
+    total = 0
+    for item in items:
+        if batch and (len(batch) >= limit or total + size(item) > max_bytes):
             yield batch
-            batch, size = [], 0
+            batch, total = [], 0
         batch.append(item)
-        size += len(item[1])
+        total += size(item)
     if batch:
         yield batch
 
@@ -262,29 +342,31 @@ def _file_together(
     mailbox_id: int | None,
     *,
     archive: bool = False,
-    replacing: tuple[int, datetime] | None = None,
+    replacing: Sequence[tuple[int, datetime]] | None = None,
 ) -> list[IngestResult]:
     """File `messages` from the first on, in one transaction; returns the results of those it
     filed (at least one), with the acknowledgements to send in the same transaction.
 
     It stops before a message that cites a case reference not yet in the database while this
     batch has made new cases: the reference may be one of theirs, which are numbered at the
-    commit, so that message begins the next batch. `replacing`: the id the first message's row
-    takes (a stored message's, deleted by the caller in this transaction) and when it arrived:
-    it is filed as it would have been then."""
+    commit, so that message begins the next batch. `replacing`, by position: the stored
+    (pending) row each message replaces, deleted in this transaction, whose id its row takes,
+    and when it arrived: it is filed as it would have been then."""
     batch = Batch(messages, mailbox_id, archive=archive)
-    if replacing is not None:
-        batch.now = min(batch.now, replacing[1])
+    started = batch.now
     filed: list[Filed] = []
     # Nothing is written until everything is decided: one flush for the whole batch.
     with db.session.no_autoflush:
-        for parsed in messages:
+        for i, parsed in enumerate(messages):
             if batch.new_cases and batch.cites_unknown_case(parsed):
                 break
+            if replacing is not None:
+                batch.now = min(started, replacing[i][1])
             filed.append(batch.file(parsed))
-        if replacing is not None and filed and filed[0].message is not None:
-            filed[0].message.id = replacing[0]
+        if replacing is not None:
+            _replace_stored(filed, [pk for pk, _ in replacing[: len(filed)]])
         if all(item.stored is not None for item in filed):
+            db.session.commit()  # the stored rows of duplicates removed, if any
             return [item.outcome() for item in filed]  # all filed before: nothing to write
         batch.write_blobs()
     db.session.flush()
@@ -299,6 +381,23 @@ def _file_together(
     results = [item.outcome() for item in filed]
     db.session.commit()
     return results
+
+
+def _replace_stored(filed: list[Filed], pks: list[int]) -> None:
+    """Delete the stored rows of messages now filed (before the flush writes their new rows
+    under the same ids); a duplicate's stored row only goes."""
+    db.session.execute(
+        sa.delete(MailMessage)
+        .where(MailMessage.id.in_(pks), MailMessage.status == MailStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
+    for pk in pks:  # the stored rows' objects, if loaded, must not meet the new rows' ids
+        stale = db.session.identity_map.get(identity_key(MailMessage, pk))
+        if stale is not None:
+            db.session.expunge(stale)
+    for item, pk in zip(filed, pks, strict=True):
+        if item.result != "duplicate" and item.message is not None:  # (a duplicate in this
+            item.message.id = pk  # batch shares the row of the message it repeats)
 
 
 def _keep_unfiled(parsed: ParsedMessage, mailbox_id: int | None, reason: str) -> IngestResult:
@@ -345,4 +444,12 @@ def reprocess(message_pk: int) -> IngestResult:
     return result
 
 
-__all__ = ["IngestResult", "batches", "file_stored", "ingest", "ingest_batch", "reprocess"]
+__all__ = [
+    "IngestResult",
+    "batches",
+    "file_stored",
+    "file_stored_many",
+    "ingest",
+    "ingest_batch",
+    "reprocess",
+]

@@ -47,3 +47,17 @@ def load(digest: str) -> bytes:
     if data is None:
         raise LookupError(digest)
     return bytes(data)
+
+
+def load_many(digests: list[str]) -> dict[str, bytes]:
+    """Several blobs in one statement, by digest; raises LookupError if one is missing."""
+    wanted = set(digests)
+    found = {
+        row.sha256: bytes(row.data)
+        for row in db.session.execute(
+            sa.select(Blob.sha256, Blob.data).where(Blob.sha256.in_(wanted))
+        )
+    }
+    if missing := wanted - found.keys():
+        raise LookupError(min(missing))
+    return found

@@ -82,9 +82,10 @@ def deliver(message_pk: int) -> None:
     db.session.commit()
 
 
-@outbox.task("email.file_stored")
-def file_stored(message_pk: int) -> None:
-    """File a message that was stored before it was parsed (a large one): idempotent; a failure
-    is retried by the outbox, and after intake.MAX_ATTEMPTS tries the message is kept unfiled
-    with the reason (see intake.file_stored)."""
-    intake.file_stored(message_pk)
+@outbox.task("email.file_stored", batch=100)
+def file_stored(items: list[dict[str, int]]) -> list[str | None]:
+    """File messages that were stored before they were parsed (large ones, and any a gateway
+    handed in with ``Prefer: respond-async``), a batch at a time: idempotent; a failure is
+    retried by the outbox, and after intake.MAX_ATTEMPTS tries a message is kept unfiled with
+    the reason (see intake.file_stored_many)."""
+    return intake.file_stored_many([item["message_pk"] for item in items])

@@ -1,0 +1,207 @@
+"""The HTTP door with `Prefer: respond-async` (RFC 7240, issue #16): a gateway's message is
+stored and answered at once, and the `email.file_stored` batch task files what was stored
+meanwhile together, a batch per transaction, each message as of when it arrived and under the
+id its sender was given. One bad message, or a worker dying mid-batch, costs the others
+nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from kontaktcenter.cases.models import Case
+from kontaktcenter.channels.email import intake
+from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email.models import Direction, MailKind, MailMessage, MailStatus
+from kontaktcenter.core import outbox
+from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.outbox import OutboxJob
+from tests.api_client import api_as
+from tests.mailutil import make_mail
+from tests.test_mail_large import WorkerKilled, _message, _stored_before_parsing
+
+TASK = "email.file_stored"
+# Acknowledgements are written as files (conftest's `outbox` fixture), not sent.
+pytestmark = pytest.mark.usefixtures("outbox")
+
+
+def _door(client, user, raw: bytes, prefer: str | None):
+    headers = {"Prefer": prefer} if prefer is not None else {}
+    return api_as(client, user).open(
+        "POST", "/inbound/email", data=raw, content_type="message/rfc822", headers=headers
+    )
+
+
+@pytest.mark.parametrize(
+    "prefer", ["respond-async", "return=minimal, RESPOND-ASYNC; wait=10", "respond-async=1"]
+)
+def test_a_gateway_preferring_async_gets_202_at_once_and_the_message_is_filed(
+    client, org, monkeypatch, prefer
+):
+    stored_first = _stored_before_parsing(monkeypatch)
+    response = _door(client, org.agent, make_mail(message_id="<async@example.se>"), prefer)
+
+    assert response.status_code == 202
+    assert response.headers["Preference-Applied"] == "respond-async"
+    body = response.get_json()
+    assert body["result"] == "accepted" and body["reference"] is None
+    assert stored_first == [True]  # parsed only after its bytes, row and job were committed
+    filed = _message(body["id"])  # the job (run at once here) filed it under the same id
+    assert filed.status == MailStatus.RECEIVED and filed.case is not None
+    assert filed.case.summary.startswith("Fråga om bygglov")
+
+
+@pytest.mark.parametrize("prefer", [None, "return=minimal", "respond-asynchronously"])
+def test_without_the_preference_the_door_answers_with_the_case(client, org, prefer):
+    response = _door(client, org.agent, make_mail(message_id="<sync@example.se>"), prefer)
+    assert response.status_code == 201 and "Preference-Applied" not in response.headers
+    assert response.get_json()["reference"].startswith("KC-")
+
+
+def _stored(*raws: bytes, minutes_ago: int = 60) -> list[int]:
+    """Store messages first, as the door does, arriving a minute apart from `minutes_ago`;
+    their filing is left to a drain."""
+    results = intake.store_first(list(raws), None)
+    db.session.info.pop("outbox_ready", None)  # not run here
+    pks = [result.message_pk for result in results]
+    for n, pk in enumerate(pks):
+        arrived = utcnow() - timedelta(minutes=minutes_ago - n)
+        db.session.execute(
+            sa.update(MailMessage)
+            .where(MailMessage.id == pk)
+            .values(created_at=arrived, received_at=arrived)
+        )
+    db.session.commit()
+    return pks
+
+
+def _together_calls(monkeypatch) -> list[int]:
+    sizes: list[int] = []
+    real = intake._file_together
+
+    def spy(messages, *args, **kwargs):
+        sizes.append(len(messages))
+        return real(messages, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "_file_together", spy)
+    return sizes
+
+
+def test_messages_stored_meanwhile_are_filed_together_as_of_their_arrival(
+    db_session, org, monkeypatch
+):
+    earlier = intake.ingest(make_mail(message_id="<tidigare@example.se>", subject="Tidigare"))
+    first = make_mail(  # dated now, which is after it arrived: not believed
+        message_id="<ny@example.se>", subject="Ny fråga", sender="bo@example.se", when=utcnow()
+    )
+    pks = _stored(
+        first,
+        make_mail(
+            message_id="<svar@example.se>",
+            in_reply_to="<ny@example.se>",
+            subject="Re: Ny fråga",
+            sender="bo@example.se",
+        ),
+        first,  # delivered twice
+        make_mail(message_id="<tidigare@example.se>", subject="Tidigare"),  # filed before
+    )
+    arrived = [_message(pk).created_at for pk in pks]
+    sizes = _together_calls(monkeypatch)
+
+    assert outbox.drain(TASK) == 4
+
+    assert sizes == [4]  # one batch
+    new, reply = _message(pks[0]), _message(pks[1])  # filed under the ids given at the door
+    assert new.status == reply.status == MailStatus.RECEIVED
+    assert reply.case_id == new.case_id  # threaded to a case made in the same batch
+    case = db.session.get(Case, new.case_id)
+    assert case.received_at == arrived[0]  # its goals run from when it arrived, not from now
+    assert (new.created_at, reply.created_at) == (arrived[0], arrived[1])
+    pending = sa.select(MailMessage).where(MailMessage.status == MailStatus.PENDING)
+    assert db.session.scalars(pending).all() == []  # the duplicates' stored copies dropped
+    assert db.session.get(MailMessage, earlier.message_pk).status == MailStatus.RECEIVED
+    inbound = sa.select(sa.func.count()).where(MailMessage.direction == Direction.INBOUND)
+    assert db.session.scalar(inbound) == 3
+    assert {
+        row.state for row in db.session.scalars(sa.select(OutboxJob).where(OutboxJob.task == TASK))
+    } == {"done"}
+    acknowledged = sa.select(MailMessage.case_id).where(
+        MailMessage.kind == MailKind.ACKNOWLEDGEMENT
+    )
+    assert set(db.session.scalars(acknowledged)) == {
+        new.case_id,
+        _message(earlier.message_pk).case_id,
+    }
+
+
+def test_a_bad_message_uses_its_own_tries_and_the_others_are_filed(
+    app, db_session, org, monkeypatch
+):
+    real = intake._file_together
+
+    def poisoned(messages, *args, **kwargs):
+        if any(parsed.subject == "Gift" for parsed in messages):
+            raise RuntimeError("kan inte arkiveras")
+        return real(messages, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "_file_together", poisoned)
+    good, bad, other = _stored(
+        make_mail(message_id="<a@example.se>", subject="Första"),
+        make_mail(message_id="<b@example.se>", subject="Gift"),
+        make_mail(message_id="<c@example.se>", subject="Tredje"),
+    )
+    outbox.drain(TASK)
+    for pk in (good, other):  # filed alone after the batch failed
+        assert _message(pk).status == MailStatus.RECEIVED
+    kept = _message(bad)
+    assert (kept.status, kept.attempts) == (MailStatus.PENDING, 2)  # the batch's and its own
+    assert kept.reason == "RuntimeError: kan inte arkiveras"
+    outbox.recover(utcnow() + timedelta(minutes=5))  # past the outbox's backoff
+    kept = _message(bad)
+    assert kept.status == MailStatus.UNREADABLE
+    assert kept.reason == "Kunde inte behandlas (3 försök): RuntimeError: kan inte arkiveras"
+    assert mail_store.load(kept.raw_sha256)  # kept for the admin, never lost
+
+
+def test_a_worker_dying_mid_batch_leaves_each_message_to_be_filed_alone(
+    app, db_session, org, monkeypatch
+):
+    real = intake._file_together
+    deaths = [WorkerKilled()]
+
+    def dies_once(messages, *args, **kwargs):
+        if deaths:
+            raise deaths.pop()
+        return real(messages, *args, **kwargs)
+
+    monkeypatch.setattr(intake, "_file_together", dies_once)
+    pks = _stored(
+        *(make_mail(message_id=f"<d{n}@example.se>", subject=f"Fråga {n}") for n in range(3))
+    )
+    with pytest.raises(WorkerKilled):
+        outbox.drain(TASK)
+    assert {(_message(pk).status, _message(pk).attempts) for pk in pks} == {(MailStatus.PENDING, 1)}
+    # What recover() does with rows whose worker died, before it hands them to the next drain.
+    db.session.execute(sa.update(OutboxJob).values(state="pending", run_after=utcnow()))
+    db.session.commit()
+    sizes = _together_calls(monkeypatch)
+    assert outbox.drain(TASK) == 3
+    assert sizes == [1, 1, 1]  # tried before: each alone
+    assert {_message(pk).status for pk in pks} == {MailStatus.RECEIVED}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 3
+
+
+def test_batches_respect_the_byte_limit_and_large_messages_go_alone(
+    app, db_session, org, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_ASYNC_BYTES", 2048)
+    small = [make_mail(message_id=f"<s{n}@example.se>", subject=f"Liten {n}") for n in range(4)]
+    monkeypatch.setitem(app.config, "MAIL_BATCH_BYTES", len(small[0]) * 2 + 10)
+    large = make_mail(message_id="<stor@example.se>", body="Rad med text.\n" * 400)
+    pks = _stored(small[0], large, *small[1:])
+    sizes = _together_calls(monkeypatch)
+    outbox.drain(TASK)
+    assert sizes == [2, 2, 1]  # two small ones per batch by bytes; the large one alone
+    assert {_message(pk).status for pk in pks} == {MailStatus.RECEIVED}
