@@ -1,0 +1,230 @@
+"""Measure the HTTP inbound door (`POST /api/v1/inbound/email`) end to end, issue #16.
+
+    .venv/bin/python -m bench.door_bench \\
+        --database-url postgresql://postgres@127.0.0.1:5432/kontaktcenter_door_bench \\
+        --messages 10000 --seed 1 --recreate --drop [--sync] [--workers 3] [--clients 8]
+
+The messages are ingest_bench's (generated in memory before any timing, the same for a seed).
+The database is made as ingest_bench makes it (a small municipality, its routing rules and
+goals). Then gunicorn (``--workers`` sync workers) and one RQ worker (``flask worker``, forking
+per job as in production: it also composes the acknowledgements) run against it and Redis, and
+``--clients`` threads post the messages in order over keep-alive connections, each message
+once, with an agent's API token:
+
+* default: with ``Prefer: respond-async``: the door stores each message and answers 202; the
+  ``email.file_stored`` drain files what was stored meanwhile, a batch per transaction;
+* ``--sync``: without it: each request files its message before it answers (201/200).
+
+Reported: the door's answers per second and their latency (p50/p95/p99), and the end-to-end
+rate, messages per second from the first request until the last message is filed (no stored
+message pending, no unfinished outbox row). The check: the tables hold what ingest_bench's
+expectations say (cases = messages expected to create one; inbound rows = messages that are no
+duplicate). Eight clients may hand in a reply just before the message it answers, which then
+files as a new case: such differences are reported, not hidden.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.ingest_bench import (
+    MX,
+    REPO,
+    SECRET_KEY,
+    drop_database,
+    generate,
+    latency_summary,
+    libpq_url,
+    make_app,
+    migrate_and_create_org,
+    recreate_database,
+)
+from bench.queue_bench import Server
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def agent_token(app) -> str:
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.core.roles import Role
+    from kontaktcenter.organisation.models import User
+    from kontaktcenter.organisation.users import create_token
+
+    with app.app_context():
+        user = User(
+            email="gateway@kommun.example", name="E-postbrygga", role=Role.AGENT, password_hash="!"
+        )
+        db.session.add(user)
+        db.session.commit()
+        secret = create_token(user, "bench.door_bench")[1]
+        db.session.remove()
+    return secret
+
+
+def post_all(port: int, token: str, raws: list[bytes], clients: int, prefer: bool):
+    """Post every message once, in order, from `clients` threads; (latencies, statuses)."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "message/rfc822"}
+    if prefer:
+        headers["Prefer"] = "respond-async"
+    lock = threading.Lock()
+    position = iter(range(len(raws)))
+    latencies: list[float] = []
+    statuses: Counter[int] = Counter()
+
+    def client() -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        while True:
+            with lock:
+                i = next(position, None)
+            if i is None:
+                break
+            started = time.perf_counter()
+            conn.request("POST", "/api/v1/inbound/email", body=raws[i], headers=headers)
+            response = conn.getresponse()
+            response.read()
+            elapsed = time.perf_counter() - started
+            with lock:
+                latencies.append(elapsed)
+                statuses[response.status] += 1
+        conn.close()
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, statuses
+
+
+def unfinished(app) -> tuple[int, int]:
+    import sqlalchemy as sa
+
+    from kontaktcenter.channels.email.models import MailMessage, MailStatus
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.core.outbox import OutboxJob
+
+    with app.app_context():
+        pending = db.session.scalar(
+            sa.select(sa.func.count()).where(MailMessage.status == MailStatus.PENDING)
+        )
+        jobs = db.session.scalar(
+            sa.select(sa.func.count()).where(
+                OutboxJob.task == "email.file_stored", OutboxJob.state.in_(("pending", "running"))
+            )
+        )
+        db.session.remove()
+    return pending or 0, jobs or 0
+
+
+def tallies(app) -> dict[str, int]:
+    import sqlalchemy as sa
+
+    from kontaktcenter.cases.models import Case
+    from kontaktcenter.channels.email.models import Direction, MailMessage
+    from kontaktcenter.core.extensions import db
+
+    with app.app_context():
+        out = {
+            "cases": db.session.scalar(sa.select(sa.func.count()).select_from(Case)) or 0,
+            "inbound rows": db.session.scalar(
+                sa.select(sa.func.count()).where(MailMessage.direction == Direction.INBOUND)
+            )
+            or 0,
+        }
+        db.session.remove()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--recreate", action="store_true")
+    parser.add_argument("--drop", action="store_true")
+    parser.add_argument("--sync", action="store_true", help="without Prefer: respond-async")
+    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--redis-url", default=REDIS_URL)
+    parser.add_argument("--app-dir", type=Path, default=REPO, help="the code to run")
+    args = parser.parse_args(argv)
+
+    messages = generate(args.messages, args.seed)
+    raws = [message.raw for message in messages]
+    expect = Counter(message.expect for message in messages)
+    if args.recreate:
+        recreate_database(args.database_url)
+    app = make_app(args.database_url)
+    migrate_and_create_org(app)
+    token = agent_token(app)
+    queue = f"kc_door_bench_{uuid.uuid4().hex[:8]}"
+    env = [
+        f"REDIS_URL={args.redis_url}",
+        f"KONTAKTCENTER_JOB_QUEUE={queue}",
+        f"KONTAKTCENTER_MAIL_TRUSTED_SERVERS={MX}",
+        "KONTAKTCENTER_MAIL_PARSE_AHEAD=false",
+    ]
+    workdir = Path(tempfile.mkdtemp(prefix="kc_door_bench_"))
+    server = Server(args.database_url, args.workers, args.app_dir, workdir / "access.log", env)
+    worker = None
+    try:
+        # Both modes: the worker composes and sends the acknowledgements, as in production.
+        worker_env = {k: v for k, v in os.environ.items() if not k.startswith("KONTAKTCENTER_")}
+        worker_env.update(item.split("=", 1) for item in env)
+        worker_env.update(DATABASE_URL=libpq_url(args.database_url), SECRET_KEY=SECRET_KEY)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "wsgi", "worker"],
+            cwd=args.app_dir,
+            env=worker_env,
+            stdout=(workdir / "worker.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        time.sleep(3)  # the worker loads the app
+        started = time.perf_counter()
+        latencies, statuses = post_all(server.port, token, raws, args.clients, not args.sync)
+        posted = time.perf_counter() - started
+        while unfinished(app) != (0, 0):
+            time.sleep(0.05)
+        filed = time.perf_counter() - started
+    finally:
+        server.stop()
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=30)
+    got = tallies(app)
+    wanted = {
+        "cases": expect["created"],
+        "inbound rows": args.messages - expect["duplicate"],
+    }
+    report: dict[str, Any] = {
+        "mode": "sync" if args.sync else "respond-async",
+        "messages": args.messages,
+        "workers": args.workers,
+        "clients": args.clients,
+        "door answers/s": round(args.messages / posted, 1),
+        "door latency ms": latency_summary(latencies),
+        "filed msg/s (end to end)": round(args.messages / filed, 1),
+        "statuses": dict(statuses),
+        "tables": got,
+        "expected": wanted,
+    }
+    for key, value in report.items():
+        print(f"{key}: {value}")
+    if args.drop:
+        drop_database(args.database_url)
+    return 0 if statuses.keys() <= {200, 201, 202} else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
