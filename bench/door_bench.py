@@ -200,8 +200,12 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.stop()
         if worker is not None:
-            worker.terminate()
-            worker.wait(timeout=30)
+            worker.terminate()  # (a warm shutdown waits for the job it runs: then killed)
+            try:
+                worker.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                worker.kill()
+                worker.wait()
     got = tallies(app)
     wanted = {
         "cases": expect["created"],

@@ -1,8 +1,9 @@
 """The HTTP door with `Prefer: respond-async` (RFC 7240, issue #16): a gateway's message is
 stored and answered at once, and the `email.file_stored` batch task files what was stored
-meanwhile together, a batch per transaction, each message as of when it arrived and under the
-id its sender was given. One bad message, or a worker dying mid-batch, costs the others
-nothing."""
+meanwhile in arrival order, runs of them together, a batch per transaction, each message as of
+when it arrived and under the id its sender was given. One bad message uses up its own tries
+only; a worker dying mid-batch leaves each message to be filed alone; two runners of the same
+message file it once."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
 from kontaktcenter.cases.models import Case
-from kontaktcenter.channels.email import intake
+from kontaktcenter.channels.email import filing, intake
 from kontaktcenter.channels.email import store as mail_store
 from kontaktcenter.channels.email.models import Direction, MailKind, MailMessage, MailStatus
-from kontaktcenter.core import outbox
+from kontaktcenter.core import jobs, outbox
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.outbox import OutboxJob
 from tests.api_client import api_as
+from tests.conftest import run_in_threads, threaded_postgres_app
 from tests.mailutil import make_mail
 from tests.test_mail_large import WorkerKilled, _message, _stored_before_parsing
 
@@ -156,11 +159,14 @@ def test_a_bad_message_uses_its_own_tries_and_the_others_are_filed(
     for pk in (good, other):  # filed alone after the batch failed
         assert _message(pk).status == MailStatus.RECEIVED
     kept = _message(bad)
-    assert (kept.status, kept.attempts) == (MailStatus.PENDING, 2)  # the batch's and its own
-    assert kept.reason == "RuntimeError: kan inte arkiveras"
-    outbox.recover(utcnow() + timedelta(minutes=5))  # past the outbox's backoff
-    kept = _message(bad)
-    assert kept.status == MailStatus.UNREADABLE
+    assert (kept.status, kept.attempts) == (MailStatus.PENDING, 1)  # the failed batch's try
+    assert kept.reason == "RuntimeError: kan inte arkiveras"  # was given back: its own only
+    later = utcnow()
+    for tries, status in ((2, MailStatus.PENDING), (3, MailStatus.UNREADABLE)):
+        later += timedelta(minutes=5)  # past the outbox's backoff
+        outbox.recover(later)  # (runs the row here: eager jobs)
+        kept = _message(bad)
+        assert (kept.status, kept.attempts) == (status, tries)
     assert kept.reason == "Kunde inte behandlas (3 försök): RuntimeError: kan inte arkiveras"
     assert mail_store.load(kept.raw_sha256)  # kept for the admin, never lost
 
@@ -183,12 +189,16 @@ def test_a_worker_dying_mid_batch_leaves_each_message_to_be_filed_alone(
     with pytest.raises(WorkerKilled):
         outbox.drain(TASK)
     assert {(_message(pk).status, _message(pk).attempts) for pk in pks} == {(MailStatus.PENDING, 1)}
-    # What recover() does with rows whose worker died, before it hands them to the next drain.
-    db.session.execute(sa.update(OutboxJob).values(state="pending", run_after=utcnow()))
-    db.session.commit()
     sizes = _together_calls(monkeypatch)
-    assert outbox.drain(TASK) == 3
-    assert sizes == [1, 1, 1]  # tried before: each alone
+    stuck = utcnow() + timedelta(seconds=app.config["OUTBOX_STUCK_SECONDS"] + 1)
+    monkeypatch.setitem(app.config, "JOBS_MODE", "thread")  # recover() hands over a drain
+    monkeypatch.setattr(outbox, "_draining", set())
+    handed = []
+    monkeypatch.setattr(jobs, "enqueue", lambda func, *args, **_: handed.append(func.__name__))
+    outbox.recover(stuck)
+    assert handed == ["drain"]
+    assert outbox.drain(TASK, stuck) == 3
+    assert sizes == [1, 1, 1]  # run before: each row claimed alone, each message filed alone
     assert {_message(pk).status for pk in pks} == {MailStatus.RECEIVED}
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 3
 
@@ -203,5 +213,82 @@ def test_batches_respect_the_byte_limit_and_large_messages_go_alone(
     pks = _stored(small[0], large, *small[1:])
     sizes = _together_calls(monkeypatch)
     outbox.drain(TASK)
-    assert sizes == [2, 2, 1]  # two small ones per batch by bytes; the large one alone
+    # In the order they came: a small one, the large one alone, then two small ones per batch
+    # (the byte limit) and the last.
+    assert sizes == [1, 1, 2, 1]
     assert {_message(pk).status for pk in pks} == {MailStatus.RECEIVED}
+
+
+def test_a_reply_is_not_filed_before_the_large_message_it_answers(
+    app, db_session, org, monkeypatch
+):
+    monkeypatch.setitem(app.config, "MAIL_ASYNC_BYTES", 2048)
+    original = make_mail(
+        message_id="<original@example.se>", subject="Bygglov", body="Rad med text.\n" * 400
+    )
+    reply = make_mail(
+        message_id="<svar@example.se>",
+        in_reply_to="<original@example.se>",
+        subject="Re: Bygglov",
+    )
+    first, second = _stored(original, reply)
+    outbox.drain(TASK)
+    assert _message(second).case_id == _message(first).case_id  # filed in the order they came
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
+
+
+def test_a_second_runner_of_a_stored_message_never_removes_the_filed_one(
+    db_session, org, monkeypatch
+):
+    """Two runners of one message (a worker presumed dead that was not): the one that loses the
+    race must leave the message the other filed under the same id."""
+    (pk,) = _stored(make_mail(message_id="<tva@example.se>"))
+    intake.file_stored(pk)  # the first runner files it under its id
+    real = filing.Batch._look_up
+
+    def read_before_the_first_committed(self, messages):
+        real(self, messages)
+        self.lookups.known.clear()
+
+    monkeypatch.setattr(filing.Batch, "_look_up", read_before_the_first_committed)
+    with pytest.raises(IntegrityError):  # raised for the outbox, whose retry finds it filed
+        intake._file_stored(pk)
+    db.session.rollback()
+    monkeypatch.undo()
+    assert _message(pk).status == MailStatus.RECEIVED
+    assert intake.file_stored(pk) is None
+
+
+@pytest.mark.postgres
+def test_two_drains_and_two_runners_file_every_message_once(tmp_path):
+    """Real threads on PostgreSQL: two drains of the same backlog, and two runners of the same
+    messages one by one, each message is filed exactly once and none is lost."""
+    with threaded_postgres_app("kontaktcenter_respond_async", threads=4) as app:
+        app.config.update(JOBS_MODE="eager", OUTBOX_DIR=str(tmp_path))
+        with app.app_context():
+            raws = [
+                make_mail(message_id=f"<t{n}@example.se>", subject=f"Fråga {n}") for n in range(40)
+            ]
+            pks = [result.message_pk for result in intake.store_first(raws, None)]
+            db.session.info.pop("outbox_ready", None)
+            db.session.remove()
+
+        def work(i: int) -> int:
+            if i < 2:
+                return outbox.drain(TASK)
+            filed = 0
+            for pk in pks:
+                try:
+                    filed += intake.file_stored(pk) is not None
+                except IntegrityError:
+                    db.session.rollback()
+            return filed
+
+        run_in_threads(app, work, n=4)
+        with app.app_context():
+            rows = db.session.scalars(sa.select(MailMessage).where(MailMessage.id.in_(pks))).all()
+            assert sorted(row.id for row in rows) == sorted(pks)
+            assert {row.status for row in rows} == {MailStatus.RECEIVED}
+            assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 40
+            states = db.session.scalars(sa.select(OutboxJob.state).where(OutboxJob.task == TASK))
+            assert set(states) == {"done"}

@@ -280,3 +280,14 @@ def test_a_commit_hands_over_one_drain_while_one_waits(app, db_session, monkeypa
     db.session.commit()
     assert [func.__name__ for func, _ in handed] == ["run", "drain", "drain"]
     assert [item["n"] for batch in _batches for item in batch] == [0, 1, 2, 3]
+
+
+def test_a_row_run_before_is_claimed_alone_and_first(db_session, _batches):
+    """A row that failed or whose runner died may be the one that kills a worker: it must not
+    hold up, or use up the attempts of, rows claimed with it."""
+    first, retried, *rest = _pending("test.batch", *({"n": n} for n in range(5)))
+    db.session.execute(sa.update(OutboxJob).where(OutboxJob.id == retried).values(attempts=1))
+    db.session.commit()
+    outbox.drain("test.batch")
+    assert [[item["n"] for item in batch] for batch in _batches] == [[1], [0, 2, 3], [4]]
+    assert [_row(job_id).attempts for job_id in (first, retried, *rest)] == [1, 2, 1, 1, 1]

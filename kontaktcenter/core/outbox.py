@@ -265,16 +265,20 @@ def drain(name: str, now: datetime | None = None) -> int:
 
 def _claim_batch(name: str, now: datetime) -> list[tuple[int, dict[str, Any], int]]:
     """Claim up to the task's batch of due pending rows, oldest first, skipping rows another
-    runner has locked; (id, args, attempts) of each, committed as running."""
-    # Two statements: with the locking SELECT as a subquery of the UPDATE, PostgreSQL claimed
-    # more rows than the LIMIT (tests/test_outbox.py, on PostgreSQL).
-    due = db.session.scalars(
+    runner has locked; (id, args, attempts) of each, committed as running. A row run before
+    (it failed, or its runner died) is claimed alone, first: a row that kills its worker must
+    not hold up, or count against, the rows claimed with it."""
+    due_rows = (
         sa.select(OutboxJob.id)
         .where(OutboxJob.task == name, OutboxJob.state == PENDING, OutboxJob.run_after <= now)
         .order_by(OutboxJob.id)
-        .limit(_BATCH[name])
         .with_for_update(skip_locked=True)
-    ).all()
+    )
+    # Two statements: with the locking SELECT as a subquery of the UPDATE, PostgreSQL claimed
+    # more rows than the LIMIT (tests/test_outbox.py, on PostgreSQL).
+    due = db.session.scalars(due_rows.where(OutboxJob.attempts > 0).limit(1)).all()
+    if not due:
+        due = db.session.scalars(due_rows.where(OutboxJob.attempts == 0).limit(_BATCH[name])).all()
     if not due:
         db.session.commit()
         return []

@@ -202,76 +202,120 @@ def _file_stored(message_pk: int) -> IngestResult:
         return result
     except IntegrityError:  # another worker filed the same message a moment ago
         db.session.rollback()
-        duplicate = Lookups([parsed]).duplicate_of(parsed)
+        # Not the row under this id: another runner of this same message may have filed it
+        # (then this one is done, and the retry sees it no longer pending).
+        duplicate = Lookups([parsed], besides=message_pk).duplicate_of(parsed)
         if duplicate is None:
             raise
-    stored = db.session.get(MailMessage, message_pk)
-    if stored is not None:
-        db.session.delete(stored)
+    db.session.execute(  # only the stored row: never a row filed under its id meanwhile
+        sa.delete(MailMessage)
+        .where(MailMessage.id == message_pk, MailMessage.status == MailStatus.PENDING)
+        .execution_options(synchronize_session=False)
+    )
     db.session.commit()
     return duplicate
 
 
 def file_stored_many(message_pks: Sequence[int]) -> list[str | None]:
-    """File stored messages (the ``email.file_stored`` batch task); by position, None for a
-    message filed or given up (or no longer pending), or the error of one to try again later.
+    """File stored messages (the ``email.file_stored`` batch task), in the order they arrived;
+    by position, None for a message filed or given up (or no longer pending), or the error of
+    one to try again later.
 
-    Messages not tried before and no larger than MAIL_ASYNC_BYTES (stored first because the
-    sender asked for it, not for their size) are filed together, a batch per transaction as
-    `ingest_batch` files them, each as of when it arrived and under the id its sender was
-    given. Their tries are counted together first: if a batch fails, or kills its worker, each
-    of its messages is then tried alone (:func:`file_stored`), so one bad message uses up its
-    own tries and never the others'."""
-    config = current_app.config
-    stored = {
-        row.id: row
-        for row in db.session.scalars(
-            sa.select(MailMessage).where(MailMessage.id.in_(message_pks)).order_by(MailMessage.id)
+    Runs of messages not tried before and no larger than MAIL_ASYNC_BYTES (stored first
+    because the sender asked for it, not for their size) are filed together, a batch per
+    transaction as `ingest_batch` files them, each as of when it arrived and under the id its
+    sender was given; the others are filed alone (:func:`file_stored`) at their place in the
+    order, so a reply never overtakes the large message it answers. A batch's tries are
+    counted and committed before it begins, so a batch that kills its worker leaves each
+    message tried once, and tried again alone. A batch that fails gives its tries back and
+    each message is tried alone at once: one bad message uses up its own tries only."""
+    limit = current_app.config["MAIL_ASYNC_BYTES"]
+    # Plain values, read once: the rows themselves change under this loop's commits.
+    stored = db.session.execute(
+        sa.select(
+            MailMessage.id,
+            MailMessage.size,
+            MailMessage.attempts,
+            MailMessage.mailbox_id,
+            MailMessage.flags,
         )
-    }
-    groups: dict[tuple[int | None, bool], list[MailMessage]] = {}
-    alone: list[int] = []
-    for pk in message_pks:
-        row = stored.get(pk)
-        if row is None or row.status != MailStatus.PENDING:
-            continue
-        if row.attempts == 0 and row.size <= config["MAIL_ASYNC_BYTES"]:
-            key = (row.mailbox_id, bool(row.flags.get("keep_received_time")))
-            groups.setdefault(key, []).append(row)
-        else:
-            alone.append(pk)
-    for (mailbox_id, archive), rows in groups.items():
-        for members in _grouped(rows, lambda row: row.size):
-            ids = [row.id for row in members]
-            try:
-                _file_stored_together(members, mailbox_id, archive)
-            except Exception:  # noqa: BLE001 - each is tried alone below, with its own tries
-                db.session.rollback()
-                log.exception("A batch of %d stored messages failed; filing them alone", len(ids))
-                alone += ids
+        .where(MailMessage.id.in_(message_pks), MailMessage.status == MailStatus.PENDING)
+        .order_by(MailMessage.id)
+    ).all()
     errors: dict[int, str] = {}
-    for pk in alone:
-        try:
-            file_stored(pk)
-        except Exception as error:  # noqa: BLE001 - recorded on the message, retried later
-            db.session.rollback()
-            errors[pk] = f"{type(error).__name__}: {error}"
+    run: list[sa.Row] = []
+    for row in stored:
+        if row.attempts == 0 and row.size <= limit:
+            if run and _source(run[0]) != _source(row):
+                _file_run(run, errors)
+                run = []
+            run.append(row)
+            continue
+        if run:
+            _file_run(run, errors)
+            run = []
+        _file_alone_stored(row.id, errors)
+    if run:
+        _file_run(run, errors)
     outbox.dispatch()
     return [errors.get(pk) for pk in message_pks]
 
 
+def _source(row: sa.Row) -> tuple[int | None, bool]:
+    """What a batch has in common: the mailbox, and whether it is history (archive.py)."""
+    return row.mailbox_id, bool(row.flags.get("keep_received_time"))
+
+
+def _file_run(run: list[sa.Row], errors: dict[int, str]) -> None:
+    mailbox_id, archive = _source(run[0])
+    for members in _grouped(run, lambda row: row.size):
+        ids = [row.id for row in members]
+        try:
+            _file_stored_together(ids, mailbox_id, archive)
+        except Exception:  # noqa: BLE001 - each is tried alone now, with its own tries
+            db.session.rollback()
+            log.exception("A batch of %d stored messages failed; filing them alone", len(ids))
+            db.session.execute(  # the batch's try, given back: it is not theirs to lose
+                sa.update(MailMessage)
+                .where(MailMessage.id.in_(ids), MailMessage.status == MailStatus.PENDING)
+                .values(attempts=MailMessage.attempts - 1)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+            for pk in ids:
+                _file_alone_stored(pk, errors)
+
+
+def _file_alone_stored(pk: int, errors: dict[int, str]) -> None:
+    try:
+        file_stored(pk)
+    except Exception as error:  # noqa: BLE001 - recorded on the message, retried later
+        db.session.rollback()
+        errors[pk] = f"{type(error).__name__}: {error}"
+
+
 def _file_stored_together(
-    rows: list[MailMessage], mailbox_id: int | None, archive: bool
+    ids: list[int], mailbox_id: int | None, archive: bool
 ) -> list[IngestResult]:
     """File stored messages of one mailbox in as few transactions as `_file_together` needs;
-    their tries are counted (and committed) first."""
-    replacing = [(row.id, row.created_at) for row in rows]
-    digests = [row.raw_sha256 for row in rows]
-    for row in rows:
-        row.attempts += 1
+    their tries are counted (and committed) first. Messages filed or tried by another runner
+    since they were read are left to it."""
+    rows = db.session.execute(
+        sa.update(MailMessage)
+        .where(
+            MailMessage.id.in_(ids),
+            MailMessage.status == MailStatus.PENDING,
+            MailMessage.attempts == 0,
+        )
+        .values(attempts=1)
+        .returning(MailMessage.id, MailMessage.created_at, MailMessage.raw_sha256)
+        .execution_options(synchronize_session=False)
+    ).all()
     db.session.commit()
-    raws = mail_store.load_many(digests)
-    messages = [parsed_message(raws[digest]) for digest in digests]
+    rows = sorted(rows)
+    replacing = [(row.id, row.created_at) for row in rows]
+    raws = mail_store.load_many([row.raw_sha256 for row in rows])
+    messages = [parsed_message(raws[row.raw_sha256]) for row in rows]
     results: list[IngestResult] = []
     while len(results) < len(messages):
         done = len(results)
