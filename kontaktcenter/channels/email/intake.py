@@ -17,13 +17,16 @@ tried again by the outbox and kept as "kunde inte behandlas" after MAX_ATTEMPTS.
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 from sqlalchemy.orm.util import identity_key
 
 from kontaktcenter.channels.email import store as mail_store
@@ -167,8 +170,16 @@ def file_stored(message_pk: int) -> IngestResult | None:
         return None
     if stored.attempts >= MAX_ATTEMPTS:  # tries began and never ended: the worker died
         return _give_up(stored, stored.reason or "behandlingen avbröts (tidsgräns eller omstart)")
-    stored.attempts += 1
+    counted = db.session.execute(  # the try, counted unless another runner filed it meanwhile
+        sa.update(MailMessage)
+        .where(MailMessage.id == message_pk, MailMessage.status == MailStatus.PENDING)
+        .values(attempts=MailMessage.attempts + 1)
+        .returning(MailMessage.id)
+        .execution_options(synchronize_session=False)
+    ).scalar()
     db.session.commit()
+    if counted is None:
+        return None
     try:
         result = _file_stored(message_pk)
     except Exception as error:
@@ -367,18 +378,47 @@ def _normalised(parsed: ParsedMessage) -> ParsedMessage:
 def _file_alone(
     parsed: ParsedMessage, mailbox_id: int | None, archive: bool = False
 ) -> IngestResult:
-    try:
-        return _file_together([parsed], mailbox_id, archive=archive)[0]
-    except IntegrityError:
-        db.session.rollback()  # another worker filed the same Message-ID first
+    """File one message in its own transaction; tried again when another worker changed its
+    case at the same moment, kept unfiled (never lost) when it cannot be filed."""
+    for tries_left in reversed(range(CONFLICT_TRIES)):
+        try:
+            return _file_together([parsed], mailbox_id, archive=archive)[0]
+        except Exception as error:  # noqa: BLE001 - tried again, or kept and reported
+            db.session.rollback()
+            if tries_left and is_conflict(error):
+                log.info("The case changed meanwhile (%s); filing again", type(error).__name__)
+                # A moment apart, so that the writers to one case do not meet again at once.
+                time.sleep(random.uniform(0, 0.005 * (CONFLICT_TRIES - tries_left)))
+                continue
+            return _kept_after(error, parsed, mailbox_id)
+    raise AssertionError("unreachable: the last try returns")
+
+
+# Tries to file a message whose case another worker changed at the same moment: the cases mail
+# joins are locked as they are read (filing.Batch), so what is left is a deadlock between two
+# batches, or a case changed between a look-up and its lock (its version, optimistic locking).
+CONFLICT_TRIES = 5
+
+
+def is_conflict(error: BaseException) -> bool:
+    """A concurrent change another try can get past: the case's version moved on (optimistic
+    locking), a deadlock or a serialisation failure."""
+    if isinstance(error, StaleDataError):
+        return True
+    code = getattr(getattr(error, "orig", None), "sqlstate", None)
+    return isinstance(error, DBAPIError) and code in ("40P01", "40001")
+
+
+def _kept_after(error: Exception, parsed: ParsedMessage, mailbox_id: int | None) -> IngestResult:
+    """The message kept unfiled after `error` (rolled back), or the duplicate it proved to be."""
+    if isinstance(error, IntegrityError):
+        # another worker filed the same Message-ID first
         existing = Lookups([parsed]).duplicate_of(parsed) if parsed.message_id else None
         if existing is not None:
             return existing
         return _keep_unfiled(parsed, mailbox_id, "Kunde inte sparas (dubblettkontroll).")
-    except Exception as error:  # noqa: BLE001 - kept and reported, never lost or retried forever
-        db.session.rollback()
-        log.exception("Could not file a message; kept as unreadable")
-        return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
+    log.error("Could not file a message; kept as unreadable", exc_info=error)
+    return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
 
 
 def _file_together(
