@@ -280,6 +280,11 @@ def test_a_commit_hands_over_one_drain_while_one_waits(app, db_session, monkeypa
     db.session.commit()
     assert [func.__name__ for func, _ in handed] == ["run", "drain", "drain"]
     assert [item["n"] for batch in _batches for item in batch] == [0, 1, 2, 3]
+    # The waiting drain may be lost (a worker killed before it began): recover() hands over
+    # another all the same.
+    later = utcnow() + timedelta(seconds=app.config["OUTBOX_GRACE_SECONDS"] + 1)
+    outbox.recover(later)
+    assert [func.__name__ for func, _ in handed] == ["run", "drain", "drain", "run", "drain"]
 
 
 def test_a_row_run_before_is_claimed_alone_and_first(db_session, _batches):
@@ -291,3 +296,32 @@ def test_a_row_run_before_is_claimed_alone_and_first(db_session, _batches):
     outbox.drain("test.batch")
     assert [[item["n"] for item in batch] for batch in _batches] == [[1], [0, 2, 3], [4]]
     assert [_row(job_id).attempts for job_id in (first, retried, *rest)] == [1, 2, 1, 1, 1]
+
+
+DRAINED: list[dict] = []
+
+
+@outbox.task("test.drained", drain=True)
+def _drained(n: int, fail: bool = False) -> None:
+    if fail:
+        raise ConnectionError("SMTP-servern svarar inte")
+    DRAINED.append({"n": n})
+
+
+def test_a_drained_tasks_rows_run_one_at_a_time_under_one_job(app, db_session, monkeypatch):
+    """Acknowledgements and deliveries: one drain job for the rows a commit makes, each row
+    run on its own (its own function call, result and backoff)."""
+    DRAINED.clear()
+    handed: list[str] = []
+    monkeypatch.setitem(app.config, "JOBS_MODE", "thread")
+    monkeypatch.setattr(jobs, "enqueue", lambda func, *args, **_: handed.append(func.__name__))
+    monkeypatch.setattr(outbox, "_draining", set())
+    rows = [outbox.add("test.drained", n=n, fail=n == 1) for n in range(3)]
+    db.session.commit()
+    ids = [row.id for row in rows]
+    assert handed == ["drain"]
+    monkeypatch.setitem(app.config, "JOBS_MODE", "eager")
+    assert outbox.drain("test.drained") == 3
+    assert DRAINED == [{"n": 0}, {"n": 2}]
+    assert [_row(job_id).state for job_id in ids] == ["done", "pending", "done"]
+    assert _row(ids[1]).last_error == "ConnectionError: SMTP-servern svarar inte"

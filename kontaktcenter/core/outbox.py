@@ -24,7 +24,9 @@ already waiting (a flag in Redis, or in the process in thread mode), and that jo
 N due rows at a time (``FOR UPDATE SKIP LOCKED``: several workers share the rows) until none
 are left. The flag is cleared before the first claim, so a row committed while a drain runs
 either is claimed by it or hands over the next one. Each row still has its own state, attempts,
-backoff and failure.
+backoff and failure. A **drained task** (``task(name, drain=True)``) is handed over the same
+way but runs one row per claim, as an ordinary task does: many small jobs (acknowledgements,
+deliveries) cost one job instead of one forked RQ work-horse each.
 """
 
 from __future__ import annotations
@@ -87,6 +89,7 @@ _TASKS: dict[str, Callable[..., object]] = {}
 # Batch tasks: rows claimed per run. Their function takes the rows' arguments as a list and
 # returns, by position, None for a row done or the error of a row to retry (see `task`).
 _BATCH: dict[str, int] = {}
+_EACH: set[str] = set()  # drained tasks: their function takes one row's arguments
 # A drain job waits for these (thread mode: in this process) and a drain's flag in Redis lives
 # at most this long, so a drain that was lost (Redis emptied) is handed over again by recover().
 DRAIN_FLAG_SECONDS = 60
@@ -100,14 +103,16 @@ _PRIVATE: dict[str, tuple[str, ...]] = {}
 
 
 def task(
-    name: str, private: tuple[str, ...] = (), *, batch: int = 0
+    name: str, private: tuple[str, ...] = (), *, batch: int = 0, drain: bool = False
 ) -> Callable[[Callable[..., object]], Callable[..., object]]:
     """Register `func` as the task `name` (``area.verb``), run with the row's arguments.
     `private` names arguments that are personal data: set to null when the row finishes.
 
     `batch`: run up to this many rows at once. `func` then takes one argument, the rows'
     arguments as a list, and returns a list with one item per row: None for a row that is
-    done, or the error (a string) of a row to retry with backoff. Raising retries them all."""
+    done, or the error (a string) of a row to retry with backoff. Raising retries them all.
+    `drain`: `func` runs a row at a time, as usual, but the rows are handed over as one drain
+    job per task instead of one job each."""
 
     def decorator(func: Callable[..., object]) -> Callable[..., object]:
         if _TASKS.get(name, func) is not func:
@@ -117,6 +122,9 @@ def task(
             _PRIVATE[name] = private
         if batch:
             _BATCH[name] = batch
+        elif drain:
+            _BATCH[name] = 1
+            _EACH.add(name)
         return func
 
     return decorator
@@ -187,8 +195,9 @@ def _committed(session: Session) -> None:
     _hand_over_all(rows)
 
 
-def _hand_over_all(rows: Sequence[tuple[int, str]]) -> None:
-    """Hand over rows: one job per row, one drain per batch task."""
+def _hand_over_all(rows: Sequence[tuple[int, str]], *, force: bool = False) -> None:
+    """Hand over rows: one job per row, one drain per batch task (`force`: even if one seems to
+    be waiting already, as recover() does: the job may have been lost with its flag left)."""
     drains: list[str] = []
     for job_id, name in rows:
         if name in _BATCH:
@@ -197,7 +206,7 @@ def _hand_over_all(rows: Sequence[tuple[int, str]]) -> None:
         else:
             _hand_over(job_id)
     for name in drains:
-        _hand_over_drain(name)
+        _hand_over_drain(name, force=force)
 
 
 def _hand_over(job_id: int) -> None:
@@ -216,14 +225,15 @@ def _drain_flag(name: str) -> str:
     return f"{current_app.config['JOB_QUEUE']}-outbox-drain-{name}"
 
 
-def _hand_over_drain(name: str) -> None:
-    """Have a drain of `name`'s rows run, unless one is waiting to start already."""
+def _hand_over_drain(name: str, *, force: bool = False) -> None:
+    """Have a drain of `name`'s rows run, unless one is waiting to start already (`force`:
+    regardless; a drain more only finds nothing to claim)."""
     mode = current_app.config["JOBS_MODE"]
     try:
         if mode == "rq":
             flag = _drain_flag(name)
             redis = jobs.redis_connection()
-            if not redis.set(flag, 1, nx=True, ex=DRAIN_FLAG_SECONDS):
+            if not redis.set(flag, 1, nx=True, ex=DRAIN_FLAG_SECONDS) and not force:
                 return
             try:
                 jobs.enqueue(drain, name, rq_job_timeout=current_app.config["OUTBOX_JOB_TIMEOUT"])
@@ -232,7 +242,7 @@ def _hand_over_drain(name: str) -> None:
                 raise
         else:
             with _draining_lock:
-                if name in _draining:
+                if name in _draining and not force:
                     return
                 _draining.add(name)
             jobs.enqueue(drain, name)
@@ -297,7 +307,7 @@ def _run_claimed(name: str, claimed: Sequence[tuple[int, dict[str, Any], int]]) 
     """Run claimed rows of one task and record each row's result."""
     func = _TASKS[name]
     try:
-        if name in _BATCH:
+        if name in _BATCH and name not in _EACH:
             errors = list(cast("Sequence[str | None]", func([args for _, args, _ in claimed])))
             if len(errors) != len(claimed):
                 raise RuntimeError(f"{name} returned {len(errors)} results for {len(claimed)}")
@@ -410,7 +420,9 @@ def recover(now: datetime | None = None) -> int:
         for job_id, _ in rows:
             run(job_id, now)
     else:
-        _hand_over_all([(job_id, name) for job_id, name in rows])
+        # Forced: a drain whose flag is set may have been lost (a worker killed before it
+        # started it, Redis emptied of its queue); the flag lives DRAIN_FLAG_SECONDS at most.
+        _hand_over_all([(job_id, name) for job_id, name in rows], force=True)
     return len(rows)
 
 

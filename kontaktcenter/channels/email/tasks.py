@@ -20,7 +20,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
 
 
-@outbox.task("email.send_acknowledgement")
+@outbox.task("email.send_acknowledgement", drain=True)
 def send_acknowledgement(case_id: int, inbound_pk: int) -> None:
     """Idempotent: composes the receipt only if the case has none yet."""
     case = db.session.get(Case, case_id)
@@ -39,7 +39,7 @@ def send_acknowledgement(case_id: int, inbound_pk: int) -> None:
     outbox.commit()
 
 
-@outbox.task("email.deliver")
+@outbox.task("email.deliver", drain=True)
 def deliver(message_pk: int) -> None:
     """Send a queued message. A transient failure is raised for the outbox to retry (with
     backoff, in every job mode); a permanent one, or the MAX_ATTEMPTS-th, is final and shown on
