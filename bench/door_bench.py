@@ -17,7 +17,8 @@ once, with an agent's API token:
 
 Reported: the door's answers per second and their latency (p50/p95/p99), and the end-to-end
 rate, messages per second from the first request until the last message is filed (no stored
-message pending, no unfinished outbox row). The check: the tables hold what ingest_bench's
+message pending, no unfinished outbox row), and when all the work is done (every receipt
+composed and delivered). The check: the tables hold what ingest_bench's
 expectations say (cases = messages expected to create one; inbound rows = messages that are no
 duplicate). Eight clients may hand in a reply just before the message it answers, which then
 files as a new case: such differences are reported, not hidden.
@@ -127,6 +128,20 @@ def unfinished(app) -> tuple[int, int]:
     return pending or 0, jobs or 0
 
 
+def outbox_left(app) -> int:
+    import sqlalchemy as sa
+
+    from kontaktcenter.core.extensions import db
+    from kontaktcenter.core.outbox import OutboxJob
+
+    with app.app_context():
+        left = db.session.scalar(
+            sa.select(sa.func.count()).where(OutboxJob.state.in_(("pending", "running")))
+        )
+        db.session.remove()
+    return left or 0
+
+
 def tallies(app) -> dict[str, int]:
     import sqlalchemy as sa
 
@@ -197,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         while unfinished(app) != (0, 0):
             time.sleep(0.05)
         filed = time.perf_counter() - started
+        while outbox_left(app):  # the acknowledgements and their delivery too
+            time.sleep(0.1)
+        all_done = time.perf_counter() - started
     finally:
         server.stop()
         if worker is not None:
@@ -219,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         "door answers/s": round(args.messages / posted, 1),
         "door latency ms": latency_summary(latencies),
         "filed msg/s (end to end)": round(args.messages / filed, 1),
+        "all work done (receipts sent) s": round(all_done, 1),
         "statuses": dict(statuses),
         "tables": got,
         "expected": wanted,
