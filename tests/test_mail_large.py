@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import intake
 from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email import stored as stored_mail
 from kontaktcenter.channels.email.imap import poll_all
 from kontaktcenter.channels.email.mime.parsing import BODY_HTML_LIMIT, BODY_TEXT_LIMIT
 from kontaktcenter.channels.email.models import Blob, Mailbox, MailMessage, MailStatus
@@ -168,7 +169,7 @@ def test_a_worker_dying_mid_message_leaves_it_to_be_retried_and_after_three_it_i
     def dies(message_pk: int):
         raise WorkerKilled
 
-    monkeypatch.setattr(intake, "_file_stored", dies)
+    monkeypatch.setattr(stored_mail, "_file_stored", dies)
     raw = _large()
     with pytest.raises(WorkerKilled):  # the job runs at once here, and its process "dies"
         intake.ingest(raw)
@@ -215,7 +216,7 @@ def test_a_failing_filing_is_retried_with_backoff_then_kept_with_its_reason(
         calls.append(message_pk)
         raise RuntimeError("databasen svarar inte")
 
-    monkeypatch.setattr(intake, "_file_stored", fails)
+    monkeypatch.setattr(stored_mail, "_file_stored", fails)
     # The message's own count decides, also when the outbox would give up on the job as soon.
     monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 3)
     result = intake.ingest(_large())
@@ -225,7 +226,7 @@ def test_a_failing_filing_is_retried_with_backoff_then_kept_with_its_reason(
         later += timedelta(hours=1)
         outbox.recover(later)
     kept = _message(result.message_pk)
-    assert len(calls) == intake.MAX_ATTEMPTS == 3
+    assert len(calls) == stored_mail.MAX_ATTEMPTS == 3
     assert kept.status == MailStatus.UNREADABLE
     assert kept.reason == "Kunde inte behandlas (3 försök): RuntimeError: databasen svarar inte"
 
@@ -233,7 +234,7 @@ def test_a_failing_filing_is_retried_with_backoff_then_kept_with_its_reason(
 def test_a_transient_failure_files_the_message_once_on_the_next_try(
     app, db_session, outbox_dir, small_threshold, monkeypatch
 ):
-    real = intake._file_stored
+    real = stored_mail._file_stored
     failures = [RuntimeError("tillfälligt fel")]
 
     def flaky(message_pk: int):
@@ -241,7 +242,7 @@ def test_a_transient_failure_files_the_message_once_on_the_next_try(
             raise failures.pop()
         return real(message_pk)
 
-    monkeypatch.setattr(intake, "_file_stored", flaky)
+    monkeypatch.setattr(stored_mail, "_file_stored", flaky)
     result = intake.ingest(_large())
     arrived = _message(result.message_pk).created_at
     assert _message(result.message_pk).status == MailStatus.PENDING
@@ -249,7 +250,7 @@ def test_a_transient_failure_files_the_message_once_on_the_next_try(
     filed = _message(result.message_pk)
     assert filed.status == MailStatus.RECEIVED and filed.reason is None
     assert filed.created_at == arrived  # filed as it would have been when it arrived
-    assert intake.file_stored(result.message_pk) is None  # a second run does nothing
+    assert stored_mail.file_stored(result.message_pk) is None  # a second run does nothing
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 1
     # The same large message again: stored first, then recognised as a duplicate and dropped.
     again = intake.ingest(_large())

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import filing, intake
 from kontaktcenter.channels.email import store as mail_store
+from kontaktcenter.channels.email import stored as stored_mail
 from kontaktcenter.channels.email.models import Direction, MailKind, MailMessage, MailStatus
 from kontaktcenter.core import jobs, outbox
 from kontaktcenter.core.extensions import db, utcnow
@@ -82,13 +83,13 @@ def _stored(*raws: bytes, minutes_ago: int = 60) -> list[int]:
 
 def _together_calls(monkeypatch) -> list[int]:
     sizes: list[int] = []
-    real = intake._file_together
+    real = intake.file_together
 
     def spy(messages, *args, **kwargs):
         sizes.append(len(messages))
         return real(messages, *args, **kwargs)
 
-    monkeypatch.setattr(intake, "_file_together", spy)
+    monkeypatch.setattr(intake, "file_together", spy)
     return sizes
 
 
@@ -142,14 +143,14 @@ def test_messages_stored_meanwhile_are_filed_together_as_of_their_arrival(
 def test_a_bad_message_uses_its_own_tries_and_the_others_are_filed(
     app, db_session, org, monkeypatch
 ):
-    real = intake._file_together
+    real = intake.file_together
 
     def poisoned(messages, *args, **kwargs):
         if any(parsed.subject == "Gift" for parsed in messages):
             raise RuntimeError("kan inte arkiveras")
         return real(messages, *args, **kwargs)
 
-    monkeypatch.setattr(intake, "_file_together", poisoned)
+    monkeypatch.setattr(intake, "file_together", poisoned)
     good, bad, other = _stored(
         make_mail(message_id="<a@example.se>", subject="Första"),
         make_mail(message_id="<b@example.se>", subject="Gift"),
@@ -174,7 +175,7 @@ def test_a_bad_message_uses_its_own_tries_and_the_others_are_filed(
 def test_a_worker_dying_mid_batch_leaves_each_message_to_be_filed_alone(
     app, db_session, org, monkeypatch
 ):
-    real = intake._file_together
+    real = intake.file_together
     deaths = [WorkerKilled()]
 
     def dies_once(messages, *args, **kwargs):
@@ -182,7 +183,7 @@ def test_a_worker_dying_mid_batch_leaves_each_message_to_be_filed_alone(
             raise deaths.pop()
         return real(messages, *args, **kwargs)
 
-    monkeypatch.setattr(intake, "_file_together", dies_once)
+    monkeypatch.setattr(intake, "file_together", dies_once)
     pks = _stored(
         *(make_mail(message_id=f"<d{n}@example.se>", subject=f"Fråga {n}") for n in range(3))
     )
@@ -243,7 +244,7 @@ def test_a_second_runner_of_a_stored_message_never_removes_the_filed_one(
     """Two runners of one message (a worker presumed dead that was not): the one that loses the
     race must leave the message the other filed under the same id."""
     (pk,) = _stored(make_mail(message_id="<tva@example.se>"))
-    intake.file_stored(pk)  # the first runner files it under its id
+    stored_mail.file_stored(pk)  # the first runner files it under its id
     real = filing.Batch._look_up
 
     def read_before_the_first_committed(self, messages):
@@ -252,11 +253,11 @@ def test_a_second_runner_of_a_stored_message_never_removes_the_filed_one(
 
     monkeypatch.setattr(filing.Batch, "_look_up", read_before_the_first_committed)
     with pytest.raises(IntegrityError):  # raised for the outbox, whose retry finds it filed
-        intake._file_stored(pk)
+        stored_mail._file_stored(pk)
     db.session.rollback()
     monkeypatch.undo()
     assert _message(pk).status == MailStatus.RECEIVED
-    assert intake.file_stored(pk) is None
+    assert stored_mail.file_stored(pk) is None
 
 
 @pytest.mark.postgres
@@ -279,7 +280,7 @@ def test_two_drains_and_two_runners_file_every_message_once(tmp_path):
             filed = 0
             for pk in pks:
                 try:
-                    filed += intake.file_stored(pk) is not None
+                    filed += stored_mail.file_stored(pk) is not None
                 except Exception:  # noqa: BLE001 - the outbox would retry; the end state counts
                     db.session.rollback()
             return filed

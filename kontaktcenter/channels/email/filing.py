@@ -30,6 +30,7 @@ from kontaktcenter.channels.email.lookups import (
     cited_ids,
     contact_email,
     dedupe_key,
+    locked_cases,
     reply_to_address,
 )
 from kontaktcenter.channels.email.mime.authentication import SenderCheck, Verdict
@@ -142,18 +143,17 @@ class Batch:
                 other = row.recipient if row.direction == Direction.OUTBOUND else row.from_addr
                 if other:
                     self.exchanged.setdefault(row.message_id, other.lower())
-        # Held here: the session's identity map only keeps objects something refers to. The
-        # cases mail may join are locked as they are read (in id order): two workers filing
-        # replies to one case take turns instead of the later one failing on its version.
+        # Held here: the session's identity map only keeps objects something refers to.
+        # Locked as they are read (locked_cases): writers to one case take turns.
         self.cases: dict[int, Case] = {}
         for case_ids in chunks(sorted({case_id for _pk, case_id in self.threads.values()})):
             self.cases.update(
-                (case.id, case) for case in db.session.scalars(_locked(Case.id.in_(case_ids)))
+                (case.id, case) for case in db.session.scalars(locked_cases(Case.id.in_(case_ids)))
             )
         references = {r for parsed in messages for r in parsed.case_references}
         self.cited_cases: dict[str, Case] = {}
         for chunk in chunks(references):
-            for case in db.session.scalars(_locked(Case.reference.in_(chunk))):
+            for case in db.session.scalars(locked_cases(Case.reference.in_(chunk))):
                 self.cited_cases[case.reference] = case
         self.merged_cited: dict[str, Case] = {}  # a cited reference of a case merged away
         self._follow_merges()
@@ -172,7 +172,7 @@ class Batch:
         survivors: dict[int, Case] = {}
         for chunk in chunks(sorted(targets)):
             survivors.update(
-                (case.id, case) for case in db.session.scalars(_locked(Case.id.in_(chunk)))
+                (case.id, case) for case in db.session.scalars(locked_cases(Case.id.in_(chunk)))
             )
         for case_id, case in list(self.cases.items()):
             if case.merged_into_id in survivors:
@@ -292,11 +292,6 @@ class Batch:
         if self.sender_check(parsed).verdict == Verdict.FAIL:
             return False
         return self.receipts.grant(address)
-
-
-def _locked(condition: sa.ColumnElement[bool]) -> sa.Select[Case]:
-    """Cases that mail may join, read and locked until the commit, in id order."""
-    return sa.select(Case).where(condition).order_by(Case.id).with_for_update(of=Case)
 
 
 def file_message(parsed: ParsedMessage, batch: Batch) -> Filed:

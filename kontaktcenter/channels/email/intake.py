@@ -8,10 +8,11 @@ from the case's own party; anyone else gets a new case linked to the cited one. 
 (the same Message-ID and content fingerprint) never files twice: the unique index decides, also
 between concurrent workers; a different message reusing a Message-ID is filed and flagged.
 
-A message larger than MAIL_ASYNC_BYTES is stored first, before it is parsed, with status
-'pending' and an outbox row in the same commit, and filed by the ``email.file_stored`` job
-(:func:`file_stored`): a door answers at once, and a message whose filing kills its worker is
-tried again by the outbox and kept as "kunde inte behandlas" after MAX_ATTEMPTS.
+A message larger than MAIL_ASYNC_BYTES (or any, with `file_later`: the HTTP door's
+``Prefer: respond-async``) is stored first, before it is parsed, with status 'pending' and an
+outbox row in the same commit, and filed by the ``email.file_stored`` batch task (stored.py): a
+door answers at once, and a message whose filing kills its worker is tried again by the outbox
+and kept as "kunde inte behandlas" after stored.MAX_ATTEMPTS.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ def ingest_batch(
         rest = messages[len(results) :]
         if len(rest) > 1:
             try:
-                results += _file_together(rest, mailbox_id, archive=keep_received_time)
+                results += file_together(rest, mailbox_id, archive=keep_received_time)
                 continue
             except Exception:  # noqa: BLE001 - each message is filed again on its own below
                 db.session.rollback()
@@ -156,201 +157,15 @@ def store_first(
 
 
 STORED_REASON = "Meddelandet är sparat och behandlas i bakgrunden."
-MAX_ATTEMPTS = 3  # tries to file a stored message before it is kept as "kunde inte behandlas"
-
-
-def file_stored(message_pk: int) -> IngestResult | None:
-    """File a message stored first (the ``email.file_stored`` job). Idempotent: a message no
-    longer pending was filed. A try is counted (and committed) before it begins, so a worker
-    that dies mid-message still used one; a failure is raised for the outbox to retry with
-    backoff. After MAX_ATTEMPTS tries the message is kept unfiled, "kunde inte behandlas" with
-    the reason, on the admin's list of unfiled messages (where it can be processed again)."""
-    stored = db.session.get(MailMessage, message_pk)
-    if stored is None or stored.status != MailStatus.PENDING:
-        return None
-    if stored.attempts >= MAX_ATTEMPTS:  # tries began and never ended: the worker died
-        return _give_up(stored, stored.reason or "behandlingen avbröts (tidsgräns eller omstart)")
-    counted = db.session.execute(  # the try, counted unless another runner filed it meanwhile
-        sa.update(MailMessage)
-        .where(MailMessage.id == message_pk, MailMessage.status == MailStatus.PENDING)
-        .values(attempts=MailMessage.attempts + 1)
-        .returning(MailMessage.id)
-        .execution_options(synchronize_session=False)
-    ).scalar()
-    db.session.commit()
-    if counted is None:
-        return None
-    try:
-        result = _file_stored(message_pk)
-    except Exception as error:
-        db.session.rollback()
-        log.exception("Could not file stored message %s", message_pk)
-        stored = db.session.get(MailMessage, message_pk)
-        if stored is None or stored.status != MailStatus.PENDING:
-            return None
-        reason = f"{type(error).__name__}: {error}"[:500]
-        if stored.attempts >= MAX_ATTEMPTS:
-            return _give_up(stored, reason)
-        stored.reason = reason
-        db.session.commit()
-        raise
-    outbox.dispatch()
-    return result
-
-
-def _file_stored(message_pk: int) -> IngestResult:
-    """File the stored message in one transaction; the filed row takes the stored row's id
-    (the one a gateway was given). A duplicate only removes the stored row."""
-    stored = db.session.get(MailMessage, message_pk)
-    assert stored is not None
-    mailbox_id, archive = stored.mailbox_id, bool(stored.flags.get("keep_received_time"))
-    arrived = stored.created_at
-    parsed = parsed_message(mail_store.load(stored.raw_sha256))
-    try:
-        (result,) = _file_together(
-            [parsed], mailbox_id, archive=archive, replacing=[(message_pk, arrived)]
-        )
-        return result
-    except IntegrityError:  # another worker filed the same message a moment ago
-        db.session.rollback()
-        # Not the row under this id: another runner of this same message may have filed it
-        # (then this one is done, and the retry sees it no longer pending).
-        duplicate = Lookups([parsed], besides=message_pk).duplicate_of(parsed)
-        if duplicate is None:
-            raise
-    db.session.execute(  # only the stored row: never a row filed under its id meanwhile
-        sa.delete(MailMessage)
-        .where(MailMessage.id == message_pk, MailMessage.status == MailStatus.PENDING)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
-    return duplicate
-
-
-def file_stored_many(message_pks: Sequence[int]) -> list[str | None]:
-    """File stored messages (the ``email.file_stored`` batch task), in the order they arrived;
-    by position, None for a message filed or given up (or no longer pending), or the error of
-    one to try again later.
-
-    Runs of messages not tried before and no larger than MAIL_ASYNC_BYTES (stored first
-    because the sender asked for it, not for their size) are filed together, a batch per
-    transaction as `ingest_batch` files them, each as of when it arrived and under the id its
-    sender was given; the others are filed alone (:func:`file_stored`) at their place in the
-    order, so a reply never overtakes the large message it answers. A batch's tries are
-    counted and committed before it begins, so a batch that kills its worker leaves each
-    message tried once, and tried again alone. A batch that fails gives its tries back and
-    each message is tried alone at once: one bad message uses up its own tries only."""
-    limit = current_app.config["MAIL_ASYNC_BYTES"]
-    # Plain values, read once: the rows themselves change under this loop's commits.
-    stored = db.session.execute(
-        sa.select(
-            MailMessage.id,
-            MailMessage.size,
-            MailMessage.attempts,
-            MailMessage.mailbox_id,
-            MailMessage.flags,
-        )
-        .where(MailMessage.id.in_(message_pks), MailMessage.status == MailStatus.PENDING)
-        .order_by(MailMessage.id)
-    ).all()
-    errors: dict[int, str] = {}
-    run: list[sa.Row] = []
-    for row in stored:
-        if row.attempts == 0 and row.size <= limit:
-            if run and _source(run[0]) != _source(row):
-                _file_run(run, errors)
-                run = []
-            run.append(row)
-            continue
-        if run:
-            _file_run(run, errors)
-            run = []
-        _file_alone_stored(row.id, errors)
-    if run:
-        _file_run(run, errors)
-    outbox.dispatch()
-    return [errors.get(pk) for pk in message_pks]
-
-
-def _source(row: sa.Row) -> tuple[int | None, bool]:
-    """What a batch has in common: the mailbox, and whether it is history (archive.py)."""
-    return row.mailbox_id, bool(row.flags.get("keep_received_time"))
-
-
-def _file_run(run: list[sa.Row], errors: dict[int, str]) -> None:
-    mailbox_id, archive = _source(run[0])
-    for members in _grouped(run, lambda row: row.size):
-        ids = [row.id for row in members]
-        try:
-            _file_stored_together(ids, mailbox_id, archive)
-        except Exception:  # noqa: BLE001 - each is tried alone now, with its own tries
-            db.session.rollback()
-            log.exception("A batch of %d stored messages failed; filing them alone", len(ids))
-            db.session.execute(  # the batch's try, given back: it is not theirs to lose
-                sa.update(MailMessage)
-                .where(MailMessage.id.in_(ids), MailMessage.status == MailStatus.PENDING)
-                .values(attempts=MailMessage.attempts - 1)
-                .execution_options(synchronize_session=False)
-            )
-            db.session.commit()
-            for pk in ids:
-                _file_alone_stored(pk, errors)
-
-
-def _file_alone_stored(pk: int, errors: dict[int, str]) -> None:
-    try:
-        file_stored(pk)
-    except Exception as error:  # noqa: BLE001 - recorded on the message, retried later
-        db.session.rollback()
-        errors[pk] = f"{type(error).__name__}: {error}"
-
-
-def _file_stored_together(
-    ids: list[int], mailbox_id: int | None, archive: bool
-) -> list[IngestResult]:
-    """File stored messages of one mailbox in as few transactions as `_file_together` needs;
-    their tries are counted (and committed) first. Messages filed or tried by another runner
-    since they were read are left to it."""
-    rows = db.session.execute(
-        sa.update(MailMessage)
-        .where(
-            MailMessage.id.in_(ids),
-            MailMessage.status == MailStatus.PENDING,
-            MailMessage.attempts == 0,
-        )
-        .values(attempts=1)
-        .returning(MailMessage.id, MailMessage.created_at, MailMessage.raw_sha256)
-        .execution_options(synchronize_session=False)
-    ).all()
-    db.session.commit()
-    rows = sorted(rows)
-    replacing = [(row.id, row.created_at) for row in rows]
-    raws = mail_store.load_many([row.raw_sha256 for row in rows])
-    messages = [parsed_message(raws[row.raw_sha256]) for row in rows]
-    results: list[IngestResult] = []
-    while len(results) < len(messages):
-        done = len(results)
-        results += _file_together(
-            messages[done:], mailbox_id, archive=archive, replacing=replacing[done:]
-        )
-    return results
-
-
-def _give_up(stored: MailMessage, reason: str) -> IngestResult:
-    stored.status = MailStatus.UNREADABLE
-    stored.reason = f"Kunde inte behandlas ({stored.attempts} försök): {reason}"[:1000]
-    db.session.commit()
-    log.error("Gave up filing stored message %s: %s", stored.id, stored.reason)
-    return IngestResult("rejected", reason=stored.reason, message_pk=stored.id)
 
 
 def batches(raws: Iterable[tuple[T, bytes]]) -> Iterator[list[tuple[T, bytes]]]:
     """Group (label, raw) pairs into batches for ingest_batch: at most MAIL_BATCH_MESSAGES
     messages and MAIL_BATCH_BYTES bytes (a single larger message is a batch of its own)."""
-    return _grouped(raws, lambda item: len(item[1]))
+    return grouped(raws, lambda item: len(item[1]))
 
 
-def _grouped(items: Iterable[U], size: Callable[[U], int]) -> Iterator[list[U]]:
+def grouped(items: Iterable[U], size: Callable[[U], int]) -> Iterator[list[U]]:
     limit = max(1, current_app.config["MAIL_BATCH_MESSAGES"])
     max_bytes = current_app.config["MAIL_BATCH_BYTES"]
     batch: list[U] = []
@@ -382,7 +197,7 @@ def _file_alone(
     case at the same moment, kept unfiled (never lost) when it cannot be filed."""
     for tries_left in reversed(range(CONFLICT_TRIES)):
         try:
-            return _file_together([parsed], mailbox_id, archive=archive)[0]
+            return file_together([parsed], mailbox_id, archive=archive)[0]
         except Exception as error:  # noqa: BLE001 - tried again, or kept and reported
             db.session.rollback()
             if tries_left and is_conflict(error):
@@ -421,7 +236,7 @@ def _kept_after(error: Exception, parsed: ParsedMessage, mailbox_id: int | None)
     return _keep_unfiled(parsed, mailbox_id, f"Kunde inte behandlas: {type(error).__name__}")
 
 
-def _file_together(
+def file_together(
     messages: list[ParsedMessage],
     mailbox_id: int | None,
     *,
@@ -448,7 +263,7 @@ def _file_together(
                 batch.now = min(started, replacing[i][1])
             filed.append(batch.file(parsed))
         if replacing is not None:
-            _replace_stored(filed, [pk for pk, _ in replacing[: len(filed)]])
+            replace_stored(filed, [pk for pk, _ in replacing[: len(filed)]])
         if all(item.stored is not None for item in filed):
             db.session.commit()  # the stored rows of duplicates removed, if any
             return [item.outcome() for item in filed]  # all filed before: nothing to write
@@ -467,7 +282,7 @@ def _file_together(
     return results
 
 
-def _replace_stored(filed: list[Filed], pks: list[int]) -> None:
+def replace_stored(filed: list[Filed], pks: list[int]) -> None:
     """Delete the stored rows of messages now filed (before the flush writes their new rows
     under the same ids); a duplicate's stored row only goes."""
     db.session.execute(
@@ -507,7 +322,7 @@ def _keep_unfiled(parsed: ParsedMessage, mailbox_id: int | None, reason: str) ->
 
 def reprocess(message_pk: int) -> IngestResult:
     """Parse a kept message again (after a parser fix) and file it; the old record is replaced.
-    A large one is filed by a job again, with MAX_ATTEMPTS fresh tries ("accepted")."""
+    A large one is filed by a job again, with stored.MAX_ATTEMPTS fresh tries ("accepted")."""
     message = db.session.get(MailMessage, message_pk)
     if message is None or message.direction != Direction.INBOUND or message.case_id is not None:
         return IngestResult("rejected", reason="Meddelandet kan inte behandlas igen.")
@@ -531,8 +346,8 @@ def reprocess(message_pk: int) -> IngestResult:
 __all__ = [
     "IngestResult",
     "batches",
-    "file_stored",
-    "file_stored_many",
+    "file_together",
+    "grouped",
     "ingest",
     "ingest_batch",
     "reprocess",

@@ -188,3 +188,9 @@ def granted_receipts(addresses: set[str], since: datetime) -> Counter[str]:
         ).all()
         counts.update({address: n for address, n in rows})
     return counts
+
+
+def locked_cases(condition: sa.ColumnElement[bool]) -> sa.Select[Case]:
+    """Cases that mail may join, read and locked until the commit, in id order: two workers
+    filing replies to one case take turns (decision 136)."""
+    return sa.select(Case).where(condition).order_by(Case.id).with_for_update(of=Case)

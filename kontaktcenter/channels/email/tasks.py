@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from kontaktcenter.cases.enums import ActivityKind
 from kontaktcenter.cases.models import Case
 from kontaktcenter.cases.services import add_activity
-from kontaktcenter.channels.email import intake, outbound
+from kontaktcenter.channels.email import outbound, stored
 from kontaktcenter.channels.email import store as mail_store
 from kontaktcenter.channels.email.models import MailKind, MailMessage, MailStatus
 from kontaktcenter.core import mailer, outbox
@@ -86,6 +86,6 @@ def deliver(message_pk: int) -> None:
 def file_stored(items: list[dict[str, int]]) -> list[str | None]:
     """File messages that were stored before they were parsed (large ones, and any a gateway
     handed in with ``Prefer: respond-async``), a batch at a time: idempotent; a failure is
-    retried by the outbox, and after intake.MAX_ATTEMPTS tries a message is kept unfiled with
-    the reason (see intake.file_stored_many)."""
-    return intake.file_stored_many([item["message_pk"] for item in items])
+    retried by the outbox, and after stored.MAX_ATTEMPTS tries a message is kept unfiled with
+    the reason (see stored.file_stored_many)."""
+    return stored.file_stored_many([item["message_pk"] for item in items])
