@@ -6,6 +6,7 @@ with its own connection), since savepoint isolation cannot show races.
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -17,8 +18,10 @@ from flask import Flask
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases.enums import ActivityKind, Channel, Outcome
 from kontaktcenter.cases.models import Activity, Case
+from kontaktcenter.channels.email import filing
 from kontaktcenter.channels.email.intake import ingest, ingest_batch
 from kontaktcenter.channels.email.models import MailMessage
+from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import User
@@ -237,3 +240,50 @@ def test_replies_to_one_case_at_once_all_join_it(pg_app, tmp_path):
         ).all()
         assert len(statuses) == THREADS * 5
         db.session.remove()
+
+
+def test_filing_a_reply_does_not_hold_up_what_refers_to_its_case(pg_app, tmp_path, monkeypatch):
+    """The lock a batch of mail takes on the cases it joins (decision 136) is the one its UPDATE
+    takes anyway: an agent opening the case meanwhile (an audit row that refers to it) does not
+    wait for the batch's commit."""
+    pg_app.config["OUTBOX_DIR"] = str(tmp_path)
+    run = uuid.uuid4().hex[:8]
+    locked, go = threading.Event(), threading.Event()
+    real = filing.Batch.file
+
+    def paused(self, parsed):
+        locked.set()  # the look-ups, with the lock, are done
+        go.wait(10)
+        return real(self, parsed)
+
+    try:
+        with pg_app.app_context():
+            first = ingest(make_mail(message_id=f"<las-{run}@example.se>"))
+            case_id = db.session.scalar(sa.select(Case.id).where(Case.reference == first.reference))
+            db.session.remove()
+        monkeypatch.setattr(filing.Batch, "file", paused)
+        reply = make_mail(
+            message_id=f"<las-svar-{run}@example.se>", in_reply_to=f"<las-{run}@example.se>"
+        )
+        results: list = []
+        filer = threading.Thread(target=lambda: results.append(_ingest_in(pg_app, reply)))
+        filer.start()
+        assert locked.wait(10)
+        with pg_app.app_context(), db.engine.connect() as conn:
+            conn.exec_driver_sql("SET lock_timeout = '2s'")
+            conn.execute(sa.insert(AuditEvent).values(action="view_case", case_id=case_id))
+            conn.rollback()
+        go.set()
+        filer.join(30)
+        assert [result.result for result in results] == ["joined"]
+    finally:
+        go.set()
+        pg_app.config["OUTBOX_DIR"] = None
+
+
+def _ingest_in(app: Flask, raw: bytes):
+    with app.app_context():
+        try:
+            return ingest(raw)
+        finally:
+            db.session.remove()

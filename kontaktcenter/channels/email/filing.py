@@ -26,11 +26,12 @@ from kontaktcenter.channels.email.lookups import (
     DUPLICATE_REASON,
     IngestResult,
     Lookups,
+    cases_by_id,
     chunks,
     cited_ids,
     contact_email,
     dedupe_key,
-    locked_cases,
+    lock_for_filing,
     reply_to_address,
 )
 from kontaktcenter.channels.email.mime.authentication import SenderCheck, Verdict
@@ -144,19 +145,15 @@ class Batch:
                 if other:
                     self.exchanged.setdefault(row.message_id, other.lower())
         # Held here: the session's identity map only keeps objects something refers to.
-        # Locked as they are read (locked_cases): writers to one case take turns.
-        self.cases: dict[int, Case] = {}
-        for case_ids in chunks(sorted({case_id for _pk, case_id in self.threads.values()})):
-            self.cases.update(
-                (case.id, case) for case in db.session.scalars(locked_cases(Case.id.in_(case_ids)))
-            )
+        self.cases = cases_by_id(case_id for _pk, case_id in self.threads.values())
         references = {r for parsed in messages for r in parsed.case_references}
         self.cited_cases: dict[str, Case] = {}
         for chunk in chunks(references):
-            for case in db.session.scalars(locked_cases(Case.reference.in_(chunk))):
+            for case in db.session.scalars(sa.select(Case).where(Case.reference.in_(chunk))):
                 self.cited_cases[case.reference] = case
         self.merged_cited: dict[str, Case] = {}  # a cited reference of a case merged away
         self._follow_merges()
+        lock_for_filing([*self.cases.values(), *self.cited_cases.values()])
         senders = {e for parsed in messages if (e := contact_email(parsed))}
         self.contacts = EmailIndex(senders)
         self.receipts = ReceiptLimits(senders)  # counted under a lock, at the first receipt
@@ -169,11 +166,7 @@ class Batch:
             for c in [*self.cases.values(), *self.cited_cases.values()]
             if c.merged_into_id is not None
         }
-        survivors: dict[int, Case] = {}
-        for chunk in chunks(sorted(targets)):
-            survivors.update(
-                (case.id, case) for case in db.session.scalars(locked_cases(Case.id.in_(chunk)))
-            )
+        survivors = cases_by_id(targets)
         for case_id, case in list(self.cases.items()):
             if case.merged_into_id in survivors:
                 self.cases[case_id] = survivors[case.merged_into_id]

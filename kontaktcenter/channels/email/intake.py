@@ -45,6 +45,7 @@ from kontaktcenter.core.extensions import db, utcnow
 
 T = TypeVar("T")
 U = TypeVar("U")
+R = TypeVar("R")
 V = TypeVar("V", str, int)
 
 SUMMARY_MAX = 300
@@ -191,22 +192,41 @@ def _normalised(parsed: ParsedMessage) -> ParsedMessage:
 
 
 def _file_alone(
-    parsed: ParsedMessage, mailbox_id: int | None, archive: bool = False
+    parsed: ParsedMessage,
+    mailbox_id: int | None,
+    archive: bool = False,
+    before: Callable[[], None] | None = None,
 ) -> IngestResult:
     """File one message in its own transaction; tried again when another worker changed its
-    case at the same moment, kept unfiled (never lost) when it cannot be filed."""
+    case at the same moment, kept unfiled (never lost) when it cannot be filed. `before`: done
+    in the same transaction first, on every try (reprocess: remove the record it replaces)."""
+
+    def attempt() -> IngestResult:
+        if before is not None:
+            before()
+        return file_together([parsed], mailbox_id, archive=archive)[0]
+
+    try:
+        return retry_conflicts(attempt)
+    except Exception as error:  # noqa: BLE001 - kept and reported, never lost
+        db.session.rollback()
+        return _kept_after(error, parsed, mailbox_id)
+
+
+def retry_conflicts(attempt: Callable[[], R]) -> R:
+    """`attempt()`, tried again (rolled back, a moment later) while it fails on a concurrent
+    change (is_conflict), at most CONFLICT_TRIES times; any other failure is raised at once."""
     for tries_left in reversed(range(CONFLICT_TRIES)):
         try:
-            return file_together([parsed], mailbox_id, archive=archive)[0]
-        except Exception as error:  # noqa: BLE001 - tried again, or kept and reported
+            return attempt()
+        except Exception as error:
+            if not (tries_left and is_conflict(error)):
+                raise
             db.session.rollback()
-            if tries_left and is_conflict(error):
-                log.info("The case changed meanwhile (%s); filing again", type(error).__name__)
-                # A moment apart, so that the writers to one case do not meet again at once.
-                time.sleep(random.uniform(0, 0.005 * (CONFLICT_TRIES - tries_left)))
-                continue
-            return _kept_after(error, parsed, mailbox_id)
-    raise AssertionError("unreachable: the last try returns")
+            log.info("The case changed meanwhile (%s); filing again", type(error).__name__)
+            # A moment apart, so that the writers to one case do not meet again at once.
+            time.sleep(random.uniform(0, 0.005 * (CONFLICT_TRIES - tries_left)))
+    raise AssertionError("unreachable: the last try returns or raises")
 
 
 # Tries to file a message whose case another worker changed at the same moment: the cases mail
@@ -336,9 +356,16 @@ def reprocess(message_pk: int) -> IngestResult:
     if duplicate is not None:  # filed since under the same Message-ID: keep this copy too
         return duplicate
     mailbox_id = message.mailbox_id
-    db.session.delete(message)
-    db.session.flush()
-    result = _file_alone(parsed, mailbox_id)
+    db.session.expunge(message)
+
+    def remove_the_kept_record() -> None:  # in the filing's transaction, on every try
+        db.session.execute(
+            sa.delete(MailMessage)
+            .where(MailMessage.id == message_pk)
+            .execution_options(synchronize_session=False)
+        )
+
+    result = _file_alone(parsed, mailbox_id, before=remove_the_kept_record)
     outbox.dispatch()
     return result
 

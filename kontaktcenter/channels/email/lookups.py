@@ -190,7 +190,29 @@ def granted_receipts(addresses: set[str], since: datetime) -> Counter[str]:
     return counts
 
 
-def locked_cases(condition: sa.ColumnElement[bool]) -> sa.Select[Case]:
-    """Cases that mail may join, read and locked until the commit, in id order: two workers
-    filing replies to one case take turns (decision 136)."""
-    return sa.select(Case).where(condition).order_by(Case.id).with_for_update(of=Case)
+def cases_by_id(ids: Iterable[int | None]) -> dict[int, Case]:
+    """The cases with these ids, read in chunks (a batch's threads, merge survivors)."""
+    found: dict[int, Case] = {}
+    for chunk in chunks(sorted({case_id for case_id in ids if case_id is not None})):
+        found.update(
+            (case.id, case)
+            for case in db.session.scalars(sa.select(Case).where(Case.id.in_(chunk)))
+        )
+    return found
+
+
+def lock_for_filing(cases: Iterable[Case]) -> None:
+    """Lock the cases a batch of mail may join (not those merged away) until its commit, in one
+    id order, and read them again: two workers filing replies to one case take turns instead
+    of the later one failing on the case's version (decision 136). FOR NO KEY UPDATE, the lock
+    an UPDATE takes anyway: rows that refer to the case (an audit event of an agent opening it)
+    are not held up."""
+    ids = sorted({case.id for case in cases if case.merged_into_id is None})
+    for chunk in chunks(ids):
+        db.session.scalars(
+            sa.select(Case)
+            .where(Case.id.in_(chunk))
+            .order_by(Case.id)
+            .with_for_update(of=Case, key_share=True)
+            .execution_options(populate_existing=True)
+        ).all()

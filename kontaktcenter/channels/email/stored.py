@@ -77,9 +77,11 @@ def _file_stored(message_pk: int) -> IngestResult:
     mailbox_id, archive = stored.mailbox_id, bool(stored.flags.get("keep_received_time"))
     arrived = stored.created_at
     parsed = intake.parsed_message(mail_store.load(stored.raw_sha256))
-    try:
-        (result,) = intake.file_together(
-            [parsed], mailbox_id, archive=archive, replacing=[(message_pk, arrived)]
+    try:  # (a concurrent change to its case is tried again at once, not after a backoff)
+        (result,) = intake.retry_conflicts(
+            lambda: intake.file_together(
+                [parsed], mailbox_id, archive=archive, replacing=[(message_pk, arrived)]
+            )
         )
         return result
     except IntegrityError:  # another worker filed the same message a moment ago
