@@ -32,23 +32,7 @@ def test_acknowledgement_is_sent_by_an_rq_worker(app, committed_db, database_url
         ack = sa.select(MailMessage).where(MailMessage.kind == MailKind.ACKNOWLEDGEMENT)
         assert db.session.scalars(ack).first() is None  # queued in Redis, not run here
 
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=database_url,
-            REDIS_URL=url,
-            SECRET_KEY="x" * 40,
-            KONTAKTCENTER_OUTBOX_DIR=str(tmp_path),
-            KONTAKTCENTER_INSTANCE_PATH=str(tmp_path / "instance"),
-            KONTAKTCENTER_JOB_QUEUE=app.config["JOB_QUEUE"],
-        )
-        worker = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        worker = _burst_worker(app, url, database_url, tmp_path)
         assert worker.returncode == 0, worker.stderr[-2000:]
         assert "Successfully completed" in worker.stdout + worker.stderr
         assert app.config["JOB_QUEUE"] in worker.stdout + worker.stderr, "not this run's queue"
@@ -94,23 +78,7 @@ def test_mail_stored_first_is_filed_by_one_drain_job_per_backlog(
         assert [job.func_name for job in queue.get_jobs()] == ["kontaktcenter.core.outbox.drain"]
         db.session.rollback()  # end our read transaction: SQLite would lock the worker out
 
-        env = dict(os.environ)
-        env.update(
-            DATABASE_URL=database_url,
-            REDIS_URL=url,
-            SECRET_KEY="x" * 40,
-            KONTAKTCENTER_OUTBOX_DIR=str(tmp_path),
-            KONTAKTCENTER_INSTANCE_PATH=str(tmp_path / "instance"),
-            KONTAKTCENTER_JOB_QUEUE=app.config["JOB_QUEUE"],
-        )
-        worker = subprocess.run(
-            [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        worker = _burst_worker(app, url, database_url, tmp_path)
         assert worker.returncode == 0, worker.stderr[-2000:]
 
         db.session.rollback()
@@ -121,3 +89,24 @@ def test_mail_stored_first_is_filed_by_one_drain_job_per_backlog(
     finally:
         app.config.update(saved)
         app.extensions["kontaktcenter.core.jobs"].pop("redis", None)
+
+
+def _burst_worker(app, url: str, database_url: str, tmp_path: Path):
+    """`flask worker --burst` in a process of its own, on this run's queue, to the end."""
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=url,
+        SECRET_KEY="x" * 40,
+        KONTAKTCENTER_OUTBOX_DIR=str(tmp_path),
+        KONTAKTCENTER_INSTANCE_PATH=str(tmp_path / "instance"),
+        KONTAKTCENTER_JOB_QUEUE=app.config["JOB_QUEUE"],
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "wsgi", "worker", "--burst"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )

@@ -326,13 +326,17 @@ def _run_claimed(name: str, claimed: Sequence[tuple[int, dict[str, Any], int]]) 
         values: dict[str, Any] = {"state": DONE, "finished_at": finished, "last_error": None}
         if (erased := _erased(name, args)) is not None:
             values["args"] = erased
-        db.session.execute(
-            sa.update(OutboxJob)
-            .where(OutboxJob.id == job_id)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
+        _set(job_id, values)
     db.session.commit()
+
+
+def _set(job_id: int, values: dict[str, Any]) -> None:
+    db.session.execute(
+        sa.update(OutboxJob)
+        .where(OutboxJob.id == job_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
 
 
 # --- running a row ---------------------------------------------------------------------------
@@ -377,12 +381,7 @@ def _failed(
             delay,
             logged,
         )
-    db.session.execute(
-        sa.update(OutboxJob)
-        .where(OutboxJob.id == job_id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
+    _set(job_id, values)
     db.session.commit()
 
 
