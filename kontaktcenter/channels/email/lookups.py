@@ -203,16 +203,18 @@ def cases_by_id(ids: Iterable[int | None]) -> dict[int, Case]:
 
 def lock_for_filing(cases: Iterable[Case]) -> None:
     """Lock the cases a batch of mail may join (not those merged away) until its commit, in one
-    id order, and read them again: two workers filing replies to one case take turns instead
-    of the later one failing on the case's version (decision 136). FOR NO KEY UPDATE, the lock
-    an UPDATE takes anyway: rows that refer to the case (an audit event of an agent opening it)
-    are not held up."""
-    ids = sorted({case.id for case in cases if case.merged_into_id is None})
-    for chunk in chunks(ids):
-        db.session.scalars(
-            sa.select(Case)
+    id order: two workers filing replies to one case take turns instead of the later one
+    failing on the case's version (decision 136). A case changed since it was read is read
+    again. FOR NO KEY UPDATE, the lock an UPDATE takes anyway: rows that refer to the case (an
+    audit event of an agent opening it) are not held up."""
+    by_id = {case.id: case for case in cases if case.merged_into_id is None}
+    for chunk in chunks(sorted(by_id)):
+        current = db.session.execute(
+            sa.select(Case.id, Case.version)
             .where(Case.id.in_(chunk))
             .order_by(Case.id)
             .with_for_update(of=Case, key_share=True)
-            .execution_options(populate_existing=True)
-        ).all()
+        )
+        for case_id, version in current:
+            if by_id[case_id].version != version:
+                db.session.refresh(by_id[case_id])
