@@ -286,9 +286,13 @@ def _claim_batch(name: str, now: datetime) -> list[tuple[int, dict[str, Any], in
     )
     # Two statements: with the locking SELECT as a subquery of the UPDATE, PostgreSQL claimed
     # more rows than the LIMIT (tests/test_outbox.py, on PostgreSQL).
-    due = db.session.scalars(due_rows.where(OutboxJob.attempts > 0).limit(1)).all()
-    if not due:
-        due = db.session.scalars(due_rows.where(OutboxJob.attempts == 0).limit(_BATCH[name])).all()
+    size = _BATCH[name]
+    if size == 1:  # a drained task: every row is claimed alone anyway, oldest first
+        due = db.session.scalars(due_rows.limit(1)).all()
+    else:
+        due = db.session.scalars(due_rows.where(OutboxJob.attempts > 0).limit(1)).all()
+        if not due:
+            due = db.session.scalars(due_rows.where(OutboxJob.attempts == 0).limit(size)).all()
     if not due:
         db.session.commit()
         return []
