@@ -15,13 +15,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from kontaktcenter.cases import access
 from kontaktcenter.compliance import diarium, diarium_export, diarium_settings
 from kontaktcenter.compliance.diarium_forms import DiariumForm, MarkingForm
 from kontaktcenter.compliance.diarium_models import Diarium, Marking
 from kontaktcenter.compliance.diarium_settings import DiariumData
-from kontaktcenter.core import admin, case_panels
+from kontaktcenter.core import admin, case_panels, rendered
 from kontaktcenter.core.admin import form_status, initial, render, show_error
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError
@@ -41,10 +42,29 @@ def _panel(user: Any, case: Any) -> dict[str, Any] | None:
     if not access.can_view(user, case):
         return None
     found = diarium.status(user, case)
-    form = None
+    options = None
     if found.may_mark:
-        form = MarkingForm(data={"marking": found.marking.value if found.marking else None})
-    return {"status": found, "form": form, "case": case}
+        options = _marking_options(found.marking.value if found.marking else "")
+    return {"status": found, "options": options, "case": case}
+
+
+def _marking_options(marking: str) -> Markup:
+    """The marking's radio buttons with the case's chosen: the same HTML for the same marking,
+    so it is rendered once per process for each."""
+
+    def render() -> str:
+        field = MarkingForm(formdata=None, data={"marking": marking or None}).marking
+        items = [
+            f"<li>{option(id=f'diarium-{option.data}')} "
+            f'<label for="diarium-{escape(option.data)}">{escape(option.label.text)}</label></li>'
+            for option in field
+        ]
+        return (
+            f"<legend>{escape(field.label.text)}</legend>\n"
+            f'      <ul class="radio-list">\n      {"".join(items)}\n      </ul>'
+        )
+
+    return rendered.once(("diarium-marking", marking), render)
 
 
 @bp.post("/arenden/<id:case_id>/diarium")

@@ -7,11 +7,12 @@ from typing import Any
 from flask import Blueprint, Flask, abort, flash, redirect, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from markupsafe import Markup, escape
 from wtforms import HiddenField, SelectField
 
 from kontaktcenter.cases import access, secrecy
 from kontaktcenter.cases.models import Case
-from kontaktcenter.core import case_panels
+from kontaktcenter.core import case_panels, rendered
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.forms import choices, parse_id
@@ -38,12 +39,23 @@ def _panel(user: Any, case: Case) -> dict[str, Any] | None:
     """Whether the case is secret and why; the form for those who may change it."""
     if not access.sees_content(user, case):
         return None
-    form = None
+    select = None
     if "secrecy" in access.allowed_actions(user, case) and not case.is_merged:
-        form = SecrecyForm(formdata=None, data={"ground": case.secrecy_ground or ""})
-        form.version.data = str(case.version)
+        select = _ground_select(case.secrecy_ground or "")
     type_ground = case.case_type.secrecy_ground if case.case_type else None
-    return {"case": case, "form": form, "type_ground": type_ground}
+    return {"case": case, "select": select, "type_ground": type_ground}
+
+
+def _ground_select(ground: str) -> Markup:
+    """The labelled list of grounds with the case's own chosen: the same HTML for the same
+    ground, so it is rendered once per process for each."""
+
+    def render() -> str:
+        field = SecrecyForm(formdata=None, data={"ground": ground}).ground
+        label = escape(field.label.text)
+        return f'<label for="secrecy-ground">{label}</label>\n    {field(id="secrecy-ground")}'
+
+    return rendered.once(("secrecy-ground", ground), render)
 
 
 @bp.post("/arenden/<id:case_id>/sekretess")

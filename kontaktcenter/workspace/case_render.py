@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app, get_template_attribute, render_template
+from flask import render_template
 from flask_login import current_user
-from markupsafe import Markup
 
 from kontaktcenter.cases import access, relations
 from kontaktcenter.cases.models import Case
@@ -22,13 +21,13 @@ from kontaktcenter.core import case_panels
 from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.goals import engine as goals
 from kontaktcenter.organisation.models import User
-from kontaktcenter.workspace import case_page, forms
+from kontaktcenter.workspace import action_forms, case_page, forms
 from kontaktcenter.workspace.case_reads import hold_case_types
 
 
 def render(
     case: Case,
-    case_forms: dict[str, forms.ActionForm],
+    page: action_forms.PageForms,
     status: int = 200,
     open_action: str | None = None,
     revealed: bool = False,
@@ -48,13 +47,13 @@ def render(
     merged = [c for c in absorbed if access.sees_content(user, c)]
     related = relations.related(user, case, merged, others=others)
     held += hold_case_types(r.case for r in related)
-    allowed = set(case_forms)
+    allowed = page.allowed
     addresses = _reply_addresses(case, messages, allowed)
     groups, reply_open = case_page.arrange(
         case, allowed, open_action, has_mail=bool(messages), addresses=addresses
     )
     reply = None
-    reply_form = case_forms.get("reply")
+    reply_form = page.built.get("reply")
     if reply_form is not None and case_page.reply_possible(case, allowed, addresses):
         reply = _reply(case, user, reply_form, addresses, reply_open)
     merged_into = case.merged_into
@@ -75,8 +74,9 @@ def render(
         groups=groups,
         action_text=case_page.ACTION_TEXT,
         case_goals=case_goals,
-        forms=case_forms,
-        fields_html=_pristine_fields(case_forms, open_action),
+        actions=allowed,
+        forms=page.built,
+        fields_html=action_forms.pristine_fields(case, page),
         open_action=open_action,
         revealed=revealed,
         panels=case_panels.panels_for(user, case),
@@ -84,7 +84,7 @@ def render(
 
 
 def _reply_addresses(
-    case: Case, messages: list[MessageView], allowed: set[str]
+    case: Case, messages: list[MessageView], allowed: frozenset[str]
 ) -> outbound.ReplyAddresses | None:
     """Where a reply would go, read once for the page (None: no reply from this page). A case
     without messages has no last message to take a Reply-To from: nothing to read."""
@@ -127,48 +127,3 @@ def _reply(
         "templates": texts,
         "open": reply_open,
     }
-
-
-# --- the action forms' fields, rendered once per process ------------------------------------
-
-_FIELDS_KEY = "kontaktcenter.case_page_fields"
-_FIELDS_MAX = 512  # kinds of form × their lists in use (assignees per department): few
-
-
-def _pristine_fields(
-    case_forms: dict[str, forms.ActionForm], posted: str | None
-) -> dict[str, Markup]:
-    """The fields of each action form as ``cases/_macros.html``'s form_fields renders them, for
-    the forms nobody has filled in (not the one just posted, not the reply with its signature).
-    Their HTML depends only on the action, the form's fields, their values and lists: it is
-    the same on every page with the same lists, so it is rendered once per process for those
-    and kept (a third of the page's template time was these fields, issue #16)."""
-    macro = get_template_attribute("cases/_macros.html", "form_fields")
-    reload = current_app.jinja_env.auto_reload  # templates may change under a developer
-    cache: dict[tuple[object, ...], Markup] = current_app.extensions.setdefault(_FIELDS_KEY, {})
-    shown = {}
-    for name, form in case_forms.items():
-        if name in (posted, "reply") or form.errors:
-            continue
-        key = (name, type(form), *(_field_key(field) for field in form if _shown(field)))
-        html = None if reload else cache.get(key)
-        if html is None:
-            html = Markup(macro(form, name))
-            if not reload:
-                if len(cache) >= _FIELDS_MAX:
-                    cache.clear()
-                cache[key] = html
-        shown[name] = html
-    return shown
-
-
-def _shown(field: Any) -> bool:
-    """The fields form_fields renders (the CSRF token and the version go in hidden inputs of
-    their own, outside the cached HTML)."""
-    return field.name not in ("csrf_token", "version") and field.type != "HiddenField"
-
-
-def _field_key(field: Any) -> tuple[object, ...]:
-    choices = getattr(field, "choices", None)
-    listed = tuple(repr(c) for c in choices) if choices is not None else None
-    return (field.name, field.type, repr(field.data), listed)

@@ -34,9 +34,9 @@ from kontaktcenter.channels.email.presenting import answer_templates
 from kontaktcenter.core import audit
 from kontaktcenter.core.errors import STALE_MESSAGE, Conflict, DomainError, ValidationError
 from kontaktcenter.core.extensions import db, utcnow
-from kontaktcenter.core.forms import choices, parse_id
+from kontaktcenter.core.forms import parse_id
 from kontaktcenter.organisation.models import CaseType, Department, User
-from kontaktcenter.workspace import case_reads, forms
+from kontaktcenter.workspace import action_forms, case_reads, forms
 from kontaktcenter.workspace.case_render import render
 
 bp = Blueprint("cases", __name__, url_prefix="/arenden")
@@ -279,37 +279,18 @@ def _visible_case(case_id: int) -> Case:
 
 def _build_forms(
     case: Case, posted: str | None = None, posted_form: forms.ActionForm | None = None
-) -> dict[str, forms.ActionForm]:
+) -> action_forms.PageForms:
+    """The actions `current_user` may take on `case`; built as forms only the one posted (with
+    its values and errors) and the reply (its text starts with the writer's signature)."""
     allowed = access.allowed_actions(current_user, case)
+    types = {name: a.form for name, a in ALL_ACTIONS.items() if a.permission in allowed}
     built: dict[str, forms.ActionForm] = {}
-    for name, action in ALL_ACTIONS.items():
-        if action.permission not in allowed:
-            continue
-        form = (
-            posted_form
-            if name == posted and posted_form is not None
-            else action.form(formdata=None)
-        )
-        form.version.data = str(case.version)
-        _fill_choices(form, case)
-        built[name] = form
-    return built
-
-
-def _fill_choices(form: forms.ActionForm, case: Case, fresh: bool = False) -> None:
-    """The form's lists: read anew to check a posted form (`fresh`), else from the page's
-    per-process caches (case_reads)."""
-    if isinstance(form, forms.AssignForm):
-        users = case_reads.assignable_choices(case, fresh=fresh)
-        form.assignee.choices = choices([("", "– Ingen –"), *users])
-    elif isinstance(form, forms.RouteForm | forms.ClassifyForm | forms.HandOffForm):
-        lists = case_reads.choice_lists(fresh=fresh)
-        if isinstance(form, forms.RouteForm):
-            form.department.choices = choices([("", "– Välj –"), *lists.departments])
-        elif isinstance(form, forms.ClassifyForm):
-            form.case_type.choices = choices([("", "– Välj –"), *lists.case_types])
-        else:
-            form.case_type.choices = choices([("", "– Välj –"), *lists.direct_numbers])
+    if posted is not None and posted_form is not None and posted in types:
+        action_forms.fill_choices(posted_form, case)
+        built[posted] = posted_form
+    if "reply" in types and "reply" not in built:
+        built["reply"] = forms.ReplyForm(formdata=None)
+    return action_forms.PageForms(types, built)
 
 
 def _insert_template(case: Case, form: forms.ActionForm):
@@ -363,7 +344,7 @@ def act(case_id: int, action: str):
     if spec.permission not in access.allowed_actions(current_user, case):
         abort(403)
     form = spec.form()
-    _fill_choices(form, case, fresh=True)
+    action_forms.fill_choices(form, case, fresh=True)
     if action == "reply" and "infoga" in request.form:
         return _insert_template(case, form)
     status = 422

@@ -1,0 +1,93 @@
+"""The case page keeps the HTML of forms nobody has filled in, per process (core/rendered.py,
+issue #16): each page must still show its own case's values and the organisation's current
+lists, never those of the page that was rendered first."""
+
+from __future__ import annotations
+
+import re
+
+from kontaktcenter.cases import secrecy
+from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.compliance import diarium
+from kontaktcenter.compliance.diarium_models import Marking
+from kontaktcenter.core.extensions import db
+from kontaktcenter.organisation.models import Department
+from tests.factories import make_case, post
+
+
+def _selected_ground(html: str) -> list[str]:
+    select = re.search(r'<select id="secrecy-ground"[^>]*>(.*?)</select>', html, re.S)
+    assert select is not None, "the secrecy panel's list is missing"
+    return re.findall(r'<option selected value="([^"]*)"', select.group(1))
+
+
+def _checked_marking(html: str) -> list[str]:
+    return re.findall(r'<input checked id="diarium-(\w+)"', html)
+
+
+def _route_departments(html: str) -> list[str]:
+    form = re.search(r'id="action-route".*?<select[^>]*>(.*?)</select>', html, re.S)
+    assert form is not None, "the route form is missing"
+    return re.findall(r"<option[^>]*>([^<]*)</option>", form.group(1))
+
+
+def test_the_kept_html_is_in_use(app):
+    # Otherwise the tests below would pass without ever reading kept HTML.
+    assert not app.jinja_env.auto_reload
+
+
+def test_each_case_shows_its_own_secrecy_ground(client, org, login):
+    secret = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    plain = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    other = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    secrecy.set_secrecy(secret, org.handler_bygg, "OSL 21:3", secret.version)
+    secrecy.set_secrecy(other, org.handler_bygg, "OSL 26:1", other.version)
+    login(org.handler_bygg)
+    for _ in range(2):  # the second round reads what the first kept
+        assert _selected_ground(client.get(f"/arenden/{secret.id}").get_data(as_text=True)) == [
+            "OSL 21:3"
+        ]
+        assert _selected_ground(client.get(f"/arenden/{plain.id}").get_data(as_text=True)) == [""]
+        assert _selected_ground(client.get(f"/arenden/{other.id}").get_data(as_text=True)) == [
+            "OSL 26:1"
+        ]
+
+
+def test_each_case_shows_its_own_diarium_marking(client, org, login):
+    minor = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    unmarked = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    diarium.update(minor, org.handler_bygg, marking=Marking.MINOR)
+    login(org.handler_bygg)
+    for _ in range(2):
+        html = client.get(f"/arenden/{minor.id}").get_data(as_text=True)
+        assert _checked_marking(html) == ["minor"]
+        assert _checked_marking(client.get(f"/arenden/{unmarked.id}").get_data(as_text=True)) == []
+        # the posted marking's form still works with the kept HTML
+        assert 'name="marking"' in html and 'value="kept_ordered"' in html
+
+
+def test_an_action_forms_list_follows_the_organisation(client, org, login):
+    case = make_case(org.agent, None, None, Channel.EMAIL)  # first line: the agent routes it
+    login(org.agent)
+    before = _route_departments(client.get(f"/arenden/{case.id}").get_data(as_text=True))
+    assert before[0] == "– Välj –" and "Byggnadsnämnden" not in before
+    db.session.add(Department(name="Byggnadsnämnden", slug="byggnadsnamnden"))
+    db.session.commit()
+    after = _route_departments(client.get(f"/arenden/{case.id}").get_data(as_text=True))
+    assert set(after) == {*before, "Byggnadsnämnden"}
+
+
+def test_a_posted_form_keeps_its_text_and_errors_beside_kept_forms(client, org, login):
+    case = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    login(org.handler_bygg)
+    response = post(
+        client,
+        f"/arenden/{case.id}/close",
+        {"resolution": "", "version": str(case.version)},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Skriv hur ärendet löstes." in html
+    # the other forms are there, pristine, each with the case's version
+    assert f'id="note-version" value="{case.version}"' in html
+    assert f'id="close-version" value="{case.version}"' in html
