@@ -3,6 +3,8 @@ entry: the same as Flask's url_for, mounted at the root or under a prefix."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import url_for
 
@@ -33,3 +35,20 @@ def test_the_menu_marks_the_page_the_user_is_on(org, login):
     html = client.get("/ko/").get_data(as_text=True)
     current = [line for line in html.splitlines() if 'aria-current="page"' in line]
     assert len(current) == 1 and 'href="/ko/"' in current[0]
+
+
+def _menu(html: str) -> list[str]:
+    nav = html.split('<nav aria-label="Huvudmeny">', 1)[1].split("</nav>", 1)[0]
+    return re.findall(r'<a href="([^"]+)"', nav)
+
+
+def test_each_role_and_each_mount_gets_its_own_menu(app, org, login):
+    # The menu's HTML is kept per process (core/rendered.py): by role, area and mount point.
+    assert not app.jinja_env.auto_reload
+    agent = _menu(login(org.agent).get("/ko/").get_data(as_text=True))
+    admin = _menu(login(org.admin).get("/ko/").get_data(as_text=True))
+    assert "/ko/" in agent and not any(url.startswith("/admin") for url in agent)
+    assert any(url.startswith("/admin") for url in admin)
+    client = login(org.agent)
+    mounted = client.get("/ko/", environ_overrides={"SCRIPT_NAME": "/kommun/kc"})
+    assert _menu(mounted.get_data(as_text=True)) == [f"/kommun/kc{url}" for url in agent]

@@ -10,11 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, request, url_for
+from flask import Flask, render_template, request, url_for
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
+from markupsafe import Markup
 
+from kontaktcenter.core import rendered
 from kontaktcenter.core.auth import roles_for
 
 
@@ -56,13 +58,24 @@ def _menu_of(user: Any) -> list[MenuItem]:
 
 
 @pass_context
-def menu_links(context: Context) -> list[MenuLink]:
-    """The menu of the page's user, with its addresses and the current entry marked: the
-    user and the request's blueprint are read once, not once per entry."""
+def menu_html(context: Context) -> Markup:
+    """The menu of the page's user, with its addresses and the current entry marked. It is
+    the same for every page of one area seen by one role, so it is rendered once per process
+    for each (role, area, application root)."""
+    user = template_user(context)
+    if not user.is_authenticated:
+        return Markup("")
     blueprint = request.blueprint
+    return rendered.once(
+        ("main-menu", user.role, blueprint, request.script_root),
+        lambda: render_template("_main_menu.html", items=menu_links(user, blueprint)),
+    )
+
+
+def menu_links(user: Any, blueprint: str | None) -> list[MenuLink]:
     return [
         MenuLink(item.label, url_for(item.endpoint), item.accesskey, item.current_in(blueprint))
-        for item in _menu_of(template_user(context))
+        for item in _menu_of(user)
     ]
 
 
@@ -91,5 +104,5 @@ def template_user(context: Context) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["main_menu"] = menu_links
+    app.jinja_env.globals["main_menu"] = menu_html
     app.jinja_env.globals["allowed"] = allowed_in_template
