@@ -8,11 +8,13 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.compliance.retention_models import (
     CaseRetention,
     LegalHold,
+    RetentionMode,
     RetentionRule,
     RetentionRun,
 )
 from kontaktcenter.core.extensions import db
 from tests.factories import post
+from tests.test_retention_anonymise import rule
 from tests.test_retention_runs import closed
 
 RULE_FORM = {
@@ -109,3 +111,27 @@ def test_every_gallring_admin_route_refuses_everyone_but_admins(client, login, o
             else:
                 status = post(client, url, {}).status_code
             assert status in (403, 404), (user.role, method, url, status)
+
+
+def test_the_case_panel_shows_the_cases_own_retention_state(client, login, org):
+    # The panel reads the active hold and the case's retention state in one statement.
+    case = closed(org, 2000)
+    rule(org.bygglov, mode=RetentionMode.INACTUAL)
+    db.session.get(Case, case.id).department_id = org.bygg.id
+    db.session.commit()
+    other = closed(org, 2001)
+    login(org.handler_bygg)
+    url = f"/arenden/{case.id}"
+    assert "Gallras först när ärendet förklaras inaktuellt" in client.get(url).get_data(
+        as_text=True
+    )
+    assert post(client, f"{url}/gallring/inaktuell", {}).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "Förklarat inaktuellt" in page and "Förklara ärendet inaktuellt</button>" not in page
+    assert post(client, f"{url}/gallring/bevarande", {"reason": "Tvist"}).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "Förklarat inaktuellt" in page and "Tvist" in page
+    # another case of the same type: neither its hold nor its state
+    login(org.agent)
+    page = client.get(f"/arenden/{other.id}").get_data(as_text=True)
+    assert "Förklarat inaktuellt" not in page and "Tvist" not in page

@@ -290,16 +290,20 @@ def dial(callback_id: int):
 # --- the case page's panel ------------------------------------------------------------------
 
 
+# The one waiting, else the latest; built once (issue #16).
+_CASE_CALLBACK = (
+    sa.select(Callback)
+    .where(Callback.case_id == sa.bindparam("case_id"))
+    .order_by((Callback.status == CallbackStatus.PENDING).desc(), Callback.created_at.desc())
+    .limit(1)
+)
+
+
 def case_panel(user: User, case: Case) -> dict[str, Any] | None:
     """The case's callbacks on its page: the one waiting (or the latest), with a link."""
     if not access.sees_content(user, case):
         return None
-    callback = db.session.scalars(
-        sa.select(Callback)
-        .where(Callback.case_id == case.id)
-        .order_by((Callback.status == CallbackStatus.PENDING).desc(), Callback.created_at.desc())
-        .limit(1)
-    ).first()
+    callback = db.session.scalars(_CASE_CALLBACK, {"case_id": case.id}).first()
     if callback is None:
         return None
     return {"callback": callback, "rule": rule_for(callback), "now": utcnow()}

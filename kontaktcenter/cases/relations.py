@@ -38,16 +38,23 @@ class Related:
 
 
 _CASE_ID = sa.bindparam("case_id", type_=sa.Integer)
+
+
 # Whether anything relates to a case beyond its own `linked_case_id`: merged into it, linked
 # either way, or mentioning it. Most cases have none; one statement instead of three for them.
-_HAS_OTHERS = sa.select(
-    sa.or_(
-        sa.exists().where(Case.merged_into_id == _CASE_ID),
-        sa.exists().where(CaseLink.case_id == _CASE_ID),
-        sa.exists().where(CaseLink.other_case_id == _CASE_ID),
-        sa.exists().where(Case.linked_case_id == _CASE_ID),
+def others_clause(case_id: sa.ColumnExpressionArgument[int]) -> sa.ColumnElement[bool]:
+    """Whether any case relates to the case `case_id` (a column or a parameter): to read with
+    the case itself (``case_reads.visible_case``)."""
+    other = sa.orm.aliased(Case)
+    return sa.or_(
+        sa.exists().where(other.merged_into_id == case_id),
+        sa.exists().where(CaseLink.case_id == case_id),
+        sa.exists().where(CaseLink.other_case_id == case_id),
+        sa.exists().where(other.linked_case_id == case_id),
     )
-)
+
+
+_HAS_OTHERS = sa.select(others_clause(_CASE_ID))
 
 
 def has_others(case: Case) -> bool:

@@ -167,13 +167,28 @@ class Outlook:
         return self.state is not None and self.state.gallrad_at is not None
 
 
+# The case's active hold and its retention state in one statement (the case page's panel):
+# one row from the case's id, whatever of the two exists.
+_ANCHOR = sa.select(sa.bindparam("case_id", type_=sa.Integer).label("id")).subquery("anchor")
+_HOLD_AND_STATE = (
+    sa.select(LegalHold, CaseRetention)
+    .select_from(_ANCHOR)
+    .outerjoin(
+        LegalHold, sa.and_(LegalHold.case_id == _ANCHOR.c.id, LegalHold.released_at.is_(None))
+    )
+    .outerjoin(CaseRetention, CaseRetention.case_id == _ANCHOR.c.id)
+    .limit(1)
+)
+
+
 def outlook(case: Case) -> Outlook:
     rule = RuleSet.load().rule_for(case.case_type_id)
     due = None
     if rule is not None and rule.mode == RetentionMode.MONTHS and case.closed_at is not None:
         assert rule.months is not None
         due = _months_after(case.closed_at, rule.months)
-    return Outlook(rule, due, active_hold(case), retention_state(case))
+    hold, state = db.session.execute(_HOLD_AND_STATE, {"case_id": case.id}).one()
+    return Outlook(rule, due, hold, state)
 
 
 def _months_after(moment: datetime, months: int) -> datetime:

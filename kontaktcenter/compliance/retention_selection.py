@@ -45,6 +45,9 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=day)
 
 
+_ACTIVE_RULES = sa.select(RetentionRule).where(RetentionRule.active).order_by(RetentionRule.id)
+
+
 @dataclass(frozen=True)
 class RuleSet:
     """The active rules: one per case type, and the default (or none)."""
@@ -54,9 +57,7 @@ class RuleSet:
 
     @classmethod
     def load(cls) -> RuleSet:
-        rules = db.session.scalars(
-            sa.select(RetentionRule).where(RetentionRule.active).order_by(RetentionRule.id)
-        ).all()
+        rules = db.session.scalars(_ACTIVE_RULES).all()
         by_type = {r.case_type_id: r for r in rules if r.case_type_id is not None}
         default = next((r for r in rules if r.case_type_id is None), None)
         return cls(by_type, default)

@@ -214,7 +214,7 @@ def _panel(user: Any, case: Any) -> dict[str, Any] | None:
     outlook = retention_holds.outlook(case)
     if not manage and outlook.rule is None and outlook.hold is None and not outlook.gallrad:
         return None  # nothing to say, nothing to do
-    return {"outlook": outlook, "manage": manage, "case": case, "form": ReasonForm(formdata=None)}
+    return {"outlook": outlook, "manage": manage, "case": case}
 
 
 def _case_post(case_id: int, action: str):

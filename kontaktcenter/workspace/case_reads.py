@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from flask import current_app, has_app_context
 from sqlalchemy.orm import Session
 
-from kontaktcenter.cases import access
+from kontaktcenter.cases import access, relations
 from kontaktcenter.cases.actions import assignable_users
 from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.core.extensions import db
@@ -42,10 +42,22 @@ _WITH_PAGE = (
 )
 
 
+_PAGE_CASE = _WITH_PAGE.add_columns(relations.others_clause(Case.id)).where(
+    Case.id == sa.bindparam("case_id")
+)
+
+
 def visible_case(user: User, case_id: int) -> Case | None:
     """The case with what its page shows, or None when `user` may not see it (the same rule
     as :func:`access.get_visible_case`)."""
-    row = db.session.execute(_WITH_PAGE.where(Case.id == case_id)).first()
+    found = visible_case_and_others(user, case_id)
+    return found[0] if found is not None else None
+
+
+def visible_case_and_others(user: User, case_id: int) -> tuple[Case, bool] | None:
+    """:func:`visible_case`, and whether any other case relates to it (merged into it, linked,
+    mentioning it: ``relations.has_others``), read in the same statement."""
+    row = db.session.execute(_PAGE_CASE, {"case_id": case_id}).first()
     if row is None:
         return None
     case: Case = row[0]
@@ -54,7 +66,7 @@ def visible_case(user: User, case_id: int) -> Case | None:
     case.case_type, case.department, case.contact, case.assignee, case.created_by  # noqa: B018
     if not access.can_view(user, case):
         return None
-    return case
+    return case, bool(row[-1])
 
 
 def hold_case_types(cases: Iterable[Case]) -> list[CaseType]:

@@ -31,12 +31,16 @@ def render(
     status: int = 200,
     open_action: str | None = None,
     revealed: bool = False,
+    others: bool | None = None,
 ):
+    """The case page. `others`: whether any other case relates to this one, if the caller read
+    it with the case (``case_reads.visible_case_and_others``)."""
     user: User = current_user._get_current_object()
     now = utcnow()
     case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
     messages = message_views(case)
-    others = relations.has_others(case)  # most cases: none, and two statements fewer
+    if others is None:
+        others = relations.has_others(case)  # most cases: none, and two statements fewer
     absorbed = relations.merged_into_case(case) if others else []
     offered = relations.candidates(user, case)
     # Their case types decide whether the reader sees their content (secrecy): one statement

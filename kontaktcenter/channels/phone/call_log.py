@@ -54,5 +54,8 @@ def create_case_for_call(data: NewCase, call: Call | None, *, by: User) -> Case:
     return case
 
 
+_CALL_OF_CASE = sa.select(Call).where(Call.case_id == sa.bindparam("case_id")).limit(1)
+
+
 def call_of_case(case_id: int) -> Call | None:
-    return db.session.scalars(sa.select(Call).where(Call.case_id == case_id)).first()
+    return db.session.scalars(_CALL_OF_CASE, {"case_id": case_id}).first()
