@@ -64,7 +64,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("functions", nargs="*", help="module:function to count calls under")
     args = parser.parse_args(argv)
     stack = ["other"]
-    labels = {spec: _wrap(spec, stack) for spec in {*args.functions, *filter(None, [args.inside])}}
+    # in the order given: a module whose import needs the models of another goes after it
+    wanted = dict.fromkeys([*args.functions, *filter(None, [args.inside])])
+    labels = {spec: _wrap(spec, stack) for spec in wanted}
     focus = labels.get(args.inside) if args.inside else None
     app = create_app_for(args.database_url)  # after wrapping: the app binds what it imports
     client = app.test_client()

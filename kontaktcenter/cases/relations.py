@@ -45,12 +45,14 @@ _CASE_ID = sa.bindparam("case_id", type_=sa.Integer)
 def others_clause(case_id: sa.ColumnExpressionArgument[int]) -> sa.ColumnElement[bool]:
     """Whether any case relates to the case `case_id` (a column or a parameter): to read with
     the case itself (``case_reads.visible_case``)."""
-    other = sa.orm.aliased(Case)
+    # A Core alias of the table (an ORM alias would configure the mappers at import): the
+    # case is `case_id`'s row when that is a column of the cases table.
+    other = Case.__table__.alias("other_cases")
     return sa.or_(
-        sa.exists().where(other.merged_into_id == case_id),
+        sa.exists().where(other.c.merged_into_id == case_id),
         sa.exists().where(CaseLink.case_id == case_id),
         sa.exists().where(CaseLink.other_case_id == case_id),
-        sa.exists().where(other.linked_case_id == case_id),
+        sa.exists().where(other.c.linked_case_id == case_id),
     )
 
 
@@ -144,6 +146,8 @@ def candidates(user: User, case: Case, limit: int = 10) -> list[Case]:
             )
             .order_by(Case.received_at.desc(), Case.id.desc())
             .limit(limit)
+            # their case types decide whether the reader sees their content (secrecy)
+            .options(sa.orm.joinedload(Case.case_type))
         )
     )
 

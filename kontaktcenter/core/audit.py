@@ -10,7 +10,7 @@ it to the one before, so a verification finds any row changed or removed behind 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
@@ -54,8 +54,18 @@ def record(
     contact_id: int | None = None,
     **detail: Any,
 ) -> None:
-    """Log `action` and commit: for reads (a page view, a search), which change nothing else."""
-    add(user, action, case, contact_id=contact_id, **detail)
+    """Log `action` and commit: for reads (a page view, a search), which change nothing else.
+    Written with a Core INSERT: no object to track and flush for a row nobody reads back in
+    this request (issue #16)."""
+    row = {
+        "user_id": user.id,
+        "action": action,
+        "case_id": case.id if case else None,
+        "contact_id": contact_id if contact_id is not None else (case.contact_id if case else None),
+        "created_at": utcnow(),
+        "detail": detail,
+    }
+    db.session.execute(_INSERT, [row])
     db.session.commit()
 
 
@@ -93,6 +103,9 @@ class AuditEvent(Model):
             sqlite_where=sa.text("seq IS NULL"),
         ),
     )
+
+
+_INSERT = sa.insert(cast(sa.Table, AuditEvent.__table__))
 
 
 class AuditChain(Model):

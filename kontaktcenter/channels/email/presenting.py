@@ -3,8 +3,10 @@ served from our own attachment URLs; the answer templates to start a reply from.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from flask import url_for
@@ -28,13 +30,20 @@ class MessageView:
     reused_id: bool = False  # an older, different message has its Message-ID
 
 
-def message_views(case: Case) -> list[MessageView]:
-    messages = db.session.scalars(
+@functools.cache
+def _case_messages() -> Any:
+    """A case's messages with their attachments, oldest first: built once (issue #16), on
+    first use (the loader option configures the mappers, which needs every model imported)."""
+    return (
         sa.select(MailMessage)
-        .where(MailMessage.case_id == case.id)
+        .where(MailMessage.case_id == sa.bindparam("case_id"))
         .order_by(MailMessage.id)
         .options(sa.orm.selectinload(MailMessage.attachments))
-    ).all()
+    )
+
+
+def message_views(case: Case) -> list[MessageView]:
+    messages: list[MailMessage] = list(db.session.scalars(_case_messages(), {"case_id": case.id}))
     reused = reused_message_ids(messages)
     views = []
     for message in messages:
