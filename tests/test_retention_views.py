@@ -14,7 +14,7 @@ from kontaktcenter.compliance.retention_models import (
 )
 from kontaktcenter.core.extensions import db
 from tests.factories import post
-from tests.test_retention_anonymise import rule
+from tests.test_retention_anonymise import rule as retention_rule
 from tests.test_retention_runs import closed
 
 RULE_FORM = {
@@ -116,7 +116,7 @@ def test_every_gallring_admin_route_refuses_everyone_but_admins(client, login, o
 def test_the_case_panel_shows_the_cases_own_retention_state(client, login, org):
     # The panel reads the active hold and the case's retention state in one statement.
     case = closed(org, 2000)
-    rule(org.bygglov, mode=RetentionMode.INACTUAL)
+    retention_rule(org.bygglov, mode=RetentionMode.INACTUAL)
     db.session.get(Case, case.id).department_id = org.bygg.id
     db.session.commit()
     other = closed(org, 2001)

@@ -52,3 +52,17 @@ def test_each_role_and_each_mount_gets_its_own_menu(app, org, login):
     client = login(org.agent)
     mounted = client.get("/ko/", environ_overrides={"SCRIPT_NAME": "/kommun/kc"})
     assert _menu(mounted.get_data(as_text=True)) == [f"/kommun/kc{url}" for url in agent]
+
+
+def test_the_screen_pop_is_on_the_pages_of_agents_only(app, org, login, client):
+    # Kept per role and mount point (core/rendered.template): the login page first, then
+    # a handler's page, must not make an agent's page lose it, nor the other way round.
+    assert 'id="screen-pop"' not in client.get("/login").get_data(as_text=True)
+    handler = login(org.handler_bygg).get("/inkorg/").get_data(as_text=True)
+    assert "Logga ut" in handler and 'id="screen-pop"' not in handler
+    page = login(org.agent).get("/ko/").get_data(as_text=True)
+    assert 'id="screen-pop"' in page and 'data-stream="/samtal/' in page
+    assert 'id="screen-pop"' not in login(org.manager).get("/ko/").get_data(as_text=True)
+    assert 'id="screen-pop"' in login(org.admin).get("/ko/").get_data(as_text=True)
+    mounted = login(org.agent).get("/ko/", environ_overrides={"SCRIPT_NAME": "/kommun/kc"})
+    assert 'data-stream="/kommun/kc/samtal/' in mounted.get_data(as_text=True)

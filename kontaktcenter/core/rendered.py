@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app
+from flask import current_app, render_template, request
 from markupsafe import Markup
 
 _KEY = "kontaktcenter.rendered"
@@ -31,3 +31,10 @@ def once(key: tuple[object, ...], render: Callable[[], str]) -> Markup:
             kept.clear()
         kept[key] = html
     return html
+
+
+def template(name: str, *key: object) -> Markup:
+    """The template `name` rendered once per process for each `key` and mount point: for a
+    part of every page that depends on nothing else (``{{ kept("calls/_screen_pop.html",
+    role) }}`` in base.html). The template must say so in its first comment."""
+    return once(("template", name, request.script_root, *key), lambda: render_template(name))
