@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import re
 
+from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases import secrecy
-from kontaktcenter.cases.enums import Channel, Outcome
+from kontaktcenter.cases.enums import CaseStatus, Channel, Outcome
 from kontaktcenter.compliance import diarium
 from kontaktcenter.compliance.diarium_models import Marking
 from kontaktcenter.core.extensions import db
+from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import Department
-from tests.factories import make_case, post
+from tests.factories import make_case, make_user, post
 
 
 def _selected_ground(html: str) -> list[str]:
@@ -91,3 +93,57 @@ def test_a_posted_form_keeps_its_text_and_errors_beside_kept_forms(client, org, 
     # the other forms are there, pristine, each with the case's version
     assert f'id="note-version" value="{case.version}"' in html
     assert f'id="close-version" value="{case.version}"' in html
+
+
+def _form(html: str, action: str) -> dict[str, str]:
+    """The address, version and CSRF token of an action's form on the page."""
+    found = re.search(
+        rf'<form method="post" action="([^"]*/{action})"[^>]*>\s*'
+        r'<input type="hidden" name="csrf_token" value="([^"]*)">'
+        rf'<input type="hidden" name="version" id="{action}-version" value="([^"]*)">',
+        html,
+    )
+    assert found is not None, f"no {action} form"
+    return {"url": found.group(1), "csrf_token": found.group(2), "version": found.group(3)}
+
+
+def test_each_case_s_actions_post_to_it_with_its_version_and_the_readers_token(client, org, login):
+    # The actions section is kept per state, with the case's address, its version and the
+    # CSRF token put in per page: two cases in the same state, the second at another version.
+    first = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    second = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    case_actions.add_note(second, org.handler_bygg, "Ringde upp", second.version)
+    assert first.version != second.version
+    colleague = make_user(Role.HANDLER, [org.bygg])
+    login(colleague)
+    theirs = _form(client.get(f"/arenden/{first.id}").get_data(as_text=True), "close")
+    login(org.handler_bygg)
+    for _ in range(2):
+        for case in (first, second):
+            form = _form(client.get(f"/arenden/{case.id}").get_data(as_text=True), "close")
+            assert form["url"] == f"/arenden/{case.id}/close"
+            assert form["version"] == str(case.version)
+    # the kept HTML carries this reader's token, not the colleague's who saw it first
+    assert form["csrf_token"] != theirs["csrf_token"]
+    refused = client.post(
+        form["url"],
+        data={"csrf_token": theirs["csrf_token"], "version": form["version"], "resolution": "x"},
+    )
+    assert refused.status_code == 400
+    closed = client.post(
+        form["url"],
+        data={"csrf_token": form["csrf_token"], "version": form["version"], "resolution": "Klart"},
+    )
+    assert closed.status_code == 302 and second.status == CaseStatus.CLOSED
+
+
+def test_take_is_offered_unless_the_case_is_the_readers(client, org, login):
+    colleague = make_user(Role.HANDLER, [org.bygg])
+    mine = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    case_actions.assign(mine, org.handler_bygg, org.handler_bygg, mine.version)
+    theirs = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    case_actions.assign(theirs, org.handler_bygg, colleague, theirs.version)
+    login(org.handler_bygg)
+    for _ in range(2):
+        assert "Ta ärendet" not in client.get(f"/arenden/{mine.id}").get_data(as_text=True)
+        assert "Ta ärendet" in client.get(f"/arenden/{theirs.id}").get_data(as_text=True)

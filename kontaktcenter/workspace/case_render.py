@@ -22,6 +22,7 @@ from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.goals import engine as goals
 from kontaktcenter.organisation.models import User
 from kontaktcenter.workspace import action_forms, case_page, forms
+from kontaktcenter.workspace.actions_section import actions_section
 from kontaktcenter.workspace.case_reads import hold_case_types
 
 
@@ -76,11 +77,12 @@ def render(
         merged_into=merged_into if merged_into and access.can_view(user, merged_into) else None,
         reply=reply,
         groups=groups,
-        action_text=case_page.ACTION_TEXT,
         case_goals=case_goals,
         actions=allowed,
         forms=page.built,
-        fields_html=action_forms.pristine_fields(case, page),
+        actions_html=actions_section(
+            case, user, page, groups, action_forms.pristine_fields(case, page), open_action
+        ),
         open_action=open_action,
         revealed=revealed,
         panels=case_panels.panels_for(user, case),
