@@ -147,3 +147,38 @@ def test_take_is_offered_unless_the_case_is_the_readers(client, org, login):
     for _ in range(2):
         assert "Ta ärendet" not in client.get(f"/arenden/{mine.id}").get_data(as_text=True)
         assert "Ta ärendet" in client.get(f"/arenden/{theirs.id}").get_data(as_text=True)
+
+
+def test_text_posted_with_errors_is_never_kept_for_another_reader(client, org, login, app):
+    # The section and the fields are kept per state: a form posted with errors carries the
+    # reader's own text (about a citizen) and must be rendered for that page only.
+    colleague = make_user(Role.HANDLER, [org.bygg])
+    first = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    second = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    app.extensions.pop("kontaktcenter.rendered", None)  # nothing kept yet: the POST is first
+    secret = "Brukaren har berättat om sin diagnos och sin skuld hos kronofogden. " * 8
+    login(org.handler_bygg)
+    posted = post(client, f"/arenden/{first.id}/wait", {"note": secret, "version": "1"})
+    assert posted.status_code == 422 and "Brukaren har berättat" in posted.get_data(as_text=True)
+    too_long = "x" * 4001
+    posted = post(client, f"/arenden/{first.id}/close", {"resolution": too_long, "version": "1"})
+    assert posted.status_code == 422 and too_long in posted.get_data(as_text=True)
+    login(colleague)
+    for case in (first, second):
+        page = client.get(f"/arenden/{case.id}").get_data(as_text=True)
+        assert "Brukaren har berättat" not in page and too_long not in page
+
+
+def test_each_case_shows_the_groups_its_state_opens(client, org, login):
+    # Two open cases of one department, one with a callback due: kept per state, each page
+    # opens its own groups (the callback's attempt form only where a callback is due).
+    due = make_case(org.agent, org.bygglov, Outcome.CALLBACK)
+    plain = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    login(org.handler_bygg)
+    for _ in range(2):
+        html = client.get(f"/arenden/{due.id}").get_data(as_text=True)
+        assert 'id="action-callback_attempt"' in html
+        assert re.search(r'id="group-handle"\s*open', html)
+        html = client.get(f"/arenden/{plain.id}").get_data(as_text=True)
+        assert 'id="action-callback_attempt"' not in html
+        assert not re.search(r'id="group-handle"\s*open', html)

@@ -135,3 +135,16 @@ def test_the_case_panel_shows_the_cases_own_retention_state(client, login, org):
     login(org.agent)
     page = client.get(f"/arenden/{other.id}").get_data(as_text=True)
     assert "Förklarat inaktuellt" not in page and "Tvist" not in page
+
+
+def test_a_released_hold_no_longer_shows_as_active(client, login, org):
+    case = closed(org, 30)
+    db.session.get(Case, case.id).department_id = org.bygg.id
+    db.session.commit()
+    url = f"/arenden/{case.id}"
+    login(org.handler_bygg)
+    assert post(client, f"{url}/gallring/bevarande", {"reason": "Tvist"}).status_code == 302
+    assert "Häv bevarandebeslutet" in client.get(url).get_data(as_text=True)
+    assert post(client, f"{url}/gallring/bevarande/hav", {"reason": "Avgjord"}).status_code == 302
+    page = client.get(url).get_data(as_text=True)
+    assert "Häv bevarandebeslutet" not in page and "Bevara ärendet (stoppa gallring)" in page

@@ -9,13 +9,44 @@ a case's version: those go in inputs of their own, outside the kept HTML).
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 
 from flask import current_app, render_template, request
 from markupsafe import Markup
 
 _KEY = "kontaktcenter.rendered"
-MAX_KEPT = 1024  # kinds of fragment × the values and lists in use: few
+MAX_BYTES = 16 * 1024 * 1024  # per process; the least recently used go first beyond it
+
+
+class _Kept:
+    """HTML by key, least recently used first out once the characters kept pass MAX_BYTES
+    (an actions section with long lists is tens of kB, a menu one)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0
+        self.items: OrderedDict[tuple[object, ...], Markup] = OrderedDict()
+        self.lock = threading.Lock()  # gthread workers share the process
+
+    def get(self, key: tuple[object, ...]) -> Markup | None:
+        with self.lock:
+            html = self.items.get(key)
+            if html is not None:
+                self.items.move_to_end(key)
+            return html
+
+    def put(self, key: tuple[object, ...], html: Markup) -> None:
+        with self.lock:
+            previous = self.items.pop(key, None)
+            if previous is not None:
+                self.size -= len(previous)
+            self.items[key] = html
+            self.size += len(html)
+            while self.size > self.limit and len(self.items) > 1:
+                _key, dropped = self.items.popitem(last=False)
+                self.size -= len(dropped)
 
 
 def once(key: tuple[object, ...], render: Callable[[], str]) -> Markup:
@@ -23,13 +54,13 @@ def once(key: tuple[object, ...], render: Callable[[], str]) -> Markup:
     With templates reloaded on change (a developer's server) nothing is kept."""
     if current_app.jinja_env.auto_reload:
         return Markup(render())
-    kept: dict[tuple[object, ...], Markup] = current_app.extensions.setdefault(_KEY, {})
+    kept: _Kept | None = current_app.extensions.get(_KEY)
+    if kept is None:
+        kept = current_app.extensions.setdefault(_KEY, _Kept(MAX_BYTES))
     html = kept.get(key)
     if html is None:
         html = Markup(render())
-        if len(kept) >= MAX_KEPT:
-            kept.clear()
-        kept[key] = html
+        kept.put(key, html)
     return html
 
 

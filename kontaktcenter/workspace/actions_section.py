@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from kontaktcenter.cases.enums import CaseStatus
 from kontaktcenter.cases.models import Case
@@ -21,7 +21,8 @@ from kontaktcenter.organisation.models import User
 from kontaktcenter.workspace import case_page
 from kontaktcenter.workspace.action_forms import PageForms
 
-# Placeholders: NUL never occurs in the page's text (nor survives escaping into it).
+# Placeholders: NUL never occurs in a page's text (PostgreSQL refuses it in text columns, and
+# core/security refuses it in requests).
 _BASE = "\x00action-base\x00"
 _VERSION = "\x00version\x00"
 _CSRF = "\x00csrf\x00"
@@ -55,14 +56,16 @@ def actions_section(
     base = id_url("cases.show", case_id=case.id) + "/"
     version = str(case.version)
     csrf = generate_csrf()
-    if open_action is not None:  # a posted form, with its values and errors
+    if open_action is not None or not set(page.built) <= {"reply"}:
+        # a posted form, with its values and errors: this reader's text, never kept
         return Markup(
             render_template(
                 "cases/_actions.html", act_base=base, version=version, csrf=csrf, **shown
             )
         )
-    # Everything the template reads but the placeholders (the forms with state are only the
-    # reply here, which the section does not show).
+    # Everything the template reads but the placeholders. No form with state goes in: the
+    # reply (with the reader's signature) is not in this section.
+    shown["forms"] = {}
     key = (
         "case-actions",
         tuple(groups),
@@ -78,5 +81,10 @@ def actions_section(
             "cases/_actions.html", act_base=_BASE, version=_VERSION, csrf=_CSRF, **shown
         ),
     )
-    html = str(kept).replace(_BASE, base).replace(_VERSION, version).replace(_CSRF, csrf)
+    html = (
+        str(kept)
+        .replace(_BASE, escape(base))
+        .replace(_VERSION, escape(version))
+        .replace(_CSRF, escape(csrf))
+    )
     return Markup(html)  # noqa: S704 - rendered by the template, with escaped values put in

@@ -14,6 +14,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from time import monotonic
+from typing import Any
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
@@ -42,7 +43,8 @@ _WITH_PAGE = (
 )
 
 
-_PAGE_CASE = _WITH_PAGE.add_columns(relations.others_clause(Case.id)).where(
+_CASE = _WITH_PAGE.where(Case.id == sa.bindparam("case_id"))
+_CASE_AND_OTHERS = _WITH_PAGE.add_columns(relations.others_clause(Case.id)).where(
     Case.id == sa.bindparam("case_id")
 )
 
@@ -50,14 +52,21 @@ _PAGE_CASE = _WITH_PAGE.add_columns(relations.others_clause(Case.id)).where(
 def visible_case(user: User, case_id: int) -> Case | None:
     """The case with what its page shows, or None when `user` may not see it (the same rule
     as :func:`access.get_visible_case`)."""
-    found = visible_case_and_others(user, case_id)
+    found = _visible(user, case_id, _CASE)
     return found[0] if found is not None else None
 
 
 def visible_case_and_others(user: User, case_id: int) -> tuple[Case, bool] | None:
     """:func:`visible_case`, and whether any other case relates to it (merged into it, linked,
     mentioning it: ``relations.has_others``), read in the same statement."""
-    row = db.session.execute(_PAGE_CASE, {"case_id": case_id}).first()
+    found = _visible(user, case_id, _CASE_AND_OTHERS)
+    return (found[0], bool(found[1])) if found is not None else None
+
+
+def _visible(user: User, case_id: int, statement: Any) -> tuple[Case, Any] | None:
+    """The case of `statement`'s first row and the row's column after the case's relations
+    (None if it has none), or None when there is no such case or `user` may not see it."""
+    row = db.session.execute(statement, {"case_id": case_id}).first()
     if row is None:
         return None
     case: Case = row[0]
@@ -66,7 +75,7 @@ def visible_case_and_others(user: User, case_id: int) -> tuple[Case, bool] | Non
     case.case_type, case.department, case.contact, case.assignee, case.created_by  # noqa: B018
     if not access.can_view(user, case):
         return None
-    return case, bool(row[-1])
+    return case, row[6] if len(row) > 6 else None
 
 
 def hold_case_types(cases: Iterable[Case]) -> list[CaseType]:
