@@ -35,13 +35,7 @@ def add(
 ) -> AuditEvent:
     """Log `action` in the current transaction, without committing: it is kept if and only if
     the change it describes is."""
-    event = AuditEvent(
-        user_id=user.id if user is not None else None,
-        action=action,
-        case_id=case.id if case else None,
-        contact_id=contact_id if contact_id is not None else (case.contact_id if case else None),
-        detail=detail,
-    )
+    event = AuditEvent(**_values(user, action, case, contact_id, detail))
     db.session.add(event)
     return event
 
@@ -57,16 +51,26 @@ def record(
     """Log `action` and commit: for reads (a page view, a search), which change nothing else.
     Written with a Core INSERT: no object to track and flush for a row nobody reads back in
     this request (issue #16)."""
-    row = {
-        "user_id": user.id,
+    row = _values(user, action, case, contact_id, detail)
+    db.session.execute(_INSERT, [{**row, "created_at": utcnow()}])
+    db.session.commit()
+
+
+def _values(
+    user: User | None,
+    action: str,
+    case: Case | None,
+    contact_id: int | None,
+    detail: dict[str, Any],
+) -> dict[str, Any]:
+    """An event's columns: the person is the case's contact unless named."""
+    return {
+        "user_id": user.id if user is not None else None,
         "action": action,
         "case_id": case.id if case else None,
         "contact_id": contact_id if contact_id is not None else (case.contact_id if case else None),
-        "created_at": utcnow(),
         "detail": detail,
     }
-    db.session.execute(_INSERT, [row])
-    db.session.commit()
 
 
 class AuditEvent(Model):

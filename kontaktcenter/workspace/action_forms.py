@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
-from typing import Any
 
 from flask import get_template_attribute
 from markupsafe import Markup
@@ -32,7 +31,7 @@ class PageForms:
     types: dict[str, type[forms.ActionForm]]
     built: dict[str, forms.ActionForm]
 
-    @property
+    @functools.cached_property
     def allowed(self) -> frozenset[str]:
         return frozenset(self.types)
 
@@ -54,8 +53,12 @@ def lists(form_type: type[forms.ActionForm], case: Case, *, fresh: bool = False)
 
 
 def fill_choices(form: forms.ActionForm, case: Case, *, fresh: bool = False) -> None:
-    for name, listed in lists(type(form), case, fresh=fresh):
-        getattr(form, name).choices = choices(listed)
+    _apply(form, lists(type(form), case, fresh=fresh))
+
+
+def _apply(form: forms.ActionForm, listed: Lists) -> None:
+    for name, pairs in listed:
+        getattr(form, name).choices = choices(pairs)
 
 
 # --- the fields of the forms nobody has filled in, rendered once per process ----------------
@@ -77,8 +80,7 @@ def pristine_fields(case: Case, page: PageForms) -> dict[str, Markup]:
 
 
 def _render(name: str, form_type: type[forms.ActionForm], listed: Lists) -> str:
-    form: Any = form_type(formdata=None)
-    for field, pairs in listed:
-        getattr(form, field).choices = choices(pairs)
+    form = form_type(formdata=None)
+    _apply(form, listed)
     macro = get_template_attribute("cases/_macros.html", "form_fields")
     return str(macro(form, name))

@@ -33,8 +33,9 @@ from kontaktcenter.organisation.models import CaseType, Department, User
 # on the outer joins.
 _ASSIGNEE = sa.orm.aliased(User)
 _REGISTRAR = sa.orm.aliased(User)
+_ENTITIES = (Case, CaseType, Department, Contact, _ASSIGNEE, _REGISTRAR)
 _WITH_PAGE = (
-    sa.select(Case, CaseType, Department, Contact, _ASSIGNEE, _REGISTRAR)
+    sa.select(*_ENTITIES)
     .outerjoin(CaseType, CaseType.id == Case.case_type_id)
     .outerjoin(Department, Department.id == Case.department_id)
     .outerjoin(Contact, Contact.id == Case.contact_id)
@@ -75,7 +76,7 @@ def _visible(user: User, case_id: int, statement: Any) -> tuple[Case, Any] | Non
     case.case_type, case.department, case.contact, case.assignee, case.created_by  # noqa: B018
     if not access.can_view(user, case):
         return None
-    return case, row[6] if len(row) > 6 else None
+    return case, row[len(_ENTITIES)] if len(row) > len(_ENTITIES) else None
 
 
 def hold_case_types(cases: Iterable[Case]) -> list[CaseType]:
