@@ -22,6 +22,7 @@ import argparse
 import collections
 import functools
 import importlib
+import pathlib
 import sys
 import urllib.parse
 from typing import Any
@@ -64,6 +65,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("functions", nargs="*", help="module:function to count calls under")
     args = parser.parse_args(argv)
     stack = ["other"]
+    # every model first: some modules configure the mappers when imported
+    root = pathlib.Path(__file__).resolve().parent.parent
+    for path in sorted(root.glob("kontaktcenter/**/models.py")):
+        importlib.import_module(".".join(path.relative_to(root).with_suffix("").parts))
     # in the order given: a module whose import needs the models of another goes after it
     wanted = dict.fromkeys([*args.functions, *filter(None, [args.inside])])
     labels = {spec: _wrap(spec, stack) for spec in wanted}

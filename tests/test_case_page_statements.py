@@ -102,7 +102,9 @@ def test_the_forms_lists_come_from_the_names_cache_and_follow_a_change(app, clie
     try:
         _page(client, case.id)  # fills the caches
         page, executed = _page(client, case.id)
-        assert not [s for s in executed if "FROM departments" in s or "FROM case_types" in s]
+        # reads of the lists themselves (a secrecy subquery on case_types is not one)
+        heads = [s.split(" WHERE ")[0] for s in executed]
+        assert not [h for h in heads if "FROM departments" in h or "FROM case_types" in h]
         expected_types = [
             (t.slug, f"{t.name} ({t.department.name})") for t in organisation.case_types()
         ]

@@ -403,3 +403,18 @@ def test_the_link_suggestions_leave_out_the_persons_secret_cases(client, org, lo
     db.session.commit()
     page = client.get(f"/arenden/{also.id}").get_data(as_text=True)
     assert f'<option value="{case.reference}">' in page
+
+
+def test_the_link_suggestions_are_ten_the_reader_may_see_however_many_are_hidden(
+    client, org, login
+):
+    """The newest cases of the person may all be another department's secrets: the ten offered
+    are the newest of those whose content the reader sees, not ten minus the hidden ones."""
+    older = make_case(org.agent, org.miljotillsyn, summary="Tidigare buller", contact=PARTY)
+    for _ in range(10):
+        _secret_case(org)
+    also = make_case(org.agent, org.miljotillsyn, summary="Buller", contact=PARTY)
+    login(org.agent)  # sees every case; another department's secret ones only as register
+    page = client.get(f"/arenden/{also.id}").get_data(as_text=True)
+    assert f'<option value="{older.reference}">' in page
+    assert SECRET_TEXT not in page

@@ -131,23 +131,24 @@ def timeline(case: Case, merged: list[Case] | None = None) -> list[Activity]:
     )
 
 
-def candidates(user: User, case: Case, limit: int = 10) -> list[Case]:
-    """Other cases of the same contact that `user` may see: offered when linking or merging."""
+def candidates(user: User, case: Case, limit: int = 10) -> list[sa.Row[tuple[str, str]]]:
+    """(reference, summary) of other cases of the same contact whose content `user` may see:
+    offered when linking or merging. Never a secret case of another department (it would tell
+    that this person is its party). Rows, not cases: the page shows two columns of each (#16)."""
     if case.contact_id is None:
         return []
     return list(
-        db.session.scalars(
-            sa.select(Case)
+        db.session.execute(
+            sa.select(Case.reference, Case.summary)
             .where(
                 Case.contact_id == case.contact_id,
                 Case.id != case.id,
                 Case.merged_into_id.is_(None),
                 access.visible_clause(user),
+                access.content_visible_clause(user),
             )
             .order_by(Case.received_at.desc(), Case.id.desc())
             .limit(limit)
-            # their case types decide whether the reader sees their content (secrecy)
-            .options(sa.orm.joinedload(Case.case_type))
         )
     )
 

@@ -43,10 +43,9 @@ def render(
     if others is None:
         others = relations.has_others(case)  # most cases: none, and two statements fewer
     absorbed = relations.merged_into_case(case) if others else []
-    offered = relations.candidates(user, case)
     # Their case types decide whether the reader sees their content (secrecy): one statement
     # for all of them, kept while the page is built.
-    held = hold_case_types([*absorbed, *offered])
+    held = hold_case_types(absorbed)
     # Cases merged into this one that the reader may see: a case routed on after a merge can
     # be seen by a department that may not see the first-line case it absorbed.
     merged = [c for c in absorbed if access.sees_content(user, c)]
@@ -71,9 +70,8 @@ def render(
         timeline=timeline,
         visible_references=relations.visible_references(user, timeline),
         related=related,
-        # The same person's other cases, offered for linking: never a secret one of another
-        # department (it would tell that this person is its party).
-        candidates=[c for c in offered if access.sees_content(user, c)],
+        # The same person's other cases, offered for linking.
+        candidates=relations.candidates(user, case),
         merged_into=merged_into if merged_into and access.can_view(user, merged_into) else None,
         reply=reply,
         groups=groups,
