@@ -269,3 +269,24 @@ def test_a_form_posted_with_nothing_filled_in_leaves_no_error_on_the_next_page(c
     assert "Skriv hur ärendet löstes." in response.get_data(as_text=True)
     page, _executed = _page(client, case.id)
     assert "Skriv hur ärendet löstes." not in page
+
+
+def test_side_panels_with_nothing_to_show_read_nothing(app, client, org, login):
+    """Most cases have no callback, call, diarium entry, hold or retention state: the case's
+    own SELECT says so (core.case_panels' probes) and no panel reads its table. The panels'
+    own tests show each one where there is something (a probe always false fails them)."""
+    case = make_case(org.agent, org.bygglov, Outcome.ROUTED, contact=_CONTACT)
+    login(org.handler_bygg)
+    app.config["ORGANISATION_CACHE_SECONDS"] = 60  # as in production: lists and branding kept
+    try:
+        _page(client, case.id)
+        _page_text, executed = _page(client, case.id)
+    finally:
+        app.config["ORGANISATION_CACHE_SECONDS"] = 0
+    heads = [s.split(" WHERE ")[0] for s in executed]
+    for table in ("callbacks", "calls", "case_diarium", "legal_holds", "case_retention"):
+        assert not [h for h in heads if re.search(rf"FROM {table}\b", h)], (table, heads)
+    selects = [s for s in executed if s.startswith("SELECT")]
+    # the user, the case (with its probes), goals, messages, timeline, link suggestions,
+    # active retention rules
+    assert len(selects) <= 7, "\n".join(s[:90] for s in selects)

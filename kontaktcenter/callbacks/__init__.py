@@ -24,5 +24,11 @@ def init_app(app: Flask) -> None:
     admin.add_panel("callbacks/_admin_panel.html", admin_views.panel, order=35)
     # The case page (workspace) sits above callbacks: its side column shows the callback.
     case_panels.add_panel(
-        case_panels.CasePanel("callbacks", "callbacks/_case_panel.html", views.case_panel, 20)
+        case_panels.CasePanel(
+            "callbacks",
+            "callbacks/_case_panel.html",
+            views.case_panel,
+            20,
+            probe=views.case_has_callback,
+        )
     )

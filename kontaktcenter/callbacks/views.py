@@ -299,6 +299,11 @@ _CASE_CALLBACK = (
 )
 
 
+def case_has_callback() -> sa.ColumnElement[bool]:
+    """SQL: the case (``cases``) has a callback, as the panel's probe (core.case_panels)."""
+    return sa.exists().where(Callback.case_id == Case.id)
+
+
 def case_panel(user: User, case: Case) -> dict[str, Any] | None:
     """The case's callbacks on its page: the one waiting (or the latest), with a link."""
     if not access.sees_content(user, case):

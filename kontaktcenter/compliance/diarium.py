@@ -71,12 +71,19 @@ def may_mark(user: User, case: Case) -> bool:
     return user.role in (Role.HANDLER, Role.MANAGER) and case.department_id in user.department_ids
 
 
+def case_has_entry() -> sa.ColumnElement[bool]:
+    """SQL: the case (``cases``) has a diarium entry (marked, or handed over): the case page's
+    probe for its diarium panel (core.case_panels)."""
+    return sa.exists().where(CaseDiarium.case_id == Case.id)
+
+
 def entry_for(case: Case) -> CaseDiarium | None:
     return db.session.get(CaseDiarium, case.id)
 
 
-def status(user: User, case: Case) -> DiariumStatus:
-    return DiariumStatus(case, entry_for(case), may_mark(user, case))
+def status(user: User, case: Case, *, has_entry: bool = True) -> DiariumStatus:
+    """`has_entry`: False when the caller knows the case has none (``case_has_entry``)."""
+    return DiariumStatus(case, entry_for(case) if has_entry else None, may_mark(user, case))
 
 
 def diarium_for(case: Case) -> Diarium | None:

@@ -41,7 +41,18 @@ ALL_ROLES = (Role.AGENT, Role.HANDLER, Role.MANAGER, Role.ADMIN)
 def _panel(user: Any, case: Any) -> dict[str, Any] | None:
     if not access.can_view(user, case):
         return None
-    found = diarium.status(user, case)
+    return _panel_of(diarium.status(user, case))
+
+
+def _panel_unmarked(user: Any, case: Any) -> dict[str, Any] | None:
+    """The panel of a case without a diarium entry (its probe said so): nothing to read."""
+    if not access.can_view(user, case):
+        return None
+    return _panel_of(diarium.status(user, case, has_entry=False))
+
+
+def _panel_of(found: diarium.DiariumStatus) -> dict[str, Any]:
+    case = found.case
     options = None
     if found.may_mark:
         options = _marking_options(found.marking.value if found.marking else "")
@@ -186,7 +197,14 @@ def diarium_rotate(diarium_id: int):
 def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     case_panels.add_panel(
-        case_panels.CasePanel("diarium", "compliance/diarium/_panel.html", _panel, order=70)
+        case_panels.CasePanel(
+            "diarium",
+            "compliance/diarium/_panel.html",
+            _panel,
+            order=70,
+            probe=diarium.case_has_entry,
+            absent=_panel_unmarked,
+        )
     )
     admin.add_panel(
         "compliance/diarium/_admin_panel.html",

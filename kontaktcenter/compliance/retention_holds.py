@@ -181,13 +181,28 @@ _HOLD_AND_STATE = (
 )
 
 
-def outlook(case: Case) -> Outlook:
+def case_has_hold_or_state() -> sa.ColumnElement[bool]:
+    """SQL: the case (``cases``) has an active hold or a retention state (declared inactual,
+    gallrad): the case page's probe for its retention panel (core.case_panels)."""
+    return sa.or_(
+        sa.exists().where(LegalHold.case_id == Case.id, LegalHold.released_at.is_(None)),
+        sa.exists().where(CaseRetention.case_id == Case.id),
+    )
+
+
+def outlook(case: Case, *, has_hold_or_state: bool = True) -> Outlook:
+    """`has_hold_or_state`: False when the caller knows the case has neither
+    (``case_has_hold_or_state``): they are not read."""
     rule = RuleSet.load().rule_for(case.case_type_id)
     due = None
     if rule is not None and rule.mode == RetentionMode.MONTHS and case.closed_at is not None:
         assert rule.months is not None
         due = _months_after(case.closed_at, rule.months)
-    hold, state = db.session.execute(_HOLD_AND_STATE, {"case_id": case.id}).one()
+    hold, state = (
+        db.session.execute(_HOLD_AND_STATE, {"case_id": case.id}).one()
+        if has_hold_or_state
+        else (None, None)
+    )
     return Outlook(rule, due, hold, state)
 
 

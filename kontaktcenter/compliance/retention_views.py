@@ -207,11 +207,11 @@ def _admin_panel() -> dict[str, Any]:
 # --- the case page: outlook and legal hold ----------------------------------------------------
 
 
-def _panel(user: Any, case: Any) -> dict[str, Any] | None:
+def _panel(user: Any, case: Any, *, has_hold_or_state: bool = True) -> dict[str, Any] | None:
     if not access.can_view(user, case):
         return None
     manage = retention_holds.may_manage(user, case)
-    outlook = retention_holds.outlook(case)
+    outlook = retention_holds.outlook(case, has_hold_or_state=has_hold_or_state)
     if not manage and outlook.rule is None and outlook.hold is None and not outlook.gallrad:
         return None  # nothing to say, nothing to do
     return {"outlook": outlook, "manage": manage, "case": case}
@@ -292,6 +292,13 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     admin.add_panel("compliance/retention/_admin_panel.html", _admin_panel, order=75)
     case_panels.add_panel(
-        case_panels.CasePanel("retention", "compliance/retention/_case_panel.html", _panel, 60)
+        case_panels.CasePanel(
+            "retention",
+            "compliance/retention/_case_panel.html",
+            _panel,
+            60,
+            probe=retention_holds.case_has_hold_or_state,
+            absent=lambda user, case: _panel(user, case, has_hold_or_state=False),
+        )
     )
     periodic.register(scheduled_gallring, 3600)

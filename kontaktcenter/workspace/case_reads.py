@@ -10,6 +10,7 @@ related cases' types in one statement.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from sqlalchemy.orm import Session
 from kontaktcenter.cases import access, relations
 from kontaktcenter.cases.actions import assignable_users
 from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.core import case_panels
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
@@ -45,9 +47,24 @@ _WITH_PAGE = (
 
 
 _CASE = _WITH_PAGE.where(Case.id == sa.bindparam("case_id"))
-_CASE_AND_OTHERS = _WITH_PAGE.add_columns(relations.others_clause(Case.id)).where(
-    Case.id == sa.bindparam("case_id")
-)
+
+
+@functools.cache
+def _case_and_what_beside(panels: tuple[str, ...]) -> sa.Select[Any]:
+    """The case's SELECT with whether other cases relate to it and the side panels' probes
+    (built once for the registered panels: they register when the app is made)."""
+    return _WITH_PAGE.add_columns(
+        relations.others_clause(Case.id).label("has_others"), *case_panels.probe_columns()
+    ).where(Case.id == sa.bindparam("case_id"))
+
+
+@dataclass(frozen=True)
+class Beside:
+    """What the case's SELECT says of what is beside it: whether other cases relate to it,
+    and the side panels' probes (``case_panels.probed``)."""
+
+    others: bool
+    panels: dict[str, bool]
 
 
 def visible_case(user: User, case_id: int) -> Case | None:
@@ -57,16 +74,20 @@ def visible_case(user: User, case_id: int) -> Case | None:
     return found[0] if found is not None else None
 
 
-def visible_case_and_others(user: User, case_id: int) -> tuple[Case, bool] | None:
-    """:func:`visible_case`, and whether any other case relates to it (merged into it, linked,
-    mentioning it: ``relations.has_others``), read in the same statement."""
-    found = _visible(user, case_id, _CASE_AND_OTHERS)
-    return (found[0], bool(found[1])) if found is not None else None
+def visible_case_and_beside(user: User, case_id: int) -> tuple[Case, Beside] | None:
+    """:func:`visible_case`, whether any other case relates to it (merged into it, linked,
+    mentioning it: ``relations.has_others``) and the side panels' probes, in one statement."""
+    statement = _case_and_what_beside(case_panels.keys())
+    found = _visible(user, case_id, statement)
+    if found is None:
+        return None
+    case, row = found
+    return case, Beside(bool(row.has_others), case_panels.probed(row))
 
 
 def _visible(user: User, case_id: int, statement: Any) -> tuple[Case, Any] | None:
-    """The case of `statement`'s first row and the row's column after the case's relations
-    (None if it has none), or None when there is no such case or `user` may not see it."""
+    """The case of `statement`'s first row, and the row, or None when there is no such case
+    or `user` may not see it."""
     row = db.session.execute(statement, {"case_id": case_id}).first()
     if row is None:
         return None
@@ -76,7 +97,7 @@ def _visible(user: User, case_id: int, statement: Any) -> tuple[Case, Any] | Non
     case.case_type, case.department, case.contact, case.assignee, case.created_by  # noqa: B018
     if not access.can_view(user, case):
         return None
-    return case, row[len(_ENTITIES)] if len(row) > len(_ENTITIES) else None
+    return case, row
 
 
 def hold_case_types(cases: Iterable[Case]) -> list[CaseType]:

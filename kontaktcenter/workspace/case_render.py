@@ -23,7 +23,7 @@ from kontaktcenter.goals import engine as goals
 from kontaktcenter.organisation.models import User
 from kontaktcenter.workspace import action_forms, case_page, forms
 from kontaktcenter.workspace.actions_section import actions_section
-from kontaktcenter.workspace.case_reads import hold_case_types
+from kontaktcenter.workspace.case_reads import Beside, hold_case_types
 
 
 def render(
@@ -32,16 +32,16 @@ def render(
     status: int = 200,
     open_action: str | None = None,
     revealed: bool = False,
-    others: bool | None = None,
+    beside: Beside | None = None,
 ):
-    """The case page. `others`: whether any other case relates to this one, if the caller read
-    it with the case (``case_reads.visible_case_and_others``)."""
+    """The case page. `beside`: whether any other case relates to this one and the side
+    panels' probes, if the caller read them with the case (``case_reads.visible_case_and_beside``);
+    else they are asked here."""
     user: User = current_user._get_current_object()
     now = utcnow()
     case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
     messages = message_views(case)
-    if others is None:
-        others = relations.has_others(case)  # most cases: none, and two statements fewer
+    others = relations.has_others(case) if beside is None else beside.others
     absorbed = relations.merged_into_case(case) if others else []
     # Their case types decide whether the reader sees their content (secrecy): one statement
     # for all of them, kept while the page is built.
@@ -83,7 +83,7 @@ def render(
         ),
         open_action=open_action,
         revealed=revealed,
-        panels=case_panels.panels_for(user, case),
+        panels=case_panels.panels_for(user, case, beside.panels if beside else None),
     ), status
 
 

@@ -312,16 +312,16 @@ def _insert_template(case: Case, form: forms.ActionForm):
 
 @bp.get("/<id:case_id>")
 def show(case_id: int):
-    found = case_reads.visible_case_and_others(current_user, case_id)
+    found = case_reads.visible_case_and_beside(current_user, case_id)
     if found is None:
         abort(404)
-    case, others = found
+    case, beside = found
     if not access.sees_content(current_user, case):
         # Another department's secret case: its register fields and that it is secret.
         page = render_template("cases/secret.html", case=case)
         audit.record(current_user, "view_case", case, secret=True)
         return page
-    page = render(case, _build_forms(case), others=others)
+    page = render(case, _build_forms(case), beside=beside)
     audit.record(current_user, "view_case", case)  # after rendering: its commit expires the case
     return page
 

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 
 from kontaktcenter.cases import access
+from kontaktcenter.channels.phone import call_log
 from kontaktcenter.channels.phone.call_log import call_of_case
 from kontaktcenter.core import case_panels, navigation
 
@@ -36,7 +37,11 @@ def init_app(app: Flask) -> None:
     navigation.add_item("Registrera samtal", "calls.new", order=20, accesskey="n")
     navigation.add_item("Ologgade samtal", "phone_calls.unlogged_list", order=21)
     navigation.add_item("Samtalsstatistik", "phone_stats.form", order=56)
-    case_panels.add_panel(case_panels.CasePanel("call", "calls/_case_panel.html", _call_panel, 30))
+    case_panels.add_panel(
+        case_panels.CasePanel(
+            "call", "calls/_case_panel.html", _call_panel, 30, probe=call_log.case_has_call
+        )
+    )
 
 
 def _call_panel(user: Any, case: Any) -> dict[str, Any] | None:

@@ -57,5 +57,11 @@ def create_case_for_call(data: NewCase, call: Call | None, *, by: User) -> Case:
 _CALL_OF_CASE = sa.select(Call).where(Call.case_id == sa.bindparam("case_id")).limit(1)
 
 
+def case_has_call() -> sa.ColumnElement[bool]:
+    """SQL: the case (``cases``) was logged from a call, as the case page's probe for its call
+    panel (core.case_panels)."""
+    return sa.exists().where(Call.case_id == Case.id)
+
+
 def call_of_case(case_id: int) -> Call | None:
     return db.session.scalars(_CALL_OF_CASE, {"case_id": case_id}).first()
