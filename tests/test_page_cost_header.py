@@ -5,8 +5,9 @@ read with the user, never cached."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +15,7 @@ from flask import Flask
 
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
+from kontaktcenter.core.templating import format_datetime
 from kontaktcenter.distribution.models import AgentPresence, AgentStatus
 from kontaktcenter.organisation import branding
 from kontaktcenter.organisation.models import Branding
@@ -94,7 +96,8 @@ def test_a_status_changed_during_the_request_is_read_again(org, client, login):
 def test_the_brand_is_cached_and_a_change_here_is_seen_at_once(org, client, login, brand_cached):
     branding.set_name("Exempelby kommun")
     login(org.agent)
-    assert "Exempelby kommun" in client.get("/sok/").get_data(as_text=True)
+    html = client.get("/sok/").get_data(as_text=True)
+    assert '<span class="brand-name">Exempelby kommun</span>' in _header(html)
 
     # Changed by another process (no ORM flush here): this process keeps its copy for the
     # cache time, as the organisation's names (decision 109).
@@ -108,6 +111,7 @@ def test_the_brand_is_cached_and_a_change_here_is_seen_at_once(org, client, logi
     branding.set_name("Nyby kommun")
     html = client.get("/sok/").get_data(as_text=True)
     assert "Nyby kommun" in html and "Exempelby" not in html
+    assert '<span class="brand-name">Nyby kommun</span>' in _header(html)  # the kept header
 
 
 def test_a_transaction_changing_the_brand_never_fills_the_cache(org, app, brand_cached):
@@ -133,3 +137,60 @@ def test_without_the_cache_every_page_reads_the_brand(org, client, login):
     db.session.execute(sa.update(Branding).where(Branding.id == 1).values(name="Andraby"))
     db.session.commit()
     assert "Andraby" in client.get("/sok/").get_data(as_text=True)
+
+
+# --- the header kept per process (core.navigation.page_header, presence.header_status_html) --
+
+
+def _header(html: str) -> str:
+    return html.split('<header class="site-header">', 1)[1].split("</header>", 1)[0]
+
+
+def test_the_kept_header_names_the_user_it_is_for(app, org, login):
+    """Kept per area, role and user: two agents in turn each see their own name."""
+    assert not app.jinja_env.auto_reload  # kept HTML is used in the tests
+    other = factories.make_user(Role.AGENT, [], name="Agnes Annansson")
+    first = _header(login(org.agent).get("/ko/").get_data(as_text=True))
+    second = _header(login(other).get("/ko/").get_data(as_text=True))
+    assert org.agent.name in first and "Agnes Annansson" not in first
+    assert "Agnes Annansson" in second and org.agent.name not in second
+    assert "Logga ut" in second
+    anonymous = _header(app.test_client().get("/login").get_data(as_text=True))
+    assert "Logga ut" not in anonymous and "Agnes Annansson" not in anonymous
+
+
+def test_the_kept_status_form_returns_to_its_own_page_with_the_sessions_token(org, client, login):
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    for path, back in (
+        ("/sok/?q=bygglov", "/sok/?q=bygglov"),
+        ("/direktnummer/", "/direktnummer/"),
+    ):
+        header = _header(client.get(path).get_data(as_text=True))
+        assert f'name="next" value="{back}"' in header
+    login(org.agent)  # a new session, a new token: the kept header must not keep the old one
+    header = _header(client.get("/direktnummer/").get_data(as_text=True))
+    tokens = set(re.findall(r'name="csrf_token" value="([^"]+)"', header))
+    assert len(tokens) == 1  # the search, the status and the logout form
+    (token,) = tokens
+    # the kept forms' token is this session's: the status form posts with it
+    response = client.post("/status", data={"status": "break", "next": "/ko/", "csrf_token": token})
+    assert response.status_code in (302, 303)
+    assert "Status: <strong>Rast</strong>" in client.get("/ko/").get_data(as_text=True)
+
+
+def test_the_kept_status_form_shows_when_the_status_was_set(org, client, login):
+    """Kept per status and the time it was set: the same status set again later shows the
+    new time."""
+    login(org.agent)
+    factories.post(client, "/status", {"status": "break"})
+    for since in (datetime(2026, 3, 2, 8, 15, tzinfo=UTC), datetime(2026, 3, 3, 9, 45, tzinfo=UTC)):
+        db.session.execute(
+            sa.update(AgentPresence)
+            .where(AgentPresence.user_id == org.agent.id)
+            .values(since=since)
+        )
+        db.session.commit()
+        header = _header(client.get("/ko/").get_data(as_text=True))
+        shown = re.search(r"sedan ([^<]+)</span>", header)
+        assert shown and shown[1] == format_datetime(since), header

@@ -12,9 +12,10 @@ from typing import Any
 
 from flask import Flask, render_template, request, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from kontaktcenter.core import rendered
 from kontaktcenter.core.auth import roles_for
@@ -57,11 +58,10 @@ def _menu_of(user: Any) -> list[MenuItem]:
     return [item for item in _items if user.role in roles_for(item.endpoint)]
 
 
-@pass_context
 def menu_html(context: Context) -> Markup:
-    """The menu of the page's user, with its addresses and the current entry marked. It is
-    the same for every page of one area seen by one role, so it is rendered once per process
-    for each (role, area, application root)."""
+    """The menu of the page's user (in the header: :func:`page_header`), with its addresses
+    and the current entry marked. It is the same for every page of one area seen by one role,
+    so it is rendered once per process for each (role, area, application root)."""
     user = template_user(context)
     if not user.is_authenticated:
         return Markup("")
@@ -70,6 +70,50 @@ def menu_html(context: Context) -> Markup:
         ("main-menu", user.role, blueprint, request.script_root),
         lambda: render_template("_main_menu.html", items=menu_links(user, blueprint)),
     )
+
+
+# Placeholders in the kept header (NUL never occurs in a page's text: core/security refuses it)
+_CSRF = "\x00csrf\x00"
+_STATUS = "\x00status\x00"
+
+
+@pass_context
+def page_header(context: Context, site: Any, status: str) -> Markup:
+    """The inside of every page's header (``_header.html``): the brand, the main menu, the
+    search field and the signed-in user. It was a tenth of a case page's work, and is the same
+    HTML for every page of one area seen by one user but for the CSRF token and the agent's
+    status (`status`: HTML), so it is rendered once per process for each and those two are put
+    in. `site`: the municipality's name and logo (``brand()``)."""
+    user = template_user(context)
+    authenticated = bool(user.is_authenticated)
+    blueprint = request.blueprint
+    key = (
+        "page-header",
+        request.script_root,
+        blueprint,
+        site.name,
+        site.logo_etag,
+        authenticated,
+        *((user.role, user.name) if authenticated else ()),
+    )
+
+    def render() -> str:
+        return render_template(
+            "_header.html",
+            site=site,
+            authenticated=authenticated,
+            menu=menu_html(context) if authenticated else "",
+            user_name=user.name if authenticated else None,
+            role_label=user.role.label if authenticated else None,
+            csrf=_CSRF,
+            status=Markup(_STATUS),
+        )
+
+    kept = str(rendered.once(key, render))
+    if not authenticated:
+        return Markup(kept)  # noqa: S704 - rendered by the template, nothing put in
+    html = kept.replace(_CSRF, escape(generate_csrf())).replace(_STATUS, escape(status))
+    return Markup(html)  # noqa: S704 - rendered by the template, with escaped values put in
 
 
 def menu_links(user: Any, blueprint: str | None) -> list[MenuLink]:
@@ -104,5 +148,5 @@ def template_user(context: Context) -> Any:
 
 
 def init_app(app: Flask) -> None:
-    app.jinja_env.globals["main_menu"] = menu_html
+    app.jinja_env.globals["page_header"] = page_header
     app.jinja_env.globals["allowed"] = allowed_in_template

@@ -13,7 +13,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, url_for
 from markupsafe import Markup
 
 _KEY = "kontaktcenter.rendered"
@@ -62,6 +62,15 @@ def once(key: tuple[object, ...], render: Callable[[], str]) -> Markup:
         html = Markup(render())
         kept.put(key, html)
     return html
+
+
+def static_url(filename: str) -> Markup:
+    """``url_for("static", filename=filename)``, kept per mount point: every page links its
+    style sheet and scripts (a URL that url_for has quoted: safe in an attribute)."""
+    return once(
+        ("static-url", request.script_root, filename),
+        lambda: url_for("static", filename=filename),
+    )
 
 
 def template(name: str, *key: object) -> Markup:

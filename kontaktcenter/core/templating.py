@@ -156,3 +156,4 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["id_url"] = id_url
     app.jinja_env.globals["when"] = when
     app.jinja_env.globals["kept"] = rendered.template
+    app.jinja_env.globals["static_url"] = rendered.static_url

@@ -22,7 +22,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(views.bp)
     app.before_request(presence.refresh_seen)
     periodic.register(tasks.sweep_job, seconds=60)
-    app.jinja_env.globals["agent_status"] = presence.header_status
+    app.jinja_env.globals["agent_status_html"] = presence.header_status_html
     admin.add_panel(
         "distribution/_panel.html",
         lambda: {"counts": {"settings": assignment.settings()}},

@@ -23,13 +23,15 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app, request, session, url_for
+from flask import current_app, render_template, request, session, url_for
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
 
-from kontaktcenter.core import outbox
+from kontaktcenter.core import outbox, rendered
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, upsert, utcnow
 from kontaktcenter.distribution import assignment
@@ -234,6 +236,32 @@ def header_status() -> HeaderStatus | None:
     if row is None:
         return HeaderStatus(AgentStatus.SIGNED_OUT, None)
     return HeaderStatus(row.status, row.since)
+
+
+# Placeholders in the kept status form (NUL never occurs in a page's text)
+_CSRF = "\x00csrf\x00"
+_BACK = "\x00back\x00"
+
+
+def header_status_html() -> Markup:
+    """The status form in the header (``distribution/_status.html``), kept per process for
+    each status and time it was set (issue #16): the same HTML on every page but for the CSRF
+    token and the page to return to, which are put in."""
+    mine = header_status()
+    if mine is None:
+        return Markup("")
+    kept = rendered.once(
+        ("agent-status", request.script_root, mine.status, mine.since),
+        lambda: render_template(
+            "distribution/_status.html",
+            status=mine.status,
+            since=mine.since,
+            csrf=_CSRF,
+            back=_BACK,
+        ),
+    )
+    html = str(kept).replace(_CSRF, escape(generate_csrf())).replace(_BACK, escape(mine.back))
+    return Markup(html)  # noqa: S704 - rendered by the template, with escaped values put in
 
 
 _SEEN_KEY = "distribution_seen"
