@@ -277,3 +277,19 @@ def test_the_case_page_shows_the_same_due_badge(app, client, org, login, frozen_
     assert breached in due_line(overdue)
     assert risk in due_line(at_risk) and breached not in due_line(at_risk)
     assert "badge" not in due_line(calm)
+
+
+# templates/macros.html's goal_state_badge before it became workspace.queue_rows.goal_state_badge
+OLD_GOAL_BADGE = """{% macro goal_state_badge(state) -%}
+  {% set icons = {'ok': '✓', 'at_risk': '⏱', 'breached': '⚠', 'met': '✔', 'paused': '⏸'} %}
+  <span class="badge badge-{{ state.value }}"><span aria-hidden="true">{{ icons[state.value] }}</span> {{ state.label }}</span>
+{%- endmacro %}{{ goal_state_badge(state) }}"""
+
+
+def test_the_goal_badges_are_what_the_macro_made(app):
+    from kontaktcenter.goals.models import GoalState
+
+    with app.test_request_context():
+        for state in GoalState:
+            old = render_template_string(OLD_GOAL_BADGE, state=state)
+            assert queue_rows.goal_state_badge(state) == old.strip()

@@ -24,6 +24,7 @@ from kontaktcenter.cases.queries import QueueRow
 from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.core.identifiers import mask_personnummer
 from kontaktcenter.core.templating import format_datetime, format_relative, id_url
+from kontaktcenter.goals.models import GoalState
 
 _EMPTY = '\n    <tr><td colspan="5">Inga öppna ärenden matchar filtret.</td></tr>\n  '
 _BREACHED = '<span class="badge badge-breached"><span aria-hidden="true">⚠</span> Försenat</span>'
@@ -79,6 +80,18 @@ def queue_rows(items: Iterable[QueueRow], content_ids: set[int]) -> Markup:
         parts.append(_EMPTY)
     parts.append("\n  ")
     return Markup("".join(parts))
+
+
+_GOAL_ICONS = {"ok": "✓", "at_risk": "⏱", "breached": "⚠", "met": "✔", "paused": "⏸"}
+
+
+def goal_state_badge(state: GoalState) -> Markup:
+    """A service goal's state as the case page shows it (macros.html's goal_state_badge: a
+    Python function, so the page imports no macros)."""
+    return Markup(
+        f'<span class="badge badge-{escape(state.value)}"><span aria-hidden="true">'
+        f"{_GOAL_ICONS[state.value]}</span> {escape(state.label)}</span>"
+    )
 
 
 def due_badge(case: QueueRow | Case, now: datetime | None = None) -> Markup:
