@@ -24,6 +24,7 @@ from kontaktcenter.organisation.models import User
 from kontaktcenter.workspace import action_forms, case_page, forms
 from kontaktcenter.workspace.actions_section import actions_section
 from kontaktcenter.workspace.case_reads import Beside, hold_case_types
+from kontaktcenter.workspace.timeline_html import timeline_section
 
 
 def render(
@@ -66,9 +67,12 @@ def render(
         "cases/show.html",
         case=case,
         messages=messages,
-        message_status={v.message.id: v.message for v in messages},
-        timeline=timeline,
-        visible_references=relations.visible_references(user, timeline),
+        timeline_html=timeline_section(
+            case,
+            timeline,
+            relations.visible_references(user, timeline),
+            {v.message.id: v.message for v in messages},
+        ),
         related=related,
         # The same person's other cases, offered for linking.
         candidates=relations.candidates(user, case),
