@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from kontaktcenter.cases import access, relations
 from kontaktcenter.cases.actions import assignable_users
 from kontaktcenter.cases.models import Case, Contact
+from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core import case_panels
 from kontaktcenter.core.extensions import db
 from kontaktcenter.organisation import queries as organisation
@@ -54,16 +55,20 @@ def _case_and_what_beside(panels: tuple[str, ...]) -> sa.Select[Any]:
     """The case's SELECT with whether other cases relate to it and the side panels' probes
     (built once for the registered panels: they register when the app is made)."""
     return _WITH_PAGE.add_columns(
-        relations.others_clause(Case.id).label("has_others"), *case_panels.probe_columns()
+        relations.others_clause(Case.id).label("has_others"),
+        sa.exists().where(MailMessage.case_id == Case.id).label("has_messages"),
+        *case_panels.probe_columns(),
     ).where(Case.id == sa.bindparam("case_id"))
 
 
 @dataclass(frozen=True)
 class Beside:
     """What the case's SELECT says of what is beside it: whether other cases relate to it,
-    and the side panels' probes (``case_panels.probed``)."""
+    whether it has e-mail messages (most phone cases have none: no statement for them), and
+    the side panels' probes (``case_panels.probed``)."""
 
     others: bool
+    messages: bool
     panels: dict[str, bool]
 
 
@@ -82,7 +87,7 @@ def visible_case_and_beside(user: User, case_id: int) -> tuple[Case, Beside] | N
     if found is None:
         return None
     case, row = found
-    return case, Beside(bool(row.has_others), case_panels.probed(row))
+    return case, Beside(bool(row.has_others), bool(row.has_messages), case_panels.probed(row))
 
 
 def _visible(user: User, case_id: int, statement: Any) -> tuple[Case, Any] | None:

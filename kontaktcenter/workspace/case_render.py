@@ -41,7 +41,7 @@ def render(
     user: User = current_user._get_current_object()
     now = utcnow()
     case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
-    messages = message_views(case)
+    messages = message_views(case) if beside is None or beside.messages else []
     others = relations.has_others(case) if beside is None else beside.others
     absorbed = relations.merged_into_case(case) if others else []
     # Their case types decide whether the reader sees their content (secrecy): one statement
