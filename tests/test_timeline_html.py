@@ -12,6 +12,7 @@ from types import SimpleNamespace
 
 from flask import render_template_string
 
+from kontaktcenter.cases import relations
 from kontaktcenter.cases.enums import ActivityKind as K
 from kontaktcenter.cases.enums import Outcome
 from kontaktcenter.cases.models import Activity, Case
@@ -156,7 +157,9 @@ def test_the_timeline_is_what_the_template_made(app, org):
             visible_references=visible,
             message_status=status,
         )
-        new = str(timeline_section(case, timeline, visible, status))
+        rows = relations.timeline(case, [db.session.get_one(Case, absorbed.id)])
+        assert [r.id for r in rows] == [a.id for a in timeline]
+        new = str(timeline_section(case, rows, visible, status))
     assert old.count("<li") == len(timeline) >= len(ENTRIES) + 1
     assert _norm(new) == _norm(old)
     assert "&lt;script&gt;" in new and "<script>" not in new
@@ -169,6 +172,6 @@ def test_a_hand_off_without_a_number_shows_without_one(app, org):
     add_activity(case, K.HANDED_OFF, org.agent)
     db.session.commit()
     with app.test_request_context():
-        html = str(timeline_section(case, list(case.activities), set(), {}))
+        html = str(timeline_section(case, relations.timeline(case, []), set(), {}))
     label = K.HANDED_OFF.label
     assert f'<strong>{label}</strong> till <span class="number"></span>, direkt koppling' in html

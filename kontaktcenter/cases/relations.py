@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -116,19 +117,38 @@ def related(
     return sorted((Related(c, found[c.id]) for c in cases), key=lambda r: order.index(r.how))
 
 
-def timeline(case: Case, merged: list[Case] | None = None) -> list[Activity]:
-    """The case's activities and those of the cases merged into it, in the order they happened."""
+# What the case page shows of an entry, as rows (not ORM activities with their actors as
+# users: issue #16). Built once.
+_ENTRIES = (
+    sa.select(
+        Activity.id,
+        Activity.case_id,
+        Activity.kind,
+        Activity.created_at,
+        Activity.text,
+        Activity.data,
+        Activity.actor_id,
+        User.name.label("actor_name"),
+        Case.reference.label("case_reference"),
+    )
+    .join(Case, Case.id == Activity.case_id)
+    .outerjoin(User, User.id == Activity.actor_id)
+)
+_OWN_ENTRIES = _ENTRIES.where(Activity.case_id == sa.bindparam("case_id")).order_by(Activity.id)
+_MERGED_ENTRIES = _ENTRIES.where(
+    Activity.case_id.in_(sa.bindparam("ids", expanding=True))
+).order_by(Activity.created_at, Activity.id)
+
+
+def timeline(case: Case, merged: list[Case] | None = None) -> list[sa.Row[Any]]:
+    """The case's activities and those of the cases merged into it, in the order they happened
+    (a case's own in the order they were written): rows of id, case_id, kind, created_at,
+    text, data, actor_id (None: the system), actor_name and case_reference."""
     absorbed = merged if merged is not None else merged_into_case(case)
     if not absorbed:
-        return list(case.activities)
+        return list(db.session.execute(_OWN_ENTRIES, {"case_id": case.id}))
     ids = [case.id] + [c.id for c in absorbed]
-    return list(
-        db.session.scalars(
-            sa.select(Activity)
-            .where(Activity.case_id.in_(ids))
-            .order_by(Activity.created_at, Activity.id)
-        )
-    )
+    return list(db.session.execute(_MERGED_ENTRIES, {"ids": ids}))
 
 
 def candidates(user: User, case: Case, limit: int = 10) -> list[sa.Row[tuple[str, str]]]:
@@ -153,7 +173,7 @@ def candidates(user: User, case: Case, limit: int = 10) -> list[sa.Row[tuple[str
     )
 
 
-def visible_references(user: User, activities: list[Activity]) -> set[str]:
+def visible_references(user: User, activities: Iterable[Any]) -> set[str]:
     """Of the references the timeline names (links, merges), those `user` may see: a link to
     another nämnd's case does not name it."""
     named = {a.data.get("other") for a in activities if isinstance(a.data, dict)}

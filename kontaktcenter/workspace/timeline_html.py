@@ -18,7 +18,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from kontaktcenter.cases.enums import ActivityKind
-from kontaktcenter.cases.models import Activity, Case
+from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email.models import MailStatus
 from kontaktcenter.core.templating import from_iso, plural, tel_href, when
 
@@ -53,11 +53,11 @@ def _text(value: Any) -> str:
 
 def timeline_section(
     case: Case,
-    timeline: list[Activity],
+    timeline: list[Any],
     visible_references: Collection[str],
     message_status: Mapping[int, Any],
 ) -> Markup:
-    """The section: `timeline` (``relations.timeline``), the references the reader may see
+    """The section: `timeline` (``relations.timeline``'s rows), the references the reader may see
     named (``relations.visible_references``), the case's messages by id (their status)."""
     items = "".join(_entry(a, case.id, visible_references, message_status) for a in timeline)
     return Markup(  # noqa: S704 - every value in it is escaped
@@ -67,7 +67,7 @@ def timeline_section(
 
 
 def _entry(
-    a: Activity,
+    a: Any,
     case_id: int,
     visible_references: Collection[str],
     message_status: Mapping[int, Any],
@@ -136,9 +136,8 @@ def _entry(
                 add(f" – {escape(status.label.lower())}")
     if a.text:
         add(f"\n      <p>{escape(a.text)}</p>")
-    actor = a.actor
-    who = escape(actor.name) if actor is not None else "Systemet"
-    where = f' · <span class="nowrap">i {escape(a.case.reference)}</span>' if merged else ""
+    who = escape(a.actor_name) if a.actor_id is not None else "Systemet"
+    where = f' · <span class="nowrap">i {escape(a.case_reference)}</span>' if merged else ""
     add(f'\n      <div class="meta">{when(a.created_at)} · {who}{where}</div>\n    </li>')
     return "".join(parts)
 
