@@ -52,11 +52,12 @@ class _Kept:
 def once(key: tuple[object, ...], render: Callable[[], str]) -> Markup:
     """`render()`'s HTML for `key`: rendered on the first use in this process, then kept.
     With templates reloaded on change (a developer's server) nothing is kept."""
-    if current_app.jinja_env.auto_reload:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # once, not per use
+    if app.jinja_env.auto_reload:
         return Markup(render())
-    kept: _Kept | None = current_app.extensions.get(_KEY)
+    kept: _Kept | None = app.extensions.get(_KEY)
     if kept is None:
-        kept = current_app.extensions.setdefault(_KEY, _Kept(MAX_BYTES))
+        kept = app.extensions.setdefault(_KEY, _Kept(MAX_BYTES))
     html = kept.get(key)
     if html is None:
         html = Markup(render())
