@@ -86,6 +86,10 @@ def test_the_case_and_what_it_shows_come_in_one_select(client, org, login):
     ]
     assert not lazy, lazy
     assert "Sven Svensson" in page and "Stadsbyggnadskontoret" in page and "Bygglov" in page
+    # the assignee's and the registrar's names only, not their password hashes and tokens
+    (read,) = [s for s in executed if s.startswith("SELECT cases.id")]
+    assert "password_hash" not in read and "session_token" not in read
+    assert org.agent.name in page  # the registrar
 
 
 def test_the_forms_lists_come_from_the_names_cache_and_follow_a_change(app, client, org, login):

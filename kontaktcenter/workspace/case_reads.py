@@ -54,11 +54,21 @@ _CASE = _WITH_PAGE.where(Case.id == sa.bindparam("case_id"))
 def _case_and_what_beside(panels: tuple[str, ...]) -> sa.Select[Any]:
     """The case's SELECT with whether other cases relate to it and the side panels' probes
     (built once for the registered panels: they register when the app is made)."""
-    return _WITH_PAGE.add_columns(
-        relations.others_clause(Case.id).label("has_others"),
-        sa.exists().where(MailMessage.case_id == Case.id).label("has_messages"),
-        *case_panels.probe_columns(),
-    ).where(Case.id == sa.bindparam("case_id"))
+    return (
+        _WITH_PAGE.add_columns(
+            relations.others_clause(Case.id).label("has_others"),
+            sa.exists().where(MailMessage.case_id == Case.id).label("has_messages"),
+            *case_panels.probe_columns(),
+        )
+        .where(Case.id == sa.bindparam("case_id"))
+        # The page shows the assignee's and the registrar's names (and compares the
+        # assignee's id): not their password hashes, tokens and the rest (#16: every column
+        # costs the driver and the ORM). A user already loaded in full stays so.
+        .options(
+            sa.orm.load_only(_ASSIGNEE.id, _ASSIGNEE.name),
+            sa.orm.load_only(_REGISTRAR.id, _REGISTRAR.name),
+        )
+    )
 
 
 @dataclass(frozen=True)
