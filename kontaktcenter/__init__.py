@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter, Map
 
+from kontaktcenter.core import jinja_env
 from kontaktcenter.core.config import Config
 from kontaktcenter.core.json_provider import OrjsonProvider
 
@@ -25,6 +26,7 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
         static_folder=str(_TOP / "static"),
         instance_path=os.environ.get("KONTAKTCENTER_INSTANCE_PATH") or str(_TOP / "instance"),
     )
+    app.jinja_environment = jinja_env.Environment  # before app.jinja_env is first made
     app.json = OrjsonProvider(app)
     app.config.from_object(config)
     app.config.from_prefixed_env("KONTAKTCENTER")
