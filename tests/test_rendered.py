@@ -39,3 +39,24 @@ def test_nothing_is_kept_while_templates_reload(app):
         for _ in range(2):
             rendered.once(("kept-test",), lambda: calls.append(2) or "y")
     assert calls == [1, 1, 2]
+
+
+def test_values_put_into_kept_html_are_escaped_and_each_page_gets_its_own(app):
+    assert not app.jinja_env.auto_reload
+    renders = []
+
+    def render() -> str:
+        renders.append(1)
+        slot = rendered.slot
+        return f'<a href="{slot("href")}" title="{slot("t")}">{slot("m")}</a>'
+
+    with app.test_request_context():
+        first = rendered.once_filled(
+            ("test-filled",), render, {"href": '/x?a=1&b="2"', "t": "<b>", "m": Markup("<i>ok</i>")}
+        )
+        second = rendered.once_filled(
+            ("test-filled",), render, {"href": "/y", "t": "t", "m": "<script>"}
+        )
+    assert first == '<a href="/x?a=1&amp;b=&#34;2&#34;" title="&lt;b&gt;"><i>ok</i></a>'
+    assert second == '<a href="/y" title="t">&lt;script&gt;</a>'
+    assert len(renders) == 1  # rendered once, filled twice

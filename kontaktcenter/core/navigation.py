@@ -15,7 +15,7 @@ from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from kontaktcenter.core import rendered
 from kontaktcenter.core.auth import roles_for
@@ -72,11 +72,6 @@ def menu_html(context: Context) -> Markup:
     )
 
 
-# Placeholders in the kept header (NUL never occurs in a page's text: core/security refuses it)
-_CSRF = "\x00csrf\x00"
-_STATUS = "\x00status\x00"
-
-
 @pass_context
 def page_header(context: Context, site: Any, status: str) -> Markup:
     """The inside of every page's header (``_header.html``): the brand, the main menu, the
@@ -105,15 +100,13 @@ def page_header(context: Context, site: Any, status: str) -> Markup:
             menu=menu_html(context) if authenticated else "",
             user_name=user.name if authenticated else None,
             role_label=user.role.label if authenticated else None,
-            csrf=_CSRF,
-            status=Markup(_STATUS),
+            csrf=rendered.slot("csrf"),
+            status=Markup(rendered.slot("status")),
         )
 
-    kept = str(rendered.once(key, render))
-    if not authenticated:
-        return Markup(kept)  # noqa: S704 - rendered by the template, nothing put in
-    html = kept.replace(_CSRF, escape(generate_csrf())).replace(_STATUS, escape(status))
-    return Markup(html)  # noqa: S704 - rendered by the template, with escaped values put in
+    # no token for a page without a session to protect (the login page's header)
+    values = {"csrf": generate_csrf(), "status": status} if authenticated else {}
+    return rendered.once_filled(key, render, values)
 
 
 def menu_links(user: Any, blueprint: str | None) -> list[MenuLink]:

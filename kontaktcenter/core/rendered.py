@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from flask import current_app, render_template, request, url_for
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 _KEY = "kontaktcenter.rendered"
 MAX_BYTES = 16 * 1024 * 1024  # per process; the least recently used go first beyond it
@@ -63,6 +63,24 @@ def once(key: tuple[object, ...], render: Callable[[], str]) -> Markup:
         html = Markup(render())
         kept.put(key, html)
     return html
+
+
+def slot(name: str) -> str:
+    """A placeholder in kept HTML for a value that differs between pages (a CSRF token, an
+    address), put in by :func:`once_filled`. NUL delimits it: it never occurs in a page's text
+    (core/security refuses it in requests, PostgreSQL in text columns)."""
+    return f"\x00{name}\x00"
+
+
+def once_filled(
+    key: tuple[object, ...], render: Callable[[], str], values: Mapping[str, object]
+) -> Markup:
+    """:func:`once`, with each ``slot(name)`` of `values` replaced by its value, escaped (HTML
+    given as Markup goes in as it is). `render` writes the slots where the values go."""
+    html = str(once(key, render))
+    for name, value in values.items():
+        html = html.replace(slot(name), escape(value))
+    return Markup(html)  # noqa: S704 - kept HTML from a template, with escaped values put in
 
 
 def static_url(filename: str) -> Markup:

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from flask import current_app, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
+from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import RequestRedirect
@@ -238,11 +238,6 @@ def header_status() -> HeaderStatus | None:
     return HeaderStatus(row.status, row.since)
 
 
-# Placeholders in the kept status form (NUL never occurs in a page's text)
-_CSRF = "\x00csrf\x00"
-_BACK = "\x00back\x00"
-
-
 def header_status_html() -> Markup:
     """The status form in the header (``distribution/_status.html``), kept per process for
     each status and time it was set (issue #16): the same HTML on every page but for the CSRF
@@ -250,18 +245,17 @@ def header_status_html() -> Markup:
     mine = header_status()
     if mine is None:
         return Markup("")
-    kept = rendered.once(
+    return rendered.once_filled(
         ("agent-status", request.script_root, mine.status, mine.since),
         lambda: render_template(
             "distribution/_status.html",
             status=mine.status,
             since=mine.since,
-            csrf=_CSRF,
-            back=_BACK,
+            csrf=rendered.slot("csrf"),
+            back=rendered.slot("back"),
         ),
+        {"csrf": generate_csrf(), "back": mine.back},
     )
-    html = str(kept).replace(_CSRF, escape(generate_csrf())).replace(_BACK, escape(mine.back))
-    return Markup(html)  # noqa: S704 - rendered by the template, with escaped values put in
 
 
 _SEEN_KEY = "distribution_seen"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from flask import render_template
 from flask_wtf.csrf import generate_csrf
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from kontaktcenter.cases.enums import CaseStatus
 from kontaktcenter.cases.models import Case
@@ -20,12 +20,6 @@ from kontaktcenter.core.templating import id_url
 from kontaktcenter.organisation.models import User
 from kontaktcenter.workspace import case_page
 from kontaktcenter.workspace.action_forms import PageForms
-
-# Placeholders: NUL never occurs in a page's text (PostgreSQL refuses it in text columns, and
-# core/security refuses it in requests).
-_BASE = "\x00action-base\x00"
-_VERSION = "\x00version\x00"
-_CSRF = "\x00csrf\x00"
 
 
 def actions_section(
@@ -75,16 +69,14 @@ def actions_section(
         resume,
         tuple(fields_html.items()),
     )
-    kept = rendered.once(
+    return rendered.once_filled(
         key,
         lambda: render_template(
-            "cases/_actions.html", act_base=_BASE, version=_VERSION, csrf=_CSRF, **shown
+            "cases/_actions.html",
+            act_base=rendered.slot("base"),
+            version=rendered.slot("version"),
+            csrf=rendered.slot("csrf"),
+            **shown,
         ),
+        {"base": base, "version": version, "csrf": csrf},
     )
-    html = (
-        str(kept)
-        .replace(_BASE, escape(base))
-        .replace(_VERSION, escape(version))
-        .replace(_CSRF, escape(csrf))
-    )
-    return Markup(html)  # noqa: S704 - rendered by the template, with escaped values put in
