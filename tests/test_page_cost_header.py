@@ -194,3 +194,37 @@ def test_the_kept_status_form_shows_when_the_status_was_set(org, client, login):
         header = _header(client.get("/ko/").get_data(as_text=True))
         shown = re.search(r"sedan ([^<]+)</span>", header)
         assert shown and shown[1] == format_datetime(since), header
+
+
+def test_two_users_of_one_name_in_different_roles_each_see_their_own_menu(app, org, login):
+    """Kept per role (the name is put in): the same name must not bring another role's menu."""
+    agent = factories.make_user(Role.AGENT, [], name="Kim Lind")
+    admin = factories.make_user(Role.ADMIN, [], name="Kim Lind")
+    first = _header(login(agent).get("/sok/").get_data(as_text=True))
+    second = _header(login(admin).get("/sok/").get_data(as_text=True))
+    assert "(Kommunvägledare)" in first and "/admin" not in first
+    assert "(Administratör)" in second and "/admin" in second
+
+
+def test_the_status_form_posts_to_its_own_mount_point(org, client, login):
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    client.get("/ko/")  # kept at the root first
+    html = client.get("/ko/", environ_overrides={"SCRIPT_NAME": "/kommun/kc"})
+    forms = re.findall(
+        r'<form method="post" action="([^"]+)" class="inline header-status"',
+        html.get_data(as_text=True),
+    )
+    assert len(forms) == 1 and forms[0].startswith("/kommun/kc/")
+
+
+def test_the_status_forms_return_address_is_escaped(org, client, login):
+    """The page's own path goes into the kept form: percent-decoded, it may hold markup, and a
+    NUL that spells a placeholder (values go in in one pass, never read again)."""
+    login(org.agent)
+    factories.post(client, "/status", {"status": "available"})
+    html = client.get("/ko/%22%3E%3Cscript%3Ex%3C/script%3E").get_data(as_text=True)
+    assert "<script>x</script>" not in html and "&lt;script&gt;x" in _header(html)
+    header = _header(client.get("/ko/%00csrf%00/x").get_data(as_text=True))
+    tokens = re.findall(r'name="csrf_token" value="([^"]*)"', header)
+    assert len(set(tokens)) == 1 and "\x00" not in tokens[0]

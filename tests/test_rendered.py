@@ -60,3 +60,14 @@ def test_values_put_into_kept_html_are_escaped_and_each_page_gets_its_own(app):
     assert first == '<a href="/x?a=1&amp;b=&#34;2&#34;" title="&lt;b&gt;"><i>ok</i></a>'
     assert second == '<a href="/y" title="t">&lt;script&gt;</a>'
     assert len(renders) == 1  # rendered once, filled twice
+
+
+def test_a_value_that_spells_a_slot_goes_in_as_it_is(app):
+    """Values go in in one pass: a request's path may carry %00 and name another slot."""
+    with app.test_request_context():
+        html = rendered.once_filled(
+            ("test-one-pass",),
+            lambda: f"{rendered.slot('a')}|{rendered.slot('b')}",
+            {"a": rendered.slot("b"), "b": "token"},
+        )
+    assert html == "\x00b\x00|token"

@@ -76,9 +76,10 @@ def menu_html(context: Context) -> Markup:
 def page_header(context: Context, site: Any, status: str) -> Markup:
     """The inside of every page's header (``_header.html``): the brand, the main menu, the
     search field and the signed-in user. It was a tenth of a case page's work, and is the same
-    HTML for every page of one area seen by one user but for the CSRF token and the agent's
-    status (`status`: HTML), so it is rendered once per process for each and those two are put
-    in. `site`: the municipality's name and logo (``brand()``)."""
+    HTML for every page of one area seen by one role but for the user's name, the CSRF token
+    and the agent's status (`status`: HTML), so it is rendered once per process for each and
+    those three are put in (kept per role, not per user: it shares the store with the case
+    pages' actions sections). `site`: the municipality's name and logo (``brand()``)."""
     user = template_user(context)
     authenticated = bool(user.is_authenticated)
     blueprint = request.blueprint
@@ -89,7 +90,7 @@ def page_header(context: Context, site: Any, status: str) -> Markup:
         site.name,
         site.logo_etag,
         authenticated,
-        *((user.role, user.name) if authenticated else ()),
+        *((user.role,) if authenticated else ()),
     )
 
     def render() -> str:
@@ -98,14 +99,14 @@ def page_header(context: Context, site: Any, status: str) -> Markup:
             site=site,
             authenticated=authenticated,
             menu=menu_html(context) if authenticated else "",
-            user_name=user.name if authenticated else None,
+            user_name=rendered.slot("user"),
             role_label=user.role.label if authenticated else None,
             csrf=rendered.slot("csrf"),
             status=Markup(rendered.slot("status")),
         )
 
     # no token for a page without a session to protect (the login page's header)
-    values = {"csrf": generate_csrf(), "status": status} if authenticated else {}
+    values = {"csrf": generate_csrf(), "status": status, "user": user.name} if authenticated else {}
     return rendered.once_filled(key, render, values)
 
 

@@ -9,6 +9,7 @@ a case's version: those go in inputs of their own, outside the kept HTML).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
@@ -67,9 +68,13 @@ def once(key: tuple[object, ...], render: Callable[[], str]) -> Markup:
 
 def slot(name: str) -> str:
     """A placeholder in kept HTML for a value that differs between pages (a CSRF token, an
-    address), put in by :func:`once_filled`. NUL delimits it: it never occurs in a page's text
-    (core/security refuses it in requests, PostgreSQL in text columns)."""
+    address), put in by :func:`once_filled`. NUL delimits it. Kept HTML is rendered from
+    arguments without NUL (names, lists, URLs we build), but a value put in may hold one (a
+    request's path may carry %00): so the values go in in one pass, never searched again."""
     return f"\x00{name}\x00"
+
+
+_SLOT = re.compile("\x00([a-z_]+)\x00")
 
 
 def once_filled(
@@ -77,9 +82,12 @@ def once_filled(
 ) -> Markup:
     """:func:`once`, with each ``slot(name)`` of `values` replaced by its value, escaped (HTML
     given as Markup goes in as it is). `render` writes the slots where the values go."""
-    html = str(once(key, render))
-    for name, value in values.items():
-        html = html.replace(slot(name), escape(value))
+    escaped = {name: str(escape(value)) for name, value in values.items()}
+
+    def put(match: re.Match[str]) -> str:
+        return escaped.get(match[1], match[0])
+
+    html = _SLOT.sub(put, str(once(key, render)))
     return Markup(html)  # noqa: S704 - kept HTML from a template, with escaped values put in
 
 

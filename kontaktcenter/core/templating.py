@@ -103,16 +103,22 @@ def format_relative(dt: datetime | None) -> str:
     return f"om {amount}" if seconds >= 0 else f"{amount} sedan"
 
 
-@lru_cache(maxsize=4096)
 def tel_href(number: str | None) -> str | None:
     """``tel:+46701234567`` for a phone number in any form (RFC 3966: E.164, no spaces), so a
-    click dials it in a softphone; None when it is no phone number (then show no link). Kept
-    per number: parsing one is ~100 Python calls, and a case page shows two or three."""
+    click dials it in a softphone; None when it is no phone number (then show no link)."""
     try:
         e164 = normalise_phone(number)
     except ValidationError:
         return None
     return f"tel:{e164}" if e164 else None
+
+
+@lru_cache(maxsize=512)
+def public_tel_href(number: str | None) -> str | None:
+    """:func:`tel_href` of the municipality's own numbers (case types' direct numbers), kept
+    per number (parsing one is ~100 Python calls; every case page shows one). Never for a
+    citizen's number: the cache would keep it past gallring."""
+    return tel_href(number)
 
 
 def from_iso(value: str | None) -> datetime | None:
@@ -150,6 +156,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["plural"] = plural
     app.jinja_env.filters["relative"] = format_relative
     app.jinja_env.filters["tel_href"] = tel_href
+    app.jinja_env.filters["public_tel_href"] = public_tel_href
     app.jinja_env.filters["phone"] = format_phone  # +46701234567 → 070-123 45 67
     # Free text in a list (a summary, a subject): mask before truncating, so that a cut never
     # leaves half a number showing: {{ case.summary|masked|truncate(90) }}.

@@ -34,6 +34,7 @@ from werkzeug.routing import RequestRedirect
 from kontaktcenter.core import outbox, rendered
 from kontaktcenter.core.errors import ValidationError
 from kontaktcenter.core.extensions import db, upsert, utcnow
+from kontaktcenter.core.templating import format_datetime
 from kontaktcenter.distribution import assignment
 from kontaktcenter.distribution.models import AgentPresence, AgentStatus, DistributionMode
 from kontaktcenter.organisation import sessions
@@ -240,21 +241,26 @@ def header_status() -> HeaderStatus | None:
 
 def header_status_html() -> Markup:
     """The status form in the header (``distribution/_status.html``), kept per process for
-    each status and time it was set (issue #16): the same HTML on every page but for the CSRF
+    each status (issue #16): the same HTML on every page but for the time it was set, the CSRF
     token and the page to return to, which are put in."""
     mine = header_status()
     if mine is None:
         return Markup("")
+    since = mine.since
     return rendered.once_filled(
-        ("agent-status", request.script_root, mine.status, mine.since),
+        ("agent-status", request.script_root, mine.status, since is not None),
         lambda: render_template(
             "distribution/_status.html",
             status=mine.status,
-            since=mine.since,
+            since=rendered.slot("since") if since is not None else None,
             csrf=rendered.slot("csrf"),
             back=rendered.slot("back"),
         ),
-        {"csrf": generate_csrf(), "back": mine.back},
+        {
+            "csrf": generate_csrf(),
+            "back": mine.back,
+            "since": format_datetime(since) if since is not None else "",
+        },
     )
 
 
