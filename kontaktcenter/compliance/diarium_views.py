@@ -38,21 +38,11 @@ ALL_ROLES = (Role.AGENT, Role.HANDLER, Role.MANAGER, Role.ADMIN)
 # --- the case page ---------------------------------------------------------------------------
 
 
-def _panel(user: Any, case: Any) -> dict[str, Any] | None:
+def _panel(user: Any, case: Any, *, has_entry: bool = True) -> dict[str, Any] | None:
+    """`has_entry`: False when the case's probe said it has no diarium entry (nothing read)."""
     if not access.can_view(user, case):
         return None
-    return _panel_of(diarium.status(user, case))
-
-
-def _panel_unmarked(user: Any, case: Any) -> dict[str, Any] | None:
-    """The panel of a case without a diarium entry (its probe said so): nothing to read."""
-    if not access.can_view(user, case):
-        return None
-    return _panel_of(diarium.status(user, case, has_entry=False))
-
-
-def _panel_of(found: diarium.DiariumStatus) -> dict[str, Any]:
-    case = found.case
+    found = diarium.status(user, case, has_entry=has_entry)
     options = None
     if found.may_mark:
         options = _marking_options(found.marking.value if found.marking else "")
@@ -203,7 +193,7 @@ def init_app(app: Flask) -> None:
             _panel,
             order=70,
             probe=diarium.case_has_entry,
-            absent=_panel_unmarked,
+            absent=lambda user, case: _panel(user, case, has_entry=False),
         )
     )
     admin.add_panel(

@@ -58,13 +58,10 @@ def _menu_of(user: Any) -> list[MenuItem]:
     return [item for item in _items if user.role in roles_for(item.endpoint)]
 
 
-def menu_html(context: Context) -> Markup:
-    """The menu of the page's user (in the header: :func:`page_header`), with its addresses
-    and the current entry marked. It is the same for every page of one area seen by one role,
-    so it is rendered once per process for each (role, area, application root)."""
-    user = template_user(context)
-    if not user.is_authenticated:
-        return Markup("")
+def menu_html(user: Any) -> Markup:
+    """The menu of the signed-in `user` (in the header: :func:`page_header`), with its
+    addresses and the current entry marked. It is the same for every page of one area seen by
+    one role, so it is rendered once per process for each (role, area, application root)."""
     blueprint = request.blueprint
     return rendered.once(
         ("main-menu", user.role, blueprint, request.script_root),
@@ -98,7 +95,7 @@ def page_header(context: Context, site: Any, status: str) -> Markup:
             "_header.html",
             site=site,
             authenticated=authenticated,
-            menu=menu_html(context) if authenticated else "",
+            menu=menu_html(user) if authenticated else "",
             user_name=rendered.slot("user"),
             role_label=user.role.label if authenticated else None,
             csrf=rendered.slot("csrf"),
