@@ -11,7 +11,7 @@ transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -24,11 +24,13 @@ from kontaktcenter.compliance.retention_models import (
     LegalHold,
     RetentionMode,
     RetentionRule,
+    period_label,
 )
 from kontaktcenter.compliance.retention_selection import RuleSet, months_before
 from kontaktcenter.core import audit
 from kontaktcenter.core.errors import Forbidden, NotFound, ValidationError
 from kontaktcenter.core.extensions import db, utcnow
+from kontaktcenter.core.process_cache import Kept
 from kontaktcenter.core.roles import Role
 from kontaktcenter.organisation.models import User
 
@@ -153,11 +155,49 @@ def declare_inactual(case: Case, by: User) -> CaseRetention:
     return state
 
 
+@dataclass(frozen=True)
+class RuleShown:
+    """What the case page says of a retention rule: plain values, kept per process."""
+
+    mode: RetentionMode
+    months: int | None
+    decision_name: str
+    decision_date: date
+    decision_reference: str | None
+
+    @property
+    def period_label(self) -> str:
+        return period_label(self.mode, self.months)
+
+
+# The active rules as the case page shows them, by case type (None: the default rule). Read on
+# every case page, changed a few times a year (#16).
+_SHOWN_RULES: Kept[dict[int | None, RuleShown]] = Kept("retention_rules", (RetentionRule,))
+
+
+def _shown_rules() -> dict[int | None, RuleShown]:
+    return {
+        rule.case_type_id: RuleShown(
+            rule.mode, rule.months, rule.decision_name, rule.decision_date, rule.decision_reference
+        )
+        for rule in RuleSet.load().rules()
+    }
+
+
+def shown_rule(case_type_id: int | None) -> RuleShown | None:
+    """The active rule of a case of `case_type_id` (its type's, else the default), as the case
+    page shows it: per process for ORGANISATION_CACHE_SECONDS."""
+    rules = _SHOWN_RULES.get(_shown_rules)
+    if case_type_id is not None and case_type_id in rules:
+        return rules[case_type_id]
+    return rules.get(None)
+
+
 @dataclass
 class Outlook:
     """What the case page says about a case's gallring."""
 
-    rule: RetentionRule | None
+    rule: RuleShown | None
     due_at: datetime | None  # gallras from (N months after closure); None: no date
     hold: LegalHold | None
     state: CaseRetention | None
@@ -193,7 +233,7 @@ def case_has_hold_or_state() -> sa.ColumnElement[bool]:
 def outlook(case: Case, *, has_hold_or_state: bool = True) -> Outlook:
     """`has_hold_or_state`: False when the caller knows the case has neither
     (``case_has_hold_or_state``): they are not read."""
-    rule = RuleSet.load().rule_for(case.case_type_id)
+    rule = shown_rule(case.case_type_id)
     due = None
     if rule is not None and rule.mode == RetentionMode.MONTHS and case.closed_at is not None:
         assert rule.months is not None

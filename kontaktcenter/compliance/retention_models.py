@@ -39,6 +39,13 @@ class RetentionMode(StrEnum):
         }[self.value]
 
 
+def period_label(mode: RetentionMode, months: int | None) -> str:
+    """A rule's period as the pages say it."""
+    if mode == RetentionMode.INACTUAL:
+        return "Vid inaktualitet"
+    return f"{months} månader efter avslut"
+
+
 class RetentionRule(Model):
     __tablename__ = "retention_rules"
 
@@ -84,9 +91,7 @@ class RetentionRule(Model):
 
     @property
     def period_label(self) -> str:
-        if self.mode == RetentionMode.INACTUAL:
-            return "Vid inaktualitet"
-        return f"{self.months} månader efter avslut"
+        return period_label(self.mode, self.months)
 
 
 class LegalHold(Model):

@@ -11,15 +11,12 @@ related cases' types in one statement.
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from time import monotonic
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app, has_app_context
-from sqlalchemy.orm import Session
+from flask import current_app
 
 from kontaktcenter.cases import access, relations
 from kontaktcenter.cases.actions import assignable_users
@@ -27,6 +24,7 @@ from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.channels.email.models import MailMessage
 from kontaktcenter.core import case_panels
 from kontaktcenter.core.extensions import db
+from kontaktcenter.core.process_cache import Kept
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import CaseType, Department, User
 
@@ -190,52 +188,21 @@ def choice_lists(*, fresh: bool = False) -> ChoiceLists:
 
 # --- who a case can be assigned to, cached per process ---------------------------------------
 
-_ASSIGNABLE_KEY = "kontaktcenter.case_page_assignable"
+# The assign form's list per department (None: the first line), as (id, label) pairs.
+_ASSIGNABLE: Kept[tuple[tuple[str, str], ...]] = Kept("case_page_assignable", (User, Department))
 
 
 def assignable_choices(case: Case, *, fresh: bool = False) -> tuple[tuple[str, str], ...]:
     """(id, label) of ``case_actions.assignable_users(case)``: the assign form's list, the same
     for every case of a department (or of the first line). Kept per process for
     ORGANISATION_CACHE_SECONDS (0 in the tests) and forgotten when this process changes a user
-    (on flush and commit); other processes see a change within the cache time. Only the page's
-    list: an assignment is checked against the users as they are (``case_actions.assign``);
-    `fresh`: read now, not kept."""
+    or a department (``core.process_cache``); other processes see a change within the cache
+    time. Only the page's list: an assignment is checked against the users as they are
+    (``case_actions.assign``); `fresh`: read now, not kept."""
     if fresh:
         return _assignable(case)
-    config = current_app.config
-    ttl = config.get("ORGANISATION_CACHE_SECONDS", config.get("CALENDAR_CACHE_SECONDS", 0))
-    cache = current_app.extensions.setdefault(_ASSIGNABLE_KEY, {})
-    cached = cache.get(case.department_id)
-    if ttl and cached is not None and monotonic() - cached[0] < ttl:
-        found: tuple[tuple[str, str], ...] = cached[1]
-        return found
-    pairs = _assignable(case)
-    if ttl:
-        cache[case.department_id] = (monotonic(), pairs)
-    return pairs
+    return _ASSIGNABLE.get(lambda: _assignable(case), case.department_id)
 
 
 def _assignable(case: Case) -> tuple[tuple[str, str], ...]:
     return tuple((str(u.id), f"{u.name} ({u.role.label})") for u in assignable_users(case))
-
-
-def _forget_assignable() -> None:
-    if has_app_context():
-        current_app.extensions.get(_ASSIGNABLE_KEY, {}).clear()
-
-
-@sa.event.listens_for(Session, "after_flush")
-def _users_changed(session: Session, _context: object) -> None:
-    changed = itertools.chain(session.new, session.dirty, session.deleted)
-    if any(isinstance(obj, User | Department) for obj in changed):
-        session.info[_ASSIGNABLE_KEY] = True
-        _forget_assignable()
-
-
-@sa.event.listens_for(Session, "after_commit")
-@sa.event.listens_for(Session, "after_soft_rollback")
-def _users_settled(session: Session, *_args: object) -> None:
-    """Forgotten again when the change is committed or rolled back: another request of this
-    process (a threaded worker) may have cached the list in between."""
-    if session.info.pop(_ASSIGNABLE_KEY, False):
-        _forget_assignable()

@@ -1,0 +1,97 @@
+"""Values read from small tables that change rarely, kept per process (issue #16).
+
+A :class:`Kept` holds what a function read (plain values: never ORM objects, which belong to one
+session) for ``<setting>`` seconds (default ORGANISATION_CACHE_SECONDS, itself defaulting to
+CALENDAR_CACHE_SECONDS; 0 in the tests: always read). Other processes see a change within that
+time. The process that makes the change sees it at once: a flush that adds, changes or deletes
+an instance of a watched model forgets the kept values, and they are forgotten again when that
+transaction commits or rolls back (another request of a threaded process may have kept them in
+between). A transaction that has changed a watched model neither uses nor fills the cache: it
+reads what it wrote, which may still roll back.
+
+Only for what a page shows: a decision that must not act on a stale value reads the table.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Hashable
+from time import monotonic
+from typing import Any, Generic, TypeVar
+
+import sqlalchemy as sa
+from flask import current_app, has_app_context
+from sqlalchemy.orm import Session
+
+from kontaktcenter.core.extensions import db
+
+T = TypeVar("T")
+
+
+class Kept(Generic[T]):
+    """Values of `load()` per key, kept per app and process (see the module's docstring)."""
+
+    def __init__(
+        self,
+        name: str,
+        watches: tuple[type, ...],
+        setting: str = "ORGANISATION_CACHE_SECONDS",
+    ) -> None:
+        self.key = f"kontaktcenter.kept.{name}"
+        self.watches = watches
+        self.setting = setting
+        sa.event.listen(Session, "after_flush", self._flushed)
+        sa.event.listen(Session, "after_commit", self._committed)
+        sa.event.listen(Session, "after_soft_rollback", self._rolled_back)
+
+    def get(self, load: Callable[[], T], key: Hashable = None) -> T:
+        """What `load()` gives, kept under `key` for the cache time."""
+        ttl = self._seconds()
+        if ttl and self._writing(db.session()):
+            ttl = 0
+        store: dict[Hashable, tuple[float, T]] = (
+            current_app.extensions.setdefault(self.key, {}) if ttl else {}
+        )
+        found = store.get(key)
+        if found is not None and monotonic() - found[0] < ttl:
+            return found[1]
+        value = load()
+        if ttl:
+            store[key] = (monotonic(), value)
+        return value
+
+    def forget(self) -> None:
+        """Drop what this process keeps (the next :meth:`get` reads again)."""
+        if has_app_context():
+            current_app.extensions.pop(self.key, None)
+
+    def _seconds(self) -> float:
+        config = current_app.config
+        seconds: float = config.get(
+            self.setting,
+            config.get("ORGANISATION_CACHE_SECONDS", config.get("CALENDAR_CACHE_SECONDS", 0)),
+        )
+        return seconds
+
+    def _changing(self, session: Session) -> bool:
+        changed = itertools.chain(session.new, session.dirty, session.deleted)
+        return any(isinstance(obj, self.watches) for obj in changed)
+
+    def _writing(self, session: Session) -> bool:
+        return bool(session.info.get(self.key)) or self._changing(session)
+
+    def _flushed(self, session: Session, _context: Any) -> None:
+        if self._changing(session):
+            session.info[self.key] = True
+            self.forget()
+
+    def _committed(self, session: Session) -> None:
+        if session.info.pop(self.key, False):
+            self.forget()
+
+    def _rolled_back(self, session: Session, previous: Any) -> None:
+        if previous.nested:  # to a savepoint: what was flushed before it is still written
+            if session.info.get(self.key):
+                self.forget()
+        elif session.info.pop(self.key, False):
+            self.forget()
