@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html as html_lib
 import re
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -20,10 +21,13 @@ from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import outbound
 from kontaktcenter.channels.email.intake import ingest
 from kontaktcenter.channels.email.models import MailTemplate
-from kontaktcenter.core.extensions import db
+from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
+from kontaktcenter.goals import engine
+from kontaktcenter.goals.models import CaseGoal, GoalState, GoalTarget
 from kontaktcenter.organisation import queries as organisation
 from kontaktcenter.organisation.models import User
+from kontaktcenter.workspace.queue_rows import goal_state_badge
 from tests.factories import make_case, make_case_type, make_user, post
 from tests.mailutil import make_mail
 from tests.statements import statements
@@ -295,3 +299,47 @@ def test_side_panels_with_nothing_to_show_read_nothing(app, client, org, login):
     # the user, the case (with its probes), goals, timeline, link suggestions (the retention
     # rules are kept per process: core.process_cache)
     assert len(selects) <= 5, "\n".join(s[:90] for s in selects)
+
+
+def test_the_goals_shown_are_the_cases_visible_goals_in_order_with_their_state(client, org, login):
+    """The page reads its goals as rows (goals.queries), not through Case.goals: the same
+    goals as goals.engine.visible_goals (not the superseded one), in the same order, each
+    with its deadline and state."""
+    case = make_case(org.agent, org.bygglov, Outcome.ROUTED)
+    now = utcnow()
+    extra = [
+        (GoalTarget.RESOLUTION, now + timedelta(days=3), None, now - timedelta(hours=1)),
+        (GoalTarget.CALLBACK, now - timedelta(hours=2), None, None),  # breached
+        (GoalTarget.FIRST_RESPONSE, now + timedelta(days=1), now - timedelta(hours=3), None),
+        (GoalTarget.SECOND_LINE, now + timedelta(days=2), None, None),
+    ]
+    for target, due, met, cancelled in extra:
+        db.session.add(
+            CaseGoal(
+                case_id=case.id,
+                target=target,
+                definition={"amount": 2, "unit": "working_days"},
+                started_at=now - timedelta(days=1),
+                due_at=due,
+                at_risk_at=due - timedelta(hours=4),
+                met_at=met,
+                cancelled_at=cancelled,
+            )
+        )
+    db.session.commit()
+    login(org.handler_bygg)
+    page, _executed = _page(client, case.id)
+    table = re.search(r'<h2 id="goals-h">.*?</table>', page, re.S)
+    assert table
+    shown = re.findall(r'<th scope="row">([^<]+)<br>', table.group(0))
+    case = db.session.get_one(Case, case.id)
+    expected = engine.visible_goals(case)
+    assert shown == [g.target.label for g in expected]
+    # the case's own goal first, then those added: by id, without the superseded one
+    assert "Lösning" not in shown
+    assert shown[-3:] == ["Återuppringning", "Första svar", "Förvaltningen tar ärendet"]
+    rows = re.findall(r"<tr>\s*<th scope=\"row\">.*?</tr>", table.group(0), re.S)
+    states = [engine.state(case, g, utcnow()) for g in expected]
+    assert states[-3:] == [GoalState.BREACHED, GoalState.MET, GoalState.OK]
+    for state, row in zip(states, rows, strict=True):
+        assert goal_state_badge(state) in row

@@ -18,7 +18,6 @@ from kontaktcenter.api.auth import api_user
 from kontaktcenter.api.blueprint import bp
 from kontaktcenter.api.parsing import Fields, Query, json_object
 from kontaktcenter.api.serializers import case_json, listed_case_json
-from kontaktcenter.calendar.business_calendar import Unit
 from kontaktcenter.cases import access, arrivals
 from kontaktcenter.cases import actions as case_actions
 from kontaktcenter.cases.actions import TEXT_MAX
@@ -37,6 +36,7 @@ from kontaktcenter.core.audit import AuditEvent
 from kontaktcenter.core.errors import DomainError, Forbidden, NotFound, ValidationError
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.roles import Role
+from kontaktcenter.goals import queries as goal_rows
 from kontaktcenter.goals.models import CaseGoal
 from kontaktcenter.organisation.models import CaseType
 
@@ -229,59 +229,10 @@ def list_cases() -> ResponseReturnValue:
     return body
 
 
-class _ListedGoal:
-    """A goal of a listed case, as goal_json and the goal engine read it (the columns below,
-    and `unit` from the definition as CaseGoal.unit)."""
-
-    __slots__ = (
-        "target",
-        "definition",
-        "started_at",
-        "due_at",
-        "at_risk_at",
-        "met_at",
-        "cancelled_at",
-        "breached_at",
-        "business_minutes",
-        "calendar_minutes",
-    )
-
-    def __init__(self, row: Any) -> None:  # a Row of _GOALS
-        (
-            _case_id,
-            self.target,
-            self.definition,
-            self.started_at,
-            self.due_at,
-            self.at_risk_at,
-            self.met_at,
-            self.cancelled_at,
-            self.breached_at,
-            self.business_minutes,
-            self.calendar_minutes,
-        ) = row
-
-    @property
-    def unit(self) -> Unit:
-        return Unit(self.definition["unit"])
-
-
 # The visible goals (goals.engine.visible_goals: not superseded) of a page's cases, in the
 # order of Case.goals (by id).
 _GOALS = arrivals.ids_statement(
-    sa.select(
-        CaseGoal.case_id,
-        CaseGoal.target,
-        CaseGoal.definition,
-        CaseGoal.started_at,
-        CaseGoal.due_at,
-        CaseGoal.at_risk_at,
-        CaseGoal.met_at,
-        CaseGoal.cancelled_at,
-        CaseGoal.breached_at,
-        CaseGoal.business_minutes,
-        CaseGoal.calendar_minutes,
-    )
+    sa.select(*goal_rows.COLUMNS)
     .where(CaseGoal.cancelled_at.is_(None))
     .order_by(CaseGoal.case_id, CaseGoal.id),
     CaseGoal.case_id,
@@ -294,7 +245,7 @@ def load_goals(items: list[arrivals.ListedCase]) -> None:
     by_case = {item.id: item.goals for item in items}
     statement = arrivals.for_dialect(_GOALS)
     for row in db.session.execute(statement, {"ids": list(by_case)}):
-        by_case[row.case_id].append(_ListedGoal(row))
+        by_case[row.case_id].append(goal_rows.ShownGoal(row))
 
 
 def has_running_goal(item: arrivals.ListedCase) -> bool:

@@ -25,6 +25,7 @@ from kontaktcenter.cases.enums import ActivityKind, CaseStatus, Channel
 from kontaktcenter.cases.models import Case
 from kontaktcenter.core.extensions import db, forget_on_flush
 from kontaktcenter.goals.models import CaseGoal, GoalState, GoalTarget, ServiceGoal
+from kontaktcenter.goals.queries import ShownGoal
 from kontaktcenter.organisation.models import CaseType
 
 DEFAULT_PROMISE_HOURS = 24
@@ -426,7 +427,7 @@ def durations(case: Case, goal: CaseGoal, until: datetime) -> tuple[int, int]:
     return max(business, 0), max(calendar, 0)
 
 
-def state(case: Case, goal: CaseGoal, now: datetime) -> GoalState:
+def state(case: Case, goal: CaseGoal | ShownGoal, now: datetime) -> GoalState:
     if goal.met_at is not None:
         return GoalState.MET if goal.met_at <= goal.due_at else GoalState.BREACHED
     if goal.breached_at is not None or now >= goal.due_at:

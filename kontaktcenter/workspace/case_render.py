@@ -20,6 +20,7 @@ from kontaktcenter.channels.email.presenting import MessageView, answer_template
 from kontaktcenter.core import case_panels
 from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.goals import engine as goals
+from kontaktcenter.goals import queries as goal_rows
 from kontaktcenter.organisation.models import User
 from kontaktcenter.workspace import action_forms, case_page, forms
 from kontaktcenter.workspace.actions_section import actions_section
@@ -40,7 +41,8 @@ def render(
     else they are asked here."""
     user: User = current_user._get_current_object()
     now = utcnow()
-    case_goals = [(goal, goals.state(case, goal, now)) for goal in goals.visible_goals(case)]
+    # Rows, not a lazy load of case.goals: the page changes none of them.
+    case_goals = [(goal, goals.state(case, goal, now)) for goal in goal_rows.visible_goals(case.id)]
     messages = message_views(case) if beside is None or beside.messages else []
     others = relations.has_others(case) if beside is None else beside.others
     absorbed = relations.merged_into_case(case) if others else []
