@@ -154,21 +154,28 @@ def timeline(case: Case, merged: list[Case] | None = None) -> list[sa.Row[Any]]:
 def candidates(user: User, case: Case, limit: int = 10) -> list[sa.Row[tuple[str, str]]]:
     """(reference, summary) of other cases of the same contact whose content `user` may see:
     offered when linking or merging. Never a secret case of another department (it would tell
-    that this person is its party). Rows, not cases: the page shows two columns of each (#16)."""
+    that this person is its party). Rows, not cases: the page shows two columns of each (#16).
+    The statement is built once per reader's access (``access.built``), values bound."""
     if case.contact_id is None:
         return []
-    return list(
-        db.session.execute(
+    statement = access.built(
+        ("relations.candidates", access.access_key(user)),
+        lambda: (
             sa.select(Case.reference, Case.summary)
             .where(
-                Case.contact_id == case.contact_id,
-                Case.id != case.id,
+                Case.contact_id == sa.bindparam("contact_id"),
+                Case.id != sa.bindparam("case_id"),
                 Case.merged_into_id.is_(None),
                 access.visible_clause(user),
                 access.content_visible_clause(user),
             )
             .order_by(Case.received_at.desc(), Case.id.desc())
-            .limit(limit)
+            .limit(sa.bindparam("limit"))
+        ),
+    )
+    return list(
+        db.session.execute(
+            statement, {"contact_id": case.contact_id, "case_id": case.id, "limit": limit}
         )
     )
 
