@@ -30,11 +30,7 @@ def actions_section(
     fields_html: dict[str, Markup],
     open_action: str | None,
 ) -> Markup:
-    take = (
-        case.is_open
-        and "take" in page.allowed
-        and (case.assignee is None or case.assignee.id != user.id)
-    )
+    take = case.is_open and "take" in page.allowed and case.assignee_id != user.id
     resume = case.is_open and "resume" in page.allowed and case.status == CaseStatus.WAITING
     shown = {
         "groups": groups,

@@ -34,39 +34,40 @@ from kontaktcenter.organisation.models import CaseType, Department, User
 # on the outer joins.
 _ASSIGNEE = sa.orm.aliased(User)
 _REGISTRAR = sa.orm.aliased(User)
-_ENTITIES = (Case, CaseType, Department, Contact, _ASSIGNEE, _REGISTRAR)
-_WITH_PAGE = (
-    sa.select(*_ENTITIES)
-    .outerjoin(CaseType, CaseType.id == Case.case_type_id)
-    .outerjoin(Department, Department.id == Case.department_id)
-    .outerjoin(Contact, Contact.id == Case.contact_id)
-    .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Case.assignee_id)
-    .outerjoin(_REGISTRAR, _REGISTRAR.id == Case.created_by_id)
+_ONE_ROW = (Case, CaseType, Department, Contact)
+
+
+def _joined(statement: Any) -> Any:
+    return (
+        statement.outerjoin(CaseType, CaseType.id == Case.case_type_id)
+        .outerjoin(Department, Department.id == Case.department_id)
+        .outerjoin(Contact, Contact.id == Case.contact_id)
+        .outerjoin(_ASSIGNEE, _ASSIGNEE.id == Case.assignee_id)
+        .outerjoin(_REGISTRAR, _REGISTRAR.id == Case.created_by_id)
+    )
+
+
+# With the assignee and the registrar as users (a page posted to may act on them).
+_CASE = _joined(sa.select(*_ONE_ROW, _ASSIGNEE, _REGISTRAR)).where(
+    Case.id == sa.bindparam("case_id")
 )
-
-
-_CASE = _WITH_PAGE.where(Case.id == sa.bindparam("case_id"))
 
 
 @functools.cache
 def _case_and_what_beside(panels: tuple[str, ...]) -> sa.Select[Any]:
-    """The case's SELECT with whether other cases relate to it and the side panels' probes
+    """The case's SELECT with the names of its assignee and registrar (all the page shows of
+    them: not their users, #16), whether other cases relate to it and the side panels' probes
     (built once for the registered panels: they register when the app is made)."""
-    return (
-        _WITH_PAGE.add_columns(
+    return _joined(
+        sa.select(
+            *_ONE_ROW,
+            _ASSIGNEE.name.label("assignee_name"),
+            _REGISTRAR.name.label("registrar_name"),
             relations.others_clause(Case.id).label("has_others"),
             sa.exists().where(MailMessage.case_id == Case.id).label("has_messages"),
             *case_panels.probe_columns(),
         )
-        .where(Case.id == sa.bindparam("case_id"))
-        # The page shows the assignee's and the registrar's names (and compares the
-        # assignee's id): not their password hashes, tokens and the rest (#16: every column
-        # costs the driver and the ORM). A user already loaded in full stays so.
-        .options(
-            sa.orm.load_only(_ASSIGNEE.id, _ASSIGNEE.name),
-            sa.orm.load_only(_REGISTRAR.id, _REGISTRAR.name),
-        )
-    )
+    ).where(Case.id == sa.bindparam("case_id"))
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,19 @@ class Beside:
     others: bool
     messages: bool
     panels: dict[str, bool]
+    assignee_name: str | None = None
+    registrar_name: str | None = None
 
 
 def visible_case(user: User, case_id: int) -> Case | None:
     """The case with what its page shows, or None when `user` may not see it (the same rule
     as :func:`access.get_visible_case`)."""
     found = _visible(user, case_id, _CASE)
-    return found[0] if found is not None else None
+    if found is None:
+        return None
+    case = found[0]
+    case.assignee, case.created_by  # noqa: B018 (bound now: see _visible)
+    return case
 
 
 def visible_case_and_beside(user: User, case_id: int) -> tuple[Case, Beside] | None:
@@ -95,7 +102,13 @@ def visible_case_and_beside(user: User, case_id: int) -> tuple[Case, Beside] | N
     if found is None:
         return None
     case, row = found
-    return case, Beside(bool(row.has_others), bool(row.has_messages), case_panels.probed(row))
+    return case, Beside(
+        bool(row.has_others),
+        bool(row.has_messages),
+        case_panels.probed(row),
+        row.assignee_name,
+        row.registrar_name,
+    )
 
 
 def _visible(user: User, case_id: int, statement: Any) -> tuple[Case, Any] | None:
@@ -107,7 +120,7 @@ def _visible(user: User, case_id: int, statement: Any) -> tuple[Case, Any] | Non
     case: Case = row[0]
     # Bind the relations now: each is found in the session (no statement), and the case then
     # holds them while the page is built (the session holds objects weakly).
-    case.case_type, case.department, case.contact, case.assignee, case.created_by  # noqa: B018
+    case.case_type, case.department, case.contact  # noqa: B018
     if not access.can_view(user, case):
         return None
     return case, row

@@ -90,6 +90,12 @@ def render(
         open_action=open_action,
         revealed=revealed,
         panels=case_panels.panels_for(user, case, beside.panels if beside else None),
+        assignee_name=(
+            beside.assignee_name if beside else case.assignee.name if case.assignee else None
+        ),
+        registrar_name=(
+            beside.registrar_name if beside else case.created_by.name if case.created_by else None
+        ),
     ), status
 
 
