@@ -150,12 +150,16 @@ def _sqlite_pragmas(dbapi_connection: object, connection_record: object) -> None
 
 @sa.event.listens_for(sa.engine.Engine, "connect")
 def _utc_sessions(dbapi_connection: object, connection_record: object) -> None:
-    """PostgreSQL: the session's TimeZone is UTC whatever the server's default, so timestamps
+    """PostgreSQL: cursors whose description is made when read (``core.pg_cursor``), and the
+    session's TimeZone is UTC whatever the server's default, so timestamps
     come back as UTC values (psycopg gives them ``datetime.UTC`` for a TimeZone of "UTC") and
     UTCDateTime need not convert them. Set per connection with SET, which poolers such as
     PgBouncer keep per client (a startup option they may refuse)."""
     if type(dbapi_connection).__module__.split(".")[0] != "psycopg":
         return
+    from kontaktcenter.core.pg_cursor import Cursor
+
+    dbapi_connection.cursor_factory = Cursor  # type: ignore[attr-defined]
     autocommit = dbapi_connection.autocommit  # type: ignore[attr-defined]
     dbapi_connection.autocommit = True  # type: ignore[attr-defined]
     try:

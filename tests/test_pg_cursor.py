@@ -1,0 +1,98 @@
+"""core.pg_cursor: the description made when read is psycopg's own, for the result it was
+asked for; every PostgreSQL connection the app makes uses it (#16)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+
+from kontaktcenter.core.pg_cursor import Cursor, Description
+from tests.conftest import IN_CI, PG_ADMIN_URL
+
+
+@pytest.fixture
+def engine() -> Iterator[sa.engine.Engine]:
+    """An engine on the local PostgreSQL (the app's connect hooks apply to every engine)."""
+    engine = sa.create_engine(PG_ADMIN_URL)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as error:
+        engine.dispose()
+        message = f"PostgreSQL at 127.0.0.1:5432 is unreachable: {error}"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)
+        pytest.skip(message)
+    yield engine
+    engine.dispose()
+
+
+def _psycopgs(cursor: psycopg.Cursor) -> list[tuple] | None:
+    """The description as psycopg's own cursor class makes it, as plain tuples."""
+    made = psycopg.Cursor.description.fget(cursor)  # type: ignore[attr-defined]
+    return None if made is None else [tuple(column) for column in made]
+
+
+STATEMENTS = [
+    "SELECT 1 AS one, 'två'::text AS \"två\", now() AS at, NULL::numeric(10, 2) AS amount",
+    "SELECT ARRAY[1, 2] AS ids, '{}'::jsonb AS data, 'x'::varchar(12) AS v",
+    "SELECT",  # rows without columns: a description, empty
+    "CREATE TEMPORARY TABLE t (id serial PRIMARY KEY, name text)",
+    "INSERT INTO t (name) VALUES ('a')",  # no rows: no description
+    "INSERT INTO t (name) VALUES ('b') RETURNING id, name",
+    "UPDATE t SET name = 'c' WHERE id = 1",
+    "SELECT id, name FROM t WHERE false",  # no rows, but columns
+]
+
+
+def test_the_description_is_psycopgs_own(engine):
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        cursor = raw.cursor()
+        assert isinstance(cursor, Cursor)
+        for statement in STATEMENTS:
+            cursor.execute(statement)
+            expected = _psycopgs(cursor)
+            made = cursor.description
+            if expected is None:
+                assert made is None, statement
+                continue
+            assert isinstance(made, Description)
+            assert len(made) == len(expected), statement
+            assert [tuple(column) for column in made] == expected, statement
+            assert [(c.name, c.type_code) for c in made] == [e[:2] for e in expected]
+            assert list(made) == made[:] and made == made[:]
+            if expected:
+                assert made[0][0] == expected[0][0] and made[-1].name == expected[-1][0]
+
+
+def test_a_description_read_late_describes_its_own_result(engine):
+    """Made on first use, from the result it was asked for: not the cursor's next one."""
+    with engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()
+        cursor.execute("SELECT 1 AS first_column, 2 AS second_column")
+        first = cursor.description
+        cursor.execute("SELECT 'x' AS other")
+        assert first is not None and len(first) == 2
+        assert [c.name for c in first] == ["first_column", "second_column"]
+        assert first[0].type_code == first[1].type_code == 23  # int4
+        assert [c.name for c in cursor.description] == ["other"]
+
+
+def test_sqlalchemy_results_read_through_it(engine):
+    """The first run of a statement builds SQLAlchemy's result metadata from the description
+    (names, by position and by name); a later run of the same statement reuses it."""
+    statement = sa.select(
+        sa.literal(1).label("n"), sa.literal("två").label("text"), sa.func.now().label("at")
+    )
+    with engine.connect() as conn:
+        for _ in range(2):
+            row = conn.execute(statement).one()
+            assert row.n == 1 and row.text == "två" and row._mapping["at"] is not None
+        textual = conn.execute(sa.text("SELECT 7 AS seven, 'sju' AS name")).one()
+        assert textual._asdict() == {"seven": 7, "name": "sju"}
+        assert conn.execute(sa.text("SELECT 1 WHERE false")).first() is None
+        assert conn.execute(sa.text("SET LOCAL work_mem = '8MB'")).returns_rows is False
