@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from kontaktcenter.cases import access
 from kontaktcenter.cases.models import Activity, Case, CaseLink
-from kontaktcenter.core.extensions import db
+from kontaktcenter.core.extensions import db, read_rows
 from kontaktcenter.organisation.models import User
 
 # How a related case is related, as the page says it.
@@ -146,9 +146,9 @@ def timeline(case: Case, merged: list[Case] | None = None) -> list[sa.Row[Any]]:
     text, data, actor_id (None: the system), actor_name and case_reference."""
     absorbed = merged if merged is not None else merged_into_case(case)
     if not absorbed:
-        return list(db.session.execute(_OWN_ENTRIES, {"case_id": case.id}))
+        return list(read_rows(_OWN_ENTRIES, {"case_id": case.id}))
     ids = [case.id] + [c.id for c in absorbed]
-    return list(db.session.execute(_MERGED_ENTRIES, {"ids": ids}))
+    return list(read_rows(_MERGED_ENTRIES, {"ids": ids}))
 
 
 def candidates(user: User, case: Case, limit: int = 10) -> list[sa.Row[tuple[str, str]]]:
@@ -174,9 +174,7 @@ def candidates(user: User, case: Case, limit: int = 10) -> list[sa.Row[tuple[str
         ),
     )
     return list(
-        db.session.execute(
-            statement, {"contact_id": case.contact_id, "case_id": case.id, "limit": limit}
-        )
+        read_rows(statement, {"contact_id": case.contact_id, "case_id": case.id, "limit": limit})
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from kontaktcenter.calendar.business_calendar import Unit
-from kontaktcenter.core.extensions import db
+from kontaktcenter.core.extensions import read_rows
 from kontaktcenter.goals.models import CaseGoal
 
 # What a shown goal is read with, the case's id first.
@@ -79,4 +79,4 @@ _VISIBLE = (
 
 def visible_goals(case_id: int) -> list[ShownGoal]:
     """The goals of the case `case_id` worth showing (as ``engine.visible_goals``)."""
-    return [ShownGoal(row) for row in db.session.execute(_VISIBLE, {"case_id": case_id})]
+    return [ShownGoal(row) for row in read_rows(_VISIBLE, {"case_id": case_id})]
