@@ -52,7 +52,8 @@ def record(
     Written with a Core INSERT: no object to track and flush for a row nobody reads back in
     this request (issue #16)."""
     row = _values(user, action, case, contact_id, detail)
-    db.session.execute(_INSERT, [{**row, "created_at": utcnow()}])
+    # On the session's connection, in its transaction: no ORM execution path (#16).
+    db.session.connection().execute(_INSERT, {**row, "created_at": utcnow()})
     db.session.commit()
 
 
@@ -109,7 +110,7 @@ class AuditEvent(Model):
     )
 
 
-_INSERT = sa.insert(cast(sa.Table, AuditEvent.__table__))
+_INSERT = sa.insert(cast(sa.Table, AuditEvent.__table__)).inline()  # no RETURNING: id unused
 
 
 class AuditChain(Model):
