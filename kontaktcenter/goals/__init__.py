@@ -13,9 +13,4 @@ def init_app(app: Flask) -> None:
 
     assert admin_views.bp is admin.bp and hooks and recompute and tasks
     periodic.register(sweep.sweep_job, seconds=60)
-    from kontaktcenter.goals.models import UNIT_LABELS
-
-    app.jinja_env.globals["unit_labels"] = {
-        unit.value: label for unit, label in UNIT_LABELS.items()
-    }
     admin.add_panel("admin/_panel_goals.html", lambda: {"counts": settings.counts()}, order=30)

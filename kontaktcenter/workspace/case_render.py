@@ -22,7 +22,7 @@ from kontaktcenter.core.extensions import utcnow
 from kontaktcenter.goals import engine as goals
 from kontaktcenter.goals import queries as goal_rows
 from kontaktcenter.organisation.models import User
-from kontaktcenter.workspace import action_forms, case_page, forms
+from kontaktcenter.workspace import action_forms, case_aside, case_page, forms
 from kontaktcenter.workspace.actions_section import actions_section
 from kontaktcenter.workspace.case_reads import Beside, hold_case_types
 from kontaktcenter.workspace.timeline_html import timeline_section
@@ -81,20 +81,19 @@ def render(
         merged_into=merged_into if merged_into and access.can_view(user, merged_into) else None,
         reply=reply,
         groups=groups,
-        case_goals=case_goals,
         actions=allowed,
         forms=page.built,
         actions_html=actions_section(
             case, user, page, groups, action_forms.pristine_fields(case, page), open_action
         ),
         open_action=open_action,
-        revealed=revealed,
         panels=case_panels.panels_for(user, case, beside.panels if beside else None),
-        assignee_name=(
-            beside.assignee_name if beside else case.assignee.name if case.assignee else None
-        ),
-        registrar_name=(
-            beside.registrar_name if beside else case.created_by.name if case.created_by else None
+        contact_html=case_aside.contact_section(case, revealed),
+        facts_html=case_aside.facts_sections(
+            case,
+            case_goals,
+            beside.assignee_name if beside else case.assignee.name if case.assignee else None,
+            beside.registrar_name if beside else case.created_by.name if case.created_by else None,
         ),
     ), status
 
