@@ -20,6 +20,7 @@ from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from kontaktcenter.channels.phone import screen_pop
 from tests import factories
 from tests.conftest import IN_CI
 
@@ -85,13 +86,28 @@ class LiveServer:
     errors: list[str] = field(default_factory=list)
 
 
+def _request_threads() -> set[threading.Thread]:
+    return {t for t in threading.enumerate() if "process_request_thread" in t.name}
+
+
 @pytest.fixture
-def live_server(app: Flask, live_org: factories.Org) -> Iterator[LiveServer]:
+def live_server(
+    app: Flask, live_org: factories.Org, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[LiveServer]:
     """The session's app served on a free port of 127.0.0.1 in a background thread.
 
     Errors the app logs (its handler for unexpected exceptions) or werkzeug would log fail the
     test at teardown: the browser only sees a friendly error page.
+
+    No request outlives the test: every page of an agent holds a screen-pop stream, which
+    reads the database while it waits (``screen_pop.POLL_SECONDS``). Left running, its thread
+    would use the next test's ``db.session`` (bound to that test's connection) and roll back
+    that test's transaction from under it. Streams here are short and poll often; teardown
+    waits for every request thread and fails if one is still running.
     """
+    monkeypatch.setattr(screen_pop, "STREAM_SECONDS", 2.0)
+    monkeypatch.setattr(screen_pop, "POLL_SECONDS", 0.5)
+    before = _request_threads()
     server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_QuietRequestHandler)
     live = LiveServer(url=f"http://127.0.0.1:{server.port}")
 
@@ -112,7 +128,12 @@ def live_server(app: Flask, live_org: factories.Org) -> Iterator[LiveServer]:
     finally:
         server.shutdown()  # serve_forever() closes the socket when it returns
         thread.join(10)
+        running = _request_threads() - before
+        for request_thread in running:
+            request_thread.join(screen_pop.STREAM_SECONDS + 5)
         app.logger.removeHandler(recorder)
+        still = [t.name for t in running if t.is_alive()]
+        assert not still, f"requests still running after the test: {still}"
     if live.errors:
         pytest.fail("the live server logged errors:\n" + "\n\n".join(live.errors), pytrace=False)
 
