@@ -82,6 +82,23 @@ def test_a_description_read_late_describes_its_own_result(engine):
         assert [c.name for c in cursor.description] == ["other"]
 
 
+def test_a_configured_cursor_class_is_kept():
+    """connect_args={"cursor_factory": psycopg.ClientCursor} (PgBouncer's transaction mode)
+    keeps its class."""
+    engine = sa.create_engine(PG_ADMIN_URL, connect_args={"cursor_factory": psycopg.ClientCursor})
+    try:
+        with engine.connect() as conn:
+            cursor = conn.connection.driver_connection.cursor()
+            assert type(cursor) is psycopg.ClientCursor
+            assert conn.execute(sa.text("SELECT 1 AS one")).one().one == 1
+    except sa.exc.OperationalError as error:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is unreachable: {error}", pytrace=False)
+        pytest.skip(f"PostgreSQL is unreachable: {error}")
+    finally:
+        engine.dispose()
+
+
 def test_sqlalchemy_results_read_through_it(engine):
     """The first run of a statement builds SQLAlchemy's result metadata from the description
     (names, by position and by name); a later run of the same statement reuses it."""

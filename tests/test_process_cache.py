@@ -13,6 +13,7 @@ from flask import current_app
 from kontaktcenter.cases.enums import Outcome
 from kontaktcenter.compliance.retention_models import RetentionMode, RetentionRule
 from kontaktcenter.compliance.retention_rules import RuleData, update_rule
+from kontaktcenter.core import process_cache
 from kontaktcenter.core.extensions import db
 from kontaktcenter.core.process_cache import Kept
 from kontaktcenter.organisation.models import Department
@@ -52,6 +53,17 @@ def test_a_value_is_read_once_per_key_within_the_cache_time(db_session, kept_for
     assert _get(reads) == 3
 
 
+def test_a_value_is_read_again_after_the_cache_time(db_session, kept_for_a_minute, monkeypatch):
+    """Another process's change is seen within the cache time."""
+    reads = kept_for_a_minute
+    assert _get(reads) == 1
+    later = monotonic() + 59
+    monkeypatch.setattr(process_cache, "monotonic", lambda: later)
+    assert _get(reads) == 1
+    later = monotonic() + 61
+    assert _get(reads) == 2 and _get(reads) == 2
+
+
 def test_without_a_cache_time_every_get_reads(app, db_session):
     reads: list[int] = []
     assert app.config["ORGANISATION_CACHE_SECONDS"] == 0  # the tests' setting
@@ -73,15 +85,19 @@ def test_a_change_of_a_watched_model_is_seen_at_once_and_never_kept_before_its_c
     assert _get(reads) == 6 and _get(reads) == 6
 
 
-def test_a_rolled_back_change_is_forgotten(db_session, org, kept_for_a_minute):
+def test_after_a_rolled_back_change_the_kept_value_is_used_again(
+    db_session, org, kept_for_a_minute
+):
     reads = kept_for_a_minute
     made = retention_rule(org.bygglov)
     assert _get(reads) == 1
     made.months = 24
     db.session.flush()
-    assert _get(reads) == 2
+    assert _get(reads) == 2  # its own, not kept
     db.session.rollback()
-    assert _get(reads) == 3 and _get(reads) == 3
+    assert _get(reads) == 1  # the committed value, kept before the change: still right
+    KEPT.forget()
+    assert _get(reads) == 3 and _get(reads) == 3  # no longer writing: kept again
 
 
 def test_a_savepoint_rolled_back_leaves_the_earlier_change_unkept(

@@ -157,9 +157,12 @@ def _utc_sessions(dbapi_connection: object, connection_record: object) -> None:
     PgBouncer keep per client (a startup option they may refuse)."""
     if type(dbapi_connection).__module__.split(".")[0] != "psycopg":
         return
+    import psycopg
+
     from kontaktcenter.core.pg_cursor import Cursor
 
-    dbapi_connection.cursor_factory = Cursor  # type: ignore[attr-defined]
+    if dbapi_connection.cursor_factory is psycopg.Cursor:  # type: ignore[attr-defined]
+        dbapi_connection.cursor_factory = Cursor  # type: ignore[attr-defined]
     autocommit = dbapi_connection.autocommit  # type: ignore[attr-defined]
     dbapi_connection.autocommit = True  # type: ignore[attr-defined]
     try:

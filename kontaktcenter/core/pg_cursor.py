@@ -8,7 +8,9 @@ and only checks that there is a description. A case page reads ~110 columns in i
 statements: ~1,100 calls for lists nobody reads. Here the list is made the first time an item
 or its length is read, from the result it describes, with psycopg's own ``Column``.
 
-Set on each PostgreSQL connection (``core.extensions``); server-side cursors keep psycopg's.
+Set on each PostgreSQL connection that has psycopg's default cursor class (``core.extensions``:
+a configured ``cursor_factory``, such as ``ClientCursor`` for PgBouncer, is kept); server-side
+cursors keep psycopg's.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ _ROWS = frozenset(
 
 
 class _Described:
-    """What psycopg's ``Column`` reads of a cursor, as it was when the description was asked
-    for: the result, the connection's encoding and the type adapters."""
+    """What psycopg's ``Column`` reads of a cursor: the result the description was asked for
+    (not the cursor's next one), and the connection's encoding and type adapters, read when
+    the description is first used (they stay the connection's)."""
 
     __slots__ = ("_encoding", "adapters", "pgresult")
 

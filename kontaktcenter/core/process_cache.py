@@ -3,11 +3,10 @@
 A :class:`Kept` holds what a function read (plain values: never ORM objects, which belong to one
 session) for ``<setting>`` seconds (default ORGANISATION_CACHE_SECONDS, itself defaulting to
 CALENDAR_CACHE_SECONDS; 0 in the tests: always read). Other processes see a change within that
-time. The process that makes the change sees it at once: a flush that adds, changes or deletes
-an instance of a watched model forgets the kept values, and they are forgotten again when that
-transaction commits or rolls back (another request of a threaded process may have kept them in
-between). A transaction that has changed a watched model neither uses nor fills the cache: it
-reads what it wrote, which may still roll back.
+time. The process that makes the change sees it at once: a transaction that has added,
+changed or deleted an instance of a watched model (pending or flushed) neither uses nor fills
+the cache, as it reads what it wrote, which may still roll back; its commit forgets the kept
+values. Only ORM writes are seen: a Core UPDATE of a watched table is not (none is made).
 
 Only for what a page shows: a decision that must not act on a stale value reads the table.
 """
@@ -80,18 +79,18 @@ class Kept(Generic[T]):
     def _writing(self, session: Session) -> bool:
         return bool(session.info.get(self.key)) or self._changing(session)
 
+    # Until its commit, what other sessions keep is the committed value, still right; this
+    # session reads its own (it is writing). So the kept values are forgotten at the commit
+    # only, after the database's COMMIT (a value another thread read before it is dropped).
+
     def _flushed(self, session: Session, _context: Any) -> None:
         if self._changing(session):
             session.info[self.key] = True
-            self.forget()
 
     def _committed(self, session: Session) -> None:
         if session.info.pop(self.key, False):
             self.forget()
 
     def _rolled_back(self, session: Session, previous: Any) -> None:
-        if previous.nested:  # to a savepoint: what was flushed before it is still written
-            if session.info.get(self.key):
-                self.forget()
-        elif session.info.pop(self.key, False):
-            self.forget()
+        if not previous.nested:  # to a savepoint: what was flushed before it is still written
+            session.info.pop(self.key, None)
