@@ -176,6 +176,20 @@ def call_bodies(database_url: str, n: int, rng: random.Random) -> list[str]:
     ]
 
 
+def browser_headers(session: Any, base_url: str) -> dict[str, str]:
+    """The agent's cookie as their browser holds it at the start of a run: after a page.
+    An agent's request writes when they were last seen at most once a minute, by the time in
+    their session cookie (distribution.presence.refresh_seen); a cookie taken right after the
+    sign-in, replayed, made every request of a run write it (and a new cookie) until
+    2026-12-07. A run is shorter than that minute. Flask-Login's session protection ties the
+    session to the browser's agent."""
+    session.get(base_url + "/ko/", timeout=30).raise_for_status()
+    return {
+        "Cookie": "; ".join(f"{c.name}={c.value}" for c in session.cookies),
+        "User-Agent": str(session.headers["User-Agent"]),
+    }
+
+
 def requests_for(
     scenario: str, cases: list[tuple[int, str]], bodies: list[str]
 ) -> list[tuple[str, str, str | None]]:
@@ -453,21 +467,21 @@ def main(argv: list[str] | None = None) -> None:
             row, secret = create_token(user, "bench.api_bench")
             token_id = row.id
         session = login(server.base_url, AGENT)
-        cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
         print(HEAD)
         for scenario in scenarios:
             api = scenario in ("list", "case", "create")
-            headers = (
-                {"Authorization": f"Bearer {secret}", "Content-Type": "application/json"}
-                if api
-                # Flask-Login's session protection ties the session to the browser's agent.
-                else {"Cookie": cookie, "User-Agent": str(session.headers["User-Agent"])}
-            )
-            script = workdir / f"{scenario}.lua"
-            script.write_text(
-                lua_script(headers, requests_for(scenario, cases, bodies), OK_STATUS[scenario])
-            )
             for c in (int(x) for x in args.connections.split(",")):
+                if api:
+                    headers = {
+                        "Authorization": f"Bearer {secret}",
+                        "Content-Type": "application/json",
+                    }
+                else:
+                    headers = browser_headers(session, server.base_url)
+                script = workdir / f"{scenario}.lua"
+                script.write_text(
+                    lua_script(headers, requests_for(scenario, cases, bodies), OK_STATUS[scenario])
+                )
                 others_before = wait_for_quiet(args.quiet_wait) if args.quiet_wait else None
                 result = run_wrk(
                     server.base_url, script, c, args.duration, server, args.database_url
