@@ -13,10 +13,8 @@ from kontaktcenter.core.pg_cursor import Cursor, Description
 from tests.conftest import IN_CI, PG_ADMIN_URL
 
 
-@pytest.fixture
-def engine() -> Iterator[sa.engine.Engine]:
-    """An engine on the local PostgreSQL (the app's connect hooks apply to every engine)."""
-    engine = sa.create_engine(PG_ADMIN_URL)
+def _reachable(engine: sa.engine.Engine) -> sa.engine.Engine:
+    """`engine` once it has connected; a failure in CI, a skip locally, if it cannot."""
     try:
         with engine.connect():
             pass
@@ -26,6 +24,13 @@ def engine() -> Iterator[sa.engine.Engine]:
         if IN_CI:
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
+    return engine
+
+
+@pytest.fixture
+def engine() -> Iterator[sa.engine.Engine]:
+    """An engine on the local PostgreSQL (the app's connect hooks apply to every engine)."""
+    engine = _reachable(sa.create_engine(PG_ADMIN_URL))
     yield engine
     engine.dispose()
 
@@ -85,16 +90,13 @@ def test_a_description_read_late_describes_its_own_result(engine):
 def test_a_configured_cursor_class_is_kept():
     """connect_args={"cursor_factory": psycopg.ClientCursor} (PgBouncer's transaction mode)
     keeps its class."""
-    engine = sa.create_engine(PG_ADMIN_URL, connect_args={"cursor_factory": psycopg.ClientCursor})
+    configured = {"cursor_factory": psycopg.ClientCursor}
+    engine = _reachable(sa.create_engine(PG_ADMIN_URL, connect_args=configured))
     try:
         with engine.connect() as conn:
             cursor = conn.connection.driver_connection.cursor()
             assert type(cursor) is psycopg.ClientCursor
             assert conn.execute(sa.text("SELECT 1 AS one")).one().one == 1
-    except sa.exc.OperationalError as error:
-        if IN_CI:
-            pytest.fail(f"PostgreSQL is unreachable: {error}", pytrace=False)
-        pytest.skip(f"PostgreSQL is unreachable: {error}")
     finally:
         engine.dispose()
 
