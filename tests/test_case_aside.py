@@ -11,14 +11,16 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-from flask import render_template_string
+from flask_wtf.csrf import generate_csrf
 
 from kontaktcenter.cases.enums import CaseStatus, Channel, ContactKind, Outcome
 from kontaktcenter.cases.models import Case, Contact
 from kontaktcenter.core.extensions import utcnow
+from kontaktcenter.core.templating import public_tel_href
 from kontaktcenter.goals.models import UNIT_LABELS, GoalState, GoalTarget
 from kontaktcenter.organisation.models import CaseType
 from kontaktcenter.workspace import case_aside
+from kontaktcenter.workspace.queue_rows import goal_state_badge
 
 # The aside of templates/cases/show.html before the module (but the related cases' include).
 OLD_ASIDE = """
@@ -169,6 +171,15 @@ FACTS = [
 _BLOCK = r"</?(?:section|h2|h3|dl|dt|dd|p|table|caption|thead|tbody|tr|th|td|br)\b[^>]*>"
 
 
+def _old(app, **context) -> str:
+    """OLD_ASIDE as the page rendered it, with the filter and global it used then (the page
+    no longer needs them: they are not registered)."""
+    env = app.jinja_env.overlay()
+    env.filters["public_tel_href"] = public_tel_href
+    env.globals["goal_state_badge"] = goal_state_badge
+    return env.from_string(OLD_ASIDE).render(csrf_token=generate_csrf, **context)
+
+
 def _normalised(html: str) -> str:
     collapsed = re.sub(r"\s+", " ", html).strip()
     return re.sub(rf"\s*({_BLOCK})\s*", r"\1", collapsed)
@@ -179,9 +190,7 @@ def _normalised(html: str) -> str:
 def test_the_contact_is_what_the_template_made(app, contact, revealed):
     case = _case(CONTACTS[contact], None)
     with app.test_request_context("/arenden/42"):
-        old = render_template_string(
-            OLD_ASIDE, case=case, case_goals=[], revealed=revealed, **UNIT_CONTEXT
-        )
+        old = _old(app, case=case, case_goals=[], revealed=revealed, **UNIT_CONTEXT)
         new = case_aside.contact_section(case, revealed) + case_aside.facts_sections(
             case, [], None, None
         )
@@ -204,8 +213,8 @@ def test_goals_facts_and_direct_number_are_what_the_template_made(
     case = _case(CONTACTS[1], TYPES[case_type], **FACTS[facts])
     assignee, registrar = people
     with app.test_request_context("/arenden/42"):
-        old = render_template_string(
-            OLD_ASIDE,
+        old = _old(
+            app,
             case=case,
             case_goals=GOALS[goals],
             revealed=False,

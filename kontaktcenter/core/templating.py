@@ -156,7 +156,6 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["plural"] = plural
     app.jinja_env.filters["relative"] = format_relative
     app.jinja_env.filters["tel_href"] = tel_href
-    app.jinja_env.filters["public_tel_href"] = public_tel_href
     app.jinja_env.filters["phone"] = format_phone  # +46701234567 → 070-123 45 67
     # Free text in a list (a summary, a subject): mask before truncating, so that a cut never
     # leaves half a number showing: {{ case.summary|masked|truncate(90) }}.

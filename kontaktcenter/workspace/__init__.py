@@ -14,10 +14,9 @@ def init_app(app: Flask) -> None:
         app.register_blueprint(module.bp)
     from kontaktcenter.cases.enums import ActivityKind, CaseStatus
     from kontaktcenter.channels.email.models import Direction, MailStatus
-    from kontaktcenter.workspace.queue_rows import due_badge, goal_state_badge
+    from kontaktcenter.workspace.queue_rows import due_badge
 
     app.jinja_env.globals["due_badge_markup"] = due_badge  # macros.html's due_badge
-    app.jinja_env.globals["goal_state_badge"] = goal_state_badge
     # Templates compare with the enums, never with their values as strings.
     app.jinja_env.globals.update(
         ActivityKind=ActivityKind, CaseStatus=CaseStatus, Direction=Direction, MailStatus=MailStatus
