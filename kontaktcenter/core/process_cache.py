@@ -1,8 +1,8 @@
 """Values read from small tables that change rarely, kept per process (issue #16).
 
 A :class:`Kept` holds what a function read (plain values: never ORM objects, which belong to one
-session) for ``<setting>`` seconds (default ORGANISATION_CACHE_SECONDS, itself defaulting to
-CALENDAR_CACHE_SECONDS; 0 in the tests: always read). Other processes see a change within that
+session) for ORGANISATION_CACHE_SECONDS (default: CALENDAR_CACHE_SECONDS; 0 in the tests: always
+read). Other processes see a change within that
 time. The process that makes the change sees it at once: a transaction that has added,
 changed or deleted an instance of a watched model (pending or flushed) neither uses nor fills
 the cache, as it reads what it wrote, which may still roll back; its commit forgets the kept
@@ -30,15 +30,9 @@ T = TypeVar("T")
 class Kept(Generic[T]):
     """Values of `load()` per key, kept per app and process (see the module's docstring)."""
 
-    def __init__(
-        self,
-        name: str,
-        watches: tuple[type, ...],
-        setting: str = "ORGANISATION_CACHE_SECONDS",
-    ) -> None:
+    def __init__(self, name: str, watches: tuple[type, ...]) -> None:
         self.key = f"kontaktcenter.kept.{name}"
         self.watches = watches
-        self.setting = setting
         sa.event.listen(Session, "after_flush", self._flushed)
         sa.event.listen(Session, "after_commit", self._committed)
         sa.event.listen(Session, "after_soft_rollback", self._rolled_back)
@@ -67,8 +61,7 @@ class Kept(Generic[T]):
     def _seconds(self) -> float:
         config = current_app.config
         seconds: float = config.get(
-            self.setting,
-            config.get("ORGANISATION_CACHE_SECONDS", config.get("CALENDAR_CACHE_SECONDS", 0)),
+            "ORGANISATION_CACHE_SECONDS", config.get("CALENDAR_CACHE_SECONDS", 0)
         )
         return seconds
 
