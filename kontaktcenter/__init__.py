@@ -66,11 +66,15 @@ def create_app(config: type[Config] = Config, overrides: Mapping[str, Any] | Non
         configure_sqlite,
         csrf,
         db,
+        engine_options,
         init_limiter,
         login_manager,
         migrate,
     )
 
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"]
+    )
     db.init_app(app)
     with app.app_context():
         for engine in db.engines.values():

@@ -78,12 +78,21 @@ class Description(Sequence[psycopg.Column]):
         return repr(self._made())
 
 
+def _description(cursor: psycopg.Cursor[Any]) -> Description | None:
+    result = cursor.pgresult
+    if result and (result.nfields or result.status in _ROWS):
+        return Description(cursor, result)
+    return None
+
+
 class Cursor(psycopg.Cursor[Any]):
     """psycopg's client-side cursor with :class:`Description`."""
 
-    @property
-    def description(self) -> Description | None:  # type: ignore[override]
-        result = self.pgresult
-        if result and (result.nfields or result.status in _ROWS):
-            return Description(self, result)
-        return None
+    description = property(_description)
+
+
+class RawCursor(psycopg.RawCursor[Any]):
+    """psycopg's client-side cursor for PostgreSQL's own $1 placeholders, with
+    :class:`Description`."""
+
+    description = property(_description)
