@@ -12,6 +12,7 @@ from kontaktcenter.core import jobs, outbox
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.outbox import OutboxJob
 from tests import factories
+from tests.statements import statements
 
 CALLS: list[dict] = []
 FAILURES: dict[str, int] = {}
@@ -245,6 +246,23 @@ def test_a_batch_tasks_failed_rows_are_retried_alone_and_the_others_are_done(
     assert outbox.drain("test.batch") == 0  # its backoff has not passed
     outbox.recover(utcnow() + timedelta(seconds=11))
     assert _batches[-1] == [{"n": 2, "fail": True}] and _row(bad).attempts == 2
+
+
+def test_a_batchs_done_rows_are_marked_in_one_statement(db_session, _batches):
+    """A drain of mail marks a hundred rows done at a time: one UPDATE, not one per row (#16).
+    Rows with private arguments are written one by one (each keeps its other arguments)."""
+    plain = _pending("test.batch", {"n": 1}, {"n": 2}, {"n": 3})
+    with statements(ours_only=True) as sent:
+        assert outbox.drain("test.batch") == 3
+    assert {_row(job_id).state for job_id in plain} == {"done"}
+    updates = [s for s in sent if s.startswith("UPDATE outbox_jobs")]
+    assert len(updates) == 2  # the claim, and the three rows done
+    private = _pending("test.batch", {"n": 4, "number": "0701"}, {"n": 5, "number": "0702"})
+    outbox.drain("test.batch")
+    assert [_row(job_id).args for job_id in private] == [
+        {"n": 4, "number": None},
+        {"n": 5, "number": None},
+    ]
 
 
 def test_a_batch_that_raises_retries_every_row(db_session, _batches):

@@ -323,14 +323,22 @@ def _run_claimed(name: str, claimed: Sequence[tuple[int, dict[str, Any], int]]) 
         db.session.rollback()
         errors = [f"{type(error).__name__}: {error}"] * len(claimed)
     finished = utcnow()
+    done = {"state": DONE, "finished_at": finished, "last_error": None}
+    plain: list[int] = []  # done, nothing of theirs to erase: one UPDATE for them all
     for (job_id, args, attempts), failure in zip(claimed, errors, strict=True):
         if failure is not None:
             _failed(job_id, attempts, failure, name, args)
-            continue
-        values: dict[str, Any] = {"state": DONE, "finished_at": finished, "last_error": None}
-        if (erased := _erased(name, args)) is not None:
-            values["args"] = erased
-        _set(job_id, values)
+        elif (erased := _erased(name, args)) is not None:
+            _set(job_id, done | {"args": erased})
+        else:
+            plain.append(job_id)
+    if plain:
+        db.session.execute(
+            sa.update(OutboxJob)
+            .where(OutboxJob.id.in_(plain))
+            .values(**done)
+            .execution_options(synchronize_session=False)
+        )
     db.session.commit()
 
 
