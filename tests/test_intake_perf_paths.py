@@ -14,7 +14,13 @@ import sqlalchemy as sa
 from kontaktcenter.cases.models import Case
 from kontaktcenter.channels.email import lookups, receipts, routing, trust
 from kontaktcenter.channels.email.intake import ingest
-from kontaktcenter.channels.email.models import ReceiptGrant, RoutingRule, RuleKind
+from kontaktcenter.channels.email.models import (
+    MailMessage,
+    MailStatus,
+    ReceiptGrant,
+    RoutingRule,
+    RuleKind,
+)
 from kontaktcenter.channels.email.receipts import ReceiptLimits
 from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.organisation.models import CaseType
@@ -196,3 +202,28 @@ def test_routing_rules_can_be_read_for_every_batch(db_session, cached_rules, app
     with statements() as sent:
         ingest(make_mail(to="bygglov@kommun.example", sender="per@example.se"))
     assert len([s for s in sent if "FROM routing_rules" in s]) == 1
+
+
+# --- the HTTP door, stored first -----------------------------------------------------------
+
+
+def test_a_message_stored_first_costs_three_inserts_and_no_read(app, db_session, monkeypatch):
+    """What the door does before it answers 202 (#16): the bytes, the pending row and the
+    outbox row, nothing read back; the sender and subject the admin's list shows are read
+    from the headers."""
+    from kontaktcenter.channels.email.intake import store_first
+
+    monkeypatch.setitem(app.config, "JOBS_MODE", "thread")  # not run here
+    monkeypatch.setattr("kontaktcenter.core.jobs.enqueue", lambda *args, **kwargs: None)
+    raw = make_mail(message_id="<door@example.se>", subject="Fråga om =?", sender=ANNA)
+    with statements(ours_only=True) as sent:
+        (result,) = store_first([raw], None)
+    verbs = [s.split(" (")[0].split(" VALUES")[0] for s in sent]
+    assert verbs == [
+        "INSERT INTO blobs",
+        "INSERT INTO mail_messages",
+        "INSERT INTO outbox_jobs",
+    ]
+    db.session.expire_all()
+    row = db.session.get(MailMessage, result.message_pk)
+    assert (row.status, row.from_addr, row.subject) == (MailStatus.PENDING, ANNA, "Fråga om =?")

@@ -103,7 +103,7 @@ def ingest_batch(
     for i, raw in enumerate(raws):
         if i not in accepted:
             ready = given[i]
-            messages.append(_normalised(ready) if ready is not None else parsed_message(raw))
+            messages.append(normalised(ready) if ready is not None else parsed_message(raw))
     results: list[IngestResult] = []
     while len(results) < len(messages):
         rest = messages[len(results) :]
@@ -151,10 +151,11 @@ def store_first(
     mail_store.store_many({row.raw_sha256: raw for row, raw in zip(rows, raws, strict=True)})
     db.session.add_all(rows)
     db.session.flush()
-    for row in rows:
-        outbox.add("email.file_stored", message_pk=row.id)
+    ids = [row.id for row in rows]  # (read now: after the commit each would be read again)
+    for pk in ids:
+        outbox.add("email.file_stored", message_pk=pk)
     db.session.commit()
-    return [IngestResult("accepted", reason=STORED_REASON, message_pk=row.id) for row in rows]
+    return [IngestResult("accepted", reason=STORED_REASON, message_pk=pk) for pk in ids]
 
 
 STORED_REASON = "Meddelandet är sparat och behandlas i bakgrunden."
@@ -182,10 +183,10 @@ def grouped(items: Iterable[U], size: Callable[[U], int]) -> Iterator[list[U]]:
 
 
 def parsed_message(raw: bytes) -> ParsedMessage:
-    return _normalised(parse_message(raw))
+    return normalised(parse_message(raw))
 
 
-def _normalised(parsed: ParsedMessage) -> ParsedMessage:
+def normalised(parsed: ParsedMessage) -> ParsedMessage:
     if parsed.message_id:
         parsed.message_id = parsed.message_id[:MESSAGE_ID_MAX]  # one form everywhere
     return parsed

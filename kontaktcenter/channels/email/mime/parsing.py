@@ -126,13 +126,13 @@ PEEK_BYTES = 65_536
 
 
 def peek(raw: bytes) -> ParsedMessage:
-    """The header fields (sender, subject, ids, dates) read from the first PEEK_BYTES alone:
-    cheap whatever the size, for a message that is stored before it is parsed. Never raises;
-    the body fields stay empty."""
+    """The sender and subject read from the first PEEK_BYTES alone: cheap whatever the size,
+    for a message that is stored before it is parsed (what the admin's list of messages
+    waiting to be filed shows). Never raises; the other fields stay empty."""
     pm = ParsedMessage(raw=b"")
     try:
         head = _header_start(bytes(raw[:PEEK_BYTES]), [])
-        _fill_headers(pm, Headers(BytesParser(policy=policy.compat32).parsebytes(head, True)))
+        _fill_sender(pm, Headers(BytesParser(policy=policy.compat32).parsebytes(head, True)))
     except Exception:  # noqa: BLE001 - a peek is a courtesy: the message is parsed later
         pass
     return pm
@@ -226,19 +226,23 @@ def _parse(data: bytes) -> ParsedMessage:
     return pm
 
 
-def _fill_headers(pm: ParsedMessage, headers: Headers) -> None:
-    pm.message_id = single_message_id(headers.get("message-id"))
-    pm.in_reply_to = message_ids(headers.get("in-reply-to"))
-    pm.references = message_ids(" ".join(headers.get_all("references")))
+def _fill_sender(pm: ParsedMessage, headers: Headers) -> None:
     from_pairs = headers.addresses("from")
     if from_pairs:
         pm.from_name = from_pairs[0][0].strip() or None
         pm.from_addr = _first_addr(from_pairs)
+    pm.subject = headers.text("subject") or ""
+
+
+def _fill_headers(pm: ParsedMessage, headers: Headers) -> None:
+    pm.message_id = single_message_id(headers.get("message-id"))
+    pm.in_reply_to = message_ids(headers.get("in-reply-to"))
+    pm.references = message_ids(" ".join(headers.get_all("references")))
+    _fill_sender(pm, headers)
     pm.to_addrs = _addr_list(headers.addresses("to"))
     pm.cc_addrs = _addr_list(headers.addresses("cc"))
     pm.reply_to = _first_addr(headers.addresses("reply-to"))
     pm.return_path = _return_path(headers)
-    pm.subject = headers.text("subject") or ""
     pm.case_references = find_case_references(pm.subject)
     pm.date = parse_date(headers.get("date"))
     if headers.get("date") is not None and pm.date is None:
