@@ -188,7 +188,6 @@ def main(argv: list[str] | None = None) -> int:
         f"REDIS_URL={args.redis_url}",
         f"KONTAKTCENTER_JOB_QUEUE={queue}",
         f"KONTAKTCENTER_MAIL_TRUSTED_SERVERS={MX}",
-        "KONTAKTCENTER_MAIL_PARSE_AHEAD=false",
     ]
     workdir = Path(tempfile.mkdtemp(prefix="kc_door_bench_"))
     server = Server(args.database_url, args.workers, args.app_dir, workdir / "access.log", env)

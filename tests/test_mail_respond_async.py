@@ -23,7 +23,7 @@ from kontaktcenter.core.extensions import db, utcnow
 from kontaktcenter.core.outbox import OutboxJob
 from tests.api_client import api_as
 from tests.conftest import run_in_threads, threaded_postgres_app
-from tests.mailutil import make_mail
+from tests.mailutil import make_mail, record_parse_aheads
 from tests.test_mail_large import WorkerKilled, _message, _stored_before_parsing
 
 TASK = "email.file_stored"
@@ -218,6 +218,70 @@ def test_batches_respect_the_byte_limit_and_large_messages_go_alone(
     # (the byte limit) and the last.
     assert sizes == [1, 1, 2, 1]
     assert {_message(pk).status for pk in pks} == {MailStatus.RECEIVED}
+
+
+def test_a_backlog_is_filed_batch_by_batch_with_the_next_batch_parsed_ahead(
+    app, db_session, org, monkeypatch
+):
+    """A drain with a backlog files it as a poll does (#16): a batch per transaction, in the
+    order the messages came (a reply two batches after the message it answers joins its
+    case; a message delivered again is a duplicate, its overlong Message-ID compared in the
+    one form it is stored in), the batches after the first parsed in a helper process
+    meanwhile."""
+    made = record_parse_aheads(monkeypatch)
+    monkeypatch.setitem(app.config, "MAIL_BATCH_MESSAGES", 2)
+    first = make_mail(message_id="<forsta@example.se>", subject="Fråga", sender="bo@example.se")
+    others = [make_mail(message_id=f"<m{n}@example.se>", subject=f"Ärende {n}") for n in range(2)]
+    overlong = make_mail(message_id="<" + "x" * 1200 + "@example.se>", subject="Lång")
+    reply = make_mail(
+        message_id="<svaret@example.se>",
+        in_reply_to="<forsta@example.se>",
+        subject="Re: Fråga",
+        sender="bo@example.se",
+    )
+    pks = _stored(first, *others, overlong, reply, overlong)
+    sizes = _together_calls(monkeypatch)
+
+    assert outbox.drain(TASK) == 6
+
+    assert sizes == [2, 2, 2]
+    [ahead] = made
+    assert ahead.parsed_by_helper == 4  # the second and third batch
+    filed = [_message(pk) for pk in pks[:-1]]
+    assert {message.status for message in filed} == {MailStatus.RECEIVED}
+    assert filed[-1].case_id == filed[0].case_id
+    left = sa.select(sa.func.count()).where(MailMessage.status == MailStatus.PENDING)
+    assert db.session.scalar(left) == 0  # the duplicate's stored copy dropped
+    inbound = sa.select(sa.func.count()).where(MailMessage.direction == Direction.INBOUND)
+    assert db.session.scalar(inbound) == 5
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 4
+
+
+def test_a_batch_whose_stored_bytes_cannot_be_read_does_not_hold_up_the_others(
+    app, db_session, org, monkeypatch
+):
+    """The next batch's bytes are read before the current one is filed; if they cannot be,
+    its messages are read again when filed, under their own tries, alone."""
+    monkeypatch.setitem(app.config, "MAIL_BATCH_MESSAGES", 2)
+    pks = _stored(
+        *(make_mail(message_id=f"<b{n}@example.se>", subject=f"Fråga {n}") for n in range(4))
+    )
+    real = mail_store.load_many
+    lost = _message(pks[2]).raw_sha256
+
+    def load_many(digests):
+        if lost in digests:
+            raise LookupError(lost)
+        return real(digests)
+
+    monkeypatch.setattr(mail_store, "load_many", load_many)
+    monkeypatch.setattr(mail_store, "load", lambda digest: load_many([digest])[digest])
+    outbox.drain(TASK)
+    statuses = [_message(pk).status for pk in pks]
+    # The first batch, and the last message (alone, after its batch failed), are filed.
+    assert statuses == [MailStatus.RECEIVED] * 2 + [MailStatus.PENDING, MailStatus.RECEIVED]
+    lost_one = _message(pks[2])
+    assert lost_one.attempts == 1 and lost_one.reason == f"LookupError: {lost}"  # its own try
 
 
 def test_a_reply_is_not_filed_before_the_large_message_it_answers(

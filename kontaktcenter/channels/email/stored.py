@@ -12,7 +12,7 @@ message arrived.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 import sqlalchemy as sa
 from flask import current_app
@@ -21,7 +21,9 @@ from sqlalchemy.exc import IntegrityError
 from kontaktcenter.channels.email import intake
 from kontaktcenter.channels.email import store as mail_store
 from kontaktcenter.channels.email.lookups import IngestResult, Lookups
+from kontaktcenter.channels.email.mime.parsing import ParsedMessage
 from kontaktcenter.channels.email.models import MailMessage, MailStatus
+from kontaktcenter.channels.email.parse_ahead import ParseAhead
 from kontaktcenter.core import outbox
 from kontaktcenter.core.extensions import db
 
@@ -122,6 +124,7 @@ def file_stored_many(message_pks: Sequence[int]) -> list[str | None]:
             MailMessage.attempts,
             MailMessage.mailbox_id,
             MailMessage.flags,
+            MailMessage.raw_sha256,
         )
         .where(MailMessage.id.in_(message_pks), MailMessage.status == MailStatus.PENDING)
         .order_by(MailMessage.id)
@@ -151,23 +154,57 @@ def _source(row: sa.Row) -> tuple[int | None, bool]:
 
 
 def _file_run(run: list[sa.Row], errors: dict[int, str]) -> None:
+    """File a run in batches; with more than one, the next batch is parsed in a helper
+    process while one is filed, as a poll with a backlog does (parse_ahead.py)."""
     mailbox_id, archive = _source(run[0])
-    for members in intake.grouped(run, lambda row: row.size):
-        ids = [row.id for row in members]
+    config = current_app.config
+    ahead = ParseAhead(config["MAIL_ASYNC_BYTES"], enabled=config["MAIL_PARSE_AHEAD"])
+    with ahead:
+        for group, parsed in ahead.groups(_loaded(intake.grouped(run, lambda row: row.size))):
+            ids = [row.id for (row, _loaded), _raw in group]
+            ready = {
+                row.id: message
+                for ((row, loaded), _raw), message in zip(group, parsed, strict=True)
+                if loaded and message is not None
+            }
+            _file_group(ids, mailbox_id, archive, ready, errors)
+
+
+def _loaded(groups: Iterable[list[sa.Row]]) -> Iterator[list[tuple[tuple[sa.Row, bool], bytes]]]:
+    """Each group's rows with their stored bytes, ((row, True), raw); a group whose bytes
+    cannot be read is passed on without them, ((row, False), b""), to be read again when
+    it is filed, under the messages' own tries."""
+    for members in groups:
         try:
-            _file_stored_together(ids, mailbox_id, archive)
-        except Exception:  # noqa: BLE001 - each is tried alone now, with its own tries
+            raws = mail_store.load_many([row.raw_sha256 for row in members])
+        except Exception:  # noqa: BLE001 - read again (and counted) when it is filed
             db.session.rollback()
-            log.exception("A batch of %d stored messages failed; filing them alone", len(ids))
-            db.session.execute(  # the batch's try, given back: it is not theirs to lose
-                sa.update(MailMessage)
-                .where(MailMessage.id.in_(ids), MailMessage.status == MailStatus.PENDING)
-                .values(attempts=MailMessage.attempts - 1)
-                .execution_options(synchronize_session=False)
-            )
-            db.session.commit()
-            for pk in ids:
-                _file_alone_stored(pk, errors)
+            yield [((row, False), b"") for row in members]
+            continue
+        yield [((row, True), raws[row.raw_sha256]) for row in members]
+
+
+def _file_group(
+    ids: list[int],
+    mailbox_id: int | None,
+    archive: bool,
+    ready: dict[int, ParsedMessage],
+    errors: dict[int, str],
+) -> None:
+    try:
+        _file_stored_together(ids, mailbox_id, archive, ready)
+    except Exception:  # noqa: BLE001 - each is tried alone now, with its own tries
+        db.session.rollback()
+        log.exception("A batch of %d stored messages failed; filing them alone", len(ids))
+        db.session.execute(  # the batch's try, given back: it is not theirs to lose
+            sa.update(MailMessage)
+            .where(MailMessage.id.in_(ids), MailMessage.status == MailStatus.PENDING)
+            .values(attempts=MailMessage.attempts - 1)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+        for pk in ids:
+            _file_alone_stored(pk, errors)
 
 
 def _file_alone_stored(pk: int, errors: dict[int, str]) -> None:
@@ -179,11 +216,14 @@ def _file_alone_stored(pk: int, errors: dict[int, str]) -> None:
 
 
 def _file_stored_together(
-    ids: list[int], mailbox_id: int | None, archive: bool
+    ids: list[int],
+    mailbox_id: int | None,
+    archive: bool,
+    ready: dict[int, ParsedMessage] | None = None,
 ) -> list[IngestResult]:
     """File stored messages of one mailbox in as few transactions as `_file_together` needs;
     their tries are counted (and committed) first. Messages filed or tried by another runner
-    since they were read are left to it."""
+    since they were read are left to it. `ready`: messages parsed already, by id."""
     rows = db.session.execute(
         sa.update(MailMessage)
         .where(
@@ -198,8 +238,14 @@ def _file_stored_together(
     db.session.commit()
     rows = sorted(rows)
     replacing = [(row.id, row.created_at) for row in rows]
-    raws = mail_store.load_many([row.raw_sha256 for row in rows])
-    messages = [intake.parsed_message(raws[row.raw_sha256]) for row in rows]
+    ready = ready or {}
+    raws = mail_store.load_many([row.raw_sha256 for row in rows if row.id not in ready])
+    messages = [
+        intake.normalised(ready[row.id])
+        if row.id in ready
+        else intake.parsed_message(raws[row.raw_sha256])
+        for row in rows
+    ]
     results: list[IngestResult] = []
     while len(results) < len(messages):
         done = len(results)
