@@ -329,23 +329,18 @@ def _run_claimed(name: str, claimed: Sequence[tuple[int, dict[str, Any], int]]) 
         if failure is not None:
             _failed(job_id, attempts, failure, name, args)
         elif (erased := _erased(name, args)) is not None:
-            _set(job_id, done | {"args": erased})
+            _set([job_id], done | {"args": erased})
         else:
             plain.append(job_id)
     if plain:
-        db.session.execute(
-            sa.update(OutboxJob)
-            .where(OutboxJob.id.in_(plain))
-            .values(**done)
-            .execution_options(synchronize_session=False)
-        )
+        _set(plain, done)
     db.session.commit()
 
 
-def _set(job_id: int, values: dict[str, Any]) -> None:
+def _set(job_ids: Sequence[int], values: dict[str, Any]) -> None:
     db.session.execute(
         sa.update(OutboxJob)
-        .where(OutboxJob.id == job_id)
+        .where(OutboxJob.id.in_(job_ids))
         .values(**values)
         .execution_options(synchronize_session=False)
     )
@@ -393,7 +388,7 @@ def _failed(
             delay,
             logged,
         )
-    _set(job_id, values)
+    _set([job_id], values)
     db.session.commit()
 
 
