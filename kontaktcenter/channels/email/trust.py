@@ -17,8 +17,9 @@ from flask import current_app
 from kontaktcenter.channels.email.mime.authentication import (
     SenderCheck,
     Verdict,
-    check_sender,
+    read_results,
     server_ids,
+    weigh,
 )
 from kontaktcenter.channels.email.mime.parsing import ParsedMessage
 from kontaktcenter.channels.email.models import Mailbox, SenderTrust
@@ -49,7 +50,10 @@ class MailTrust:
     mode: SenderTrust
 
     def check(self, parsed: ParsedMessage) -> SenderCheck:
-        return check_sender(parsed.header_all(HEADER), parsed.from_addr, self.servers)
+        findings = parsed.sender_findings  # read when it was parsed (mime/parsing.py)
+        if findings is None:
+            findings = read_results(parsed.header_all(HEADER), parsed.from_addr)
+        return weigh(findings, self.servers)
 
     def believes(self, check: SenderCheck) -> bool:
         """Whether the From address counts as the sender's: a trusted server vouched for it,

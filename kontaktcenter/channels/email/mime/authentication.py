@@ -22,7 +22,16 @@ from enum import StrEnum
 
 import authres
 
-__all__ = ["SenderCheck", "Verdict", "aligned", "check_sender", "server_ids"]
+__all__ = [
+    "Finding",
+    "SenderCheck",
+    "Verdict",
+    "aligned",
+    "check_sender",
+    "read_results",
+    "server_ids",
+    "weigh",
+]
 
 # An authserv-id as admins write them: a host name (RFC 8601 allows any token; in practice the
 # receiving server's name).
@@ -86,18 +95,23 @@ def aligned(domain: str, from_domain: str) -> bool:
     return "." in shorter and longer.endswith("." + shorter)
 
 
-def check_sender(
-    headers: Iterable[str], from_addr: str | None, trusted: Iterable[str]
-) -> SenderCheck:
-    """The verdict of a message's Authentication-Results headers (their values, top first, as
-    ParsedMessage.header_all gives them) on its From address, trusting passes only from the
-    authserv-ids in `trusted`. A fail outweighs any pass."""
+@dataclass(frozen=True)
+class Finding:
+    """A pass or fail one server stated about the From domain ("dmarc=pass header.from=…")."""
+
+    server: str  # its authserv-id, lower-cased
+    verdict: Verdict
+    text: str
+
+
+def read_results(headers: Iterable[str], from_addr: str | None) -> tuple[Finding, ...]:
+    """What a message's Authentication-Results headers (their values, top first, as
+    ParsedMessage.header_all gives them) state about its From domain, in their order: the
+    costly part of the check (the parsing), done when the message is parsed."""
     from_domain = domain_of(from_addr) if from_addr and "@" in from_addr else ""
     if not from_domain:
-        return SenderCheck(Verdict.NONE)
-    trusted_ids = {t.lower() for t in trusted}
-    passes: list[str] = []
-    fails: list[str] = []
+        return ()
+    found: list[Finding] = []
     for index, value in enumerate(headers):
         if index >= MAX_HEADERS:
             break
@@ -107,18 +121,35 @@ def check_sender(
         server = str(header.authserv_id or "").lower().rstrip(".")
         for result in header.results:
             outcome = _judge(result, from_domain)
-            if outcome is None:
-                continue
-            verdict, text = outcome
-            if verdict == Verdict.FAIL:
-                fails.append(f"{text} ({server})")
-            elif server in trusted_ids:
-                passes.append(f"{text} ({server})")
+            if outcome is not None:
+                found.append(Finding(server, *outcome))
+    return tuple(found)
+
+
+def weigh(findings: Iterable[Finding], trusted: Iterable[str]) -> SenderCheck:
+    """The verdict of `findings`, trusting passes only from the authserv-ids in `trusted`.
+    A fail outweighs any pass."""
+    trusted_ids = {t.lower() for t in trusted}
+    found = list(findings)
+    fails = tuple(f"{f.text} ({f.server})" for f in found if f.verdict == Verdict.FAIL)
     if fails:
-        return SenderCheck(Verdict.FAIL, tuple(fails))
+        return SenderCheck(Verdict.FAIL, fails)
+    passes = tuple(
+        f"{f.text} ({f.server})"
+        for f in found
+        if f.verdict == Verdict.PASS and f.server in trusted_ids
+    )
     if passes:
-        return SenderCheck(Verdict.PASS, tuple(passes))
+        return SenderCheck(Verdict.PASS, passes)
     return SenderCheck(Verdict.NONE)
+
+
+def check_sender(
+    headers: Iterable[str], from_addr: str | None, trusted: Iterable[str]
+) -> SenderCheck:
+    """The verdict of a message's Authentication-Results headers on its From address (see
+    read_results and weigh)."""
+    return weigh(read_results(headers, from_addr), trusted)
 
 
 def _parse(value: str) -> authres.AuthenticationResultsHeader | None:

@@ -13,6 +13,7 @@ from email import policy
 from email.parser import BytesParser
 
 from . import classify
+from .authentication import Finding, read_results
 from .classify import BounceInfo
 from .fingerprint import fingerprint
 from .headers import (
@@ -67,6 +68,9 @@ class ParsedMessage:
     parse_error: str | None = None
     fingerprint: str = ""  # the content without what each delivery adds (mime/fingerprint.py)
     truncated: bool = False  # the body is longer than BODY_TEXT_LIMIT / BODY_HTML_LIMIT
+    # What the Authentication-Results headers state about the From domain, read when parsed
+    # (in parse-ahead's helper for a backlog); None: not read (trust.check reads them then).
+    sender_findings: tuple[Finding, ...] | None = None
 
     def header(self, name: str) -> str | None:
         """First value of a top-level header (unfolded, 8-bit bytes decoded, encoded words
@@ -123,6 +127,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 
 PEEK_BYTES = 65_536
+AUTHENTICATION_RESULTS = "authentication-results"
 
 
 def peek(raw: bytes) -> ParsedMessage:
@@ -206,6 +211,7 @@ def _parse(data: bytes) -> ParsedMessage:
         pm.parse_error = "inga rubrikrader (Från/Ämne/...) hittades"
     with _guard(pm, "rubrikerna"):
         _fill_headers(pm, headers)
+        pm.sender_findings = read_results(pm.header_all(AUTHENTICATION_RESULTS), pm.from_addr)
     parts = PartScan()
     with _guard(pm, "MIME-delarna"):
         parts = scan(msg, "\r\n" if b"\r\n" in data[:65536] else "\n")
