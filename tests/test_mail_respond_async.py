@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from kontaktcenter.cases.models import Case
-from kontaktcenter.channels.email import filing, intake
+from kontaktcenter.channels.email import filing, intake, parse_ahead
 from kontaktcenter.channels.email import store as mail_store
 from kontaktcenter.channels.email import stored as stored_mail
 from kontaktcenter.channels.email.models import Direction, MailKind, MailMessage, MailStatus
@@ -241,12 +241,14 @@ def test_a_backlog_is_filed_batch_by_batch_with_the_next_batch_parsed_ahead(
     )
     pks = _stored(first, *others, overlong, reply, overlong)
     sizes = _together_calls(monkeypatch)
+    parsed_here = _parses_in_this_process(monkeypatch)
 
     assert outbox.drain(TASK) == 6
 
     assert sizes == [2, 2, 2]
     [ahead] = made
     assert ahead.parsed_by_helper == 4  # the second and third batch
+    assert len(parsed_here) == 2  # the first; the helper's results were filed, not redone
     filed = [_message(pk) for pk in pks[:-1]]
     assert {message.status for message in filed} == {MailStatus.RECEIVED}
     assert filed[-1].case_id == filed[0].case_id
@@ -255,6 +257,62 @@ def test_a_backlog_is_filed_batch_by_batch_with_the_next_batch_parsed_ahead(
     inbound = sa.select(sa.func.count()).where(MailMessage.direction == Direction.INBOUND)
     assert db.session.scalar(inbound) == 5
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Case)) == 4
+
+
+def _parses_in_this_process(monkeypatch) -> list[bytes]:
+    """Messages parsed in this process (a forked helper's parsing is not seen here)."""
+    seen: list[bytes] = []
+    real = parse_ahead.parse_message
+
+    def spy(raw: bytes):
+        seen.append(raw)
+        return real(raw)
+
+    for module in (intake, parse_ahead):
+        monkeypatch.setattr(module, "parse_message", spy)
+    return seen
+
+
+def _kills_its_parser(monkeypatch) -> None:
+    def killer(raw: bytes):
+        raise WorkerKilled()
+
+    for module in (intake, parse_ahead):
+        monkeypatch.setattr(module, "parse_message", killer)
+
+
+def test_a_message_that_kills_its_worker_while_parsed_has_used_a_try(
+    app, db_session, org, monkeypatch
+):
+    """A try is counted and committed before anything parses the message (the review of
+    decision 147 found the drain parsing first)."""
+    _kills_its_parser(monkeypatch)
+    (pk,) = _stored(make_mail(message_id="<dies@example.se>", subject="Dör"))
+    with pytest.raises(WorkerKilled):
+        outbox.drain(TASK)
+    assert _message(pk).attempts == 1
+
+
+def test_a_message_that_kills_every_worker_is_given_up_after_its_tries(
+    app, db_session, org, monkeypatch
+):
+    _kills_its_parser(monkeypatch)
+    (pk,) = _stored(make_mail(message_id="<gift@example.se>", subject="Gift"))
+    monkeypatch.setitem(app.config, "JOBS_MODE", "thread")  # recover() hands over, not runs
+    monkeypatch.setattr(jobs, "enqueue", lambda *args, **kwargs: None)
+    now = utcnow()
+    killed = 0
+    for _ in range(6):
+        monkeypatch.setattr(outbox, "_draining", set())
+        try:
+            outbox.drain(TASK, now)
+        except WorkerKilled:
+            killed += 1
+        now += timedelta(seconds=app.config["OUTBOX_STUCK_SECONDS"] + 1)
+        outbox.recover(now)  # the row its dead worker held is free again
+    assert killed == 3  # then it is not parsed again
+    kept = _message(pk)
+    assert (kept.status, kept.attempts) == (MailStatus.UNREADABLE, 3)
 
 
 def test_a_batch_whose_stored_bytes_cannot_be_read_does_not_hold_up_the_others(

@@ -124,7 +124,6 @@ def file_stored_many(message_pks: Sequence[int]) -> list[str | None]:
             MailMessage.attempts,
             MailMessage.mailbox_id,
             MailMessage.flags,
-            MailMessage.raw_sha256,
         )
         .where(MailMessage.id.in_(message_pks), MailMessage.status == MailStatus.PENDING)
         .order_by(MailMessage.id)
@@ -160,39 +159,57 @@ def _file_run(run: list[sa.Row], errors: dict[int, str]) -> None:
     config = current_app.config
     ahead = ParseAhead(config["MAIL_ASYNC_BYTES"], enabled=config["MAIL_PARSE_AHEAD"])
     with ahead:
-        for group, parsed in ahead.groups(_loaded(intake.grouped(run, lambda row: row.size))):
-            ids = [row.id for (row, _loaded), _raw in group]
+        for group, parsed in ahead.groups(_claimed(intake.grouped(run, lambda row: row.size))):
             ready = {
                 row.id: message
                 for ((row, loaded), _raw), message in zip(group, parsed, strict=True)
                 if loaded and message is not None
             }
-            _file_group(ids, mailbox_id, archive, ready, errors)
+            _file_group([row for (row, _loaded), _raw in group], mailbox_id, archive, ready, errors)
 
 
-def _loaded(groups: Iterable[list[sa.Row]]) -> Iterator[list[tuple[tuple[sa.Row, bool], bytes]]]:
-    """Each group's rows with their stored bytes, ((row, True), raw); a group whose bytes
-    cannot be read is passed on without them, ((row, False), b""), to be read again when
-    it is filed, under the messages' own tries."""
+def _claimed(groups: Iterable[list[sa.Row]]) -> Iterator[list[tuple[tuple[sa.Row, bool], bytes]]]:
+    """Each group's tries counted and committed before anything parses it (a message that
+    kills its worker while it is parsed has used a try; the next group's are counted before
+    the current one is filed), then its rows (id, arrival, digest) with their stored bytes,
+    ((row, True), raw); a group whose bytes cannot be read is passed on without them,
+    ((row, False), b""), to be read again when it is filed. Messages filed or tried by
+    another runner since the run was read are left to it."""
     for members in groups:
-        try:
-            raws = mail_store.load_many([row.raw_sha256 for row in members])
-        except Exception:  # noqa: BLE001 - read again (and counted) when it is filed
-            db.session.rollback()
-            yield [((row, False), b"") for row in members]
+        rows = db.session.execute(
+            sa.update(MailMessage)
+            .where(
+                MailMessage.id.in_([row.id for row in members]),
+                MailMessage.status == MailStatus.PENDING,
+                MailMessage.attempts == 0,
+            )
+            .values(attempts=1)
+            .returning(MailMessage.id, MailMessage.created_at, MailMessage.raw_sha256)
+            .execution_options(synchronize_session=False)
+        ).all()
+        db.session.commit()
+        if not rows:
             continue
-        yield [((row, True), raws[row.raw_sha256]) for row in members]
+        rows = sorted(rows)
+        try:
+            raws = mail_store.load_many([row.raw_sha256 for row in rows])
+        except Exception:  # noqa: BLE001 - read again (and failed) when it is filed
+            db.session.rollback()
+            yield [((row, False), b"") for row in rows]
+            continue
+        yield [((row, True), raws[row.raw_sha256]) for row in rows]
 
 
 def _file_group(
-    ids: list[int],
+    rows: list[sa.Row],
     mailbox_id: int | None,
     archive: bool,
     ready: dict[int, ParsedMessage],
     errors: dict[int, str],
 ) -> None:
+    ids = [row.id for row in rows]
     try:
-        _file_stored_together(ids, mailbox_id, archive, ready)
+        _file_claimed(rows, mailbox_id, archive, ready)
     except Exception:  # noqa: BLE001 - each is tried alone now, with its own tries
         db.session.rollback()
         log.exception("A batch of %d stored messages failed; filing them alone", len(ids))
@@ -215,30 +232,12 @@ def _file_alone_stored(pk: int, errors: dict[int, str]) -> None:
         errors[pk] = f"{type(error).__name__}: {error}"
 
 
-def _file_stored_together(
-    ids: list[int],
-    mailbox_id: int | None,
-    archive: bool,
-    ready: dict[int, ParsedMessage] | None = None,
+def _file_claimed(
+    rows: list[sa.Row], mailbox_id: int | None, archive: bool, ready: dict[int, ParsedMessage]
 ) -> list[IngestResult]:
-    """File stored messages of one mailbox in as few transactions as `_file_together` needs;
-    their tries are counted (and committed) first. Messages filed or tried by another runner
-    since they were read are left to it. `ready`: messages parsed already, by id."""
-    rows = db.session.execute(
-        sa.update(MailMessage)
-        .where(
-            MailMessage.id.in_(ids),
-            MailMessage.status == MailStatus.PENDING,
-            MailMessage.attempts == 0,
-        )
-        .values(attempts=1)
-        .returning(MailMessage.id, MailMessage.created_at, MailMessage.raw_sha256)
-        .execution_options(synchronize_session=False)
-    ).all()
-    db.session.commit()
-    rows = sorted(rows)
+    """File stored messages of one mailbox whose tries were counted (_claimed), in as few
+    transactions as `file_together` needs. `ready`: those parsed already, by id."""
     replacing = [(row.id, row.created_at) for row in rows]
-    ready = ready or {}
     raws = mail_store.load_many([row.raw_sha256 for row in rows if row.id not in ready])
     messages = [
         intake.normalised(ready[row.id])
