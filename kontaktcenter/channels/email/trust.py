@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 from kontaktcenter.channels.email.mime.authentication import (
+    HEADER,
     SenderCheck,
     Verdict,
     read_results,
@@ -25,7 +26,6 @@ from kontaktcenter.channels.email.mime.parsing import ParsedMessage
 from kontaktcenter.channels.email.models import Mailbox, SenderTrust
 from kontaktcenter.core.extensions import db
 
-HEADER = "authentication-results"
 log = logging.getLogger(__name__)
 
 # Why a message did not join the case it cites (kept on the message, shown on the new case,

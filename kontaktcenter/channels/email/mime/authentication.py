@@ -23,6 +23,7 @@ from enum import StrEnum
 import authres
 
 __all__ = [
+    "HEADER",
     "Finding",
     "SenderCheck",
     "Verdict",
@@ -38,6 +39,7 @@ __all__ = [
 _SERVER_ID = re.compile(r"^[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?$")
 _SEPARATORS = re.compile(r"[\s,;]+")
 MAX_HEADERS = 50  # a message with more is read as far as this (a flood of forged headers)
+HEADER = "authentication-results"  # the header these are read from (lower-cased)
 
 
 class Verdict(StrEnum):

@@ -13,6 +13,7 @@ from email import policy
 from email.parser import BytesParser
 
 from . import classify
+from .authentication import HEADER as AUTHENTICATION_RESULTS
 from .authentication import Finding, read_results
 from .classify import BounceInfo
 from .fingerprint import fingerprint
@@ -127,7 +128,6 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 
 PEEK_BYTES = 65_536
-AUTHENTICATION_RESULTS = "authentication-results"
 
 
 def peek(raw: bytes) -> ParsedMessage:
