@@ -1,13 +1,14 @@
 """Python calls per search page, split by the innermost of some functions: a measure that does
 not move with the machine's speed (issues #12, #16).
 
-    .venv/bin/python -m bench.page_calls \\
+    .venv/bin/python -m bench.page_calls [--api] \\
         --database-url postgresql://postgres@127.0.0.1:5432/kontaktcenter_bench \\
         --kind surname --pages 40 \\
         flask.templating:_render kontaktcenter.search.views:search \\
         kontaktcenter.search.queries:by_name --inside flask.templating:_render
 
-Logs in as the agent with Flask's test client, requests the pool's pages of `--kind` (as
+Logs in as the agent with Flask's test client (`--api`: with a Bearer token, `GET
+/api/v1/search`), requests the pool's pages of `--kind` (as
 bench.search_bench draws them) twice to warm the caches, then counts every Python and C call
 (``sys.setprofile``'s "call" and "c_call" events; a generator's every resume is a "call") over
 `--pages` pages. Each call counts for the innermost of the functions named
@@ -60,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--path", action="append", default=[], help="pages to request instead (any, repeatable)"
     )
+    parser.add_argument(
+        "--api", action="store_true", help="the API's search (a Bearer token) instead of /sok/"
+    )
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--inside", help="module:function whose callees to list")
     parser.add_argument("functions", nargs="*", help="module:function to count calls under")
@@ -77,13 +81,24 @@ def main(argv: list[str] | None = None) -> None:
     client = app.test_client()
     token = csrf_token(client.get("/login").get_data(as_text=True))
     client.post("/login", data={"email": AGENT, "password": BENCH_PASSWORD, "csrf_token": token})
+    headers: dict[str, str] = {}
+    if args.api:
+        from kontaktcenter.core.extensions import db
+        from kontaktcenter.organisation.models import User
+        from kontaktcenter.organisation.users import create_token
+
+        with app.app_context():
+            user = db.session.scalars(db.select(User).where(User.email == AGENT)).one()
+            _token, secret = create_token(user, "bench.page_calls")
+        headers = {"Authorization": f"Bearer {secret}"}
     if args.path:
         paths = args.path
     else:
         queries = pools(app, 40, 12)[args.kind]
-        paths = ["/sok/?" + urllib.parse.urlencode({"q": q}) for q, _ in queries]
+        base = "/api/v1/search?" if args.api else "/sok/?"
+        paths = [base + urllib.parse.urlencode({"q": q}) for q, _ in queries]
     for path in paths * 2:
-        client.get(path)
+        client.get(path, headers=headers)
     counts: collections.Counter[str] = collections.Counter()
     inside: collections.Counter[str] = collections.Counter()
 
@@ -101,7 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     sys.setprofile(count)
     try:
         for i in range(args.pages):
-            client.get(paths[i % len(paths)])
+            client.get(paths[i % len(paths)], headers=headers)
     finally:
         sys.setprofile(None)
     n, total = args.pages, sum(counts.values())
