@@ -9,6 +9,10 @@
 1. The schema comes from the Alembic migrations (``flask_migrate.upgrade``) in a database of its
    own: ``--recreate`` drops and creates it (only names containing "bench"); without it the
    database must exist and hold no cases. ``--drop`` drops it when the run is done.
+   ``--template NAME`` (with ``--recreate``): the database is a copy of NAME, one from
+   bench.generate with its cases (10k, 100k, 1M: is intake flat as the database grows?); its
+   departments, case types and service goals are kept, the rest of the municipality added,
+   and the generated replies cite the references numbered after its cases.
 2. A small municipality: departments and case types, the service goals a municipality
    typically configures, the mailboxes we poll (our own addresses) and routing rules of all
    three kinds (recipient address, sender domain, word in the subject).
@@ -561,11 +565,12 @@ def _text_body(
     return [("Content-Type", f'multipart/alternative; boundary="{boundary}"')], CRLF.join(parts)
 
 
-def generate(n: int, seed: int) -> list[Message]:
+def generate(n: int, seed: int, numbered: int = 0) -> list[Message]:
+    """`numbered`: references of this year handed out before (a database with cases)."""
     now = datetime.now(UTC)
     # Dated in the past, so that received_at (from the Received headers) is never in the future.
     start = now - timedelta(seconds=16 * n + 3600)
-    gen = Generator(random.Random(seed), start, now.astimezone(TZ).year)
+    gen = Generator(random.Random(seed), start, now.astimezone(TZ).year, cases=numbered)
     return gen.generate(n)
 
 
@@ -595,11 +600,15 @@ def _admin_connect(url: str):
     return name, psycopg.connect(admin, autocommit=True)
 
 
-def recreate_database(url: str) -> None:
+def recreate_database(url: str, template: str | None = None) -> None:
+    """Drop and create the database; `template`: as a copy of that one (its cases and all)."""
     name, conn = _admin_connect(url)
     with conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
+        if template:
+            conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        else:
+            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def drop_database(url: str) -> None:
@@ -624,12 +633,15 @@ def make_app(url: str):
     )
 
 
-def migrate_and_create_org(app) -> None:
+def migrate_and_create_org(app, on_top: bool = False) -> int:
+    """Migrate and add the municipality; returns the references of this year handed out before.
+    `on_top`: the database may hold cases (a copy of bench.generate's): what it has of the
+    municipality (departments, case types by slug; service goals) is kept and the rest added."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
     from kontaktcenter.calendar.business_calendar import Unit
-    from kontaktcenter.cases.models import Case
+    from kontaktcenter.cases.models import Case, CaseSequence
     from kontaktcenter.channels.email.models import Mailbox, RoutingRule, RuleKind
     from kontaktcenter.core.extensions import db
     from kontaktcenter.goals.models import GoalTarget, ServiceGoal
@@ -637,15 +649,19 @@ def migrate_and_create_org(app) -> None:
 
     with app.app_context():
         upgrade(directory=str(REPO / "migrations"))
-        if db.session.scalar(sa.select(sa.func.count()).select_from(Case)):
+        if not on_top and db.session.scalar(sa.select(sa.func.count()).select_from(Case)):
             raise SystemExit("The database already has cases: use --recreate (or another name).")
-        types: dict[str, CaseType] = {}
+        departments = {d.slug: d for d in db.session.scalars(sa.select(Department))}
+        types: dict[str, CaseType] = {t.slug: t for t in db.session.scalars(sa.select(CaseType))}
         for slug, name, case_types in DEPARTMENTS:
-            dept = Department(slug=slug, name=name, contact_email=f"{slug}@kommun.example")
+            dept = departments.get(slug) or Department(
+                slug=slug, name=name, contact_email=f"{slug}@kommun.example"
+            )
             db.session.add(dept)
             for ct_slug, ct_name in case_types:
-                types[ct_slug] = CaseType(department=dept, slug=ct_slug, name=ct_name)
-                db.session.add(types[ct_slug])
+                if ct_slug not in types:
+                    types[ct_slug] = CaseType(department=dept, slug=ct_slug, name=ct_name)
+                    db.session.add(types[ct_slug])
         for address in MAILBOXES:
             db.session.add(
                 Mailbox(
@@ -666,10 +682,15 @@ def migrate_and_create_org(app) -> None:
                     to_department=to_department,
                 )
             )
-        for target in (GoalTarget.FIRST_RESPONSE, GoalTarget.SECOND_LINE):
-            db.session.add(ServiceGoal(target=target, amount=2, unit=Unit.WORKING_DAYS))
+        if not db.session.scalar(sa.select(sa.func.count()).select_from(ServiceGoal)):
+            for target in (GoalTarget.FIRST_RESPONSE, GoalTarget.SECOND_LINE):
+                db.session.add(ServiceGoal(target=target, amount=2, unit=Unit.WORKING_DAYS))
         db.session.commit()
+        numbered = db.session.scalar(
+            sa.select(CaseSequence.last_value).where(CaseSequence.year == datetime.now(TZ).year)
+        )
         db.session.remove()
+    return numbered or 0
 
 
 def server_facts(app) -> dict[str, Any]:
@@ -1208,6 +1229,11 @@ def print_report(report: dict[str, Any]) -> None:
             f"  CPU-bound ceiling of this worker: {run['messages'] / c['python_cpu_s']:.0f} msg/s "
             f"of Python CPU ({1000 * c['python_cpu_s'] / run['messages']:.1f} ms per message)"
         )
+    before = report.get("tables_before") or {}
+    if before.get("cases"):  # on top of a copy: what was there, and what the run added
+        print(f"  tables before: {before}")
+        added = {k: v - before.get(k, 0) for k, v in report["tables"].items()}
+        print(f"  added by the run: {added}")
     print(f"  tables afterwards: {report['tables']}")
     if "profile" in run:
         print(
@@ -1237,6 +1263,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--drop", action="store_true", help="drop the database when done")
     parser.add_argument(
+        "--template",
+        metavar="NAME",
+        help="with --recreate: a copy of this database (bench.generate's cases) to file on top of",
+    )
+    parser.add_argument(
         "--profile", metavar="FILE", help="run the ingestion under cProfile, dump stats to FILE"
     )
     parser.add_argument(
@@ -1259,14 +1290,16 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    t0 = time.perf_counter()
-    messages = generate(args.messages, args.seed)
-    generate_seconds = round(time.perf_counter() - t0, 1)
-
+    if args.template and not args.recreate:
+        raise SystemExit("--template needs --recreate")
     if args.recreate:
-        recreate_database(args.database_url)
+        recreate_database(args.database_url, args.template)
     app = make_app(args.database_url)
-    migrate_and_create_org(app)
+    numbered = migrate_and_create_org(app, on_top=bool(args.template))
+    before = table_facts(app)
+    t0 = time.perf_counter()
+    messages = generate(args.messages, args.seed, numbered)
+    generate_seconds = round(time.perf_counter() - t0, 1)
     report: dict[str, Any] = {
         "command": " ".join(sys.argv),
         "seed": args.seed,
@@ -1286,6 +1319,7 @@ def main(argv: list[str] | None = None) -> int:
         args.batch,
         parse_ahead=not args.no_parse_ahead,
     )
+    report["tables_before"] = before
     report["tables"] = table_facts(app)
     from kontaktcenter.core.extensions import db
 
