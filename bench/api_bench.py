@@ -17,6 +17,7 @@ requests (a known caller: one of the generator's contacts, by phone number):
 | create | ``POST /api/v1/cases``: an answered call from a known caller (JSON body) |
 | queue | ``GET /ko/``: the HTML queue page (session cookie) |
 | case_page | ``GET /arenden/<id>``: the HTML case page (session cookie) |
+| call_form | ``POST /samtal/ny``: the call form, the same answered calls as create (session cookie, the session's CSRF token) |
 
 Reported per run: requests, non-2xx/3xx responses and socket errors, req/s, wrk's p50/p95/p99
 (over every request, not sampled), the CPU milliseconds per request of gunicorn (master and
@@ -43,6 +44,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +69,16 @@ GC_FREEZE_HOOK = """import gc
 def post_worker_init(worker):
     gc.freeze()
 """
-SCENARIOS = ("list", "case", "create", "queue", "case_page")
-OK_STATUS = {"list": 200, "case": 200, "create": 201, "queue": 200, "case_page": 200}
+SCENARIOS = ("list", "case", "create", "queue", "case_page", "call_form")
+OK_STATUS = {
+    "list": 200,
+    "case": 200,
+    "create": 201,
+    "queue": 200,
+    "case_page": 200,
+    "call_form": 302,  # to the new case
+}
+API = ("list", "case", "create")
 AGENT = agent_email(1)
 # gunicorn's database sessions carry this name: the CPU meter counts only their backends (other
 # engineers may use the same database meanwhile).
@@ -176,6 +186,32 @@ def call_bodies(database_url: str, n: int, rng: random.Random) -> list[str]:
     ]
 
 
+def form_body(body: str, csrf: str) -> str:
+    """create's JSON body as the call form posts the same call (form-encoded, with the CSRF
+    token of the session that posts it)."""
+    call = json.loads(body)
+    return urllib.parse.urlencode(
+        {
+            "csrf_token": csrf,
+            "contact_id": "",
+            "phone": call["contact"]["phone"],
+            "name": "",
+            "email": "",
+            "organisation_number": "",
+            "personnummer": "",
+            "case_type": call["case_type"],
+            "summary": call["summary"],
+            "outcome": call["outcome"],
+            "transfer": "warm",
+            "answer": "Svar givet direkt (api_bench)",
+            "handed_to": "",
+            "callback_note": "",
+            "referred_to": "",
+            "note": "",
+        }
+    )
+
+
 def browser_headers(session: Any, base_url: str) -> dict[str, str]:
     """The agent's cookie as their browser holds it at the start of a run: after a page.
     An agent's request writes when they were last seen at most once a minute, by the time in
@@ -191,8 +227,10 @@ def browser_headers(session: Any, base_url: str) -> dict[str, str]:
 
 
 def requests_for(
-    scenario: str, cases: list[tuple[int, str]], bodies: list[str]
+    scenario: str, cases: list[tuple[int, str]], bodies: list[str], csrf: str = ""
 ) -> list[tuple[str, str, str | None]]:
+    if scenario == "call_form":
+        return [("POST", "/samtal/ny", form_body(body, csrf)) for body in bodies]
     if scenario == "list":
         return [("GET", "/api/v1/cases", None)]
     if scenario == "case":
@@ -233,6 +271,8 @@ def in_process(
         "/login", data={"email": AGENT, "password": BENCH_PASSWORD, "csrf_token": token}
     )
     assert response.status_code == 302, response.status_code
+    form_csrf = csrf_token(client.get("/samtal/ny").get_data(as_text=True))
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
     with app.app_context():
         user = db.session.scalars(sa.select(User).where(User.email == AGENT)).one()
         row, secret = create_token(user, "bench.api_bench in-process")
@@ -247,13 +287,23 @@ def in_process(
     results: dict[str, dict[str, Any]] = {}
     try:
         for scenario in scenarios:
-            reqs = requests_for(scenario, cases, bodies)
-            api = scenario in ("list", "case", "create")
+            reqs = requests_for(scenario, cases, bodies, form_csrf)
+            api = scenario in API
+            form = scenario == "call_form"
 
-            def send(i: int, reqs: list[tuple[str, str, str | None]] = reqs, api: bool = api):
+            def send(
+                i: int,
+                reqs: list[tuple[str, str, str | None]] = reqs,
+                api: bool = api,
+                form: bool = form,
+            ):
                 method, path, body = reqs[i % len(reqs)]
-                headers = bearer if api else {}
-                return client.open(path, method=method, data=body, headers=headers)
+                headers = bearer if api else form_type if form else {}
+                response = client.open(path, method=method, data=body, headers=headers)
+                if form:  # the confirmation a browser would show after the redirect
+                    with client.session_transaction() as session:
+                        session.pop("_flashes", None)
+                return response
 
             for i in range(3):  # warm: templates, metadata, caches
                 assert send(i).status_code == OK_STATUS[scenario], scenario
@@ -468,8 +518,9 @@ def main(argv: list[str] | None = None) -> None:
             token_id = row.id
         session = login(server.base_url, AGENT)
         print(HEAD)
+        form_csrf = csrf_token(session.get(server.base_url + "/samtal/ny", timeout=30).text)
         for scenario in scenarios:
-            api = scenario in ("list", "case", "create")
+            api = scenario in API
             for c in (int(x) for x in args.connections.split(",")):
                 if api:
                     headers = {
@@ -478,10 +529,11 @@ def main(argv: list[str] | None = None) -> None:
                     }
                 else:
                     headers = browser_headers(session, server.base_url)
+                    if scenario == "call_form":
+                        headers["Content-Type"] = "application/x-www-form-urlencoded"
+                reqs = requests_for(scenario, cases, bodies, form_csrf)
                 script = workdir / f"{scenario}.lua"
-                script.write_text(
-                    lua_script(headers, requests_for(scenario, cases, bodies), OK_STATUS[scenario])
-                )
+                script.write_text(lua_script(headers, reqs, OK_STATUS[scenario]))
                 others_before = wait_for_quiet(args.quiet_wait) if args.quiet_wait else None
                 result = run_wrk(
                     server.base_url, script, c, args.duration, server, args.database_url
