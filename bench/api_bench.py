@@ -17,7 +17,7 @@ requests (a known caller: one of the generator's contacts, by phone number):
 | create | ``POST /api/v1/cases``: an answered call from a known caller (JSON body) |
 | queue | ``GET /ko/``: the HTML queue page (session cookie) |
 | case_page | ``GET /arenden/<id>``: the HTML case page (session cookie) |
-| call_form | ``POST /samtal/ny``: the call form, the same answered calls as create (session cookie, the session's CSRF token) |
+| call_form | ``POST /samtal/ny``: the call form, create's answered calls (cookie, CSRF token) |
 
 Reported per run: requests, non-2xx/3xx responses and socket errors, req/s, wrk's p50/p95/p99
 (over every request, not sampled), the CPU milliseconds per request of gunicorn (master and
