@@ -128,6 +128,7 @@ def parse_message(raw: bytes) -> ParsedMessage:
 
 
 PEEK_BYTES = 65_536
+_HEADER_END = re.compile(rb"\r?\n\r?\n")  # the empty line that ends the header section
 
 
 def peek(raw: bytes) -> ParsedMessage:
@@ -137,6 +138,9 @@ def peek(raw: bytes) -> ParsedMessage:
     pm = ParsedMessage(raw=b"")
     try:
         head = _header_start(bytes(raw[:PEEK_BYTES]), [])
+        end = _HEADER_END.search(head)  # the parser is handed the header section alone:
+        if end is not None:  # with headersonly it still reads the body line by line
+            head = head[: end.start()] + b"\r\n\r\n"
         _fill_sender(pm, Headers(BytesParser(policy=policy.compat32).parsebytes(head, True)))
     except Exception:  # noqa: BLE001 - a peek is a courtesy: the message is parsed later
         pass
