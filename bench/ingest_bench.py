@@ -603,6 +603,9 @@ def _admin_connect(url: str):
 def recreate_database(url: str, template: str | None = None) -> None:
     """Drop and create the database; `template`: as a copy of that one (its cases and all)."""
     name, conn = _admin_connect(url)
+    if template == name:
+        conn.close()
+        raise SystemExit(f"--template {template} is the database itself: it would be dropped")
     with conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         if template:
@@ -636,7 +639,8 @@ def make_app(url: str):
 def migrate_and_create_org(app, on_top: bool = False) -> int:
     """Migrate and add the municipality; returns the references of this year handed out before.
     `on_top`: the database may hold cases (a copy of bench.generate's): what it has of the
-    municipality (departments, case types by slug; service goals) is kept and the rest added."""
+    municipality (departments and case types by slug, mailboxes by address; routing rules and
+    service goals, if it has any) is kept and the rest added."""
     import sqlalchemy as sa
     from flask_migrate import upgrade
 
@@ -662,7 +666,8 @@ def migrate_and_create_org(app, on_top: bool = False) -> int:
                 if ct_slug not in types:
                     types[ct_slug] = CaseType(department=dept, slug=ct_slug, name=ct_name)
                     db.session.add(types[ct_slug])
-        for address in MAILBOXES:
+        held = set(db.session.scalars(sa.select(Mailbox.address)))
+        for address in (a for a in MAILBOXES if a not in held):
             db.session.add(
                 Mailbox(
                     address=address,
@@ -672,7 +677,8 @@ def migrate_and_create_org(app, on_top: bool = False) -> int:
                     password_env="IMAP_PASSWORD",
                 )
             )
-        for position, kind, pattern, slug, to_department in RULES:
+        has_rules = db.session.scalar(sa.select(sa.func.count()).select_from(RoutingRule))
+        for position, kind, pattern, slug, to_department in () if has_rules else RULES:
             db.session.add(
                 RoutingRule(
                     position=position,

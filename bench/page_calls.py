@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> None:
 
         with app.app_context():
             user = db.session.scalars(db.select(User).where(User.email == AGENT)).one()
-            _token, secret = create_token(user, "bench.page_calls")
+            token, secret = create_token(user, "bench.page_calls")
+            token_id = token.id
         headers = {"Authorization": f"Bearer {secret}"}
     if args.path:
         paths = args.path
@@ -119,6 +120,11 @@ def main(argv: list[str] | None = None) -> None:
             client.get(paths[i % len(paths)], headers=headers)
     finally:
         sys.setprofile(None)
+        if args.api:  # the bench's databases are shared: leave no usable token behind
+            from kontaktcenter.organisation.users import revoke_token
+
+            with app.app_context():
+                revoke_token(token_id)
     n, total = args.pages, sum(counts.values())
     print(f"{', '.join(args.path) or args.kind}: {total / n:.0f} calls per page")
     for label, calls in counts.most_common():
