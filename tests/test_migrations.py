@@ -100,16 +100,20 @@ def test_postgres_stores_mail_compressed_with_lz4(app, db_session):
     assert mail_store.load(digest) == raw
 
 
-def test_postgres_keeps_finer_statistics_of_contact_names(app, db_session):
+@pytest.mark.postgres
+def test_postgres_keeps_finer_statistics_of_contact_names():
     """Migration 0031: the planner's sample of contacts.name_lower is a thousand values, not the
     default hundred; with the default, a search by a common surname was estimated to match a
     few dozen people and checked the visibility of every one of thousands (issue #12)."""
-    if db.session.get_bind().dialect.name != "postgresql":
-        pytest.skip("statistics targets are PostgreSQL's planner's")
-    target = db.session.execute(
-        sa.text(
-            "SELECT attstattarget FROM pg_attribute "
-            "WHERE attrelid = 'contacts'::regclass AND attname = 'name_lower'"
-        )
-    ).scalar_one()
+    app = create_app(TestConfig, {"SQLALCHEMY_DATABASE_URI": postgres_url("kontaktcenter_stats")})
+    with app.app_context():
+        upgrade(directory=MIGRATIONS)
+        target = db.session.execute(
+            sa.text(
+                "SELECT attstattarget FROM pg_attribute "
+                "WHERE attrelid = 'contacts'::regclass AND attname = 'name_lower'"
+            )
+        ).scalar_one()
+        db.session.remove()
+        db.engine.dispose()
     assert target == 1000
