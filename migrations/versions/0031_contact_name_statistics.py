@@ -8,9 +8,9 @@ match through the trigram index, then sorting (right for a rare one) by how many
 expects to match, which it reads off a sample of the column: the default hundred values. Among
 the benchmark's 333,333 people that sample put "larsson" (11,152 people) at 49 and "andersson"
 (11,010) at 9,942, so a search for Larsson checked the visibility of all 11,152 and took 74 ms in
-the database against 1.7 ms for Andersson (bench/README.md, Search). A thousand values give a
-stable estimate; the column's ANALYZE then reads a larger sample (still about a second for a
-third of a million people). SQLite has no such choice to make.
+the database against 1.7 ms for Andersson (bench/README.md, "Search at 1M cases (#12)").
+A thousand values give a stable estimate; the column's ANALYZE then reads a larger sample
+(still about a second for a third of a million people). SQLite has no such choice to make.
 
 Revision ID: 0031
 Revises: 0030
