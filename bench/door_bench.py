@@ -47,13 +47,12 @@ from bench.ingest_bench import (
     MX,
     REPO,
     SECRET_KEY,
+    add_database_arguments,
     drop_database,
     generate,
     latency_summary,
     libpq_url,
-    make_app,
-    migrate_and_create_org,
-    recreate_database,
+    prepare_database,
 )
 from bench.queue_bench import Server
 
@@ -170,13 +169,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--recreate", action="store_true")
-    parser.add_argument("--drop", action="store_true")
-    parser.add_argument(
-        "--template",
-        metavar="NAME",
-        help="with --recreate: a copy of this database (bench.generate's cases) to file on top of",
-    )
+    add_database_arguments(parser)
     parser.add_argument("--sync", action="store_true", help="without Prefer: respond-async")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers")
     parser.add_argument("--clients", type=int, default=8)
@@ -184,12 +177,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app-dir", type=Path, default=REPO, help="the code to run")
     args = parser.parse_args(argv)
 
-    if args.template and not args.recreate:
-        raise SystemExit("--template needs --recreate")
-    if args.recreate:
-        recreate_database(args.database_url, args.template)
-    app = make_app(args.database_url)
-    numbered = migrate_and_create_org(app, on_top=bool(args.template))
+    app, numbered = prepare_database(args)
     messages = generate(args.messages, args.seed, numbered)
     raws = [message.raw for message in messages]
     expect = Counter(message.expect for message in messages)

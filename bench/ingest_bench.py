@@ -699,6 +699,32 @@ def migrate_and_create_org(app, on_top: bool = False) -> int:
     return numbered or 0
 
 
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """--recreate, --drop and --template, as this bench and door_bench take them."""
+    parser.add_argument(
+        "--recreate",
+        action="store_true",
+        help="drop and create the database first (its name must contain 'bench')",
+    )
+    parser.add_argument("--drop", action="store_true", help="drop the database when done")
+    parser.add_argument(
+        "--template",
+        metavar="NAME",
+        help="with --recreate: a copy of this database (bench.generate's cases) to file on top of",
+    )
+
+
+def prepare_database(args: argparse.Namespace) -> tuple[Any, int]:
+    """The app on `args.database_url` (recreated, from `args.template` if given), migrated and
+    with the municipality; and the references of this year its cases took already."""
+    if args.template and not args.recreate:
+        raise SystemExit("--template needs --recreate")
+    if args.recreate:
+        recreate_database(args.database_url, args.template)
+    app = make_app(args.database_url)
+    return app, migrate_and_create_org(app, on_top=bool(args.template))
+
+
 def server_facts(app) -> dict[str, Any]:
     import sqlalchemy as sa
 
@@ -1262,17 +1288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument(
-        "--recreate",
-        action="store_true",
-        help="drop and create the database first (its name must contain 'bench')",
-    )
-    parser.add_argument("--drop", action="store_true", help="drop the database when done")
-    parser.add_argument(
-        "--template",
-        metavar="NAME",
-        help="with --recreate: a copy of this database (bench.generate's cases) to file on top of",
-    )
+    add_database_arguments(parser)
     parser.add_argument(
         "--profile", metavar="FILE", help="run the ingestion under cProfile, dump stats to FILE"
     )
@@ -1296,12 +1312,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    if args.template and not args.recreate:
-        raise SystemExit("--template needs --recreate")
-    if args.recreate:
-        recreate_database(args.database_url, args.template)
-    app = make_app(args.database_url)
-    numbered = migrate_and_create_org(app, on_top=bool(args.template))
+    app, numbered = prepare_database(args)
     before = table_facts(app)
     t0 = time.perf_counter()
     messages = generate(args.messages, args.seed, numbered)
