@@ -18,10 +18,13 @@ once, with an agent's API token:
 Reported: the door's answers per second and their latency (p50/p95/p99), and the end-to-end
 rate, messages per second from the first request until the last message is filed (no stored
 message pending, no unfinished outbox row), and when all the work is done (every receipt
-composed and delivered). The check: the tables hold what ingest_bench's
-expectations say (cases = messages expected to create one; inbound rows = messages that are no
-duplicate). Eight clients may hand in a reply just before the message it answers, which then
-files as a new case: such differences are reported, not hidden.
+composed and delivered), and the CPU a message cost each party until then: the gunicorn
+workers, the RQ worker with its work-horses, PostgreSQL, the bench's own client and the rest
+of the machine (on two cores they share, that sum is what limits the rate). The check: the
+tables hold what ingest_bench's expectations say (cases = messages expected to create one;
+inbound rows = messages that are no duplicate). Eight clients may hand in a reply just before
+the message it answers, which then files as a new case: such differences are reported, not
+hidden.
 
 ``--template kontaktcenter_bench`` (with ``--recreate``) files on top of a copy of a database
 from bench.generate (10k, 100k or 1M cases): the same messages, numbered after its cases, and
@@ -47,6 +50,8 @@ from bench.ingest_bench import (
     MX,
     REPO,
     SECRET_KEY,
+    TICK,
+    _machine_busy,
     add_database_arguments,
     drop_database,
     generate,
@@ -109,6 +114,52 @@ def post_all(port: int, token: str, raws: list[bytes], clients: int, prefer: boo
     for thread in threads:
         thread.join()
     return latencies, statuses
+
+
+def _cpu_with_children(pid: int) -> float:
+    """CPU seconds of a process and of its children that have ended (an RQ worker's forked
+    work-horses), from /proc; 0.0 once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(f) for f in fields[11:15]) / TICK
+
+
+def _postgres_cpu() -> float:
+    """CPU seconds of every PostgreSQL process now running (backends come and go: a backend
+    that ended during the run is missed, so a pool that reconnects is undercounted)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        if "(postgres)" in text:
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / TICK
+    return total
+
+
+def cpu_snapshot(server_pids: list[int], worker_pid: int | None) -> dict[str, float]:
+    """CPU seconds so far of the parties of a run on this machine."""
+    return {
+        "gunicorn": sum(_cpu_with_children(pid) for pid in server_pids),
+        "rq worker": _cpu_with_children(worker_pid) if worker_pid else 0.0,
+        "postgresql": _postgres_cpu(),
+        "bench client": time.process_time(),
+        "machine": _machine_busy(),
+    }
+
+
+def cpu_per_message(
+    before: dict[str, float], after: dict[str, float], messages: int
+) -> dict[str, float]:
+    """Milliseconds of CPU a message cost each party between two snapshots ("other": what the
+    machine spent besides them)."""
+    spent = {name: after[name] - before[name] for name in before}
+    spent["other"] = spent["machine"] - sum(v for k, v in spent.items() if k != "machine")
+    return {name: round(1000 * value / messages, 2) for name, value in spent.items()}
 
 
 def unfinished(app) -> tuple[int, int]:
@@ -205,12 +256,14 @@ def main(argv: list[str] | None = None) -> int:
             stderr=subprocess.STDOUT,
         )
         time.sleep(3)  # the worker loads the app
+        cpu_before = cpu_snapshot(server.pids(), worker.pid)
         started = time.perf_counter()
         latencies, statuses = post_all(server.port, token, raws, args.clients, not args.sync)
         posted = time.perf_counter() - started
         while unfinished(app) != (0, 0):
             time.sleep(0.05)
         filed = time.perf_counter() - started
+        cpu = cpu_per_message(cpu_before, cpu_snapshot(server.pids(), worker.pid), args.messages)
         while outbox_left(app):  # the acknowledgements and their delivery too
             time.sleep(0.1)
         all_done = time.perf_counter() - started
@@ -237,6 +290,7 @@ def main(argv: list[str] | None = None) -> int:
         "door latency ms": latency_summary(latencies),
         "filed msg/s (end to end)": round(args.messages / filed, 1),
         "all work done (receipts sent) s": round(all_done, 1),
+        "cpu ms per message until filed": cpu,
         "statuses": dict(statuses),
         "tables": got,
         "expected": wanted,

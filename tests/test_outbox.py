@@ -72,6 +72,41 @@ def test_an_unknown_task_is_a_programming_error(db_session):
         outbox.add("test.no-such-task")
 
 
+def test_rows_added_in_one_insert_run_after_the_commit_in_their_order(db_session):
+    """add_many (the HTTP door's path: no ORM objects) is add for many rows at once."""
+    ids = outbox.add_many("test.record", [{"n": 1}, {"n": 2}, {"n": 3}])
+    assert CALLS == []
+    outbox.commit()
+    assert CALLS == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert [_row(i).args for i in ids] == [{"n": 1}, {"n": 2}, {"n": 3}]
+    assert all(_row(i).state == "done" for i in ids)
+
+
+def test_rows_added_in_one_insert_are_handed_over_by_the_commit(app, db_session, monkeypatch):
+    """Outside tests the commit hands the rows to the job runner (one job per ordinary row),
+    and a rolled-back insert hands over nothing."""
+    handed: list[tuple] = []
+    monkeypatch.setitem(app.config, "JOBS_MODE", "thread")
+    monkeypatch.setattr(jobs, "enqueue", lambda func, *args, **_: handed.append((func, args)))
+    outbox.add_many("test.record", [{"n": 5}])
+    db.session.rollback()
+    assert handed == []
+    ids = outbox.add_many("test.record", [{"n": 6}, {"n": 7}])
+    db.session.commit()
+    assert [(func.__name__, args) for func, args in handed] == [("run", (i,)) for i in ids]
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxJob)) == 2
+
+
+def test_rows_added_in_one_insert_of_a_rolled_back_change_never_run(db_session):
+    outbox.add_many("test.record", [{"n": 8}])
+    db.session.rollback()
+    outbox.dispatch()
+    assert CALLS == []
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxJob)) == 0
+    with pytest.raises(LookupError):
+        outbox.add_many("test.no-such-task", [{"n": 9}])
+
+
 def test_a_row_runs_once_however_often_it_is_handed_over(db_session):
     row = outbox.add("test.record", n=1)
     outbox.commit()

@@ -145,6 +145,27 @@ def add(name: str, **args: Any) -> OutboxJob:
     return row
 
 
+def add_many(name: str, args: Sequence[dict[str, Any]]) -> list[int]:
+    """`add` for many rows in one INSERT, without ORM objects (a hot path such as the HTTP
+    door's stored-first write): the rows are handed over after the commit as `add`'s are, and
+    rolled back with the transaction. Returns their ids, in the order of `args`."""
+    if name not in _TASKS:
+        raise LookupError(f"No outbox task named {name!r}")
+    if not args:
+        return []
+    now = utcnow()
+    table = cast(sa.Table, OutboxJob.__table__)
+    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = list(
+        db.session.execute(
+            statement,
+            [{"task": name, "args": a, "created_at": now, "run_after": now} for a in args],
+        ).scalars()
+    )
+    db.session.info.setdefault("outbox_flushed", []).extend((i, name) for i in ids)
+    return ids
+
+
 def commit() -> None:
     """Commit the session and run what it added at once where jobs run eagerly (tests); the
     other job modes were handed the rows by the commit itself."""

@@ -22,7 +22,7 @@ import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -129,31 +129,34 @@ def store_first(
     if not raws:
         return []
     now = utcnow()
-    rows = []
+    flags = {"keep_received_time": True} if keep_received_time else {}
+    rows: list[dict[str, Any]] = []
+    digests: list[str] = []
     for raw in raws:
         head = peek(raw)
+        digests.append(mail_store.digest(raw))
         rows.append(
-            MailMessage(
-                direction=Direction.INBOUND,
-                kind=MailKind.MESSAGE,
-                status=MailStatus.PENDING,
-                mailbox_id=mailbox_id,
-                from_addr=(head.from_addr or "")[:254] or None,
-                from_name=(head.from_name or "")[:200] or None,
-                subject=head.subject[:1000],
-                received_at=now,
-                created_at=now,
-                raw_sha256=mail_store.digest(raw),
-                size=len(raw),
-                flags={"keep_received_time": True} if keep_received_time else {},
-            )
+            {
+                "direction": Direction.INBOUND,
+                "kind": MailKind.MESSAGE,
+                "status": MailStatus.PENDING,
+                "mailbox_id": mailbox_id,
+                "from_addr": (head.from_addr or "")[:254] or None,
+                "from_name": (head.from_name or "")[:200] or None,
+                "subject": head.subject[:1000],
+                "received_at": now,
+                "created_at": now,
+                "raw_sha256": digests[-1],
+                "size": len(raw),
+                "flags": flags,
+            }
         )
-    mail_store.store_many({row.raw_sha256: raw for row, raw in zip(rows, raws, strict=True)})
-    db.session.add_all(rows)
-    db.session.flush()
-    ids = [row.id for row in rows]  # (read now: after the commit each would be read again)
-    for pk in ids:
-        outbox.add("email.file_stored", message_pk=pk)
+    mail_store.store_many(dict(zip(digests, raws, strict=True)))
+    # Core INSERTs with RETURNING, no ORM objects: the door's request is little more than this.
+    table = cast(sa.Table, MailMessage.__table__)
+    statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
+    ids = list(db.session.execute(statement, rows).scalars())
+    outbox.add_many("email.file_stored", [{"message_pk": pk} for pk in ids])
     db.session.commit()
     return [IngestResult("accepted", reason=STORED_REASON, message_pk=pk) for pk in ids]
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,8 +33,10 @@ def store_many(blobs: dict[str, bytes]) -> list[str]:
         postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
     )
     now = utcnow()
+    # The table, not the entity: Core's executemany, without the ORM's bulk-insert bookkeeping.
+    table = cast(sa.Table, Blob.__table__)
     db.session.execute(
-        insert(Blob).on_conflict_do_nothing(index_elements=["sha256"]),
+        insert(table).on_conflict_do_nothing(index_elements=["sha256"]),
         [
             {"sha256": d, "size": len(blobs[d]), "data": blobs[d], "created_at": now}
             for d in digests
