@@ -16,7 +16,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask.typing import ResponseReturnValue
 from flask_wtf import FlaskForm
 
-from kontaktcenter.core import outbox
+from kontaktcenter.core import outbox, outbox_admin
 from kontaktcenter.core.auth import role_required
 from kontaktcenter.core.errors import DomainError
 from kontaktcenter.core.forms import ConfirmForm
@@ -84,7 +84,7 @@ def health():
     """Work that is stuck, being retried or given up: what an admin must look at."""
     return render_template(
         "admin/health.html",
-        health=outbox.health(),
+        health=outbox_admin.health(),
         task_labels=TASK_LABELS,
         state_labels=STATE_LABELS,
         retry_form=ConfirmForm(),
@@ -96,7 +96,7 @@ def health():
 def health_retry(job_id: int):
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    if outbox.retry(job_id):
+    if outbox_admin.retry(job_id):
         flash("Jobbet körs igen.", "success")
     else:
         flash("Jobbet har inte misslyckats och körs inte om.", "info")
@@ -104,7 +104,7 @@ def health_retry(job_id: int):
 
 
 def _health_panel() -> dict[str, Any]:
-    return {"counts": outbox.health(limit=0)["counts"]}
+    return {"counts": outbox_admin.health(limit=0)["counts"]}
 
 
 add_panel("admin/_panel_health.html", _health_panel, order=90)

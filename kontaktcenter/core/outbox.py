@@ -453,43 +453,6 @@ def recover(now: datetime | None = None) -> int:
     return len(rows)
 
 
-def health(limit: int = 50) -> dict[str, Any]:
-    """Counts per state of unfinished and failed rows, and the oldest of them (admin page)."""
-    counts = dict(
-        db.session.execute(
-            sa.select(OutboxJob.state, sa.func.count())
-            .where(OutboxJob.state.in_((PENDING, RUNNING, FAILED)))
-            .group_by(OutboxJob.state)
-        ).all()
-    )
-    problems = db.session.scalars(
-        sa.select(OutboxJob)
-        .where(
-            sa.or_(
-                OutboxJob.state == FAILED,
-                sa.and_(OutboxJob.state == PENDING, OutboxJob.attempts > 0),
-                OutboxJob.state == RUNNING,
-            )
-        )
-        .order_by(OutboxJob.created_at.desc())
-        .limit(limit)
-    ).all()
-    return {"counts": counts, "problems": problems}
-
-
-def retry(job_id: int) -> bool:
-    """An admin asks for a failed row to be tried again."""
-    changed = _updated(
-        sa.update(OutboxJob)
-        .where(OutboxJob.id == job_id, OutboxJob.state == FAILED)
-        .values(state=PENDING, run_after=utcnow(), attempts=0, finished_at=None)
-    )
-    db.session.commit()
-    if changed and current_app.config["JOBS_MODE"] == "eager":
-        run(job_id)
-    return changed == 1
-
-
 def _updated(statement: sa.Update) -> int:
     """Run an UPDATE; how many rows it changed (the claim's test)."""
     # An UPDATE without RETURNING gives a CursorResult; Session.execute is typed as Result.
