@@ -284,15 +284,16 @@ def test_import_mail_stores_a_large_message_first(app, db_session, outbox_dir, s
 def test_several_large_messages_stored_at_once_each_get_their_own_row_and_job(
     app, db_session, small_threshold, monkeypatch
 ):
-    """A batch with several large messages (a poll's, an import's) stores them in one INSERT:
+    """A batch with several large messages (an archive import's, here) stores them together:
     each caller's result names its own row, which shows its own sender and subject while it
-    waits, and each row has the outbox row that files it."""
+    waits and keeps what the filing must know (an archive's received times), and each row has
+    the outbox row that files it."""
     monkeypatch.setitem(app.config, "JOBS_MODE", "thread")  # stored, not yet filed
     monkeypatch.setattr(outbox, "_hand_over_all", lambda rows, force=False: None)
     senders = [f"avsandare{n}@example.se" for n in range(4)]
     raws = [
         make_mail(
-            sender=sender,
+            sender=f"Avsändare {n} <{sender}>",
             message_id=f"<stor{n}@example.se>",
             subject=f"Bilaga {n}",
             body="Rad med text.\n" * 400,
@@ -300,7 +301,7 @@ def test_several_large_messages_stored_at_once_each_get_their_own_row_and_job(
         for n, sender in enumerate(senders)
     ]
     raws.insert(2, make_mail(message_id="<liten-mitt@example.se>"))  # filed now, between them
-    results = intake.ingest_batch(raws)
+    results = intake.ingest_batch(raws, keep_received_time=True)
     assert [r.result for r in results] == [
         "accepted",
         "accepted",
@@ -310,8 +311,9 @@ def test_several_large_messages_stored_at_once_each_get_their_own_row_and_job(
     ]
     stored = [r for r in results if r.result == "accepted"]
     rows = [db.session.get(MailMessage, r.message_pk) for r in stored]
-    assert [(m.status, m.from_addr, m.subject) for m in rows] == [
-        (MailStatus.PENDING, sender, f"Bilaga {n}") for n, sender in enumerate(senders)
+    assert [(m.status, m.from_addr, m.from_name, m.subject, m.flags) for m in rows] == [
+        (MailStatus.PENDING, sender, f"Avsändare {n}", f"Bilaga {n}", {"keep_received_time": True})
+        for n, sender in enumerate(senders)
     ]
     assert [mail_store.load(m.raw_sha256) for m in rows] == [raws[i] for i in (0, 1, 3, 4)]
     jobs = db.session.scalars(

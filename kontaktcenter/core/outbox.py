@@ -146,9 +146,11 @@ def add(name: str, **args: Any) -> OutboxJob:
 
 
 def add_many(name: str, args: Sequence[dict[str, Any]]) -> list[int]:
-    """`add` for many rows in one INSERT, without ORM objects (a hot path such as the HTTP
-    door's stored-first write): the rows are handed over after the commit as `add`'s are, and
-    rolled back with the transaction. Returns their ids, in the order of `args`."""
+    """`add` for many rows without ORM objects (a hot path: mail stored first, the HTTP door's
+    above all; one INSERT on PostgreSQL, one per row on SQLite, which keeps their order): the
+    rows are handed over after the commit as `add`'s are, and forgotten with a rollback of the
+    transaction or of the savepoint they were written in. Returns their ids, in the order of
+    `args`."""
     if name not in _TASKS:
         raise LookupError(f"No outbox task named {name!r}")
     if not args:
@@ -162,7 +164,7 @@ def add_many(name: str, args: Sequence[dict[str, Any]]) -> list[int]:
             [{"task": name, "args": a, "created_at": now, "run_after": now} for a in args],
         ).scalars()
     )
-    db.session.info.setdefault("outbox_flushed", []).extend((i, name) for i in ids)
+    _note(db.session(), [(i, name) for i in ids])
     return ids
 
 
@@ -192,28 +194,44 @@ def dispatch() -> None:
 # --- handing rows over after the commit ------------------------------------------------------
 
 
+def _note(session: Session, rows: list[tuple[int, str]]) -> None:
+    """Remember rows written in this transaction, to hand over once it commits, with the
+    savepoint they were written in (None: none), so that rolling it back forgets them."""
+    savepoint = session.get_nested_transaction()
+    session.info.setdefault("outbox_flushed", []).extend((*row, savepoint) for row in rows)
+
+
 @sa.event.listens_for(Session, "after_flush")
 def _remember(session: Session, _context: object) -> None:
     rows = [(obj.id, obj.task) for obj in session.new if isinstance(obj, OutboxJob)]
     if rows:
-        session.info.setdefault("outbox_flushed", []).extend(rows)
+        _note(session, rows)
 
 
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous: sa.orm.SessionTransaction) -> None:
+    noted = session.info.get("outbox_flushed") if previous.nested else None
     if not previous.nested:
         session.info.pop("outbox_flushed", None)
+    for row in list(noted or ()):  # a savepoint: the rows written in it or in one inside it
+        savepoint = row[2]
+        while savepoint is not None and savepoint is not previous:
+            savepoint = savepoint.parent
+        if savepoint is previous:
+            noted.remove(row)  # type: ignore[union-attr]
 
 
 @sa.event.listens_for(Session, "after_commit")
 def _committed(session: Session) -> None:
-    rows = session.info.pop("outbox_flushed", None)
-    if not rows:
+    if session.in_nested_transaction():  # a savepoint released (SQLAlchemy 2.1 says so too)
+        return
+    noted = session.info.pop("outbox_flushed", None)
+    if not noted:
         return
     if current_app.config["JOBS_MODE"] == "eager":
-        session.info.setdefault("outbox_ready", []).extend(job_id for job_id, _ in rows)
+        session.info.setdefault("outbox_ready", []).extend(row[0] for row in noted)
         return
-    _hand_over_all(rows)
+    _hand_over_all([(job_id, name) for job_id, name, _savepoint in noted])
 
 
 def _hand_over_all(rows: Sequence[tuple[int, str]], *, force: bool = False) -> None:

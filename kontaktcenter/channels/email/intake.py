@@ -135,7 +135,7 @@ def store_first(
     for raw in raws:
         head = peek(raw)
         digests.append(mail_store.digest(raw))
-        rows.append(
+        rows.append(  # (a Core INSERT stores a None as NULL: the columns' defaults need no key)
             {
                 "direction": Direction.INBOUND,
                 "kind": MailKind.MESSAGE,
@@ -152,7 +152,8 @@ def store_first(
             }
         )
     mail_store.store_many(dict(zip(digests, raws, strict=True)))
-    # Core INSERTs with RETURNING, no ORM objects: the door's request is little more than this.
+    # Core INSERTs with RETURNING, no ORM objects: the HTTP door's request is little more than
+    # this (and every large message of the other doors is stored this way too).
     table = cast(sa.Table, MailMessage.__table__)
     statement = sa.insert(table).returning(table.c.id, sort_by_parameter_order=True)
     ids = list(db.session.execute(statement, rows).scalars())
