@@ -52,6 +52,7 @@ from bench.ingest_bench import (
     SECRET_KEY,
     TICK,
     _machine_busy,
+    _proc_cpu,
     add_database_arguments,
     drop_database,
     generate,
@@ -138,14 +139,13 @@ def _postgres_cpu() -> float:
     """CPU seconds of every PostgreSQL process now running (backends come and go: a backend
     that ended during the run is missed, so a pool that reconnects is undercounted)."""
     total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for comm in Path("/proc").glob("[0-9]*/comm"):
         try:
-            text = stat.read_text()
+            if comm.read_text().strip() != "postgres":
+                continue
         except OSError:
             continue
-        if "(postgres)" in text:
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / TICK
+        total += _proc_cpu(comm.parent.name) or 0.0
     return total
 
 

@@ -210,15 +210,16 @@ def _remember(session: Session, _context: object) -> None:
 
 @sa.event.listens_for(Session, "after_soft_rollback")
 def _forget(session: Session, previous: sa.orm.SessionTransaction) -> None:
-    noted = session.info.get("outbox_flushed") if previous.nested else None
     if not previous.nested:
         session.info.pop("outbox_flushed", None)
-    for row in list(noted or ()):  # a savepoint: the rows written in it or in one inside it
+        return
+    noted = session.info.get("outbox_flushed", [])
+    for row in list(noted):  # a savepoint: the rows written in it or in one inside it
         savepoint = row[2]
         while savepoint is not None and savepoint is not previous:
             savepoint = savepoint.parent
         if savepoint is previous:
-            noted.remove(row)  # type: ignore[union-attr]
+            noted.remove(row)
 
 
 @sa.event.listens_for(Session, "after_commit")
